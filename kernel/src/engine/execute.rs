@@ -1,0 +1,391 @@
+//! The engine thread's loop: warm-up, then execute/complete/inspect requests
+//! in order, turning evcxr's results into Jupyter outputs and replies.
+
+use std::collections::HashMap;
+use std::sync::mpsc::Receiver;
+
+use evcxr::{CommandContext, EvalCallbacks};
+use jupyter_protocol::{
+    ErrorOutput, ExecuteInput, ExecuteReply, ExecuteRequest, ExecuteResult, ExecutionCount,
+    JupyterMessage, ReplyError, ReplyStatus,
+};
+use sluice_magics::diagnostic::{CellSpan, Diagnostic, Label};
+
+use super::interrupt::Interrupter;
+use super::{Outlets, Request, introspect};
+use crate::display;
+use crate::streams::{PanicReport, Streams};
+
+/// How a cell ended, before it becomes messages.
+pub(super) enum Outcome {
+    /// Ran to the end; rich outputs by MIME type.
+    Ok(HashMap<String, String>),
+    /// Failed; what the user sees.
+    Err(ErrorOutput),
+}
+
+pub(super) struct Worker {
+    outlets: Outlets,
+    interrupter: Interrupter,
+    ctx: Result<CommandContext, String>,
+    streams: Option<Streams>,
+    count: usize,
+}
+
+impl Worker {
+    pub(super) fn new(outlets: Outlets, interrupter: Interrupter) -> Self {
+        Worker {
+            outlets,
+            interrupter,
+            ctx: Err("the Rust engine is still starting".into()),
+            streams: None,
+            count: 0,
+        }
+    }
+
+    pub(super) fn run(mut self, rx: Receiver<Request>) {
+        self.warm_up();
+        while let Ok(req) = rx.recv() {
+            match req {
+                Request::Execute(msg, req) => {
+                    let failed = self.execute(&msg, &req);
+                    if failed && req.stop_on_error {
+                        self.abort_queued(&rx);
+                    }
+                }
+                Request::Complete(msg, req) => {
+                    self.outlets.iopub.busy(&msg);
+                    let reply = match &mut self.ctx {
+                        Ok(ctx) => introspect::complete(ctx, &req),
+                        Err(_) => introspect::complete_empty(&req),
+                    };
+                    let _ = self.outlets.shell.send(reply.as_child_of(&msg));
+                    self.outlets.iopub.idle(&msg);
+                }
+                Request::Inspect(msg, req) => {
+                    self.outlets.iopub.busy(&msg);
+                    let reply = match &mut self.ctx {
+                        Ok(ctx) => introspect::inspect(ctx, &req),
+                        Err(_) => introspect::inspect_empty(),
+                    };
+                    let _ = self.outlets.shell.send(reply.as_child_of(&msg));
+                    self.outlets.iopub.idle(&msg);
+                }
+            }
+        }
+    }
+
+    /// Creates the evcxr context and compiles a first trivial cell, so the
+    /// user's first cell does not pay for it.
+    fn warm_up(&mut self) {
+        let started = std::time::Instant::now();
+        match CommandContext::new() {
+            Ok((mut ctx, outputs)) => {
+                let streams =
+                    Streams::start(outputs.stdout, outputs.stderr, self.outlets.iopub.clone());
+                self.interrupter.set_child(ctx.process_handle());
+                streams.set_parent(None);
+                if let Err(e) = ctx.execute("()") {
+                    tracing::warn!("warm-up cell failed: {e}");
+                }
+                streams.flush();
+                self.streams = Some(streams);
+                self.ctx = Ok(ctx);
+                tracing::info!("evcxr ready in {:?}", started.elapsed());
+            }
+            Err(e) => {
+                tracing::error!("evcxr failed to start: {e}");
+                self.ctx = Err(format!("the Rust engine could not start: {e}"));
+            }
+        }
+    }
+
+    /// Runs one cell; returns true if it failed.
+    fn execute(&mut self, msg: &JupyterMessage, req: &ExecuteRequest) -> bool {
+        let iopub = self.outlets.iopub.clone();
+        iopub.busy(msg);
+        let counts = !req.silent && req.store_history;
+        if counts {
+            self.count += 1;
+        }
+        let count = ExecutionCount::new(self.count);
+        if !req.silent {
+            iopub.send(
+                ExecuteInput {
+                    code: req.code.clone(),
+                    execution_count: count,
+                }
+                .as_child_of(msg),
+            );
+        }
+
+        let outcome = self.evaluate(msg, req);
+        let (status, error, plain) = match outcome {
+            Outcome::Ok(content) => {
+                let outputs = display::split(&content);
+                let plain = content.get("text/plain").cloned().unwrap_or_default();
+                if !req.silent {
+                    if let Some(data) = outputs.display {
+                        iopub.send(jupyter_protocol::DisplayData::new(data).as_child_of(msg));
+                    }
+                    if let Some(data) = outputs.result {
+                        iopub.send(
+                            ExecuteResult {
+                                execution_count: count,
+                                data,
+                                metadata: Default::default(),
+                                transient: Some(jupyter_protocol::Transient { display_id: None }),
+                            }
+                            .as_child_of(msg),
+                        );
+                    }
+                }
+                (ReplyStatus::Ok, None, plain)
+            }
+            Outcome::Err(err) => {
+                iopub.send(err.clone().as_child_of(msg));
+                let reply_err = ReplyError {
+                    ename: err.ename,
+                    evalue: err.evalue,
+                    traceback: err.traceback,
+                };
+                (ReplyStatus::Error, Some(Box::new(reply_err)), String::new())
+            }
+        };
+        let failed = status == ReplyStatus::Error;
+        if counts && let Ok(mut h) = self.outlets.history.lock() {
+            h.record(self.count, &req.code, &plain);
+        }
+        let reply = ExecuteReply {
+            status,
+            execution_count: count,
+            payload: vec![],
+            user_expressions: Some(HashMap::new()),
+            error,
+        };
+        let _ = self.outlets.shell.send(reply.as_child_of(msg));
+        iopub.idle(msg);
+        failed
+    }
+
+    /// Evaluates the cell's code with evcxr and classifies the result.
+    fn evaluate(&mut self, msg: &JupyterMessage, req: &ExecuteRequest) -> Outcome {
+        let ctx = match &mut self.ctx {
+            Ok(ctx) => ctx,
+            Err(reason) => return Outcome::Err(simple_error("EngineUnavailable", reason)),
+        };
+        if req.code.trim().is_empty() {
+            return Outcome::Ok(HashMap::new());
+        }
+        let streams = self.streams.clone();
+        if let Some(s) = &streams {
+            s.set_parent(Some(msg.clone()));
+        }
+        let vars_before: Vec<(String, String)> = ctx
+            .variables_and_types()
+            .map(|(n, t)| (n.to_string(), t.to_string()))
+            .collect();
+
+        let stdin = self.outlets.stdin.clone();
+        let parent = msg.clone();
+        let allow_stdin = req.allow_stdin;
+        let mut callbacks = EvalCallbacks {
+            input_reader: &move |input| {
+                if !allow_stdin {
+                    return String::new();
+                }
+                let (tx, rx) = std::sync::mpsc::channel();
+                if stdin
+                    .send((parent.clone(), input.prompt, input.is_password, tx))
+                    .is_err()
+                {
+                    return String::new();
+                }
+                rx.recv().unwrap_or_default()
+            },
+        };
+
+        self.interrupter.set_busy(true);
+        let result = ctx.execute_with_callbacks(&req.code, &mut callbacks);
+        self.interrupter.set_busy(false);
+        let panic = streams.as_ref().and_then(Streams::flush);
+        let interrupted = self.interrupter.was_requested();
+
+        match result {
+            Ok(outputs) => match panic {
+                Some(p) => Outcome::Err(panic_error(&p)),
+                None => Outcome::Ok(outputs.content_by_mime_type),
+            },
+            Err(evcxr::Error::CompilationErrors(errors)) => {
+                Outcome::Err(compile_error(&errors, &req.code))
+            }
+            Err(evcxr::Error::SubprocessTerminated(text)) => {
+                let lost = lost_list(&vars_before);
+                if interrupted {
+                    Outcome::Err(ErrorOutput {
+                        ename: "Interrupted".into(),
+                        evalue: format!("the cell was stopped; {lost}"),
+                        traceback: vec![
+                            "Interrupted: the cell was stopped by killing the process that ran it.".into(),
+                            lost_detail(&vars_before),
+                            "Functions, types, `use`s and `:dep`s are kept; re-run the cells that defined the lost variables.".into(),
+                        ],
+                    })
+                } else {
+                    Outcome::Err(ErrorOutput {
+                        ename: "ProcessDied".into(),
+                        evalue: format!("the evaluation process ended unexpectedly; {lost}"),
+                        traceback: vec![
+                            format!("ProcessDied: {}", text.trim()),
+                            lost_detail(&vars_before),
+                        ],
+                    })
+                }
+            }
+            Err(evcxr::Error::TypeRedefinedVariablesLost(vars)) => Outcome::Err(ErrorOutput {
+                ename: "VariablesLost".into(),
+                evalue: format!(
+                    "a type was redefined; these variables were lost: {}",
+                    vars.join(", ")
+                ),
+                traceback: vec![format!(
+                    "VariablesLost: redefining a type dropped the variables that held the old type: {}",
+                    vars.join(", ")
+                )],
+            }),
+            Err(e) => Outcome::Err(simple_error("Error", &e.to_string())),
+        }
+    }
+
+    /// After a failed cell, replies `aborted` to executes already queued
+    /// (what ipykernel does with stop_on_error).
+    fn abort_queued(&mut self, rx: &Receiver<Request>) {
+        let mut keep = Vec::new();
+        while let Ok(req) = rx.try_recv() {
+            match req {
+                Request::Execute(msg, _) => {
+                    self.outlets.iopub.busy(&msg);
+                    let reply = ExecuteReply {
+                        status: ReplyStatus::Aborted,
+                        execution_count: ExecutionCount::new(self.count),
+                        payload: vec![],
+                        user_expressions: Some(HashMap::new()),
+                        error: None,
+                    };
+                    let _ = self.outlets.shell.send(reply.as_child_of(&msg));
+                    self.outlets.iopub.idle(&msg);
+                }
+                other => keep.push(other),
+            }
+        }
+        for req in keep {
+            match req {
+                Request::Complete(msg, req) => {
+                    let reply = match &mut self.ctx {
+                        Ok(ctx) => introspect::complete(ctx, &req),
+                        Err(_) => introspect::complete_empty(&req),
+                    };
+                    let _ = self.outlets.shell.send(reply.as_child_of(&msg));
+                }
+                Request::Inspect(msg, req) => {
+                    let reply = match &mut self.ctx {
+                        Ok(ctx) => introspect::inspect(ctx, &req),
+                        Err(_) => introspect::inspect_empty(),
+                    };
+                    let _ = self.outlets.shell.send(reply.as_child_of(&msg));
+                }
+                Request::Execute(..) => {}
+            }
+        }
+    }
+}
+
+fn simple_error(ename: &str, evalue: &str) -> ErrorOutput {
+    ErrorOutput {
+        ename: ename.into(),
+        evalue: evalue.into(),
+        traceback: vec![format!("{ename}: {evalue}")],
+    }
+}
+
+fn panic_error(p: &PanicReport) -> ErrorOutput {
+    let message = if p.message.is_empty() {
+        "explicit panic".to_string()
+    } else {
+        p.message.clone()
+    };
+    ErrorOutput {
+        ename: "Panic".into(),
+        evalue: message.clone(),
+        traceback: vec![format!("Panic: {message}"), format!("  at {}", p.location)],
+    }
+}
+
+fn lost_list(vars: &[(String, String)]) -> String {
+    if vars.is_empty() {
+        "no variables were defined, so none were lost".into()
+    } else {
+        let names: Vec<&str> = vars.iter().map(|(n, _)| n.as_str()).collect();
+        format!("variables lost: {}", names.join(", "))
+    }
+}
+
+fn lost_detail(vars: &[(String, String)]) -> String {
+    if vars.is_empty() {
+        "No variables were defined, so none were lost.".into()
+    } else {
+        let list: Vec<String> = vars.iter().map(|(n, t)| format!("{n}: {t}")).collect();
+        format!("Variables lost: {}", list.join(", "))
+    }
+}
+
+/// Compile errors rendered against the cell's own lines.
+fn compile_error(errors: &[evcxr::CompilationError], code: &str) -> ErrorOutput {
+    let diags: Vec<Diagnostic> = errors.iter().map(to_diagnostic).collect();
+    let evalue = diags
+        .first()
+        .map(|d| d.message.clone())
+        .unwrap_or_else(|| "compilation failed".into());
+    let mut traceback: Vec<String> = diags.iter().map(|d| d.render(code)).collect();
+    if traceback.is_empty() {
+        traceback.push("error: compilation failed".into());
+    }
+    ErrorOutput {
+        ename: "CompileError".into(),
+        evalue,
+        traceback,
+    }
+}
+
+fn to_diagnostic(e: &evcxr::CompilationError) -> Diagnostic {
+    let labels = e
+        .spanned_messages()
+        .iter()
+        .filter_map(|m| {
+            m.span.map(|s| Label {
+                span: CellSpan {
+                    start_line: s.start_line,
+                    start_column: s.start_column,
+                    end_line: s.end_line,
+                    end_column: s.end_column,
+                },
+                text: m.label.clone(),
+                primary: m.is_primary,
+            })
+        })
+        .collect();
+    let mut notes: Vec<String> = e.help().into_iter().map(|h| format!("help: {h}")).collect();
+    notes.extend(
+        e.spanned_messages()
+            .iter()
+            .filter(|m| m.span.is_none() && !m.label.is_empty())
+            .map(|m| format!("note: {}", m.label)),
+    );
+    Diagnostic {
+        level: e.level().to_string(),
+        code: e.code().map(str::to_string),
+        message: e.message(),
+        labels,
+        notes,
+    }
+}

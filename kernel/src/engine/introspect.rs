@@ -1,0 +1,97 @@
+//! `complete_request` and `inspect_request` on the evcxr context.
+//!
+//! Jupyter counts cursor positions in Unicode characters, evcxr in bytes;
+//! both directions are converted here. Completions are bare names (`drain`,
+//! not evcxr's call snippet `drain(range)`).
+
+use evcxr::CommandContext;
+use jupyter_protocol::{CompleteReply, CompleteRequest, InspectReply, InspectRequest, ReplyStatus};
+
+use crate::completion;
+use crate::display;
+
+pub(super) fn complete(ctx: &mut CommandContext, req: &CompleteRequest) -> CompleteReply {
+    if let Some(reply) = completion::magic_completions(&req.code, req.cursor_pos) {
+        return reply;
+    }
+    let byte_pos = completion::char_to_byte(&req.code, req.cursor_pos);
+    match ctx.completions(&req.code, byte_pos) {
+        Ok(c) => {
+            let names = completion::clean(c.completions.iter().map(|c| c.code.as_str()));
+            CompleteReply {
+                matches: names,
+                cursor_start: completion::byte_to_char(&req.code, c.start_offset),
+                cursor_end: completion::byte_to_char(&req.code, c.end_offset),
+                metadata: Default::default(),
+                status: ReplyStatus::Ok,
+                error: None,
+            }
+        }
+        Err(e) => {
+            tracing::debug!("completion failed: {e}");
+            complete_empty(req)
+        }
+    }
+}
+
+pub(super) fn complete_empty(req: &CompleteRequest) -> CompleteReply {
+    CompleteReply {
+        matches: vec![],
+        cursor_start: req.cursor_pos,
+        cursor_end: req.cursor_pos,
+        metadata: Default::default(),
+        status: ReplyStatus::Ok,
+        error: None,
+    }
+}
+
+pub(super) fn inspect(ctx: &mut CommandContext, req: &InspectRequest) -> InspectReply {
+    let byte_pos = completion::char_to_byte(&req.code, req.cursor_pos);
+    // A notebook variable under the cursor: its type is the most useful answer.
+    if let Some(word) = completion::word_at(&req.code, byte_pos) {
+        let ty = ctx
+            .variables_and_types()
+            .find(|(name, _)| *name == word)
+            .map(|(_, ty)| ty.to_string());
+        if let Some(ty) = ty {
+            return found(&format!("{word}: {ty}"), None);
+        }
+    }
+    // Hover needs the cursor inside or at the end of a word.
+    let pos = completion::word_end(&req.code, byte_pos);
+    match ctx.hover_at(&req.code, pos) {
+        Ok((plain, html)) if !plain.trim().is_empty() => found(&plain, Some(&html)),
+        Ok(_) => inspect_empty(),
+        Err(e) => {
+            tracing::debug!("inspect failed: {e}");
+            inspect_empty()
+        }
+    }
+}
+
+fn found(plain: &str, html: Option<&str>) -> InspectReply {
+    let mut map = serde_json::Map::new();
+    map.insert("text/plain".into(), plain.into());
+    if let Some(html) = html.filter(|h| !h.trim().is_empty()) {
+        map.insert("text/html".into(), html.into());
+    }
+    let data = serde_json::from_value(serde_json::Value::Object(map))
+        .unwrap_or_else(|_| display::bundle("text/plain", plain));
+    InspectReply {
+        found: true,
+        data,
+        metadata: Default::default(),
+        status: ReplyStatus::Ok,
+        error: None,
+    }
+}
+
+pub(super) fn inspect_empty() -> InspectReply {
+    InspectReply {
+        found: false,
+        data: Default::default(),
+        metadata: Default::default(),
+        status: ReplyStatus::Ok,
+        error: None,
+    }
+}

@@ -1,0 +1,85 @@
+//! The evaluation engine: one thread that owns evcxr's `CommandContext`.
+//!
+//! evcxr is blocking and not `Send`-friendly, so it lives on a dedicated
+//! thread behind a queue (an actor): the sockets never wait for it. Execute,
+//! complete and inspect requests are served in arrival order; the engine
+//! publishes busy/idle, outputs and replies itself. Interrupts come from the
+//! control channel through [`Interrupter`], which works while a cell runs.
+//!
+//! The context is created in the background at start-up (evcxr takes
+//! seconds), so `kernel_info` is answered at once; requests that arrive
+//! earlier simply wait in the queue.
+
+mod execute;
+mod interrupt;
+mod introspect;
+
+use std::sync::{Arc, Mutex};
+
+use jupyter_protocol::{CompleteRequest, ExecuteRequest, InspectRequest, JupyterMessage};
+use tokio::sync::mpsc::UnboundedSender;
+
+pub use interrupt::Interrupter;
+
+use crate::history::History;
+use crate::iopub::Iopub;
+
+/// A request for the engine thread.
+pub enum Request {
+    /// Run a cell.
+    Execute(JupyterMessage, ExecuteRequest),
+    /// Complete at a cursor.
+    Complete(JupyterMessage, CompleteRequest),
+    /// Inspect at a cursor.
+    Inspect(JupyterMessage, InspectRequest),
+}
+
+/// Asks the stdin channel for a line of input on behalf of a request.
+pub type StdinAsk = UnboundedSender<(
+    JupyterMessage,
+    String,
+    bool,
+    std::sync::mpsc::Sender<String>,
+)>;
+
+/// Where the engine sends its results.
+#[derive(Clone)]
+pub struct Outlets {
+    /// The iopub writer.
+    pub iopub: Iopub,
+    /// The shell socket's writer (replies).
+    pub shell: UnboundedSender<JupyterMessage>,
+    /// Input requests on the stdin channel.
+    pub stdin: StdinAsk,
+    /// Executed inputs, shared with the shell loop's history replies.
+    pub history: Arc<Mutex<History>>,
+}
+
+/// Handle to the engine thread.
+pub struct Engine {
+    tx: std::sync::mpsc::Sender<Request>,
+    interrupter: Interrupter,
+}
+
+impl Engine {
+    /// Starts the engine thread; evcxr warms up in the background.
+    pub fn start(outlets: Outlets) -> std::io::Result<Engine> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let interrupter = Interrupter::default();
+        let worker_interrupter = interrupter.clone();
+        std::thread::Builder::new()
+            .name("sluice-engine".into())
+            .spawn(move || execute::Worker::new(outlets, worker_interrupter).run(rx))?;
+        Ok(Engine { tx, interrupter })
+    }
+
+    /// Queues a request; false if the engine thread is gone.
+    pub fn submit(&self, req: Request) -> bool {
+        self.tx.send(req).is_ok()
+    }
+
+    /// The interrupt handle for the control channel.
+    pub fn interrupter(&self) -> Interrupter {
+        self.interrupter.clone()
+    }
+}

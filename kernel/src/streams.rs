@@ -1,0 +1,209 @@
+//! Forwards the evaluation child's stdout and stderr to iopub as `stream`
+//! messages, parented to the request being executed.
+//!
+//! Runs on its own thread (evcxr hands us crossbeam receivers). The engine
+//! tells it which request is current and asks it to [`Streams::flush`] before
+//! it publishes a reply, so every stream message of a cell goes out before
+//! that cell's `idle`. The forwarder also notices panic reports on stderr,
+//! so a panicking cell becomes an error instead of a silent "ok".
+
+use std::time::Duration;
+
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, select};
+use jupyter_protocol::{JupyterMessage, StreamContent};
+
+use crate::iopub::Iopub;
+
+/// How long stderr must stay quiet before a flush is complete. Lines the child
+/// wrote before it finished are already in the pipe; this covers the hop
+/// through evcxr's stderr reader thread.
+const STDERR_SETTLE: Duration = Duration::from_millis(8);
+
+/// A panic seen on the child's stderr during the current cell.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PanicReport {
+    /// `src/lib.rs:3:5`-style location, as the panic hook printed it.
+    pub location: String,
+    /// The panic message (may span lines).
+    pub message: String,
+}
+
+enum Control {
+    SetParent(Option<JupyterMessage>),
+    Flush(std::sync::mpsc::Sender<Option<PanicReport>>),
+}
+
+/// Handle to the forwarder thread.
+#[derive(Clone)]
+pub struct Streams {
+    control: Sender<Control>,
+}
+
+impl Streams {
+    /// Starts the forwarder for the given child output channels.
+    pub fn start(stdout: Receiver<String>, stderr: Receiver<String>, iopub: Iopub) -> Streams {
+        let (control, control_rx) = crossbeam_channel::unbounded();
+        std::thread::Builder::new()
+            .name("sluice-streams".into())
+            .spawn(move || Forwarder::new(iopub).run(stdout, stderr, control_rx))
+            .map(|_| ())
+            .unwrap_or_else(|e| tracing::error!("cannot start the stream forwarder: {e}"));
+        Streams { control }
+    }
+
+    /// Output from now on belongs to `parent` (None: discard, e.g. warm-up).
+    pub fn set_parent(&self, parent: Option<JupyterMessage>) {
+        let _ = self.control.send(Control::SetParent(parent));
+    }
+
+    /// Publishes everything the child has written so far and returns a panic
+    /// seen since the parent was set, if any.
+    pub fn flush(&self) -> Option<PanicReport> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        if self.control.send(Control::Flush(tx)).is_err() {
+            return None;
+        }
+        rx.recv().ok().flatten()
+    }
+}
+
+struct Forwarder {
+    iopub: Iopub,
+    parent: Option<JupyterMessage>,
+    panic: Option<PanicReport>,
+    /// True while the lines after a "panicked at" header are its message.
+    in_panic_message: bool,
+}
+
+impl Forwarder {
+    fn new(iopub: Iopub) -> Self {
+        Forwarder {
+            iopub,
+            parent: None,
+            panic: None,
+            in_panic_message: false,
+        }
+    }
+
+    fn run(
+        mut self,
+        stdout: Receiver<String>,
+        stderr: Receiver<String>,
+        control: Receiver<Control>,
+    ) {
+        loop {
+            select! {
+                recv(stdout) -> line => match line {
+                    Ok(line) => self.forward_batch(false, line, &stdout),
+                    Err(_) => return,
+                },
+                recv(stderr) -> line => match line {
+                    Ok(line) => self.forward_batch(true, line, &stderr),
+                    Err(_) => return,
+                },
+                recv(control) -> msg => match msg {
+                    Ok(Control::SetParent(p)) => {
+                        self.parent = p;
+                        self.panic = None;
+                        self.in_panic_message = false;
+                    }
+                    Ok(Control::Flush(reply)) => {
+                        while let Ok(line) = stdout.try_recv() {
+                            self.forward_batch(false, line, &stdout);
+                        }
+                        loop {
+                            match stderr.recv_timeout(STDERR_SETTLE) {
+                                Ok(line) => self.forward_batch(true, line, &stderr),
+                                Err(RecvTimeoutError::Timeout) => break,
+                                Err(RecvTimeoutError::Disconnected) => break,
+                            }
+                        }
+                        let _ = reply.send(self.panic.take());
+                    }
+                    Err(_) => return,
+                },
+            }
+        }
+    }
+
+    /// Sends `first` and whatever else is already queued on the same channel
+    /// as one stream message (a loop printing 10,000 lines is not 10,000 messages).
+    fn forward_batch(&mut self, is_err: bool, first: String, more: &Receiver<String>) {
+        let mut text = String::new();
+        self.take_line(is_err, &first, &mut text);
+        while text.len() < 64 * 1024 {
+            match more.try_recv() {
+                Ok(line) => self.take_line(is_err, &line, &mut text),
+                Err(_) => break,
+            }
+        }
+        let Some(parent) = &self.parent else {
+            return;
+        };
+        if text.is_empty() {
+            return;
+        }
+        let content = if is_err {
+            StreamContent::stderr(&text)
+        } else {
+            StreamContent::stdout(&text)
+        };
+        self.iopub.send(content.as_child_of(parent));
+    }
+
+    /// Appends a line to the batch, except the lines of a panic report: the
+    /// cell's error shows those.
+    fn take_line(&mut self, is_err: bool, line: &str, text: &mut String) {
+        if is_err && self.watch_for_panic(line) {
+            return;
+        }
+        text.push_str(line);
+        text.push('\n');
+    }
+
+    /// Records panic reports; true if `line` belongs to one.
+    fn watch_for_panic(&mut self, line: &str) -> bool {
+        if let Some(location) = parse_panic_header(line) {
+            self.panic = Some(PanicReport {
+                location,
+                message: String::new(),
+            });
+            self.in_panic_message = true;
+            return true;
+        }
+        if !self.in_panic_message {
+            return false;
+        }
+        if line.starts_with("note: run with `RUST_BACKTRACE") {
+            self.in_panic_message = false;
+        } else if let Some(p) = &mut self.panic {
+            if !p.message.is_empty() {
+                p.message.push('\n');
+            }
+            p.message.push_str(line);
+        }
+        true
+    }
+}
+
+/// `thread 'main' panicked at src/lib.rs:3:5:` → `src/lib.rs:3:5`.
+fn parse_panic_header(line: &str) -> Option<String> {
+    let rest = line.strip_prefix("thread '")?;
+    let at = rest.find("' panicked at ")?;
+    let location = &rest[at + "' panicked at ".len()..];
+    Some(location.trim_end_matches(':').to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn panic_header_gives_location() {
+        assert_eq!(
+            parse_panic_header("thread '<unnamed>' panicked at src/lib.rs:42:5:"),
+            Some("src/lib.rs:42:5".to_string())
+        );
+        assert_eq!(parse_panic_header("hello panicked at"), None);
+    }
+}
