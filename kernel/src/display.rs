@@ -15,8 +15,20 @@ pub struct CellOutputs {
     pub result: Option<Media>,
 }
 
-/// Splits a MIME map into display data and the execute result.
-pub fn split(content: &HashMap<String, String>) -> CellOutputs {
+/// Splits a MIME map into display data and the execute result. An evcxr
+/// command's answer (`:vars`, `:help`, ...) comes as one HTML + text pair of
+/// the same content: that stays one execute result.
+pub fn split(content: &HashMap<String, String>, is_command: bool) -> CellOutputs {
+    if is_command && content.contains_key("text/plain") {
+        let map = content
+            .iter()
+            .map(|(mime, text)| (mime.clone(), mime_value(mime, text)))
+            .collect();
+        return CellOutputs {
+            display: None,
+            result: Some(media(map)),
+        };
+    }
     let mut rich = serde_json::Map::new();
     let mut plain = None;
     for (mime, text) in content {
@@ -74,7 +86,7 @@ mod tests {
         let mut c = HashMap::new();
         c.insert("text/html".to_string(), "<b>hi</b>".to_string());
         c.insert("text/plain".to_string(), "42".to_string());
-        let out = split(&c);
+        let out = split(&c, false);
         assert_eq!(
             mimes(out.display.as_ref().expect("display")),
             vec!["text/html"]
@@ -82,6 +94,19 @@ mod tests {
         assert_eq!(
             mimes(out.result.as_ref().expect("result")),
             vec!["text/plain"]
+        );
+    }
+
+    #[test]
+    fn command_output_is_one_result() {
+        let mut c = HashMap::new();
+        c.insert("text/html".to_string(), "<table></table>".to_string());
+        c.insert("text/plain".to_string(), "x: i32".to_string());
+        let out = split(&c, true);
+        assert!(out.display.is_none());
+        assert_eq!(
+            mimes(out.result.as_ref().expect("result")),
+            vec!["text/html", "text/plain"]
         );
     }
 
@@ -94,7 +119,7 @@ mod tests {
 
     #[test]
     fn nothing_in_nothing_out() {
-        let out = split(&HashMap::new());
+        let out = split(&HashMap::new(), false);
         assert!(out.display.is_none() && out.result.is_none());
     }
 }

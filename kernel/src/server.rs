@@ -61,7 +61,13 @@ pub async fn serve(connection_file: &Path) -> anyhow::Result<()> {
     let iopub = iopub::spawn(create_kernel_iopub_xpub_connection(&info, &session).await?);
 
     tokio::spawn(async move {
-        while heartbeat.single_heartbeat().await.is_ok() {}
+        // The spec says echo; the crate's helper answers "pong", so echo here.
+        use zeromq::{SocketRecv as _, SocketSend as _};
+        while let Ok(ping) = heartbeat.socket.recv().await {
+            if let Err(e) = heartbeat.socket.send(ping).await {
+                tracing::warn!("heartbeat send failed: {e}");
+            }
+        }
         tracing::warn!("heartbeat socket closed");
     });
 

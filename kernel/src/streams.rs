@@ -29,7 +29,7 @@ pub struct PanicReport {
 }
 
 enum Control {
-    SetParent(Option<JupyterMessage>),
+    SetParent(Option<Box<JupyterMessage>>),
     Flush(std::sync::mpsc::Sender<Option<PanicReport>>),
 }
 
@@ -53,7 +53,7 @@ impl Streams {
 
     /// Output from now on belongs to `parent` (None: discard, e.g. warm-up).
     pub fn set_parent(&self, parent: Option<JupyterMessage>) {
-        let _ = self.control.send(Control::SetParent(parent));
+        let _ = self.control.send(Control::SetParent(parent.map(Box::new)));
     }
 
     /// Publishes everything the child has written so far and returns a panic
@@ -71,8 +71,8 @@ struct Forwarder {
     iopub: Iopub,
     parent: Option<JupyterMessage>,
     panic: Option<PanicReport>,
-    /// True while the lines after a "panicked at" header are its message.
-    in_panic_message: bool,
+    /// Where we are inside a panic report on stderr.
+    report: ReportState,
 }
 
 impl Forwarder {
@@ -81,7 +81,7 @@ impl Forwarder {
             iopub,
             parent: None,
             panic: None,
-            in_panic_message: false,
+            report: ReportState::Outside,
         }
     }
 
@@ -103,9 +103,9 @@ impl Forwarder {
                 },
                 recv(control) -> msg => match msg {
                     Ok(Control::SetParent(p)) => {
-                        self.parent = p;
+                        self.parent = p.map(|p| *p);
                         self.panic = None;
-                        self.in_panic_message = false;
+                        self.report = ReportState::Outside;
                     }
                     Ok(Control::Flush(reply)) => {
                         while let Ok(line) = stdout.try_recv() {
@@ -168,29 +168,49 @@ impl Forwarder {
                 location,
                 message: String::new(),
             });
-            self.in_panic_message = true;
+            self.report = ReportState::Message;
             return true;
         }
-        if !self.in_panic_message {
-            return false;
-        }
-        if line.starts_with("note: run with `RUST_BACKTRACE") {
-            self.in_panic_message = false;
-        } else if let Some(p) = &mut self.panic {
-            if !p.message.is_empty() {
-                p.message.push('\n');
+        let ends_report = line.starts_with("note: ") && line.contains("RUST_BACKTRACE");
+        match self.report {
+            ReportState::Outside => false,
+            _ if ends_report => {
+                self.report = ReportState::Outside;
+                true
             }
-            p.message.push_str(line);
+            ReportState::Message if line == "stack backtrace:" => {
+                self.report = ReportState::Backtrace;
+                true
+            }
+            ReportState::Message => {
+                if let Some(p) = &mut self.panic {
+                    if !p.message.is_empty() {
+                        p.message.push('\n');
+                    }
+                    p.message.push_str(line);
+                }
+                true
+            }
+            ReportState::Backtrace => true,
         }
-        true
     }
+}
+
+/// Position inside the default panic hook's output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ReportState {
+    Outside,
+    Message,
+    Backtrace,
 }
 
 /// `thread 'main' panicked at src/lib.rs:3:5:` → `src/lib.rs:3:5`.
 fn parse_panic_header(line: &str) -> Option<String> {
-    let rest = line.strip_prefix("thread '")?;
-    let at = rest.find("' panicked at ")?;
-    let location = &rest[at + "' panicked at ".len()..];
+    if !line.starts_with("thread '") {
+        return None;
+    }
+    let at = line.find(" panicked at ")?;
+    let location = &line[at + " panicked at ".len()..];
     Some(location.trim_end_matches(':').to_string())
 }
 
@@ -203,6 +223,10 @@ mod tests {
         assert_eq!(
             parse_panic_header("thread '<unnamed>' panicked at src/lib.rs:42:5:"),
             Some("src/lib.rs:42:5".to_string())
+        );
+        assert_eq!(
+            parse_panic_header("thread '<unnamed>' (14234) panicked at src/lib.rs:6:1:"),
+            Some("src/lib.rs:6:1".to_string())
         );
         assert_eq!(parse_panic_header("hello panicked at"), None);
     }

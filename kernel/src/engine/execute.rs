@@ -122,7 +122,7 @@ impl Worker {
         let outcome = self.evaluate(msg, req);
         let (status, error, plain) = match outcome {
             Outcome::Ok(content) => {
-                let outputs = display::split(&content);
+                let outputs = display::split(&content, req.code.trim_start().starts_with(':'));
                 let plain = content.get("text/plain").cloned().unwrap_or_default();
                 if !req.silent {
                     if let Some(data) = outputs.display {

@@ -57,10 +57,9 @@ impl Interrupter {
         let child = self.state.child.lock().ok().and_then(|c| c.clone());
         if let Some(child) = child
             && let Ok(mut child) = child.lock()
+            && let Err(e) = child.kill()
         {
-            if let Err(e) = child.kill() {
-                tracing::warn!("interrupt: cannot kill the evaluation process: {e}");
-            }
+            tracing::warn!("interrupt: cannot kill the evaluation process: {e}");
         }
         true
     }

@@ -1,0 +1,76 @@
+"""Shared fixtures: a real sluice kernel started by jupyter_client, and a
+helper that runs one cell and collects what it published."""
+
+import queue
+import time
+
+import pytest
+from jupyter_client.manager import start_new_kernel
+
+STARTUP_TIMEOUT = 120
+
+
+class Cell:
+    """What one execute_request produced."""
+
+    def __init__(self, reply, outputs):
+        self.reply = reply
+        self.outputs = outputs
+
+    @property
+    def status(self):
+        return self.reply["content"]["status"]
+
+    def of_type(self, msg_type):
+        return [m for m in self.outputs if m["msg_type"] == msg_type]
+
+    def stream(self, name="stdout"):
+        return "".join(m["content"]["text"] for m in self.of_type("stream") if m["content"]["name"] == name)
+
+    def error(self):
+        errs = self.of_type("error")
+        return errs[0]["content"] if errs else None
+
+
+def run_cell(kc, code, timeout=120, **kwargs):
+    """Executes `code`, returns a Cell with the reply and every iopub message
+    up to the request's idle status (busy/execute_input excluded)."""
+    msg_id = kc.execute(code, **kwargs)
+    reply = None
+    outputs = []
+    idle = False
+    deadline = time.monotonic() + timeout
+    while not (reply and idle):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError(f"no reply/idle for {code[:60]!r} within {timeout}s")
+        if reply is None:
+            try:
+                msg = kc.get_shell_msg(timeout=min(left, 0.2))
+                if msg["parent_header"].get("msg_id") == msg_id:
+                    reply = msg
+            except queue.Empty:
+                pass
+        try:
+            msg = kc.get_iopub_msg(timeout=0.05 if reply is None else min(left, 5))
+        except queue.Empty:
+            continue
+        if msg["parent_header"].get("msg_id") != msg_id:
+            continue
+        if msg["msg_type"] == "status":
+            idle = msg["content"]["execution_state"] == "idle"
+            continue
+        if msg["msg_type"] == "execute_input":
+            continue
+        outputs.append(msg)
+    return Cell(reply, outputs)
+
+
+@pytest.fixture(scope="module")
+def kernel():
+    km, kc = start_new_kernel(kernel_name="sluice", startup_timeout=STARTUP_TIMEOUT)
+    try:
+        yield km, kc
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=False)
