@@ -2,8 +2,27 @@
 //!
 //! This crate is the **API boundary** between the Jupyter kernel and the rest
 //! of sluice. It never sees a Jupyter message, ZeroMQ or evcxr: the kernel
-//! hands it cell text and gets back typed outputs and errors.
+//! hands it cell text through [`cell::Magics`] and implements the two traits
+//! of [`session`] (evaluate Rust in the notebook; show and update displays).
+//!
+//! The flow of a map cell: [`grammar`] parses the magic line, [`body`] the
+//! Rust body; [`taskgen`] writes a crate with the notebook's items
+//! ([`notebook`]); [`task_build`] builds it (cached by content hash); the job
+//! is recorded in the [`ledger`] and run by an executor ([`executor`]); the
+//! cell waits with live progress ([`render`]) and binds the results.
 #![deny(missing_docs)]
 
+pub mod body;
 pub mod catalog;
+pub mod cell;
 pub mod diagnostic;
+pub mod executor;
+pub mod grammar;
+pub mod ledger;
+pub mod notebook;
+pub mod render;
+pub mod resources;
+pub mod session;
+pub mod state;
+pub mod task_build;
+pub mod taskgen;

@@ -12,9 +12,11 @@ use jupyter_protocol::{
 use sluice_magics::diagnostic::{CellSpan, Diagnostic, Label};
 
 use super::interrupt::Interrupter;
+use super::magic_bridge::{EvcxrSession, IopubDisplay};
 use super::{Outlets, Request, introspect};
 use crate::display;
 use crate::streams::{PanicReport, Streams};
+use sluice_magics::cell::Magics;
 
 /// How a cell ended, before it becomes messages.
 pub(super) enum Outcome {
@@ -30,6 +32,7 @@ pub(super) struct Worker {
     ctx: Result<CommandContext, String>,
     streams: Option<Streams>,
     count: usize,
+    magics: Magics,
 }
 
 impl Worker {
@@ -40,6 +43,7 @@ impl Worker {
             ctx: Err("the Rust engine is still starting".into()),
             streams: None,
             count: 0,
+            magics: Magics::default(),
         }
     }
 
@@ -85,8 +89,13 @@ impl Worker {
                     Streams::start(outputs.stdout, outputs.stderr, self.outlets.iopub.clone());
                 self.interrupter.set_child(ctx.process_handle());
                 streams.set_parent(None);
-                if let Err(e) = ctx.execute("()") {
-                    tracing::warn!("warm-up cell failed: {e}");
+                // serde_json in the session before any user variable exists:
+                // magics serialize items and bind results with it, and adding
+                // a crate later would drop variables of notebook-defined types.
+                if let Err(e) = ctx.execute(":dep serde_json = \"1\"\n()") {
+                    tracing::warn!(
+                        "warm-up cell failed (magics cannot send variables to tasks): {e}"
+                    );
                 }
                 streams.flush();
                 self.streams = Some(streams);
@@ -177,6 +186,9 @@ impl Worker {
         if req.code.trim().is_empty() {
             return Outcome::Ok(HashMap::new());
         }
+        if Magics::is_magic(&req.code) {
+            return self.run_magic(msg, &req.code);
+        }
         let streams = self.streams.clone();
         if let Some(s) = &streams {
             s.set_parent(Some(msg.clone()));
@@ -214,7 +226,10 @@ impl Worker {
         match result {
             Ok(outputs) => match panic {
                 Some(p) => Outcome::Err(panic_error(&p)),
-                None => Outcome::Ok(outputs.content_by_mime_type),
+                None => {
+                    self.magics.record_cell(&req.code);
+                    Outcome::Ok(outputs.content_by_mime_type)
+                }
             },
             Err(evcxr::Error::CompilationErrors(errors)) => {
                 Outcome::Err(compile_error(&errors, &req.code))
@@ -254,6 +269,42 @@ impl Worker {
                 )],
             }),
             Err(e) => Outcome::Err(simple_error("Error", &e.to_string())),
+        }
+    }
+
+    /// Runs a magic cell through the magics crate.
+    fn run_magic(&mut self, msg: &JupyterMessage, code: &str) -> Outcome {
+        let ctx = match &mut self.ctx {
+            Ok(ctx) => ctx,
+            Err(reason) => return Outcome::Err(simple_error("EngineUnavailable", reason)),
+        };
+        if let Some(s) = &self.streams {
+            s.set_parent(Some(msg.clone()));
+        }
+        self.interrupter.set_magic(true);
+        self.interrupter.set_busy(true);
+        let mut session = EvcxrSession {
+            ctx,
+            streams: self.streams.as_ref(),
+        };
+        let mut display = IopubDisplay {
+            iopub: &self.outlets.iopub,
+            parent: msg,
+            interrupter: &self.interrupter,
+        };
+        let result = self.magics.run(code, &mut session, &mut display);
+        self.interrupter.set_busy(false);
+        self.interrupter.set_magic(false);
+        if let Some(s) = &self.streams {
+            s.flush();
+        }
+        match result {
+            Ok(()) => Outcome::Ok(HashMap::new()),
+            Err(e) => Outcome::Err(ErrorOutput {
+                ename: e.ename().to_string(),
+                evalue: e.to_string(),
+                traceback: e.traceback(code),
+            }),
         }
     }
 

@@ -18,6 +18,9 @@ struct State {
     busy: AtomicBool,
     /// Set by an interrupt, cleared when the next cell starts.
     requested: AtomicBool,
+    /// True while a magic cell waits: an interrupt stops the wait, it must
+    /// not kill the session's process.
+    magic: AtomicBool,
 }
 
 /// Shared between the engine thread and the control channel.
@@ -42,6 +45,11 @@ impl Interrupter {
         self.state.busy.store(busy, Ordering::SeqCst);
     }
 
+    /// Marks a magic cell (interrupts then only set the flag).
+    pub fn set_magic(&self, magic: bool) {
+        self.state.magic.store(magic, Ordering::SeqCst);
+    }
+
     /// Whether an interrupt arrived during the current cell.
     pub fn was_requested(&self) -> bool {
         self.state.requested.load(Ordering::SeqCst)
@@ -54,6 +62,9 @@ impl Interrupter {
             return false;
         }
         self.state.requested.store(true, Ordering::SeqCst);
+        if self.state.magic.load(Ordering::SeqCst) {
+            return true;
+        }
         let child = self.state.child.lock().ok().and_then(|c| c.clone());
         if let Some(child) = child
             && let Ok(mut child) = child.lock()

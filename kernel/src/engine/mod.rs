@@ -13,6 +13,7 @@
 mod execute;
 mod interrupt;
 mod introspect;
+mod magic_bridge;
 
 use std::sync::{Arc, Mutex};
 

@@ -1,0 +1,80 @@
+//! The kernel's side of the magics seam: `Session` over the evcxr context
+//! and `Display` over iopub, for the duration of one magic cell.
+
+use std::collections::HashMap;
+
+use evcxr::CommandContext;
+use jupyter_protocol::{DisplayData, JupyterMessage, Transient, UpdateDisplayData};
+use sluice_magics::session::{Display, Rendered, Session};
+
+use super::interrupt::Interrupter;
+use crate::display;
+use crate::iopub::Iopub;
+use crate::streams::Streams;
+
+/// Evaluates magic-generated code in the user's session.
+pub(super) struct EvcxrSession<'a> {
+    pub ctx: &'a mut CommandContext,
+    pub streams: Option<&'a Streams>,
+}
+
+impl Session for EvcxrSession<'_> {
+    fn eval(&mut self, code: &str) -> Result<String, String> {
+        let result = self.ctx.execute(code);
+        let panic = self.streams.and_then(Streams::flush);
+        match (result, panic) {
+            (_, Some(p)) => Err(format!("panicked at {}: {}", p.location, p.message)),
+            (Ok(out), None) => Ok(out.get("text/plain").unwrap_or_default().to_string()),
+            (Err(evcxr::Error::CompilationErrors(errs)), None) => Err(errs
+                .iter()
+                .map(|e| e.message())
+                .collect::<Vec<_>>()
+                .join("\n")),
+            (Err(e), None) => Err(e.to_string()),
+        }
+    }
+
+    fn variables(&self) -> Vec<(String, String)> {
+        self.ctx
+            .variables_and_types()
+            .map(|(n, t)| (n.to_string(), t.to_string()))
+            .collect()
+    }
+}
+
+/// Shows magic outputs as children of the executing request.
+pub(super) struct IopubDisplay<'a> {
+    pub iopub: &'a Iopub,
+    pub parent: &'a JupyterMessage,
+    pub interrupter: &'a Interrupter,
+}
+
+fn bundle(out: &Rendered) -> jupyter_protocol::Media {
+    let mut map = HashMap::new();
+    map.insert("text/plain".to_string(), out.text.clone());
+    if let Some(html) = &out.html {
+        map.insert("text/html".to_string(), html.clone());
+    }
+    display::split(&map, true).result.unwrap_or_default()
+}
+
+impl Display for IopubDisplay<'_> {
+    fn show(&mut self, out: &Rendered, id: Option<&str>) {
+        let mut d = DisplayData::new(bundle(out));
+        if let Some(id) = id {
+            d.transient = Some(Transient {
+                display_id: Some(id.to_string()),
+            });
+        }
+        self.iopub.send(d.as_child_of(self.parent));
+    }
+
+    fn update(&mut self, out: &Rendered, id: &str) {
+        self.iopub
+            .send(UpdateDisplayData::new(bundle(out), id).as_child_of(self.parent));
+    }
+
+    fn interrupted(&self) -> bool {
+        self.interrupter.was_requested()
+    }
+}

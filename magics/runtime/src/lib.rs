@@ -1,0 +1,288 @@
+//! The code that runs inside every sluice task binary.
+//!
+//! A task learns which array element it is from Slurm's environment
+//! (`SLURM_ARRAY_TASK_ID`, set by Slurm and by sluice's local executor alike)
+//! and where its job lives from `SLUICE_JOB_DIR`. It reads its input, runs
+//! the user's function under `catch_unwind`, and writes
+//! `results/<i>.json` and `status/<i>.json` (exit, start, end, host, peak
+//! memory). It depends on serde and serde_json only, so it compiles fast.
+//! Generated task crates call [`run_map`] or [`run_single`].
+
+use std::io::{BufRead, Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+/// Where an element's input comes from (the `input` file in the job dir).
+enum Input {
+    /// Line `i` of `items.jsonl`, found through `items.idx` (u64 LE offsets).
+    Items,
+    /// `results/<i>.json` of an upstream job (element-wise pipeline).
+    Upstream(PathBuf),
+}
+
+fn job_dir() -> PathBuf {
+    std::env::var_os("SLUICE_JOB_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+fn array_index() -> usize {
+    std::env::var("SLURM_ARRAY_TASK_ID")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Items per array element (task packing); element `e` runs items `e*chunk ..`.
+fn chunk_size(dir: &Path) -> usize {
+    std::fs::read_to_string(dir.join("chunk"))
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .filter(|&c| c > 0)
+        .unwrap_or(1)
+}
+
+fn item_count(dir: &Path) -> usize {
+    std::fs::read_to_string(dir.join("count"))
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+fn input_kind(dir: &Path) -> Input {
+    match std::fs::read_to_string(dir.join("input")) {
+        Ok(s) if s.starts_with("upstream:") => {
+            Input::Upstream(PathBuf::from(s["upstream:".len()..].trim()))
+        }
+        _ => Input::Items,
+    }
+}
+
+fn read_item_text(dir: &Path, kind: &Input, i: usize) -> Result<String, String> {
+    match kind {
+        Input::Upstream(up) => {
+            std::fs::read_to_string(up.join("results").join(format!("{i}.json")))
+                .map_err(|e| format!("cannot read upstream result {i}: {e}"))
+        }
+        Input::Items => {
+            let mut idx = std::fs::File::open(dir.join("items.idx"))
+                .map_err(|e| format!("items.idx: {e}"))?;
+            idx.seek(SeekFrom::Start(8 * i as u64))
+                .map_err(|e| e.to_string())?;
+            let mut off = [0u8; 8];
+            idx.read_exact(&mut off)
+                .map_err(|e| format!("item {i} not in items.idx: {e}"))?;
+            let mut f = std::fs::File::open(dir.join("items.jsonl"))
+                .map_err(|e| format!("items.jsonl: {e}"))?;
+            f.seek(SeekFrom::Start(u64::from_le_bytes(off)))
+                .map_err(|e| e.to_string())?;
+            let mut line = String::new();
+            std::io::BufReader::new(f)
+                .read_line(&mut line)
+                .map_err(|e| e.to_string())?;
+            Ok(line)
+        }
+    }
+}
+
+fn now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_else(|_| "localhost".into())
+}
+
+/// Peak resident memory of this process in KiB (VmHWM).
+fn peak_rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
+        })
+        .unwrap_or(0)
+}
+
+fn write_atomic(path: &Path, text: &str) -> std::io::Result<()> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, text)?;
+    std::fs::rename(tmp, path)
+}
+
+fn panic_text(p: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = p.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = p.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "panic with a non-string payload".into()
+    }
+}
+
+/// Runs one item; Ok(result JSON) or Err(message).
+fn run_item<T, R>(f: &(impl Fn(T) -> R + Sync), text: &str) -> Result<String, String>
+where
+    T: DeserializeOwned,
+    R: Serialize,
+{
+    let item: T = serde_json::from_str(text).map_err(|e| format!("cannot read the item: {e}"))?;
+    let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(item)))
+        .map_err(|p| format!("panicked: {}", panic_text(&*p)))?;
+    serde_json::to_string(&out).map_err(|e| format!("cannot serialize the result: {e}"))
+}
+
+fn write_status(dir: &Path, i: usize, ok: bool, start: f64, error: Option<&str>) {
+    let status = serde_json::json!({
+        "index": i,
+        "exit": if ok { 0 } else { 1 },
+        "start": start,
+        "end": now(),
+        "host": hostname(),
+        "peak_rss_kib": peak_rss_kib(),
+        "error": error,
+    });
+    let _ = write_atomic(
+        &dir.join("status").join(format!("{i}.json")),
+        &status.to_string(),
+    );
+}
+
+/// Entry point of a map task: runs this element's items through `f`.
+/// Exits non-zero if any item failed (Slurm then marks the element FAILED).
+pub fn run_map<T, R, F>(f: F)
+where
+    T: DeserializeOwned,
+    R: Serialize,
+    F: Fn(T) -> R + Sync,
+{
+    if describe::<T, R>() {
+        return;
+    }
+    let dir = job_dir();
+    let element = array_index();
+    let chunk = chunk_size(&dir);
+    let count = item_count(&dir).max(1);
+    let kind = input_kind(&dir);
+    let first = element * chunk;
+    let last = (first + chunk).min(count);
+    let threads = std::env::var("SLURM_CPUS_PER_TASK")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1usize)
+        .max(1);
+    let failed = std::sync::atomic::AtomicBool::new(false);
+    let next = std::sync::atomic::AtomicUsize::new(first);
+    let worker = || {
+        loop {
+            let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            if i >= last {
+                break;
+            }
+            let start = now();
+            let result = read_item_text(&dir, &kind, i).and_then(|text| run_item(&f, &text));
+            match result {
+                Ok(json) => {
+                    if let Err(e) =
+                        write_atomic(&dir.join("results").join(format!("{i}.json")), &json)
+                    {
+                        eprintln!("sluice: item {i}: cannot write result: {e}");
+                        failed.store(true, std::sync::atomic::Ordering::SeqCst);
+                        write_status(&dir, i, false, start, Some(&e.to_string()));
+                    } else {
+                        write_status(&dir, i, true, start, None);
+                    }
+                }
+                Err(e) => {
+                    eprintln!("sluice: item {i}: {e}");
+                    failed.store(true, std::sync::atomic::Ordering::SeqCst);
+                    write_status(&dir, i, false, start, Some(&e));
+                }
+            }
+        }
+    };
+    let threads = threads.min(last.saturating_sub(first)).max(1);
+    if threads == 1 {
+        worker();
+    } else {
+        std::thread::scope(|s| {
+            for _ in 0..threads {
+                s.spawn(worker);
+            }
+        });
+    }
+    if failed.load(std::sync::atomic::Ordering::SeqCst) {
+        std::process::exit(1);
+    }
+}
+
+/// Entry point of a single-job task (`%%slurm run`).
+pub fn run_single<R, F>(f: F)
+where
+    R: Serialize,
+    F: Fn() -> R + Sync,
+{
+    if describe::<(), R>() {
+        return;
+    }
+    let dir = job_dir();
+    let start = now();
+    let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(&f))
+        .map_err(|p| format!("panicked: {}", panic_text(&*p)))
+        .and_then(|r| {
+            serde_json::to_string(&r).map_err(|e| format!("cannot serialize the result: {e}"))
+        });
+    match out {
+        Ok(json) => match write_atomic(&dir.join("results").join("0.json"), &json) {
+            Ok(()) => write_status(&dir, 0, true, start, None),
+            Err(e) => {
+                write_status(&dir, 0, false, start, Some(&e.to_string()));
+                std::process::exit(1);
+            }
+        },
+        Err(e) => {
+            eprintln!("sluice: {e}");
+            write_status(&dir, 0, false, start, Some(&e));
+            std::process::exit(1);
+        }
+    }
+}
+
+/// Loads all results of an upstream job (fan-in), index order.
+pub fn load_results<R: DeserializeOwned>(upstream_dir: &str) -> Vec<R> {
+    let dir = Path::new(upstream_dir);
+    let count = item_count(dir);
+    (0..count)
+        .map(|i| {
+            let path = dir.join("results").join(format!("{i}.json"));
+            let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+                panic!("sluice: missing upstream result {}: {e}", path.display())
+            });
+            serde_json::from_str(&text).unwrap_or_else(|e| {
+                panic!("sluice: unreadable upstream result {}: {e}", path.display())
+            })
+        })
+        .collect()
+}
+
+/// `task --describe` prints the input and output types and exits.
+fn describe<T, R>() -> bool {
+    if std::env::args().nth(1).as_deref() == Some("--describe") {
+        println!(
+            "{}",
+            serde_json::json!({"input": std::any::type_name::<T>(), "output": std::any::type_name::<R>()})
+        );
+        true
+    } else {
+        false
+    }
+}

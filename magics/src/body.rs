@@ -1,0 +1,194 @@
+//! Reading a magic's Rust body with syn: the task function of a map (a
+//! one-argument `fn` or closure, its item and result types) and the job
+//! names a run body uses. No IO.
+
+use quote::ToTokens;
+use syn::visit::Visit;
+
+/// What a `%%slurm map` body provides.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MapBody {
+    /// The fn's name (None for a closure).
+    pub fn_name: Option<String>,
+    /// The item type `T` of `fn f(item: T)`.
+    pub item_type: String,
+    /// The result type `R`, if written.
+    pub result_type: Option<String>,
+    /// True if the body is a closure expression (else items ending in a fn).
+    pub is_closure: bool,
+}
+
+/// Why a body was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BodyError {
+    /// Not a fn or closure with exactly one argument.
+    #[error(
+        "the body of %%slurm map must be a function of one argument, `fn f(item: T) -> R {{ ... }}`, \
+         or a closure `|item: T| -> R {{ ... }}`: {0}"
+    )]
+    NotOneArgFn(String),
+    /// The argument has no type.
+    #[error("give the argument a type, e.g. `|item: i32| ...`, so items can be read from JSON")]
+    UntypedArgument,
+    /// The body is not valid Rust.
+    #[error("the body is not valid Rust: {0}")]
+    Syntax(String),
+}
+
+fn tokens(t: &impl ToTokens) -> String {
+    t.to_token_stream().to_string()
+}
+
+/// Parses a map body.
+pub fn parse_map_body(body: &str) -> Result<MapBody, BodyError> {
+    if let Ok(file) = syn::parse_file(body) {
+        let f = file
+            .items
+            .iter()
+            .rev()
+            .find_map(|i| match i {
+                syn::Item::Fn(f) => Some(f),
+                _ => None,
+            })
+            .ok_or_else(|| BodyError::NotOneArgFn("no `fn` found".into()))?;
+        if f.sig.inputs.len() != 1 {
+            return Err(BodyError::NotOneArgFn(format!(
+                "`{}` takes {} arguments",
+                f.sig.ident,
+                f.sig.inputs.len()
+            )));
+        }
+        let item_type = match f.sig.inputs.first() {
+            Some(syn::FnArg::Typed(p)) => tokens(&*p.ty),
+            _ => {
+                return Err(BodyError::NotOneArgFn(
+                    "a method (`self`) cannot be a task".into(),
+                ));
+            }
+        };
+        let result_type = match &f.sig.output {
+            syn::ReturnType::Type(_, ty) => Some(tokens(&**ty)),
+            syn::ReturnType::Default => Some("()".into()),
+        };
+        return Ok(MapBody {
+            fn_name: Some(f.sig.ident.to_string()),
+            item_type,
+            result_type,
+            is_closure: false,
+        });
+    }
+    let closure: syn::ExprClosure = syn::parse_str(body.trim().trim_end_matches(';'))
+        .map_err(|e| BodyError::Syntax(e.to_string()))?;
+    if closure.inputs.len() != 1 {
+        return Err(BodyError::NotOneArgFn(format!(
+            "the closure takes {} arguments",
+            closure.inputs.len()
+        )));
+    }
+    let item_type = match closure.inputs.first() {
+        Some(syn::Pat::Type(p)) => tokens(&*p.ty),
+        _ => return Err(BodyError::UntypedArgument),
+    };
+    let result_type = match &closure.output {
+        syn::ReturnType::Type(_, ty) => Some(tokens(&**ty)),
+        syn::ReturnType::Default => None,
+    };
+    Ok(MapBody {
+        fn_name: None,
+        item_type,
+        result_type,
+        is_closure: true,
+    })
+}
+
+/// Single-segment names a run body mentions (candidates for job names).
+pub fn names_used(body: &str) -> Result<Vec<String>, BodyError> {
+    let block: syn::Block =
+        syn::parse_str(&format!("{{\n{body}\n}}")).map_err(|e| BodyError::Syntax(e.to_string()))?;
+    struct Names(Vec<String>);
+    impl<'a> Visit<'a> for Names {
+        fn visit_expr_path(&mut self, p: &'a syn::ExprPath) {
+            if p.qself.is_none()
+                && p.path.segments.len() == 1
+                && let Some(seg) = p.path.segments.first()
+            {
+                let name = seg.ident.to_string();
+                if !self.0.contains(&name) {
+                    self.0.push(name);
+                }
+            }
+            syn::visit::visit_expr_path(self, p);
+        }
+        fn visit_macro(&mut self, m: &'a syn::Macro) {
+            // format!/println!/vec! arguments: parse them as expressions.
+            if let Ok(args) = m.parse_body_with(
+                syn::punctuated::Punctuated::<syn::Expr, syn::Token![,]>::parse_terminated,
+            ) {
+                for a in &args {
+                    self.visit_expr(a);
+                }
+            }
+        }
+    }
+    let mut v = Names(Vec::new());
+    v.visit_block(&block);
+    Ok(v.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fn_body() {
+        let b = parse_map_body("fn process(chunk: Vec<i64>) -> i64 { chunk.iter().sum() }")
+            .expect("ok");
+        assert_eq!(b.fn_name.as_deref(), Some("process"));
+        assert_eq!(b.item_type, "Vec < i64 >");
+        assert_eq!(b.result_type.as_deref(), Some("i64"));
+    }
+
+    #[test]
+    fn helper_items_then_fn() {
+        let b = parse_map_body(
+            "fn helper(x: u32) -> u32 { x }\nfn square(x: u32) -> u32 { helper(x) * x }",
+        )
+        .expect("ok");
+        assert_eq!(b.fn_name.as_deref(), Some("square"));
+    }
+
+    #[test]
+    fn closure_body() {
+        let b = parse_map_body("|x: u64| -> u64 { x * 2 }").expect("ok");
+        assert!(b.is_closure);
+        assert_eq!(b.item_type, "u64");
+        let b = parse_map_body("|x: u64| x * 2").expect("ok");
+        assert_eq!(b.result_type, None);
+    }
+
+    #[test]
+    fn refusals() {
+        assert!(matches!(
+            parse_map_body("fn f(a: i32, b: i32) -> i32 { a }"),
+            Err(BodyError::NotOneArgFn(_))
+        ));
+        assert!(matches!(
+            parse_map_body("|x| x"),
+            Err(BodyError::UntypedArgument)
+        ));
+        assert!(parse_map_body("let x = 1;").is_err());
+        assert!(matches!(
+            parse_map_body("fn f(x: i32) -> i32 {"),
+            Err(BodyError::Syntax(_))
+        ));
+    }
+
+    #[test]
+    fn names_in_run_body() {
+        let names =
+            names_used("let t = merge(&partial);\nprintln!(\"{}\", other.len());\nt").expect("ok");
+        assert!(names.contains(&"partial".to_string()));
+        assert!(names.contains(&"other".to_string()));
+        assert!(names.contains(&"t".to_string()));
+    }
+}

@@ -1,0 +1,207 @@
+//! The `%slurm` line magics: config, jobs, status, wait, cancel, logs,
+//! retry, load, help; and `%lsmagic`.
+
+use super::jobs::read_number;
+use super::{MagicError, Magics};
+use crate::catalog;
+use crate::executor::JobSpec;
+use crate::grammar::{LineMagic, USAGE};
+use crate::render;
+use crate::session::{Display, Rendered, Session};
+use crate::state::{Counts, State};
+
+/// `%lsmagic`.
+pub(super) fn lsmagic() -> Rendered {
+    render::pre(&format!(
+        "Cell magics: %%slurm map, %%slurm run\nLine magics: %slurm {}, %lsmagic\n\n{USAGE}",
+        catalog::SLURM_LINE.join(" | ")
+    ))
+}
+
+impl Magics {
+    pub(super) fn line(
+        &mut self,
+        l: LineMagic,
+        session: &mut dyn Session,
+        display: &mut dyn Display,
+    ) -> Result<(), MagicError> {
+        match l {
+            LineMagic::Help => display.show(&render::pre(USAGE), None),
+            LineMagic::Config(c) => {
+                if let Some(b) = &c.backend {
+                    self.check_backend(Some(b))?;
+                    self.config.backend = b.clone();
+                }
+                if c.host.is_some() || c.identity.is_some() {
+                    return Err(MagicError::Unsupported(
+                        "--host/--identity need the slurm backend, which this version does not have yet".into(),
+                    ));
+                }
+                if let Some(w) = &c.workdir {
+                    self.config.workdir = std::path::PathBuf::from(w);
+                    self.ledger = None;
+                }
+                let text = format!(
+                    "backend: {}\nworkdir: {}\njobs and ledger: {}",
+                    self.config.backend,
+                    self.config.workdir.display(),
+                    self.sluice_dir().display()
+                );
+                display.show(&render::pre(&text), None);
+            }
+            LineMagic::Jobs => {
+                let jobs = self.ledger()?.jobs()?;
+                let mut rows = Vec::new();
+                for j in jobs {
+                    let states = self.states_of(&j)?;
+                    rows.push((j, Counts::of(states.iter())));
+                }
+                display.show(&render::jobs_table(&rows), None);
+            }
+            LineMagic::Status { job } => {
+                let names: Vec<String> = match job {
+                    Some(j) => vec![j],
+                    None => self.ledger()?.jobs()?.into_iter().map(|j| j.name).collect(),
+                };
+                let mut text = String::new();
+                let mut html = String::new();
+                for n in names {
+                    let j = self.find_job(&n)?;
+                    let states = self.states_of(&j)?;
+                    let r = render::progress(
+                        &j.name,
+                        j.id,
+                        &Counts::of(states.iter()),
+                        0.0,
+                        &reasons(&states),
+                    );
+                    text.push_str(&r.text);
+                    text.push('\n');
+                    html.push_str(r.html.as_deref().unwrap_or(""));
+                }
+                display.show(
+                    &Rendered {
+                        text,
+                        html: Some(html),
+                    },
+                    None,
+                );
+            }
+            LineMagic::Wait { job } => {
+                let j = self.find_job(&job)?;
+                let states = self.wait(&j, display)?;
+                let msg = self.bind(&j, &states, session)?;
+                display.show(&render::pre(&msg), None);
+            }
+            LineMagic::Cancel { job } => {
+                let j = self.find_job(&job)?;
+                self.executor().cancel(j.id);
+                let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+                let states = loop {
+                    let s = self.states_of(&j)?;
+                    if s.iter().all(State::is_terminal) || std::time::Instant::now() > deadline {
+                        break s;
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                };
+                let c = Counts::of(states.iter());
+                self.ledger()?.record_states(j.id, c.job_state(), &states)?;
+                display.show(&render::progress(&j.name, j.id, &c, 0.0, "cancelled"), None);
+            }
+            LineMagic::Logs { job } => {
+                let (name, index) = match job.split_once('[') {
+                    Some((n, rest)) => {
+                        let idx = rest.trim_end_matches(']').parse::<usize>().map_err(|_| {
+                            MagicError::Items(format!(
+                                "`{job}`: write logs NAME or logs NAME[INDEX]"
+                            ))
+                        })?;
+                        (n.to_string(), idx)
+                    }
+                    None => (job.clone(), 0),
+                };
+                let j = self.find_job(&name)?;
+                let chunk = read_number(&j.dir.join("chunk")).unwrap_or(1).max(1);
+                let element = index / chunk;
+                let read = |ext: &str| {
+                    std::fs::read_to_string(j.dir.join("logs").join(format!("{element}.{ext}")))
+                        .unwrap_or_default()
+                };
+                let text = format!(
+                    "== {name}[{index}] (element {element}) stdout ==\n{}\n== stderr ==\n{}",
+                    read("out").trim_end(),
+                    read("err").trim_end()
+                );
+                display.show(&render::pre(&text), None);
+            }
+            LineMagic::Retry { job } => {
+                let j = self.find_job(&job)?;
+                let states = self.states_of(&j)?;
+                if states.iter().any(|s| !s.is_terminal()) {
+                    return Err(MagicError::Submit(format!(
+                        "`{job}` is still running; wait for it first"
+                    )));
+                }
+                let failed = self.failed_elements(&j);
+                if failed.is_empty() {
+                    let msg = self.bind(&j, &states, session)?;
+                    display.show(&render::pre(&format!("nothing to retry; {msg}")), None);
+                    return Ok(());
+                }
+                for i in &failed {
+                    let _ = std::fs::remove_file(j.dir.join("status").join(format!("{i}.json")));
+                }
+                let chunk = read_number(&j.dir.join("chunk")).unwrap_or(1).max(1);
+                let spec = JobSpec {
+                    id: j.id,
+                    name: j.name.clone(),
+                    binary: j.binary.clone(),
+                    dir: j.dir.clone(),
+                    elements: j.items.div_ceil(chunk),
+                    run: failed.clone(),
+                    cpus: 1,
+                    mem_mb: None,
+                    time_limit: None,
+                    max_concurrent: None,
+                    deps: Vec::new(),
+                };
+                display.show(
+                    &render::pre(&format!(
+                        "retrying {} failed element(s) of `{job}`: {:?}",
+                        failed.len(),
+                        failed
+                    )),
+                    None,
+                );
+                self.executor()
+                    .submit(spec)
+                    .map_err(|e| MagicError::Submit(e.to_string()))?;
+                self.jobs.insert(j.name.clone(), j.clone());
+                let states = self.wait(&j, display)?;
+                let msg = self.bind(&j, &states, session)?;
+                display.show(&render::pre(&msg), None);
+            }
+            LineMagic::Load { job } => {
+                let j = self.find_job(&job)?;
+                let states = self.states_of(&j)?;
+                let msg = self.bind(&j, &states, session)?;
+                self.jobs.insert(j.name.clone(), j);
+                display.show(&render::pre(&msg), None);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Distinct cancellation reasons, for status lines.
+fn reasons(states: &[State]) -> String {
+    let mut out: Vec<String> = Vec::new();
+    for s in states {
+        if let State::Cancelled(r) = s
+            && !out.contains(r)
+        {
+            out.push(r.clone());
+        }
+    }
+    out.join("; ")
+}

@@ -1,0 +1,148 @@
+//! Running magic cells: the orchestration from a parsed magic to bound
+//! results. `Magics` owns the notebook record, the ledger, the executor and
+//! the jobs of this session; `map`, `run` and `line` hold one magic each,
+//! `jobs` the waiting, binding and job lookup they share.
+
+mod error;
+mod jobs;
+mod line;
+mod map;
+mod run;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+pub use error::{FailedItem, MagicError};
+
+use crate::executor::local::LocalExecutor;
+use crate::grammar::{self, Magic};
+use crate::ledger::{JobRecord, Ledger};
+use crate::notebook::Notebook;
+use crate::session::{Display, Session};
+
+/// Where jobs run by default, from `%slurm config` or the environment.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `local` (the only backend this version runs).
+    pub backend: String,
+    /// Directory holding `.sluice/` (jobs and ledger).
+    pub workdir: PathBuf,
+}
+
+impl Config {
+    /// Defaults: `SLUICE_BACKEND` (else local) and the current directory.
+    pub fn from_env() -> Config {
+        Config {
+            backend: std::env::var("SLUICE_BACKEND").unwrap_or_else(|_| "local".into()),
+            workdir: std::env::var_os("SLUICE_WORKDIR")
+                .map(PathBuf::from)
+                .or_else(|| std::env::current_dir().ok())
+                .unwrap_or_else(|| PathBuf::from(".")),
+        }
+    }
+}
+
+/// The state behind every magic of one kernel session.
+pub struct Magics {
+    notebook: Notebook,
+    config: Config,
+    ledger: Option<Ledger>,
+    executor: Option<LocalExecutor>,
+    /// Jobs submitted or loaded in this session, by NAME.
+    jobs: HashMap<String, JobRecord>,
+}
+
+impl Default for Magics {
+    fn default() -> Self {
+        Magics::new(Config::from_env())
+    }
+}
+
+impl Magics {
+    /// A fresh session; nothing is opened until the first magic needs it.
+    pub fn new(config: Config) -> Magics {
+        Magics {
+            notebook: Notebook::default(),
+            config,
+            ledger: None,
+            executor: None,
+            jobs: HashMap::new(),
+        }
+    }
+
+    /// Records a plain Rust cell that ran, so tasks can use its items.
+    pub fn record_cell(&mut self, code: &str) {
+        self.notebook.record(code);
+    }
+
+    /// True if `code` is a magic cell this crate handles.
+    pub fn is_magic(code: &str) -> bool {
+        grammar::is_magic(code)
+    }
+
+    /// Runs a magic cell.
+    pub fn run(
+        &mut self,
+        code: &str,
+        session: &mut dyn Session,
+        display: &mut dyn Display,
+    ) -> Result<(), MagicError> {
+        let (magic, body) = grammar::parse(code)?;
+        match magic {
+            Magic::Map(m) => self.map(m, &body, session, display),
+            Magic::Run(r) => self.run_job(r, &body, session, display),
+            Magic::Line(l) => self.line(l, session, display),
+            Magic::LsMagic => {
+                display.show(&line::lsmagic(), None);
+                Ok(())
+            }
+        }
+    }
+
+    fn sluice_dir(&self) -> PathBuf {
+        self.config.workdir.join(".sluice")
+    }
+
+    /// Where task crates are built: shared by all notebooks of the user, so
+    /// dependencies compile once (`SLUICE_BUILD_DIR` overrides).
+    fn build_root(&self) -> PathBuf {
+        if let Some(d) = std::env::var_os("SLUICE_BUILD_DIR") {
+            return PathBuf::from(d);
+        }
+        let cache = std::env::var_os("XDG_CACHE_HOME")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cache")));
+        match cache {
+            Some(c) => c.join("sluice/build"),
+            None => self.sluice_dir().join("build"),
+        }
+    }
+
+    fn ledger(&mut self) -> Result<&mut Ledger, MagicError> {
+        if self.ledger.is_none() {
+            let dir = self.sluice_dir();
+            std::fs::create_dir_all(&dir)
+                .map_err(error::io(format!("creating {}", dir.display())))?;
+            self.ledger = Some(Ledger::open(&dir.join("ledger.sqlite"))?);
+        }
+        match self.ledger.as_mut() {
+            Some(l) => Ok(l),
+            None => Err(MagicError::Submit("the ledger could not be opened".into())),
+        }
+    }
+
+    fn executor(&mut self) -> &LocalExecutor {
+        self.executor.get_or_insert_with(LocalExecutor::start)
+    }
+
+    fn check_backend(&self, requested: Option<&str>) -> Result<String, MagicError> {
+        let backend = requested.unwrap_or(&self.config.backend).to_string();
+        match backend.as_str() {
+            "local" => Ok(backend),
+            "slurm" => Err(MagicError::Unsupported(
+                "the slurm backend is not available in this version of sluice yet; use --backend local".into(),
+            )),
+            other => Err(MagicError::Unsupported(format!("unknown backend `{other}`: use local or slurm"))),
+        }
+    }
+}

@@ -1,0 +1,108 @@
+//! `%%slurm run [-> NAME[: TYPE]] [OPTIONS]`: one job; every earlier job
+//! whose NAME the body uses is loaded inside the task and waited for
+//! (afterok): fan-in.
+
+use super::error::io;
+use super::jobs::describe_output_type;
+use super::{MagicError, Magics};
+use crate::body::names_used;
+use crate::executor::JobSpec;
+use crate::grammar::{DependencyKind, RunMagic};
+use crate::ledger::JobRecord;
+use crate::render;
+use crate::session::{Display, Session};
+use crate::taskgen::TaskKind;
+
+impl Magics {
+    pub(super) fn run_job(
+        &mut self,
+        r: RunMagic,
+        body: &str,
+        session: &mut dyn Session,
+        display: &mut dyn Display,
+    ) -> Result<(), MagicError> {
+        let backend = self.check_backend(r.options.backend.as_deref())?;
+        if body.trim().is_empty() {
+            return Err(MagicError::Body(crate::body::BodyError::Syntax(
+                "the body is empty: write the expression or block the job computes".into(),
+            )));
+        }
+        let name = r.name.clone().unwrap_or_else(|| "result".to_string());
+        // Jobs the body uses: loaded in the task, and afterok dependencies.
+        let mut inputs = Vec::new();
+        let mut deps = Vec::new();
+        for used in names_used(body)? {
+            let Ok(job) = self.find_job(&used) else {
+                continue;
+            };
+            let ty = if job.kind == "run" {
+                return Err(MagicError::Items(format!(
+                    "`{used}` is a `run` job; a run body can use map jobs' results (a Vec)"
+                )));
+            } else {
+                job.result_type.clone()
+            };
+            deps.push(self.dependency_on(&job, DependencyKind::Afterok)?);
+            inputs.push((used.clone(), ty, job.dir.display().to_string()));
+        }
+        deps.extend(self.dependencies(&r.options)?);
+        let built = self.build_task(&TaskKind::Run { inputs }, body, display)?;
+        let result_type = match r.result_type.clone() {
+            Some(t) => t,
+            None => describe_output_type(&built).ok_or_else(|| {
+                MagicError::Build(
+                    "cannot learn the result type; write it as `-> NAME: TYPE`".into(),
+                )
+            })?,
+        };
+        let (id, dir) = self.new_job_dir()?;
+        std::fs::write(dir.join("count"), "1").map_err(io("writing the job's count"))?;
+        let record = JobRecord {
+            id,
+            name: name.clone(),
+            kind: "run".into(),
+            backend,
+            items: 1,
+            result_type,
+            dir: dir.clone(),
+            binary: built.clone(),
+            state: "PENDING".into(),
+            created: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs_f64())
+                .unwrap_or(0.0),
+            deps: deps
+                .iter()
+                .map(|d| format!("{}:{}", d.kind, d.name))
+                .collect::<Vec<_>>()
+                .join(","),
+        };
+        let spec = JobSpec {
+            id,
+            name: name.clone(),
+            binary: built,
+            dir,
+            elements: 1,
+            run: vec![0],
+            cpus: r.options.cpus_per_task.max(1),
+            mem_mb: r.options.mem,
+            time_limit: r.options.time,
+            max_concurrent: None,
+            deps,
+        };
+        self.submit(record.clone(), spec)?;
+        if r.options.no_wait {
+            display.show(
+                &render::pre(&format!(
+                    "queued `{name}` (job {id}); `%slurm wait {name}` binds it"
+                )),
+                None,
+            );
+            return Ok(());
+        }
+        let states = self.wait(&record, display)?;
+        let msg = self.bind(&record, &states, session)?;
+        display.show(&render::pre(&msg), None);
+        Ok(())
+    }
+}

@@ -1,0 +1,77 @@
+//! Resource values as Slurm spells them: time limits and memory sizes.
+
+/// Parses a Slurm time limit into seconds: `M`, `M:S`, `H:M:S`, `D-H`,
+/// `D-H:M`, `D-H:M:S`.
+pub fn parse_time(s: &str) -> Result<u64, String> {
+    let bad = || format!("`{s}` is not a time: use M, M:S, H:M:S, D-H, D-H:M or D-H:M:S");
+    let num = |p: &str| p.trim().parse::<u64>().map_err(|_| bad());
+    let (days, rest) = match s.split_once('-') {
+        Some((d, r)) => (num(d)?, r),
+        None => (0, s),
+    };
+    let parts: Vec<&str> = rest.split(':').collect();
+    let secs = match (s.contains('-'), parts.as_slice()) {
+        (false, [m]) => num(m)? * 60,
+        (false, [m, sec]) => num(m)? * 60 + num(sec)?,
+        (_, [h, m, sec]) => num(h)? * 3600 + num(m)? * 60 + num(sec)?,
+        (true, [h]) => num(h)? * 3600,
+        (true, [h, m]) => num(h)? * 3600 + num(m)? * 60,
+        _ => return Err(bad()),
+    };
+    Ok(days * 86400 + secs)
+}
+
+/// Parses a memory size into megabytes: `512`, `512M`, `2G`, `100K`, `1T`.
+pub fn parse_mem_mb(s: &str) -> Result<u64, String> {
+    let bad = || format!("`{s}` is not a memory size: use e.g. 512M or 2G");
+    let t = s.trim();
+    let (digits, unit) = t.split_at(t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len()));
+    let n: u64 = digits.parse().map_err(|_| bad())?;
+    let mb = match unit.to_ascii_uppercase().as_str() {
+        "" | "M" | "MB" => n,
+        "K" | "KB" => n.div_ceil(1024),
+        "G" | "GB" => n * 1024,
+        "T" | "TB" => n * 1024 * 1024,
+        _ => return Err(bad()),
+    };
+    if mb == 0 {
+        return Err(bad());
+    }
+    Ok(mb)
+}
+
+/// Formats seconds the way Slurm accepts them (`D-HH:MM:SS` or `HH:MM:SS`).
+pub fn format_time(secs: u64) -> String {
+    let (d, rest) = (secs / 86400, secs % 86400);
+    let (h, m, s) = (rest / 3600, rest % 3600 / 60, rest % 60);
+    if d > 0 {
+        format!("{d}-{h:02}:{m:02}:{s:02}")
+    } else {
+        format!("{h:02}:{m:02}:{s:02}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times() {
+        assert_eq!(parse_time("5"), Ok(300));
+        assert_eq!(parse_time("0:05"), Ok(5));
+        assert_eq!(parse_time("1:00:00"), Ok(3600));
+        assert_eq!(parse_time("2-3"), Ok(2 * 86400 + 3 * 3600));
+        assert_eq!(parse_time("1-0:30"), Ok(86400 + 1800));
+        assert!(parse_time("soon").is_err());
+        assert_eq!(format_time(86400 + 61), "1-00:01:01");
+    }
+
+    #[test]
+    fn mems() {
+        assert_eq!(parse_mem_mb("512"), Ok(512));
+        assert_eq!(parse_mem_mb("2G"), Ok(2048));
+        assert_eq!(parse_mem_mb("100K"), Ok(1));
+        assert!(parse_mem_mb("lots").is_err());
+        assert!(parse_mem_mb("0").is_err());
+    }
+}

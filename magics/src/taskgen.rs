@@ -1,0 +1,159 @@
+//! Generating the cargo crate of a task: the notebook's items, the cell's
+//! body verbatim at a known line (so compile errors map back to the cell),
+//! and a `main` that hands the body to the runtime. No IO.
+
+use std::hash::{Hash, Hasher};
+
+/// What kind of task, with what it needs.
+#[derive(Debug, Clone)]
+pub enum TaskKind {
+    /// A map: the body is items ending in `fn NAME(item: T) -> R`.
+    MapFn {
+        /// The task fn's name.
+        fn_name: String,
+    },
+    /// A map whose body is a closure expression.
+    MapClosure,
+    /// A single job; the body is a block, with upstream results loaded first.
+    Run {
+        /// `(name, Rust type of the Vec, job directory)` of each job used.
+        inputs: Vec<(String, String, String)>,
+    },
+}
+
+/// A generated crate.
+#[derive(Debug, Clone)]
+pub struct TaskSource {
+    /// Cargo.toml text.
+    pub cargo_toml: String,
+    /// src/main.rs text.
+    pub main_rs: String,
+    /// 1-based line of main.rs where the body's first line is.
+    pub body_line: usize,
+    /// Number of lines in the body.
+    pub body_lines: usize,
+    /// Content hash: an unchanged cell has the same hash and is not rebuilt.
+    pub hash: String,
+}
+
+/// Version of the runtime embedded in task crates (part of every hash).
+pub const RUNTIME_SOURCE: &str = include_str!("../runtime/src/lib.rs");
+
+/// Generates the crate for `body` with the notebook's `items` and `deps`.
+pub fn generate(kind: &TaskKind, body: &str, items: &str, deps: &[(String, String)]) -> TaskSource {
+    let mut main = String::new();
+    main.push_str("#![allow(unused_imports, dead_code, unused_variables, unused_mut, non_snake_case, unused_must_use)]\n");
+    main.push_str("// ---- items defined in the notebook ----\n");
+    main.push_str(items);
+    main.push('\n');
+    let (before, after) = match kind {
+        TaskKind::MapFn { fn_name } => (
+            "// ---- the cell ----\n".to_string(),
+            format!("\nfn main() {{\n    sluice_runtime::run_map({fn_name});\n}}\n"),
+        ),
+        TaskKind::MapClosure => (
+            "fn main() {\n    let __sluice_task = \n".to_string(),
+            "\n    ;\n    sluice_runtime::run_map(__sluice_task);\n}\n".to_string(),
+        ),
+        TaskKind::Run { inputs } => {
+            let mut pre = String::from("fn main() {\n    sluice_runtime::run_single(|| {\n");
+            for (name, ty, dir) in inputs {
+                pre.push_str(&format!(
+                    "        let {name}: Vec<{ty}> = sluice_runtime::load_results({dir:?});\n"
+                ));
+            }
+            // One line: the body starts on the next.
+            let pre = pre.replace("\n        let", " let");
+            (pre, "\n    });\n}\n".to_string())
+        }
+    };
+    main.push_str(&before);
+    let body_line = main.lines().count() + 1;
+    main.push_str(body);
+    main.push_str(&after);
+
+    let mut dep_lines: Vec<(String, String)> = vec![
+        ("serde".into(), "\"1\"".into()),
+        ("serde_json".into(), "\"1\"".into()),
+    ];
+    for (n, v) in deps {
+        dep_lines.retain(|(m, _)| m != n);
+        dep_lines.push((n.clone(), v.clone()));
+    }
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    (RUNTIME_SOURCE, &main, &dep_lines).hash(&mut hasher);
+    let hash = format!("{:016x}", hasher.finish());
+    let mut toml = format!(
+        "[package]\nname = \"sluice-task-{hash}\"\nversion = \"0.0.0\"\nedition = \"2024\"\npublish = false\n\n[dependencies]\nsluice-runtime = {{ path = \"../../runtime\" }}\n"
+    );
+    for (n, v) in &dep_lines {
+        toml.push_str(&format!("{n} = {v}\n"));
+    }
+    toml.push_str(
+        "\n[profile.release]\nopt-level = 3\ndebug = false\nincremental = false\n\n[workspace]\n",
+    );
+    TaskSource {
+        cargo_toml: toml,
+        main_rs: main,
+        body_line,
+        body_lines: body.lines().count().max(1),
+        hash,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn body_sits_at_body_line() {
+        let body = "fn sq(x: i32) -> i32 {\n    x * x\n}";
+        let t = generate(
+            &TaskKind::MapFn {
+                fn_name: "sq".into(),
+            },
+            body,
+            "struct A;",
+            &[],
+        );
+        let lines: Vec<&str> = t.main_rs.lines().collect();
+        assert_eq!(lines[t.body_line - 1], "fn sq(x: i32) -> i32 {");
+        assert!(t.main_rs.contains("run_map(sq)"));
+        assert!(t.cargo_toml.contains("serde_json = \"1\""));
+    }
+
+    #[test]
+    fn run_body_line_and_inputs() {
+        let kind = TaskKind::Run {
+            inputs: vec![("parts".into(), "i64".into(), "/j/1".into())],
+        };
+        let t = generate(&kind, "parts.iter().sum::<i64>()", "", &[]);
+        let lines: Vec<&str> = t.main_rs.lines().collect();
+        assert_eq!(lines[t.body_line - 1], "parts.iter().sum::<i64>()");
+        assert!(
+            t.main_rs
+                .contains("let parts: Vec<i64> = sluice_runtime::load_results(\"/j/1\");")
+        );
+    }
+
+    #[test]
+    fn same_input_same_hash_and_deps_override() {
+        let k = TaskKind::MapClosure;
+        let a = generate(&k, "|x: i32| x", "", &[]);
+        let b = generate(&k, "|x: i32| x", "", &[]);
+        let c = generate(&k, "|x: i32| x + 1", "", &[]);
+        assert_eq!(a.hash, b.hash);
+        assert_ne!(a.hash, c.hash);
+        let d = generate(
+            &k,
+            "|x: i32| x",
+            "",
+            &[(
+                "serde".into(),
+                "{ version = \"1\", features = [\"derive\"] }".into(),
+            )],
+        );
+        assert_eq!(d.cargo_toml.matches("serde =").count(), 1);
+        assert!(d.cargo_toml.contains("derive"));
+    }
+}
