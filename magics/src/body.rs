@@ -41,7 +41,8 @@ fn tokens(t: &impl ToTokens) -> String {
 
 /// Parses a map body.
 pub fn parse_map_body(body: &str) -> Result<MapBody, BodyError> {
-    if let Ok(file) = syn::parse_file(body) {
+    let file = syn::parse_file(body);
+    if let Ok(file) = file {
         let f = file
             .items
             .iter()
@@ -77,8 +78,18 @@ pub fn parse_map_body(body: &str) -> Result<MapBody, BodyError> {
             is_closure: false,
         });
     }
-    let closure: syn::ExprClosure = syn::parse_str(body.trim().trim_end_matches(';'))
-        .map_err(|e| BodyError::Syntax(e.to_string()))?;
+    let closure: syn::ExprClosure = match syn::parse_str(body.trim().trim_end_matches(';')) {
+        Ok(c) => c,
+        Err(_) if syn::parse_str::<syn::Block>(&format!("{{\n{body}\n}}")).is_ok() => {
+            return Err(BodyError::NotOneArgFn(
+                "found statements, not a fn or closure".into(),
+            ));
+        }
+        Err(e) => {
+            let detail = file.err().map_or_else(|| e.to_string(), |f| f.to_string());
+            return Err(BodyError::Syntax(detail));
+        }
+    };
     if closure.inputs.len() != 1 {
         return Err(BodyError::NotOneArgFn(format!(
             "the closure takes {} arguments",
@@ -176,7 +187,10 @@ mod tests {
             parse_map_body("|x| x"),
             Err(BodyError::UntypedArgument)
         ));
-        assert!(parse_map_body("let x = 1;").is_err());
+        assert!(matches!(
+            parse_map_body("let x = 1;"),
+            Err(BodyError::NotOneArgFn(_))
+        ));
         assert!(matches!(
             parse_map_body("fn f(x: i32) -> i32 {"),
             Err(BodyError::Syntax(_))

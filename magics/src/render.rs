@@ -19,7 +19,8 @@ pub fn progress(name: &str, job: u64, c: &Counts, elapsed_s: f64, note: &str) ->
     let filled = (width * done) / total;
     let bar = format!("{}{}", "#".repeat(filled), ".".repeat(width - filled));
     let text = format!(
-        "{name} (job {job}) [{bar}] {done}/{} | pending {} running {} completed {} failed {} cancelled {} | {elapsed_s:.1}s{}",
+        "{name} (job {job}) {} [{bar}] {done}/{} | pending {} running {} completed {} failed {} cancelled {} | {elapsed_s:.1}s{}",
+        c.job_state(),
         c.total(),
         c.pending,
         c.running,

@@ -145,29 +145,35 @@ impl Magics {
         Ok(())
     }
 
-    /// ITEMS: an earlier job's NAME, a range literal, or a session variable.
+    /// ITEMS: a job of this session, a range literal, a session variable,
+    /// or (last) a job recorded in the ledger by an earlier session.
     fn resolve_items(
         &mut self,
         items: &str,
         session: &mut dyn Session,
     ) -> Result<Items, MagicError> {
-        if crate::grammar::is_identifier(items)
-            && let Ok(job) = self.find_job(items)
-        {
-            if job.kind != "map" {
-                return Err(MagicError::Items(format!(
-                    "`{items}` is a `run` job; only a map job's elements can feed a map element-wise"
-                )));
+        let ident = crate::grammar::is_identifier(items);
+        let upstream = |job: JobRecord| {
+            if job.kind == "map" {
+                Ok(Items::Upstream(job))
+            } else {
+                Err(MagicError::Items(format!(
+                    "`{}` is a `run` job; only a map job's elements can feed a map element-wise",
+                    job.name
+                )))
             }
-            return Ok(Items::Upstream(job));
+        };
+        if ident && let Some(job) = self.jobs.get(items) {
+            return upstream(job.clone());
         }
         if let Some(r) = parse_range(items) {
             return r.map(|(a, b)| Items::Range(a, b));
         }
-        if crate::grammar::is_identifier(items)
-            && session.variables().iter().any(|(n, _)| n == items)
-        {
+        if ident && session.variables().iter().any(|(n, _)| n == items) {
             return Ok(Items::Variable(items.to_string()));
+        }
+        if ident && let Ok(job) = self.find_job(items) {
+            return upstream(job);
         }
         Err(MagicError::Items(format!(
             "ITEMS `{items}` is not a notebook variable, a range like 0..100, or the name of an earlier map job"

@@ -1,0 +1,243 @@
+"""%%slurm map / run and the %slurm line magics on the local executor,
+driven through the real kernel: results bound as typed variables, Slurm's
+semantics (limits, dependencies, states), failures that keep results, the
+ledger across a restart, and bad input."""
+
+import json
+import os
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from jupyter_client.manager import start_new_kernel
+
+from conftest import STARTUP_TIMEOUT, run_cell
+
+TIMEOUT = 600
+
+
+@pytest.fixture(scope="module")
+def nb():
+    workdir = tempfile.mkdtemp(prefix="sluice-magics-")
+    km, kc = start_new_kernel(kernel_name="sluice", startup_timeout=STARTUP_TIMEOUT, cwd=workdir)
+    try:
+        yield km, kc, Path(workdir)
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=False)
+
+
+def cell(kc, code, timeout=TIMEOUT):
+    return run_cell(kc, code, timeout=timeout)
+
+
+def value(kc, expr):
+    c = cell(kc, expr)
+    assert c.status == "ok", c.error()
+    return c.of_type("execute_result")[0]["content"]["data"]["text/plain"]
+
+
+def texts(c):
+    out = []
+    for m in c.outputs:
+        data = m["content"].get("data") or {}
+        out.append(data.get("text/plain", m["content"].get("text", "")))
+    return "\n".join(out)
+
+
+def test_map_over_a_range_binds_a_vec_with_live_progress(nb):
+    _, kc, _ = nb
+    c = cell(kc, "%%slurm map 0..10 -> squares\nfn square(x: i64) -> i64 { x * x }")
+    assert c.status == "ok", c.error()
+    ids = [m["content"].get("transient", {}).get("display_id") for m in c.of_type("display_data")]
+    progress_id = next(i for i in ids if i)
+    updates = c.of_type("update_display_data")
+    assert updates and all(u["content"]["transient"]["display_id"] == progress_id for u in updates)
+    assert "10/10" in updates[-1]["content"]["data"]["text/plain"]
+    assert "bound `squares: Vec<i64>`" in texts(c)
+    assert value(kc, "squares.iter().sum::<i64>()") == "285"
+
+
+def test_fan_out_over_a_variable_then_fan_in(nb):
+    _, kc, _ = nb
+    assert cell(kc, "let chunks: Vec<Vec<u64>> = (0..40u64).collect::<Vec<_>>().chunks(10).map(|c| c.to_vec()).collect();").status == "ok"
+    c = cell(kc, "%%slurm map chunks -> partial_sums --max-concurrent 2\nfn process(chunk: Vec<u64>) -> u64 { chunk.iter().sum() }")
+    assert c.status == "ok", c.error()
+    c = cell(kc, "%%slurm run -> total\npartial_sums.iter().sum::<u64>()")
+    assert c.status == "ok", c.error()
+    assert value(kc, "total") == str(sum(range(40)))
+
+
+def test_failed_item_keeps_the_others_and_retry_completes(nb):
+    _, kc, workdir = nb
+    marker = workdir / "allow-item-3"
+    body = (
+        "%%slurm map 0..6 -> flaky\n"
+        "fn f(x: u32) -> u32 {\n"
+        f"    if x == 3 && !std::path::Path::new(r\"{marker}\").exists() {{ panic!(\"item three is bad\") }}\n"
+        "    x * 10\n}"
+    )
+    c = cell(kc, body)
+    assert c.status == "error"
+    err = c.error()
+    assert err["ename"] == "TaskFailed"
+    assert "1 of 6 items" in err["evalue"] and "flaky_partial" in err["evalue"]
+    tb = "\n".join(err["traceback"])
+    assert "item 3" in tb and "item three is bad" in tb
+    assert value(kc, "flaky_partial") == "[Some(0), Some(10), Some(20), None, Some(40), Some(50)]"
+    assert cell(kc, "flaky").status == "error"  # not bound while an item is missing
+    marker.write_text("ok")
+    c = cell(kc, "%slurm retry flaky")
+    assert c.status == "ok", c.error()
+    assert "retrying 1 failed element" in texts(c)
+    assert value(kc, "flaky") == "[0, 10, 20, 30, 40, 50]"
+
+
+def test_time_limit_gives_timeout_and_mem_limit_gives_out_of_memory(nb):
+    _, kc, _ = nb
+    c = cell(kc, "%%slurm map 0..2 -> sleepy --time 0:01\nfn f(x: u64) -> u64 { std::thread::sleep(std::time::Duration::from_secs(60)); x }")
+    assert c.status == "error"
+    assert "TIMEOUT" in "\n".join(c.error()["traceback"])
+    c = cell(kc, "%%slurm map 0..1 -> hungry --mem 64M\nfn f(x: u64) -> u64 {\n    let v = vec![1u8; 400 << 20];\n    std::thread::sleep(std::time::Duration::from_secs(5));\n    v.iter().map(|b| *b as u64).sum::<u64>() + x\n}")
+    assert c.status == "error"
+    assert "OUT_OF_MEMORY" in "\n".join(c.error()["traceback"])
+
+
+def test_afterok_dependent_of_a_failed_job_is_cancelled_afterany_runs(nb):
+    _, kc, _ = nb
+    c = cell(kc, "%%slurm map 0..2 -> doomed --no-wait\nfn f(x: u32) -> u32 { std::thread::sleep(std::time::Duration::from_millis(500)); if x == 1 { std::process::exit(3) } x }")
+    assert c.status == "ok", c.error()
+    c = cell(kc, "%%slurm run -> after_ok --after doomed\n7u32")
+    assert c.status == "error"
+    tb = "\n".join(c.error()["traceback"])
+    assert "CANCELLED" in tb and "DependencyNeverSatisfied" in tb
+    c = cell(kc, "%%slurm run -> after_any --after doomed --dependency afterany\n8u32")
+    assert c.status == "ok", c.error()
+    assert value(kc, "after_any") == "8"
+    # Depending on a job already known to have failed is refused at once.
+    c = cell(kc, "%%slurm run --after doomed\n9u32")
+    assert c.status == "error" and c.error()["ename"] == "DependencyNeverSatisfied"
+
+
+def test_aftercorr_pipeline_is_element_wise(nb):
+    _, kc, workdir = nb
+    c = cell(kc, "%%slurm map 0..3 -> stage_a --no-wait\nfn a(x: u64) -> u64 { std::thread::sleep(std::time::Duration::from_millis(1500 * x)); if x == 1 { panic!(\"a1 fails\") } x }")
+    assert c.status == "ok", c.error()
+    c = cell(kc, "%%slurm map stage_a -> stage_b\nfn b(x: u64) -> u64 { x + 100 }")
+    assert c.status == "error"
+    assert value(kc, "stage_b_partial") == "[Some(100), None, Some(102)]"
+    tb = "\n".join(c.error()["traceback"])
+    assert "DependencyNeverSatisfied" in tb
+    # b[0] ran as soon as a[0] was done, long before a[2] finished.
+    jobs = sorted((workdir / ".sluice" / "jobs").iterdir(), key=lambda p: int(p.name))
+    a_dir, b_dir = jobs[-2], jobs[-1]
+    b0_end = json.loads((b_dir / "status" / "0.json").read_text())["end"]
+    a2_end = json.loads((a_dir / "status" / "2.json").read_text())["end"]
+    assert b0_end < a2_end - 1.0
+
+
+def test_no_wait_then_wait_and_logs(nb):
+    _, kc, _ = nb
+    c = cell(kc, "%%slurm map 0..4 -> later --no-wait\nfn f(x: u32) -> u32 { println!(\"hello from {x}\"); x + 1 }")
+    assert c.status == "ok" and "queued" in texts(c)
+    c = cell(kc, "%slurm wait later")
+    assert c.status == "ok", c.error()
+    assert value(kc, "later") == "[1, 2, 3, 4]"
+    c = cell(kc, "%slurm logs later[2]")
+    assert "hello from 2" in texts(c)
+
+
+def test_interrupt_stops_waiting_not_the_job(nb):
+    km, kc, _ = nb
+    result = {}
+
+    def waiting():
+        result["cell"] = cell(kc, "%%slurm map 0..2 -> patient\nfn f(x: u64) -> u64 { std::thread::sleep(std::time::Duration::from_secs(4)); x }")
+
+    t = threading.Thread(target=waiting)
+    t.start()
+    time.sleep(2.0)
+    km.interrupt_kernel()
+    t.join(TIMEOUT)
+    c = result["cell"]
+    assert c.status == "error"
+    assert c.error()["ename"] == "Interrupted"
+    assert "keeps running" in c.error()["evalue"]
+    c = cell(kc, "%slurm wait patient")
+    assert c.status == "ok", c.error()
+    assert value(kc, "patient") == "[0, 1]"
+
+
+def test_cancel_stops_a_job(nb):
+    _, kc, _ = nb
+    assert cell(kc, "%%slurm map 0..3 -> forever --no-wait\nfn f(x: u64) -> u64 { std::thread::sleep(std::time::Duration::from_secs(120)); x }").status == "ok"
+    time.sleep(1)
+    c = cell(kc, "%slurm cancel forever")
+    assert c.status == "ok", c.error()
+    assert "cancelled 3" in texts(c)
+    c = cell(kc, "%slurm status forever")
+    assert "CANCELLED" in texts(c)
+
+
+def test_bad_input_is_a_clear_error(nb):
+    _, kc, _ = nb
+    cases = [
+        ("%%slurm frobnicate xs", "MagicSyntaxError", "%%slurm map ITEMS"),
+        ("%%slurm map 0..3 --tiem 5\nfn f(x: u32) -> u32 { x }", "MagicSyntaxError", "--tiem"),
+        ("%%bogus", "MagicSyntaxError", "unknown magic"),
+        ("%%slurm map no_such_thing\nfn f(x: u32) -> u32 { x }", "ItemsError", "no_such_thing"),
+        ("%%slurm map 0..3\nfn f(a: u32, b: u32) -> u32 { a }", "MagicBodyError", "one argument"),
+        ("%%slurm map 0..3\nlet x = 5;", "MagicBodyError", "one argument"),
+        ("%%slurm map 0..0\nfn f(x: u32) -> u32 { x }", "ItemsError", "empty"),
+        ("%%slurm run --after nobody\n1", "UnknownJob", "nobody"),
+        ("%slurm logs", "MagicSyntaxError", "JOB"),
+    ]
+    for code, ename, needle in cases:
+        c = cell(kc, code)
+        assert c.status == "error", code
+        err = c.error()
+        assert err["ename"] == ename, (code, err)
+        assert needle in err["evalue"] + "\n".join(err["traceback"]), (code, err)
+    # A variable whose items are not Serialize.
+    assert cell(kc, "struct Opaque(u8);\nlet opaque = vec![Opaque(1)];").status == "ok"
+    c = cell(kc, "%%slurm map opaque\nfn f(x: u32) -> u32 { x }")
+    assert c.error()["ename"] == "ItemsError" and "Serialize" in c.error()["evalue"]
+    # A compile error is shown against the cell's own lines.
+    c = cell(kc, "%%slurm map 0..3\nfn f(x: u32) -> u32 {\n    x + \"one\"\n}")
+    err = c.error()
+    assert err["ename"] == "CompileError"
+    tb = "\n".join(err["traceback"])
+    assert "--> cell:3:" in tb and 'x + "one"' in tb
+    still = value(kc, "1 + 1")
+    assert still == "2"
+
+
+def test_name_that_shadows_a_variable_says_so(nb):
+    _, kc, _ = nb
+    assert cell(kc, "let shadowed = String::from(\"old\");").status == "ok"
+    c = cell(kc, "%%slurm map 0..2 -> shadowed\nfn f(x: u8) -> u8 { x }")
+    assert c.status == "ok", c.error()
+    assert "replaces the earlier variable `shadowed: String`" in texts(c)
+    assert value(kc, "shadowed") == "[0, 1]"
+
+
+def test_hundred_thousand_items_with_packing(nb):
+    _, kc, _ = nb
+    c = cell(kc, "%%slurm map 0..100000 -> many --chunk auto\nfn f(x: u64) -> u64 { x % 7 }")
+    assert c.status == "ok", c.error()
+    assert value(kc, "many.len()") == "100000"
+    assert value(kc, "many.iter().sum::<u64>()") == str(sum(x % 7 for x in range(100000)))
+
+
+def test_ledger_survives_a_restart(nb):
+    km, kc, _ = nb
+    km.restart_kernel(now=False)
+    kc.wait_for_ready(timeout=STARTUP_TIMEOUT)
+    c = cell(kc, "%slurm jobs")
+    assert c.status == "ok"
+    assert "squares" in texts(c) and "COMPLETED" in texts(c)
+    c = cell(kc, "%slurm load squares")
+    assert c.status == "ok", c.error()
+    assert value(kc, "squares[9]") == "81"
