@@ -92,7 +92,9 @@ impl Worker {
                 // serde_json in the session before any user variable exists:
                 // magics serialize items and bind results with it, and adding
                 // a crate later would drop variables of notebook-defined types.
-                if let Err(e) = ctx.execute(":dep serde_json = \"1\"\n()") {
+                // `:cache` keeps compiled crates in the user's cache directory
+                // (evcxr's compile cache), so later kernels start in a second.
+                if let Err(e) = ctx.execute(":cache 500\n:dep serde_json = \"1\"\n()") {
                     tracing::warn!(
                         "warm-up cell failed (magics cannot send variables to tasks): {e}"
                     );
