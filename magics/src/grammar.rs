@@ -20,6 +20,8 @@ pub enum Magic {
     Line(LineMagic),
     /// `%lsmagic`.
     LsMagic,
+    /// `%%sweep`.
+    Sweep(crate::sweep::SweepMagic),
 }
 
 /// `%%slurm map ITEMS [-> NAME] [OPTIONS]`.
@@ -235,6 +237,7 @@ fn err(message: impl Into<String>) -> GrammarError {
 pub const USAGE: &str = "\
 %%slurm map ITEMS [-> NAME] [OPTIONS]   one array element per item; body: fn f(item: T) -> R { ... }
 %%slurm run [-> NAME[: TYPE]] [OPTIONS] one job; body: a Rust expression or block using earlier jobs by name
+%%sweep P in VALUES, ... [-> NAME] [--maximize F | --minimize F] [--random N --seed S] [--zip] [--save FILE] [OPTIONS]
 %slurm config|jobs|status [JOB]|wait JOB|cancel JOB|logs JOB[IDX]|retry JOB|load JOB|help
 OPTIONS: --time T --mem M --cpus-per-task N --max-concurrent K --after JOB[,JOB]
          --dependency afterok|afterany|afternotok|aftercorr --chunk K|auto --no-wait
@@ -270,9 +273,9 @@ pub fn parse(code: &str) -> Result<(Magic, String), GrammarError> {
         }
         "%lsmagic" => Magic::LsMagic,
         "%%sweep" => {
-            return Err(err(
-                "%%sweep is not available yet in this version of sluice",
-            ));
+            // Values like `[1e-3, 1e-2]` hold spaces: the sweep grammar reads the raw line.
+            let spec = first.strip_prefix("%%sweep").unwrap_or("");
+            Magic::Sweep(crate::sweep::parse(spec)?)
         }
         other => {
             return Err(err(format!(

@@ -65,6 +65,7 @@ pub fn progress(name: &str, job: u64, c: &Counts, elapsed_s: f64, note: &str) ->
     Rendered {
         text,
         html: Some(html),
+        ..Default::default()
     }
 }
 
@@ -74,6 +75,7 @@ pub fn jobs_table(jobs: &[(JobRecord, Counts)]) -> Rendered {
         return Rendered {
             text: "no jobs yet".into(),
             html: Some("<i>no jobs yet</i>".into()),
+            ..Default::default()
         };
     }
     let mut text = format!(
@@ -110,6 +112,7 @@ pub fn jobs_table(jobs: &[(JobRecord, Counts)]) -> Rendered {
     Rendered {
         text: text.trim_end().to_string(),
         html: Some(html),
+        ..Default::default()
     }
 }
 
@@ -118,6 +121,7 @@ pub fn pre(text: &str) -> Rendered {
     Rendered {
         text: text.to_string(),
         html: Some(format!("<pre>{}</pre>", esc(text))),
+        ..Default::default()
     }
 }
 

@@ -20,6 +20,8 @@ pub struct Rendered {
     pub text: String,
     /// text/html.
     pub html: Option<String>,
+    /// image/svg+xml.
+    pub svg: Option<String>,
 }
 
 /// Showing outputs in the notebook.

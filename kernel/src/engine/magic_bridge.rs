@@ -55,6 +55,9 @@ fn bundle(out: &Rendered) -> jupyter_protocol::Media {
     if let Some(html) = &out.html {
         map.insert("text/html".to_string(), html.clone());
     }
+    if let Some(svg) = &out.svg {
+        map.insert("image/svg+xml".to_string(), svg.clone());
+    }
     display::split(&map, true).result.unwrap_or_default()
 }
 

@@ -74,6 +74,18 @@ pub enum MagicError {
         /// Details of (at most the first few) failures.
         items: Vec<FailedItem>,
     },
+    /// Some configurations of a sweep failed; the others are bound.
+    #[error(
+        "{failed} of {total} configurations of `{name}` failed (shown in the table); `{name}` holds the others; `%slurm retry {name}` reruns only the failed ones"
+    )]
+    SweepFailed {
+        /// Sweep name.
+        name: String,
+        /// Configurations in the sweep.
+        total: usize,
+        /// Failed configurations.
+        failed: usize,
+    },
     /// The user interrupted the wait; the job goes on.
     #[error(
         "stopped waiting for `{0}`; the job keeps running. `%slurm wait {0}` binds its results later, `%slurm cancel {0}` stops it"
@@ -102,6 +114,7 @@ impl MagicError {
             MagicError::UnknownJob(_) => "UnknownJob",
             MagicError::Dependency(_) => "DependencyNeverSatisfied",
             MagicError::TaskFailed { .. } => "TaskFailed",
+            MagicError::SweepFailed { .. } => "SweepFailed",
             MagicError::Interrupted(_) => "Interrupted",
             MagicError::Bind(_) => "BindError",
             MagicError::Unsupported(_) => "Unsupported",

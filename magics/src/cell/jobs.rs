@@ -160,6 +160,22 @@ impl Magics {
         }
     }
 
+    /// Binds a finished job's results the way its kind does: a sweep shows
+    /// its table and binds `NAME`/`NAME_best`, the others go through `bind`.
+    pub(super) fn finish(
+        &mut self,
+        job: &JobRecord,
+        states: &[State],
+        session: &mut dyn Session,
+        display: &mut dyn Display,
+    ) -> Result<String, MagicError> {
+        if job.kind == "sweep" {
+            self.finish_sweep(job, states, session, display)
+        } else {
+            self.bind(job, states, session)
+        }
+    }
+
     /// Binds a finished job's results: `NAME` if every item succeeded,
     /// else `NAME_partial` and a TaskFailed error naming the failures.
     pub(super) fn bind(

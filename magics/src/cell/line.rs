@@ -83,6 +83,7 @@ impl Magics {
                     &Rendered {
                         text,
                         html: Some(html),
+                        ..Default::default()
                     },
                     None,
                 );
@@ -90,7 +91,7 @@ impl Magics {
             LineMagic::Wait { job } => {
                 let j = self.find_job(&job)?;
                 let states = self.wait(&j, display)?;
-                let msg = self.bind(&j, &states, session)?;
+                let msg = self.finish(&j, &states, session, display)?;
                 display.show(&render::pre(&msg), None);
             }
             LineMagic::Cancel { job } => {
@@ -144,7 +145,7 @@ impl Magics {
                 }
                 let failed = self.failed_elements(&j);
                 if failed.is_empty() {
-                    let msg = self.bind(&j, &states, session)?;
+                    let msg = self.finish(&j, &states, session, display)?;
                     display.show(&render::pre(&format!("nothing to retry; {msg}")), None);
                     return Ok(());
                 }
@@ -178,13 +179,13 @@ impl Magics {
                     .map_err(|e| MagicError::Submit(e.to_string()))?;
                 self.jobs.insert(j.name.clone(), j.clone());
                 let states = self.wait(&j, display)?;
-                let msg = self.bind(&j, &states, session)?;
+                let msg = self.finish(&j, &states, session, display)?;
                 display.show(&render::pre(&msg), None);
             }
             LineMagic::Load { job } => {
                 let j = self.find_job(&job)?;
                 let states = self.states_of(&j)?;
-                let msg = self.bind(&j, &states, session)?;
+                let msg = self.finish(&j, &states, session, display)?;
                 self.jobs.insert(j.name.clone(), j);
                 display.show(&render::pre(&msg), None);
             }

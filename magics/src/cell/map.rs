@@ -289,7 +289,7 @@ __sluice_f.flush().expect(\"sluice: cannot write the items\"); __sluice_n }}",
 }
 
 /// Writes `items.idx` (u64 LE byte offset of each line) and returns the count.
-fn write_index(dir: &Path) -> Result<usize, MagicError> {
+pub(super) fn write_index(dir: &Path) -> Result<usize, MagicError> {
     let f = std::fs::File::open(dir.join("items.jsonl")).map_err(io("reading items"))?;
     let mut r = std::io::BufReader::new(f);
     let mut idx = std::io::BufWriter::new(

@@ -8,6 +8,7 @@ mod jobs;
 mod line;
 mod map;
 mod run;
+mod sweep;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -92,6 +93,7 @@ impl Magics {
             Magic::Map(m) => self.map(m, &body, session, display),
             Magic::Run(r) => self.run_job(r, &body, session, display),
             Magic::Line(l) => self.line(l, session, display),
+            Magic::Sweep(s) => self.sweep(s, &body, session, display),
             Magic::LsMagic => {
                 display.show(&line::lsmagic(), None);
                 Ok(())

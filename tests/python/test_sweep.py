@@ -1,0 +1,164 @@
+"""%%sweep through the real kernel on the local executor: the ranked table
+(text and HTML) with the best row marked, the SVG plot, `NAME` and
+`NAME_best` bound, the saved CSV/JSON, --no-wait then %slurm wait, failed
+and NaN configurations, and bad input."""
+
+import csv
+import json
+import tempfile
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+from jupyter_client.manager import start_new_kernel
+
+from conftest import STARTUP_TIMEOUT, run_cell
+
+TIMEOUT = 600
+
+TRAIN = """\
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Trained { pub lr: f64, pub batch_size: i64, pub seed: i64, pub accuracy: f64 }
+fn train(lr: f64, batch_size: i64, seed: i64) -> Trained {
+    let accuracy = 0.9 - (lr.log10() + 2.0).abs() * 0.1 - batch_size as f64 / 1000.0 + seed as f64 * 0.001;
+    Trained { lr, batch_size, seed, accuracy }
+}"""
+
+
+@pytest.fixture(scope="module")
+def nb():
+    workdir = tempfile.mkdtemp(prefix="sluice-sweep-")
+    km, kc = start_new_kernel(kernel_name="sluice", startup_timeout=STARTUP_TIMEOUT, cwd=workdir)
+    try:
+        ok(kc, ':dep serde = { version = "1", features = ["derive"] }')
+        ok(kc, TRAIN)
+        yield km, kc, Path(workdir)
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=False)
+
+
+def ok(kc, code):
+    c = run_cell(kc, code, timeout=TIMEOUT)
+    assert c.status == "ok", c.error()
+    return c
+
+
+def value(kc, expr):
+    return ok(kc, expr).of_type("execute_result")[0]["content"]["data"]["text/plain"]
+
+
+def outputs(c, mime):
+    return [m["content"]["data"][mime] for m in c.of_type("display_data") if mime in m["content"]["data"]]
+
+
+def table_of(c):
+    return next(t for t in outputs(c, "text/plain") if t.lstrip().startswith("#"))
+
+
+def test_grid_sweep_ranks_marks_best_binds_plots_and_saves(nb):
+    _, kc, workdir = nb
+    c = ok(kc, "%%sweep lr in [1e-3, 1e-2, 1e-1], bs in [32, 64], seed in 0..2 -> runs --maximize accuracy --save out/runs.csv\n"
+               "train(lr, bs, seed)")
+    table = table_of(c).splitlines()
+    assert table[0].split()[:5] == ["#", "lr", "bs", "seed", "accuracy"]
+    assert len(table) == 13
+    # lr 0.01, bs 32, seed 1 is best: config index 4*1 + 2*0 + 1 = 5, marked and first
+    assert table[1].split()[:5] == ["*", "5", "0.01", "32", "1"]
+    assert sum(line.startswith("*") for line in table) == 1
+    accs = [float(line.split()[5 if line.startswith("*") else 4]) for line in table[1:]]
+    assert accs == sorted(accs, reverse=True)
+    html = next(h for h in outputs(c, "text/html") if "sluice-sweep" in h)
+    assert html.count("<tr") == 13 and "★" in html
+    # the plot: valid SVG, one panel per parameter, the best point drawn
+    svg = outputs(c, "image/svg+xml")[0]
+    root = ET.fromstring(svg)
+    assert root.tag.endswith("svg")
+    text = "".join(root.itertext())
+    for p in ("lr", "bs", "seed"):
+        assert f"accuracy (max) vs {p}" in text
+    assert svg.count("<circle") == 3 * 12
+    # NAME and NAME_best bound with their types
+    assert value(kc, "runs.len()") == "12"
+    assert value(kc, "runs_best.0") == "(0.01, 32, 1)"
+    assert value(kc, "runs_best.1.batch_size") == "32"
+    # the saved table, ranked like the shown one
+    rows = list(csv.DictReader((workdir / "out" / "runs.csv").open()))
+    assert len(rows) == 12 and rows[0]["config"] == "5" and rows[0]["status"] == "ok"
+    assert json.loads(rows[0]["result"])["seed"] == 1
+
+
+def test_same_cell_same_configurations_and_random_is_seeded(nb):
+    _, kc, workdir = nb
+    code = "%%sweep a in 0..50, b in 0..50 -> r{n} --random 6 --seed 7 --minimize value --save out/r{n}.json\n(a * 100 + b) as f64"
+    ok(kc, code.format(n=1))
+    ok(kc, code.format(n=2))
+    one = json.loads((workdir / "out" / "r1.json").read_text())
+    two = json.loads((workdir / "out" / "r2.json").read_text())
+    assert one == two and len(one) == 6
+    assert [r["objective"] for r in one] == sorted(r["objective"] for r in one)
+    assert all(r["objective"] == r["params"]["a"] * 100 + r["params"]["b"] for r in one)
+    assert value(kc, "r1.len()") == "6"
+
+
+def test_zip_linspace_and_logspace(nb):
+    _, kc, _ = nb
+    c = ok(kc, "%%sweep x in linspace(0, 1, 5), y in logspace(-2, 0, 5) -> z --zip --minimize value\n(x - 0.5).abs() + y")
+    assert "bound `z: Vec<((f64, f64,), f64)>` (5 of 5" in "\n".join(outputs(c, "text/plain"))
+    assert value(kc, "z_best.0 .0") == "0.5"
+
+
+def test_failed_and_nan_configurations_are_shown_and_ranked_last(nb):
+    _, kc, _ = nb
+    c = run_cell(kc, "%%sweep x in 0..5 -> mixed --maximize value\n"
+                     "if x == 1 { panic!(\"bad config {x}\") } else if x == 3 { f64::NAN } else { x as f64 }",
+                 timeout=TIMEOUT)
+    assert c.status == "error"
+    assert c.error()["ename"] == "SweepFailed"
+    assert "1 of 5 configurations of `mixed` failed" in c.error()["evalue"]
+    table = table_of(c).splitlines()
+    assert table[1].split()[:3] == ["*", "4", "4"]
+    assert table[-2].split()[:3] == ["3", "3", "NaN"]
+    assert table[-1].split()[:2] == ["1", "1"] and "bad config 1" in table[-1]
+    bound = "\n".join(outputs(c, "text/plain"))
+    assert "(3 of 5 configurations)" in bound and "NaN" in bound
+    assert value(kc, "mixed.iter().map(|(p, _)| p.0).collect::<Vec<_>>()") == "[0, 2, 4]"
+    assert value(kc, "mixed_best.1") == "4.0"
+
+
+def test_no_wait_then_wait_shows_the_table(nb):
+    _, kc, _ = nb
+    c = ok(kc, "%%sweep n in [3, 1, 2] -> later --no-wait --minimize value\nn * 2")
+    assert "queued sweep `later`" in "\n".join(outputs(c, "text/plain"))
+    w = ok(kc, "%slurm wait later")
+    assert table_of(w).splitlines()[1].split()[:3] == ["*", "1", "1"]
+    assert value(kc, "later_best") == "((1,), 2)"
+
+
+@pytest.mark.parametrize("code, message", [
+    ("%%sweep lr in []\nlr", "has no values"),
+    ("%%sweep lr in [1], lr in [2]\nlr", "given twice"),
+    ("%%sweep lr in [1, oops]\nlr", "not a number"),
+    ("%%sweep lr in linspace(0, 1)\nlr", "three arguments"),
+    ("%%sweep a in 0..1000, b in 0..1001\na + b", "sample it with --random"),
+    ("%%sweep a in [1, 2], b in [1] --zip\na + b", "same number of values"),
+    ("%%sweep a in [1, 2] --bogus\na", "--bogus"),
+    ("%%sweep a in [1, 2]\n", "body is empty"),
+])
+def test_bad_sweeps_are_clear_errors(nb, code, message):
+    _, kc, _ = nb
+    c = run_cell(kc, code, timeout=TIMEOUT)
+    assert c.status == "error"
+    assert message in c.error()["evalue"] + "\n".join(c.error()["traceback"])
+    assert value(kc, "1 + 1") == "2"
+
+
+def test_objective_that_is_missing_or_not_a_number(nb):
+    _, kc, _ = nb
+    c = run_cell(kc, "%%sweep lr in [0.1] -> t1 --maximize acc\ntrain(lr, 32, 0)", timeout=TIMEOUT)
+    assert c.status == "error"
+    assert "no field `acc`" in c.error()["evalue"] and "accuracy" in c.error()["evalue"]
+    c = run_cell(kc, "%%sweep lr in [0.1] -> t2 --maximize value\nformat!(\"{lr}\")", timeout=TIMEOUT)
+    assert c.status == "error" and "not a number" in c.error()["evalue"]
+    # results are still bound
+    assert value(kc, "t2[0].1.clone()") == '"0.1"'
