@@ -2,7 +2,8 @@
 # Sets sluice up on a Debian machine that has the Rust toolchain (idempotent):
 #   - Debian packages the build and the Python side need (only if missing),
 #   - the release build of the `sluice` kernel (cargo --locked),
-#   - a Python venv in .venv with the pinned Jupyter clients (install/requirements.txt),
+#   - a Python venv in .venv with the pinned Jupyter clients (install/requirements.txt)
+#     and the papermill translator for Rust (install/papermill_rust),
 #   - the kernelspec installed into that venv, so its jupyter finds "sluice".
 # Prints what to run next. Usage: install/install.sh
 set -euo pipefail
@@ -38,11 +39,15 @@ say "creating the Python environment in .venv"
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
+# The pinned clients, and sluice's papermill translator (install/papermill_rust);
+# reinstalled only when either changes.
 stamp=.venv/.sluice-requirements
-if ! cmp -s install/requirements.txt "$stamp" 2>/dev/null; then
+want=$(cat install/requirements.txt install/papermill_rust/pyproject.toml install/papermill_rust/*.py | sha256sum)
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   .venv/bin/pip install -q --upgrade pip
   .venv/bin/pip install -q -r install/requirements.txt
-  cp install/requirements.txt "$stamp"
+  .venv/bin/pip install -q --force-reinstall --no-deps ./install/papermill_rust
+  echo "$want" > "$stamp"
 fi
 
 say "installing the kernelspec into .venv"

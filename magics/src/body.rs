@@ -112,7 +112,28 @@ pub fn parse_map_body(body: &str) -> Result<MapBody, BodyError> {
     })
 }
 
-/// Single-segment names a run body mentions (candidates for job names).
+/// The identifiers a format string names inline: `{x}`, `{x:?}`, `{x:>8}`.
+fn inline_format_names(fmt: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = fmt;
+    while let Some(open) = rest.find('{') {
+        rest = &rest[open + 1..];
+        if let Some(stripped) = rest.strip_prefix('{') {
+            rest = stripped;
+            continue;
+        }
+        let end = rest.find(['}', ':']).unwrap_or(rest.len());
+        let name = rest[..end].trim();
+        if crate::grammar::is_identifier(name) {
+            out.push(name.to_string());
+        }
+        rest = &rest[end..];
+    }
+    out
+}
+
+/// Single-segment names a body mentions (candidates for job names and
+/// notebook variables), including inline format arguments.
 pub fn names_used(body: &str) -> Result<Vec<String>, BodyError> {
     let block: syn::Block =
         syn::parse_str(&format!("{{\n{body}\n}}")).map_err(|e| BodyError::Syntax(e.to_string()))?;
@@ -137,6 +158,18 @@ pub fn names_used(body: &str) -> Result<Vec<String>, BodyError> {
             ) {
                 for a in &args {
                     self.visit_expr(a);
+                    // Inline format arguments: `format!("{label}")`.
+                    if let syn::Expr::Lit(syn::ExprLit {
+                        lit: syn::Lit::Str(s),
+                        ..
+                    }) = a
+                    {
+                        for name in inline_format_names(&s.value()) {
+                            if !self.0.contains(&name) {
+                                self.0.push(name);
+                            }
+                        }
+                    }
                 }
             }
         }
@@ -149,6 +182,12 @@ pub fn names_used(body: &str) -> Result<Vec<String>, BodyError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_in_format_strings() {
+        let names = names_used("format!(\"{label}{{x}}{n:>4}{}\", k)").expect("parses");
+        assert_eq!(names, vec!["label", "n", "k"]);
+    }
 
     #[test]
     fn fn_body() {

@@ -185,6 +185,15 @@ pub enum LineMagic {
         /// Job name.
         job: String,
     },
+    /// The workflow so far as a graph (SVG and text; `--dot` for Graphviz).
+    Graph {
+        /// Print the Graphviz DOT text instead.
+        #[arg(long)]
+        dot: bool,
+        /// Every job in the ledger, not only this session's.
+        #[arg(long)]
+        all: bool,
+    },
     /// Show usage.
     Help,
 }
@@ -238,7 +247,7 @@ pub const USAGE: &str = "\
 %%slurm map ITEMS [-> NAME] [OPTIONS]   one array element per item; body: fn f(item: T) -> R { ... }
 %%slurm run [-> NAME[: TYPE]] [OPTIONS] one job; body: a Rust expression or block using earlier jobs by name
 %%sweep P in VALUES, ... [-> NAME] [--maximize F | --minimize F] [--random N --seed S] [--zip] [--save FILE] [OPTIONS]
-%slurm config|jobs|status [JOB]|wait JOB|cancel JOB|logs JOB[IDX]|retry JOB|load JOB|help
+%slurm config|jobs|status [JOB]|wait JOB|cancel JOB|logs JOB[IDX]|retry JOB|load JOB|graph [--dot] [--all]|help
 OPTIONS: --time T --mem M --cpus-per-task N --max-concurrent K --after JOB[,JOB]
          --dependency afterok|afterany|afternotok|aftercorr --chunk K|auto --no-wait
          --partition P --account A --gres G --qos Q --retries N --backend local|slurm --name N";

@@ -18,6 +18,7 @@ pub mod cell;
 pub mod diagnostic;
 pub mod executor;
 pub mod grammar;
+pub mod graph;
 pub mod ledger;
 pub mod notebook;
 pub mod plot;

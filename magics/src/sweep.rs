@@ -35,7 +35,10 @@ impl Value {
     pub fn text(&self) -> String {
         match self {
             Value::Int(i) => i.to_string(),
-            Value::Float(f) => format!("{f}"),
+            // Six significant digits: `logspace` values stay readable.
+            Value::Float(f) => format!("{:.5e}", f)
+                .parse::<f64>()
+                .map_or_else(|_| f.to_string(), |short| short.to_string()),
             Value::Str(s) => s.clone(),
             Value::Bool(b) => b.to_string(),
         }
@@ -512,6 +515,8 @@ mod tests {
     fn spacing_helpers() {
         let m = parse("x in linspace(0, 1, 5), y in logspace(-2, 0, 3)").expect("parses");
         assert_eq!(m.params[0].values[2], Value::Float(0.5));
+        assert_eq!(Value::Float(0.039810717055349734).text(), "0.0398107");
+        assert_eq!(Value::Float(0.001).text(), "0.001");
         match &m.params[1].values[0] {
             Value::Float(f) => assert!((f - 0.01).abs() < 1e-12),
             v => panic!("{v:?}"),

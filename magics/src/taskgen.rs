@@ -13,12 +13,26 @@ pub enum TaskKind {
         fn_name: String,
     },
     /// A map whose body is a closure expression.
-    MapClosure,
+    MapClosure {
+        /// Notebook variables the closure uses: `(name, Rust type)`, loaded
+        /// from the job directory when the task starts.
+        captures: Vec<(String, String)>,
+    },
     /// A single job; the body is a block, with upstream results loaded first.
     Run {
         /// `(name, Rust type of the Vec, job directory)` of each job used.
         inputs: Vec<(String, String, String)>,
+        /// Notebook variables the body uses: `(name, Rust type)`.
+        captures: Vec<(String, String)>,
     },
+}
+
+/// `let NAME: TYPE = <load the capture>;` for each capture, on one line.
+fn capture_lets(captures: &[(String, String)]) -> String {
+    captures
+        .iter()
+        .map(|(name, ty)| format!(" let {name}: {ty} = sluice_runtime::load_capture({name:?});"))
+        .collect()
 }
 
 /// A generated crate.
@@ -51,12 +65,31 @@ pub fn generate(kind: &TaskKind, body: &str, items: &str, deps: &[(String, Strin
             "// ---- the cell ----\n".to_string(),
             format!("\nfn main() {{\n    sluice_runtime::run_map({fn_name});\n}}\n"),
         ),
-        TaskKind::MapClosure => (
+        TaskKind::MapClosure { captures } if captures.is_empty() => (
             "fn main() {\n    let __sluice_task = \n".to_string(),
             "\n    ;\n    sluice_runtime::run_map(__sluice_task);\n}\n".to_string(),
         ),
-        TaskKind::Run { inputs } => {
-            let mut pre = String::from("fn main() {\n    sluice_runtime::run_single(|| {\n");
+        TaskKind::MapClosure { captures } => {
+            // The captures are loaded only when the task runs (not for
+            // `--describe`), and moved into the closure.
+            let mover = if body.trim_start().starts_with("move") {
+                ""
+            } else {
+                "move"
+            };
+            (
+                format!(
+                    "fn main() {{\n    sluice_runtime::run_map_with(|| {{{} {mover}\n",
+                    capture_lets(captures)
+                ),
+                "\n    });\n}\n".to_string(),
+            )
+        }
+        TaskKind::Run { inputs, captures } => {
+            let mut pre = format!(
+                "fn main() {{\n    sluice_runtime::run_single(|| {{{}\n",
+                capture_lets(captures)
+            );
             for (name, ty, dir) in inputs {
                 pre.push_str(&format!(
                     "        let {name}: Vec<{ty}> = sluice_runtime::load_results({dir:?});\n"
@@ -126,6 +159,7 @@ mod tests {
     fn run_body_line_and_inputs() {
         let kind = TaskKind::Run {
             inputs: vec![("parts".into(), "i64".into(), "/j/1".into())],
+            captures: vec![("scale".into(), "f64".into())],
         };
         let t = generate(&kind, "parts.iter().sum::<i64>()", "", &[]);
         let lines: Vec<&str> = t.main_rs.lines().collect();
@@ -134,11 +168,27 @@ mod tests {
             t.main_rs
                 .contains("let parts: Vec<i64> = sluice_runtime::load_results(\"/j/1\");")
         );
+        assert!(
+            t.main_rs
+                .contains("let scale: f64 = sluice_runtime::load_capture(\"scale\");")
+        );
+    }
+
+    #[test]
+    fn closure_captures_are_moved_in_and_keep_the_body_line() {
+        let kind = TaskKind::MapClosure {
+            captures: vec![("epochs".into(), "i64".into())],
+        };
+        let t = generate(&kind, "|x: i64| x * epochs", "", &[]);
+        let lines: Vec<&str> = t.main_rs.lines().collect();
+        assert_eq!(lines[t.body_line - 1], "|x: i64| x * epochs");
+        assert!(lines[t.body_line - 2].ends_with("load_capture(\"epochs\"); move"));
+        assert!(t.main_rs.contains("run_map_with("));
     }
 
     #[test]
     fn same_input_same_hash_and_deps_override() {
-        let k = TaskKind::MapClosure;
+        let k = TaskKind::MapClosure { captures: vec![] };
         let a = generate(&k, "|x: i32| x", "", &[]);
         let b = generate(&k, "|x: i32| x", "", &[]);
         let c = generate(&k, "|x: i32| x + 1", "", &[]);

@@ -231,6 +231,32 @@ def test_hundred_thousand_items_with_packing(nb):
     assert value(kc, "many.iter().sum::<u64>()") == str(sum(x % 7 for x in range(100000)))
 
 
+def test_bodies_use_notebook_variables_without_rebuilding(nb):
+    _, kc, _ = nb
+    assert cell(kc, "let scale: i64 = 3;\nlet label: String = \"x\".into();").status == "ok"
+    c = cell(kc, "%%slurm map 0..4 -> scaled\n|x: i64| format!(\"{label}{}\", x * scale)")
+    assert c.status == "ok", c.error()
+    assert value(kc, "scaled") == '["x0", "x3", "x6", "x9"]'
+    # a new value is sent to the same binary: no compile
+    assert cell(kc, "let scale: i64 = 10;").status == "ok"
+    c = cell(kc, "%%slurm map 0..4 -> scaled\n|x: i64| format!(\"{label}{}\", x * scale)")
+    assert c.status == "ok", c.error()
+    assert "compiling" not in texts(c)
+    assert value(kc, "scaled") == '["x0", "x10", "x20", "x30"]'
+    c = cell(kc, "%%slurm run -> offset\nscaled.len() as i64 * scale")
+    assert c.status == "ok", c.error()
+    assert value(kc, "offset") == "40"
+
+
+def test_a_variable_that_cannot_be_sent_is_a_clear_error(nb):
+    _, kc, _ = nb
+    assert cell(kc, "struct Opaque(i64);\nlet opaque = Opaque(2);").status == "ok"
+    c = cell(kc, "%%slurm map 0..2 -> nope\n|x: i64| x * opaque.0")
+    assert c.status == "error"
+    assert "`opaque`" in c.error()["evalue"] and "Serialize" in c.error()["evalue"]
+    assert value(kc, "opaque.0") == "2"
+
+
 def test_ledger_survives_a_restart(nb):
     km, kc, _ = nb
     km.restart_kernel(now=False)

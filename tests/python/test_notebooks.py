@@ -17,7 +17,7 @@ def execute_notebook(name, tmp_path, timeout=900):
         [str(JUPYTER), "nbconvert", "--to", "notebook", "--execute",
          f"--ExecutePreprocessor.timeout={timeout}", str(REPO / "notebooks" / name),
          "--output", str(out)],
-        check=True, cwd=tmp_path, env=dict(os.environ),
+        check=True, cwd=tmp_path, env=dict(os.environ, SLUICE_WORKDIR=str(tmp_path)),
     )
     return json.loads(out.read_text())
 
@@ -71,3 +71,69 @@ def test_pipeline_notebook(tmp_path):
     )
     total = next(c for c in cells if "".join(c["source"]).startswith("assert_eq!"))
     assert text_of(total["outputs"][0]) == "6"
+
+
+def sweep_table(cell):
+    """The ranked rows of a %%sweep cell's text table: (marked, config, cells...)."""
+    table = next(text_of(o) for o in cell["outputs"]
+                 if o["output_type"] == "display_data" and text_of(o).lstrip().startswith("#"))
+    rows = []
+    for line in table.splitlines()[1:]:
+        words = line.split()
+        marked = words[0] == "*"
+        rows.append((marked, *(words[1:] if marked else words)))
+    return rows
+
+
+def expected_accuracy(lr, batch_size, epochs, seed):
+    """train_model of the notebook, in Python (splitmix64 of the seed)."""
+    m = (1 << 64) - 1
+    x = (seed * 1000 + batch_size + 0x9E3779B97F4A7C15) & m
+    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & m
+    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & m
+    u = ((x ^ (x >> 31)) >> 11) / float(1 << 53)
+    return 0.5 + 0.49 * min(lr * 10.0, 1.0) * u * epochs / (epochs + 2.0)
+
+
+def check_parameter_sweep(cells, tmp_path, epochs):
+    for c in cells:
+        assert not [o for o in c["outputs"] if o["output_type"] == "error"], c
+    grid = next(c for c in cells if "".join(c["source"]).startswith("%%sweep lr in [0.001"))
+    rows = sweep_table(grid)
+    assert len(rows) == 12 and rows[0][0] and not any(r[0] for r in rows[1:])
+    accs = [float(r[5]) for r in rows]
+    assert accs == sorted(accs, reverse=True)
+    for r in rows:
+        assert abs(float(r[5]) - expected_accuracy(float(r[2]), int(r[3]), epochs, int(r[4]))) < 1e-6, r
+    assert {(r[2], r[3], r[4]) for r in rows} == {
+        (lr, bs, s) for lr in ("0.001", "0.01", "0.1") for bs in ("32", "64") for s in ("0", "1")}
+    assert any(o.get("data", {}).get("image/svg+xml") for o in grid["outputs"])
+    best = next(c for c in cells if "".join(c["source"]).startswith("let (best_params, best)"))
+    printed = text_of(best["outputs"][0])
+    assert f"lr={rows[0][2]}, bs={rows[0][3]}, seed={rows[0][4]}" in printed
+    assert f"({epochs} epochs)" in printed
+    saved = (tmp_path / "sweep_results.csv").read_text().splitlines()
+    assert len(saved) == 13 and saved[1].split(",")[0] == rows[0][1]
+    search = next(c for c in cells if "".join(c["source"]).startswith("%%sweep lr in logspace"))
+    assert len(sweep_table(search)) == 20
+    graph = next(c for c in cells if "".join(c["source"]) == "%slurm graph")
+    assert "runs [sweep] COMPLETED 12/12 done" in text_of(graph["outputs"][0])
+    return accs
+
+
+def test_parameter_sweep_notebook(tmp_path):
+    cells = code_cells(execute_notebook("parameter_sweep.ipynb", tmp_path))
+    check_parameter_sweep(cells, tmp_path, epochs=10)
+
+
+def test_parameter_sweep_with_papermill_parameters(tmp_path):
+    out = tmp_path / "out.ipynb"
+    subprocess.run(
+        [str(JUPYTER.parent / "papermill"), "-p", "epochs", "20", "-p", "seed_offset", "0",
+         str(REPO / "notebooks" / "parameter_sweep.ipynb"), str(out), "--cwd", str(tmp_path)],
+        check=True, env=dict(os.environ, SLUICE_WORKDIR=str(tmp_path)),
+    )
+    cells = code_cells(json.loads(out.read_text()))
+    injected = next(c for c in cells if "injected-parameters" in c["metadata"].get("tags", []))
+    assert "let epochs: i64 = 20;" in "".join(injected["source"])
+    check_parameter_sweep(cells, tmp_path, epochs=20)

@@ -225,6 +225,34 @@ where
     }
 }
 
+/// Like [`run_map`], for a closure that uses notebook variables: `make`
+/// loads them and returns the closure; it is not called for `--describe`.
+pub fn run_map_with<T, R, F, M>(make: M)
+where
+    T: DeserializeOwned,
+    R: Serialize,
+    F: Fn(T) -> R + Sync,
+    M: FnOnce() -> F,
+{
+    if describe::<T, R>() {
+        return;
+    }
+    run_map(make());
+}
+
+/// A notebook variable the cell uses, sent as `captures/<name>.json`.
+pub fn load_capture<T: DeserializeOwned>(name: &str) -> T {
+    let path = job_dir().join("captures").join(format!("{name}.json"));
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("sluice: missing notebook variable {}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| {
+        panic!(
+            "sluice: unreadable notebook variable {}: {e}",
+            path.display()
+        )
+    })
+}
+
 /// Entry point of a single-job task (`%%slurm run`).
 pub fn run_single<R, F>(f: F)
 where

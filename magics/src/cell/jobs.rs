@@ -37,7 +37,19 @@ impl Magics {
         {
             return Ok(s.states);
         }
-        Ok(self.ledger()?.states(job.id)?)
+        let elements = job
+            .items
+            .div_ceil(read_number(&job.dir.join("chunk")).unwrap_or(1).max(1));
+        let recorded = self.ledger()?.states(job.id)?;
+        if recorded.len() == elements && recorded.iter().all(State::is_terminal) {
+            return Ok(recorded);
+        }
+        // Not watched by this kernel (a `--no-wait` job nobody waited for,
+        // or a job of an earlier kernel): the status files tell.
+        let states = states_from_status_files(&job.dir, job.items);
+        let overall = crate::state::Counts::of(states.iter()).job_state();
+        self.ledger()?.record_states(job.id, overall, &states)?;
+        Ok(states)
     }
 
     /// Turns `--after` names into dependencies, refusing unknown jobs and
@@ -158,6 +170,16 @@ impl Magics {
             }
             std::thread::sleep(POLL);
         }
+    }
+
+    /// Every job of the ledger (oldest first) with its element counts.
+    pub(super) fn jobs_with_counts(&mut self) -> Result<Vec<(JobRecord, Counts)>, MagicError> {
+        let mut rows = Vec::new();
+        for j in self.ledger()?.jobs()? {
+            let states = self.states_of(&j)?;
+            rows.push((j, Counts::of(states.iter())));
+        }
+        Ok(rows)
     }
 
     /// Binds a finished job's results the way its kind does: a sweep shows
@@ -305,6 +327,36 @@ fn unique() -> u128 {
 }
 
 /// Reads a small number file (count, chunk).
+/// Element states from the `status/<item>.json` files the runtime (or the
+/// executor, for elements it killed) wrote. An element with items that have
+/// no status was stopped with the kernel that ran it.
+pub(super) fn states_from_status_files(dir: &Path, items: usize) -> Vec<State> {
+    let chunk = read_number(&dir.join("chunk")).unwrap_or(1).max(1);
+    (0..items.div_ceil(chunk))
+        .map(|e| {
+            let mut state = State::Completed;
+            for i in e * chunk..((e + 1) * chunk).min(items) {
+                let status = std::fs::read_to_string(dir.join("status").join(format!("{i}.json")))
+                    .ok()
+                    .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok());
+                let Some(v) = status else {
+                    return State::Cancelled(
+                        "the kernel that ran it stopped before it finished; `%slurm retry` reruns it".into(),
+                    );
+                };
+                let exit = v["exit"].as_i64().unwrap_or(-1) as i32;
+                if let Some(name) = v["state"].as_str() {
+                    return State::from_parts(name, exit, v["error"].as_str().unwrap_or(""));
+                }
+                if exit != 0 {
+                    state = State::Failed(exit);
+                }
+            }
+            state
+        })
+        .collect()
+}
+
 pub(super) fn read_number(path: &Path) -> Option<usize> {
     std::fs::read_to_string(path).ok()?.trim().parse().ok()
 }

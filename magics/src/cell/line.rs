@@ -32,31 +32,47 @@ impl Magics {
                     self.check_backend(Some(b))?;
                     self.config.backend = b.clone();
                 }
-                if c.host.is_some() || c.identity.is_some() {
-                    return Err(MagicError::Unsupported(
-                        "--host/--identity need the slurm backend, which this version does not have yet".into(),
-                    ));
-                }
                 if let Some(w) = &c.workdir {
                     self.config.workdir = std::path::PathBuf::from(w);
                     self.ledger = None;
                 }
-                let text = format!(
-                    "backend: {}\nworkdir: {}\njobs and ledger: {}",
-                    self.config.backend,
-                    self.config.workdir.display(),
-                    self.sluice_dir().display()
-                );
+                for (value, slot) in [
+                    (&c.host, &mut self.config.host),
+                    (&c.identity, &mut self.config.identity),
+                    (&c.partition, &mut self.config.partition),
+                    (&c.account, &mut self.config.account),
+                ] {
+                    if let Some(v) = value {
+                        *slot = Some(v.clone());
+                    }
+                }
+                let text = self.config.describe(&self.sluice_dir());
                 display.show(&render::pre(&text), None);
             }
             LineMagic::Jobs => {
-                let jobs = self.ledger()?.jobs()?;
-                let mut rows = Vec::new();
-                for j in jobs {
-                    let states = self.states_of(&j)?;
-                    rows.push((j, Counts::of(states.iter())));
-                }
+                let rows = self.jobs_with_counts()?;
                 display.show(&render::jobs_table(&rows), None);
+            }
+            LineMagic::Graph { dot, all } => {
+                let mut rows = self.jobs_with_counts()?;
+                if !all {
+                    // This session's jobs: the ones its names refer to now.
+                    let ids: Vec<u64> = self.jobs.values().map(|j| j.id).collect();
+                    rows.retain(|(j, _)| ids.contains(&j.id));
+                }
+                let w = crate::graph::Workflow::build(&rows);
+                if dot {
+                    display.show(&render::pre(&w.dot()), None);
+                } else {
+                    display.show(
+                        &Rendered {
+                            text: w.text(),
+                            html: None,
+                            svg: Some(w.svg()),
+                        },
+                        None,
+                    );
+                }
             }
             LineMagic::Status { job } => {
                 let names: Vec<String> = match job {

@@ -43,11 +43,23 @@ impl Magics {
         let items = self.resolve_items(&m.items, session)?;
 
         // Build first: a compile error should not leave a job behind.
+        let mut captures = Vec::new();
         let kind = match &mb.fn_name {
             Some(f) if !mb.is_closure => TaskKind::MapFn { fn_name: f.clone() },
-            _ => TaskKind::MapClosure,
+            _ => {
+                captures = super::captures::captures_of(
+                    body,
+                    &super::captures::closure_params(body),
+                    session,
+                )?;
+                TaskKind::MapClosure {
+                    captures: captures.clone(),
+                }
+            }
         };
-        let built = self.build_task(&kind, body, display)?;
+        let built = self
+            .build_task(&kind, body, display)
+            .map_err(|e| super::captures::explain_build_error(e, &captures))?;
         let result_type = match mb.result_type.clone() {
             Some(t) => t,
             None => describe_output_type(&built).ok_or_else(|| {
@@ -59,6 +71,7 @@ impl Magics {
         };
 
         let (id, dir) = self.new_job_dir()?;
+        super::captures::write_captures(&dir, &captures, session)?;
         let (count, chunk, mut deps) = match &items {
             Items::Range(a, b) => (write_range(&dir, *a, *b)?, 1, Vec::new()),
             Items::Variable(var) => (write_variable(&dir, var, session)?, 1, Vec::new()),

@@ -3,6 +3,7 @@
 //! the jobs of this session; `map`, `run` and `line` hold one magic each,
 //! `jobs` the waiting, binding and job lookup they share.
 
+mod captures;
 mod error;
 mod jobs;
 mod line;
@@ -28,18 +29,54 @@ pub struct Config {
     pub backend: String,
     /// Directory holding `.sluice/` (jobs and ledger).
     pub workdir: PathBuf,
+    /// `ssh://user@host[:port]` of a remote cluster's login node.
+    pub host: Option<String>,
+    /// SSH private key for `host`.
+    pub identity: Option<String>,
+    /// Default `--partition` of jobs.
+    pub partition: Option<String>,
+    /// Default `--account` of jobs.
+    pub account: Option<String>,
 }
 
 impl Config {
-    /// Defaults: `SLUICE_BACKEND` (else local) and the current directory.
+    /// Defaults from the environment, so one notebook runs unchanged on
+    /// `local` and on a cluster: `SLUICE_BACKEND` (else local),
+    /// `SLUICE_WORKDIR` (else the current directory), `SLUICE_HOST`,
+    /// `SLUICE_IDENTITY`, `SLUICE_PARTITION`, `SLUICE_ACCOUNT`.
     pub fn from_env() -> Config {
+        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
         Config {
-            backend: std::env::var("SLUICE_BACKEND").unwrap_or_else(|_| "local".into()),
-            workdir: std::env::var_os("SLUICE_WORKDIR")
+            backend: var("SLUICE_BACKEND").unwrap_or_else(|| "local".into()),
+            workdir: var("SLUICE_WORKDIR")
                 .map(PathBuf::from)
                 .or_else(|| std::env::current_dir().ok())
                 .unwrap_or_else(|| PathBuf::from(".")),
+            host: var("SLUICE_HOST"),
+            identity: var("SLUICE_IDENTITY"),
+            partition: var("SLUICE_PARTITION"),
+            account: var("SLUICE_ACCOUNT"),
         }
+    }
+
+    /// The settings as `%slurm config` shows them.
+    pub fn describe(&self, sluice_dir: &std::path::Path) -> String {
+        let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "(none)".into());
+        format!(
+            "backend: {}\nworkdir: {}\njobs and ledger: {}\nhost: {}\nidentity: {}\npartition: {}\naccount: {}{}",
+            self.backend,
+            self.workdir.display(),
+            sluice_dir.display(),
+            opt(&self.host),
+            opt(&self.identity),
+            opt(&self.partition),
+            opt(&self.account),
+            if self.backend == "local" && (self.partition.is_some() || self.account.is_some()) {
+                "\n(the local executor has one partition; partition and account apply on a cluster)"
+            } else {
+                ""
+            }
+        )
     }
 }
 

@@ -46,7 +46,15 @@ impl Magics {
             inputs.push((used.clone(), ty, job.dir.display().to_string()));
         }
         deps.extend(self.dependencies(&r.options)?);
-        let built = self.build_task(&TaskKind::Run { inputs }, body, display)?;
+        let loaded: Vec<String> = inputs.iter().map(|(n, _, _)| n.clone()).collect();
+        let captures = super::captures::captures_of(body, &loaded, session)?;
+        let kind = TaskKind::Run {
+            inputs,
+            captures: captures.clone(),
+        };
+        let built = self
+            .build_task(&kind, body, display)
+            .map_err(|e| super::captures::explain_build_error(e, &captures))?;
         let result_type = match r.result_type.clone() {
             Some(t) => t,
             None => describe_output_type(&built).ok_or_else(|| {
@@ -56,6 +64,7 @@ impl Magics {
             })?,
         };
         let (id, dir) = self.new_job_dir()?;
+        super::captures::write_captures(&dir, &captures, session)?;
         std::fs::write(dir.join("count"), "1").map_err(io("writing the job's count"))?;
         let record = JobRecord {
             id,

@@ -48,12 +48,20 @@ impl Magics {
         // The body becomes a closure over the parameter tuple; the header sits
         // on the body's first line so compile errors keep the cell's lines.
         let closure = format!("|({},): {tuple_ty}| {{ {body}\n}}", names.join(", "));
-        let built = self.build_task(&TaskKind::MapClosure, &closure, display)?;
+        let params: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+        let captures = super::captures::captures_of(body, &params, session)?;
+        let kind = TaskKind::MapClosure {
+            captures: captures.clone(),
+        };
+        let built = self
+            .build_task(&kind, &closure, display)
+            .map_err(|e| super::captures::explain_build_error(e, &captures))?;
         let result_type = describe_output_type(&built).ok_or_else(|| {
             MagicError::Build("cannot learn the result type of the sweep body".into())
         })?;
 
         let (id, dir) = self.new_job_dir()?;
+        super::captures::write_captures(&dir, &captures, session)?;
         let rows_json = config_json(&m, &configs);
         {
             let f = std::fs::File::create(dir.join("items.jsonl"))

@@ -1,0 +1,124 @@
+//! Notebook variables a task body uses (`epochs` in a sweep body, a
+//! threshold in a map closure): found by name, serialized inside the session
+//! into the job directory, and loaded by the task when it starts. Their
+//! values are not part of the task's hash, so changing one never rebuilds.
+
+use std::path::Path;
+
+use super::MagicError;
+use crate::body::names_used;
+use crate::session::Session;
+
+/// `(name, type)` of the session variables `body` uses, except `exclude`
+/// (parameters, closure arguments, jobs a run body loads as results).
+pub(super) fn captures_of(
+    body: &str,
+    exclude: &[String],
+    session: &dyn Session,
+) -> Result<Vec<(String, String)>, MagicError> {
+    let vars = session.variables();
+    let mut out = Vec::new();
+    for name in names_used(body)? {
+        if exclude.contains(&name) {
+            continue;
+        }
+        if let Some((_, ty)) = vars.iter().find(|(n, _)| *n == name) {
+            out.push((name, ty.clone()));
+        }
+    }
+    Ok(out)
+}
+
+/// Writes each capture as `captures/<name>.json` in `dir`, serialized by
+/// the session itself (one evaluation for all of them).
+pub(super) fn write_captures(
+    dir: &Path,
+    captures: &[(String, String)],
+    session: &mut dyn Session,
+) -> Result<(), MagicError> {
+    if captures.is_empty() {
+        return Ok(());
+    }
+    let cdir = dir.join("captures");
+    let mut code = format!(
+        "{{ std::fs::create_dir_all(r#\"{}\"#).expect(\"sluice: cannot create the captures directory\");",
+        cdir.display()
+    );
+    for (name, _) in captures {
+        code.push_str(&format!(
+            " std::fs::write(r#\"{}\"#, serde_json::to_string(&{name}).expect(\"sluice: cannot serialize `{name}`\")).expect(\"sluice: cannot write `{name}`\");",
+            cdir.join(format!("{name}.json")).display()
+        ));
+    }
+    code.push_str(" }");
+    session.eval(&code).map(|_| ()).map_err(|e| {
+        let list = captures
+            .iter()
+            .map(|(n, t)| format!("`{n}` ({t})"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let why = if e.contains("Serialize") {
+            "a type that is not serde::Serialize; derive Serialize and Deserialize on it, or compute the value inside the cell".to_string()
+        } else {
+            e.lines().next().unwrap_or("").to_string()
+        };
+        MagicError::Items(format!(
+            "the body uses the notebook variables {list}, which are sent to the task as JSON, but: {why}"
+        ))
+    })
+}
+
+/// A task that does not compile because a captured variable's type is not
+/// serde-able gets the same clear error as one that cannot be serialized.
+pub(super) fn explain_build_error(err: MagicError, captures: &[(String, String)]) -> MagicError {
+    let MagicError::Compile(diags) = &err else {
+        return err;
+    };
+    let unsendable: Vec<String> = captures
+        .iter()
+        .filter(|(_, ty)| {
+            diags.iter().any(|d| {
+                d.message.contains("serde")
+                    && (d.message.contains(&format!("`{ty}:"))
+                        || d.message.contains(&format!("`{ty}`")))
+            })
+        })
+        .map(|(n, t)| format!("`{n}` ({t})"))
+        .collect();
+    if unsendable.is_empty() {
+        return err;
+    }
+    MagicError::Items(format!(
+        "the body uses the notebook variables {}, which are sent to the task as JSON, but their type is not serde::Serialize + Deserialize; derive both on it, or compute the value inside the cell",
+        unsendable.join(", ")
+    ))
+}
+
+/// The argument names of a closure body (`|x: T|`, `|(a, b): (A, B)|`).
+pub(super) fn closure_params(body: &str) -> Vec<String> {
+    struct Idents(Vec<String>);
+    impl<'a> syn::visit::Visit<'a> for Idents {
+        fn visit_pat_ident(&mut self, p: &'a syn::PatIdent) {
+            self.0.push(p.ident.to_string());
+        }
+    }
+    let mut ids = Idents(Vec::new());
+    if let Ok(c) = syn::parse_str::<syn::ExprClosure>(body.trim().trim_end_matches(';')) {
+        for input in &c.inputs {
+            syn::visit::Visit::visit_pat(&mut ids, input);
+        }
+    }
+    ids.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn closure_params_are_found() {
+        assert_eq!(closure_params("|x: i64| x * k"), vec!["x"]);
+        assert_eq!(closure_params("|(a, b): (i64, i64)| a + b"), vec!["a", "b"]);
+        assert!(closure_params("fn f(x: i64) -> i64 { x }").is_empty());
+    }
+}

@@ -1,0 +1,342 @@
+//! The workflow graph behind `%slurm graph`: jobs as nodes (name, kind,
+//! element counts, state), dependencies as edges labelled with their kind,
+//! built with petgraph and rendered as SVG (layered, left to right), as text
+//! and as Graphviz DOT.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+
+use petgraph::Direction;
+use petgraph::graph::{DiGraph, NodeIndex};
+use petgraph::visit::EdgeRef;
+
+use crate::ledger::JobRecord;
+use crate::state::Counts;
+
+/// One job in the graph.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobNode {
+    /// The job's NAME.
+    pub name: String,
+    /// map, run or sweep.
+    pub kind: String,
+    /// Element counts per state.
+    pub counts: Counts,
+}
+
+impl JobNode {
+    /// The job's overall state, as the graph colours it.
+    pub fn state(&self) -> &'static str {
+        self.counts.job_state()
+    }
+
+    fn total(&self) -> usize {
+        let c = &self.counts;
+        c.pending + c.running + c.completed + c.failed + c.cancelled
+    }
+}
+
+/// The workflow: an edge `a -> b` labelled `afterok` means b waits for a.
+pub struct Workflow {
+    graph: DiGraph<JobNode, String>,
+}
+
+impl Workflow {
+    /// Builds the graph from ledger jobs (oldest first). A NAME submitted
+    /// again replaces its earlier node; a dependency points at the newest
+    /// job of that NAME submitted before the dependent.
+    pub fn build(jobs: &[(JobRecord, Counts)]) -> Workflow {
+        let mut graph = DiGraph::new();
+        let mut by_name: HashMap<String, NodeIndex> = HashMap::new();
+        let mut edges: Vec<(NodeIndex, String, String)> = Vec::new();
+        for (job, counts) in jobs {
+            let node = JobNode {
+                name: job.name.clone(),
+                kind: job.kind.clone(),
+                counts: counts.clone(),
+            };
+            let idx = match by_name.get(&job.name) {
+                Some(&i) => {
+                    graph[i] = node;
+                    edges.retain(|(to, _, _)| *to != i);
+                    i
+                }
+                None => graph.add_node(node),
+            };
+            by_name.insert(job.name.clone(), idx);
+            for dep in job.deps.split(',').filter(|d| !d.is_empty()) {
+                let (kind, name) = dep.split_once(':').unwrap_or(("afterok", dep));
+                edges.push((idx, kind.to_string(), name.to_string()));
+            }
+        }
+        for (to, kind, name) in edges {
+            if let Some(&from) = by_name.get(&name) {
+                graph.add_edge(from, to, kind);
+            }
+        }
+        Workflow { graph }
+    }
+
+    /// Jobs in the graph.
+    pub fn nodes(&self) -> impl Iterator<Item = &JobNode> {
+        self.graph.node_weights()
+    }
+
+    /// Edges as (from, to, kind).
+    pub fn edges(&self) -> Vec<(&str, &str, &str)> {
+        self.graph
+            .edge_references()
+            .map(|e| {
+                (
+                    self.graph[e.source()].name.as_str(),
+                    self.graph[e.target()].name.as_str(),
+                    e.weight().as_str(),
+                )
+            })
+            .collect()
+    }
+
+    /// Layer of each node: the longest dependency path reaching it.
+    fn layers(&self) -> Vec<usize> {
+        let mut layer = vec![0usize; self.graph.node_count()];
+        match petgraph::algo::toposort(&self.graph, None) {
+            Ok(order) => {
+                for n in order {
+                    for pred in self.graph.neighbors_directed(n, Direction::Incoming) {
+                        layer[n.index()] = layer[n.index()].max(layer[pred.index()] + 1);
+                    }
+                }
+            }
+            // A cycle cannot come from sluice's own dependencies; lay it out flat.
+            Err(_) => layer.iter_mut().enumerate().for_each(|(i, l)| *l = i),
+        }
+        layer
+    }
+
+    /// Graphviz DOT text.
+    pub fn dot(&self) -> String {
+        let mut out = String::from(
+            "digraph workflow {\n  rankdir=LR;\n  node [shape=box, style=\"rounded,filled\"];\n",
+        );
+        for n in self.graph.node_weights() {
+            let _ = writeln!(
+                out,
+                "  \"{}\" [label=\"{}\\n{} · {}/{} done\", fillcolor=\"{}\"];",
+                n.name,
+                n.name,
+                n.kind,
+                n.counts.completed,
+                n.total(),
+                colour(n.state())
+            );
+        }
+        for (from, to, kind) in self.edges() {
+            let style = if kind == "aftercorr" {
+                ", style=dashed"
+            } else {
+                ""
+            };
+            let _ = writeln!(
+                out,
+                "  \"{from}\" -> \"{to}\" [label=\"{}\"{style}];",
+                edge_label(kind)
+            );
+        }
+        out.push_str("}\n");
+        out
+    }
+
+    /// A text form: one line per job with what it waits for.
+    pub fn text(&self) -> String {
+        if self.graph.node_count() == 0 {
+            return "no jobs yet".into();
+        }
+        let layers = self.layers();
+        let mut order: Vec<NodeIndex> = self.graph.node_indices().collect();
+        order.sort_by_key(|n| (layers[n.index()], n.index()));
+        let mut out = String::new();
+        for n in order {
+            let j = &self.graph[n];
+            let _ = write!(
+                out,
+                "{} [{}] {} {}/{} done",
+                j.name,
+                j.kind,
+                j.state(),
+                j.counts.completed,
+                j.total()
+            );
+            let deps: Vec<String> = self
+                .graph
+                .edges_directed(n, Direction::Incoming)
+                .map(|e| format!("{} {}", edge_label(e.weight()), self.graph[e.source()].name))
+                .collect();
+            if !deps.is_empty() {
+                let _ = write!(out, "  <- {}", deps.join(", "));
+            }
+            out.push('\n');
+        }
+        out.trim_end().to_string()
+    }
+
+    /// An SVG picture: layers left to right, nodes coloured by state.
+    pub fn svg(&self) -> String {
+        const W: usize = 170;
+        const H: usize = 54;
+        const GAP_X: usize = 90;
+        const GAP_Y: usize = 28;
+        let layers = self.layers();
+        let mut rows: HashMap<usize, usize> = HashMap::new();
+        let mut pos = vec![(0usize, 0usize); self.graph.node_count()];
+        for n in self.graph.node_indices() {
+            let l = layers[n.index()];
+            let r = rows.entry(l).or_insert(0);
+            pos[n.index()] = (20 + l * (W + GAP_X), 20 + *r * (H + GAP_Y));
+            *r += 1;
+        }
+        let width = 40 + (layers.iter().max().map_or(0, |m| m + 1)) * (W + GAP_X);
+        let height = 40 + rows.values().max().copied().unwrap_or(1) * (H + GAP_Y);
+        let mut s = format!(
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\" font-family=\"sans-serif\" font-size=\"12\">\
+<defs><marker id=\"arrow\" viewBox=\"0 0 10 10\" refX=\"10\" refY=\"5\" markerWidth=\"7\" markerHeight=\"7\" orient=\"auto\"><path d=\"M0,0 L10,5 L0,10 z\" fill=\"#555\"/></marker></defs>"
+        );
+        for e in self.graph.edge_references() {
+            let (fx, fy) = pos[e.source().index()];
+            let (tx, ty) = pos[e.target().index()];
+            let (x1, y1, x2, y2) = (fx + W, fy + H / 2, tx, ty + H / 2);
+            let kind = e.weight();
+            let dash = if kind == "aftercorr" {
+                " stroke-dasharray=\"5,3\""
+            } else {
+                ""
+            };
+            let _ = write!(
+                s,
+                "<g class=\"edge\" data-from=\"{}\" data-to=\"{}\" data-kind=\"{}\"><title>{} -> {}</title>\
+<line x1=\"{x1}\" y1=\"{y1}\" x2=\"{x2}\" y2=\"{y2}\" stroke=\"#555\" stroke-width=\"1.5\"{dash} marker-end=\"url(#arrow)\"/>\
+<text x=\"{}\" y=\"{}\" text-anchor=\"middle\" fill=\"#333\" font-size=\"10\">{}</text></g>",
+                esc(&self.graph[e.source()].name),
+                esc(&self.graph[e.target()].name),
+                esc(kind),
+                esc(&self.graph[e.source()].name),
+                esc(&self.graph[e.target()].name),
+                (x1 + x2) / 2,
+                (y1 + y2) / 2 - 4,
+                esc(&edge_label(kind))
+            );
+        }
+        for n in self.graph.node_indices() {
+            let j = &self.graph[n];
+            let (x, y) = pos[n.index()];
+            let _ = write!(
+                s,
+                "<g class=\"node\" data-name=\"{name}\" data-kind=\"{kind}\" data-state=\"{state}\"><title>{name}</title>\
+<rect x=\"{x}\" y=\"{y}\" width=\"{W}\" height=\"{H}\" rx=\"8\" fill=\"{fill}\" stroke=\"#333\"/>\
+<text x=\"{tx}\" y=\"{ty1}\" text-anchor=\"middle\" font-weight=\"bold\">{name}</text>\
+<text x=\"{tx}\" y=\"{ty2}\" text-anchor=\"middle\">{kind} · {done}/{total} · {state}</text></g>",
+                name = esc(&j.name),
+                kind = esc(&j.kind),
+                state = j.state(),
+                fill = colour(j.state()),
+                tx = x + W / 2,
+                ty1 = y + 22,
+                ty2 = y + 40,
+                done = j.counts.completed,
+                total = j.total(),
+            );
+        }
+        s.push_str("</svg>");
+        s
+    }
+}
+
+fn edge_label(kind: &str) -> String {
+    if kind == "aftercorr" {
+        "aftercorr (element-wise)".into()
+    } else {
+        kind.to_string()
+    }
+}
+
+fn colour(state: &str) -> &'static str {
+    match state {
+        "COMPLETED" => "#c8e6c9",
+        "RUNNING" => "#bbdefb",
+        "PENDING" => "#eeeeee",
+        "FAILED" => "#ffcdd2",
+        _ => "#ffe0b2",
+    }
+}
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job(name: &str, kind: &str, deps: &str) -> (JobRecord, Counts) {
+        let record = JobRecord {
+            id: 1,
+            name: name.into(),
+            kind: kind.into(),
+            backend: "local".into(),
+            items: 3,
+            result_type: "i64".into(),
+            dir: "/nonexistent".into(),
+            binary: "/nonexistent".into(),
+            state: "COMPLETED".into(),
+            created: 0.0,
+            deps: deps.into(),
+        };
+        let counts = Counts {
+            completed: 3,
+            ..Counts::default()
+        };
+        (record, counts)
+    }
+
+    #[test]
+    fn pipeline_layers_and_edge_kinds() {
+        let jobs = vec![
+            job("a", "map", ""),
+            job("b", "map", "aftercorr:a"),
+            job("c", "run", "afterok:b"),
+            job("s", "sweep", ""),
+        ];
+        let w = Workflow::build(&jobs);
+        assert_eq!(w.nodes().count(), 4);
+        assert_eq!(
+            w.edges(),
+            vec![("a", "b", "aftercorr"), ("b", "c", "afterok")]
+        );
+        assert_eq!(w.layers(), vec![0, 1, 2, 0]);
+        let text = w.text();
+        assert!(
+            text.contains("b [map] COMPLETED 3/3 done  <- aftercorr (element-wise) a"),
+            "{text}"
+        );
+        let dot = w.dot();
+        assert!(dot.contains("\"a\" -> \"b\" [label=\"aftercorr (element-wise)\", style=dashed]"));
+        let svg = w.svg();
+        assert_eq!(svg.matches("class=\"node\"").count(), 4);
+        assert_eq!(svg.matches("class=\"edge\"").count(), 2);
+    }
+
+    #[test]
+    fn resubmitted_name_keeps_one_node() {
+        let jobs = vec![
+            job("a", "map", ""),
+            job("b", "run", "afterok:a"),
+            job("a", "map", ""),
+        ];
+        let w = Workflow::build(&jobs);
+        assert_eq!(w.nodes().count(), 2);
+        assert_eq!(w.edges(), vec![("a", "b", "afterok")]);
+        assert_eq!(Workflow::build(&[]).text(), "no jobs yet");
+    }
+}
