@@ -52,10 +52,8 @@ impl Worker {
         while let Ok(req) = rx.recv() {
             match req {
                 Request::Execute(msg, req) => {
-                    let failed = self.execute(&msg, &req);
-                    if failed && req.stop_on_error {
-                        self.abort_queued(&rx);
-                    }
+                    let queued = self.execute(&msg, &req, &rx);
+                    self.abort_queued(queued);
                 }
                 Request::Complete(msg, req) => {
                     self.outlets.iopub.busy(&msg);
@@ -112,7 +110,14 @@ impl Worker {
     }
 
     /// Runs one cell; returns true if it failed.
-    fn execute(&mut self, msg: &JupyterMessage, req: &ExecuteRequest) -> bool {
+    /// Runs one execute request. If it failed with `stop_on_error`, returns
+    /// the requests that were queued before its reply went out (to abort).
+    fn execute(
+        &mut self,
+        msg: &JupyterMessage,
+        req: &ExecuteRequest,
+        rx: &Receiver<Request>,
+    ) -> Vec<Request> {
         let iopub = self.outlets.iopub.clone();
         iopub.busy(msg);
         let counts = !req.silent && req.store_history;
@@ -163,7 +168,13 @@ impl Worker {
                 (ReplyStatus::Error, Some(Box::new(reply_err)), String::new())
             }
         };
-        let failed = status == ReplyStatus::Error;
+        // Only what was sent before the client could see this error is
+        // aborted: a request sent after the reply runs normally.
+        let queued: Vec<Request> = if status == ReplyStatus::Error && req.stop_on_error {
+            rx.try_iter().collect()
+        } else {
+            Vec::new()
+        };
         if counts && let Ok(mut h) = self.outlets.history.lock() {
             h.record(self.count, &req.code, &plain);
         }
@@ -176,7 +187,7 @@ impl Worker {
         };
         let _ = self.outlets.shell.send(reply.as_child_of(msg));
         iopub.idle(msg);
-        failed
+        queued
     }
 
     /// Evaluates the cell's code with evcxr and classifies the result.
@@ -310,11 +321,12 @@ impl Worker {
         }
     }
 
-    /// After a failed cell, replies `aborted` to executes already queued
-    /// (what ipykernel does with stop_on_error).
-    fn abort_queued(&mut self, rx: &Receiver<Request>) {
+    /// After a failed cell, replies `aborted` to the executes that were
+    /// queued behind it (what ipykernel does with stop_on_error) and serves
+    /// the other requests.
+    fn abort_queued(&mut self, queued: Vec<Request>) {
         let mut keep = Vec::new();
-        while let Ok(req) = rx.try_recv() {
+        for req in queued {
             match req {
                 Request::Execute(msg, _) => {
                     self.outlets.iopub.busy(&msg);
