@@ -231,6 +231,19 @@ def test_hundred_thousand_items_with_packing(nb):
     assert value(kc, "many.iter().sum::<u64>()") == str(sum(x % 7 for x in range(100000)))
 
 
+def test_results_are_bound_with_the_next_cell_even_after_a_failed_one(nb):
+    _, kc, _ = nb
+    assert cell(kc, "%%slurm map 0..3 -> later_bound\nfn f(x: i64) -> i64 { x + 100 }").status == "ok"
+    bad = cell(kc, "let oops: i64 = \"not a number\";")
+    assert bad.status == "error"
+    # the error points at the cell's own line 1, not at the bind before it
+    assert any("cell:1:" in line for line in bad.error()["traceback"]), bad.error()["traceback"]
+    assert value(kc, "later_bound") == "[100, 101, 102]"
+    assert cell(kc, "%%slurm map 0..2 -> via_vars\nfn g(x: i64) -> i64 { x }").status == "ok"
+    c = cell(kc, ":vars")
+    assert c.status == "ok" and "via_vars" in texts(c)
+
+
 def test_bodies_use_notebook_variables_without_rebuilding(nb):
     _, kc, _ = nb
     assert cell(kc, "let scale: i64 = 3;\nlet label: String = \"x\".into();").status == "ok"

@@ -230,22 +230,68 @@ impl Worker {
             },
         };
 
+        // Results of finished magic cells are bound together with this cell
+        // (one compile instead of two): their `let`s go on a line before it.
+        // evcxr commands get them evaluated on their own first.
+        let mut offset = 0;
+        let mut code = std::borrow::Cow::Borrowed(req.code.as_str());
+        if let Some(prelude) = self.magics.pending_prelude() {
+            if req.code.trim_start().starts_with(':') {
+                let mut session = EvcxrSession {
+                    ctx: &mut *ctx,
+                    streams: streams.as_ref(),
+                };
+                if let Err(e) = self.magics.flush_pending(&mut session) {
+                    return Outcome::Err(simple_error("BindError", &e.to_string()));
+                }
+            } else {
+                offset = 1;
+                code = std::borrow::Cow::Owned(format!("{prelude}\n{}", req.code));
+            }
+        }
+
         self.interrupter.set_busy(true);
-        let result = ctx.execute_with_callbacks(&req.code, &mut callbacks);
+        let result = ctx.execute_with_callbacks(&code, &mut callbacks);
         self.interrupter.set_busy(false);
         let panic = streams.as_ref().and_then(Streams::flush);
         let interrupted = self.interrupter.was_requested();
 
         match result {
             Ok(outputs) => match panic {
-                Some(p) => Outcome::Err(panic_error(&p)),
+                Some(p) => {
+                    // A waiting bind that panics (its results file is gone)
+                    // is dropped; one that did not run yet stays waiting.
+                    if offset > 0 && p.message.starts_with("sluice: ") {
+                        self.magics.pending_done();
+                    }
+                    Outcome::Err(panic_error(&p))
+                }
                 None => {
+                    self.magics.pending_done();
                     self.magics.record_cell(&req.code);
                     Outcome::Ok(outputs.content_by_mime_type)
                 }
             },
             Err(evcxr::Error::CompilationErrors(errors)) => {
-                Outcome::Err(compile_error(&errors, &req.code))
+                let in_prelude = errors.iter().any(|e| {
+                    e.spanned_messages()
+                        .iter()
+                        .any(|m| m.is_primary && m.span.is_some_and(|s| s.start_line <= offset))
+                });
+                if in_prelude {
+                    // A waiting bind no longer compiles (say, its type was
+                    // redefined): drop it rather than block every later cell.
+                    let names = self.magics.pending_names().join(", ");
+                    self.magics.pending_done();
+                    let first = errors.first().map(|e| e.message()).unwrap_or_default();
+                    return Outcome::Err(simple_error(
+                        "BindError",
+                        &format!(
+                            "the results of {names} could not be bound ({first}); this cell did not run. Run it again; `%slurm load NAME` binds the results once their type compiles"
+                        ),
+                    ));
+                }
+                Outcome::Err(compile_error(&errors, &req.code, offset))
             }
             Err(evcxr::Error::SubprocessTerminated(text)) => {
                 let lost = lost_list(&vars_before);
@@ -405,8 +451,25 @@ fn lost_detail(vars: &[(String, String)]) -> String {
 }
 
 /// Compile errors rendered against the cell's own lines.
-fn compile_error(errors: &[evcxr::CompilationError], code: &str) -> ErrorOutput {
-    let diags: Vec<Diagnostic> = errors.iter().map(to_diagnostic).collect();
+/// `offset`: lines put before the cell's code (pending binds); spans are
+/// moved back onto the cell's own lines.
+fn compile_error(errors: &[evcxr::CompilationError], code: &str, offset: usize) -> ErrorOutput {
+    let diags: Vec<Diagnostic> = errors
+        .iter()
+        .map(|e| {
+            let mut d = to_diagnostic(e);
+            d.labels.retain(|l| l.span.start_line > offset);
+            for l in &mut d.labels {
+                l.span.start_line -= offset;
+                l.span.end_line = l
+                    .span
+                    .end_line
+                    .saturating_sub(offset)
+                    .max(l.span.start_line);
+            }
+            d
+        })
+        .collect();
     let evalue = diags
         .first()
         .map(|d| d.message.clone())

@@ -216,32 +216,23 @@ impl Magics {
         let is_run = job.kind == "run";
         let ty = &job.result_type;
         if ok == job.items {
-            let (path, code) = if is_run {
-                let path = results.join("0.json");
-                let code = format!(
-                    "let {name}: {ty} = serde_json::from_str(&std::fs::read_to_string(r#\"{p}\"#).expect(\"sluice: cannot read the result\")).expect(\"sluice: the result does not match the type\");",
+            // Bound together with the next cell that runs (see pending.rs).
+            let code = if is_run {
+                format!(
+                    "let {name}: {ty} = serde_json::from_str(&std::fs::read_to_string(r#\"{p}\"#).expect(\"sluice: cannot read the result of `{name}`\")).expect(\"sluice: the result of `{name}` does not match its type\");",
                     name = job.name,
-                    p = path.display()
-                );
-                (path, code)
+                    p = results.join("0.json").display()
+                )
             } else {
                 let path = job.dir.join("results.json");
                 write_array(&path, texts.iter().map(|t| t.as_deref().unwrap_or("null")))?;
-                let code = format!(
-                    "let {name}: Vec<{ty}> = serde_json::from_str(&std::fs::read_to_string(r#\"{p}\"#).expect(\"sluice: cannot read results\")).expect(\"sluice: the results do not match the type\");",
+                format!(
+                    "let {name}: Vec<{ty}> = serde_json::from_str(&std::fs::read_to_string(r#\"{p}\"#).expect(\"sluice: cannot read the results of `{name}`\")).expect(\"sluice: the results of `{name}` do not match their type\");",
                     name = job.name,
                     p = path.display()
-                );
-                (path, code)
+                )
             };
-            session.eval(&code).map_err(|e| {
-                MagicError::Bind(format!(
-                    "the results are in {} but could not be bound as `{}`: {}",
-                    path.display(),
-                    job.name,
-                    e.lines().next().unwrap_or("")
-                ))
-            })?;
+            self.defer_bind(&job.name, code);
             let shape = if is_run {
                 ty.clone()
             } else {
@@ -262,7 +253,7 @@ impl Magics {
             "let {partial}: Vec<Option<{ty}>> = serde_json::from_str(&std::fs::read_to_string(r#\"{p}\"#).expect(\"sluice: cannot read results\")).expect(\"sluice: the results do not match the type\");",
             p = path.display()
         );
-        let bound = session.eval(&code);
+        let bound = self.bind_now(&partial, &code, session);
         let failed_items: Vec<FailedItem> = texts
             .iter()
             .enumerate()

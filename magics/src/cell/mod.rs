@@ -8,6 +8,7 @@ mod error;
 mod jobs;
 mod line;
 mod map;
+mod pending;
 mod run;
 mod sweep;
 
@@ -88,6 +89,8 @@ pub struct Magics {
     executor: Option<LocalExecutor>,
     /// Jobs submitted or loaded in this session, by NAME.
     jobs: HashMap<String, JobRecord>,
+    /// Binds waiting for the next evaluation (see `pending.rs`).
+    pending: Vec<pending::PendingBind>,
 }
 
 impl Default for Magics {
@@ -105,6 +108,7 @@ impl Magics {
             ledger: None,
             executor: None,
             jobs: HashMap::new(),
+            pending: Vec::new(),
         }
     }
 
@@ -126,6 +130,10 @@ impl Magics {
         display: &mut dyn Display,
     ) -> Result<(), MagicError> {
         let (magic, body) = grammar::parse(code)?;
+        // Cells that read session variables see the waiting binds first.
+        if !matches!(magic, Magic::Line(_) | Magic::LsMagic) && self.mentions_pending(code) {
+            self.flush_pending(session)?;
+        }
         match magic {
             Magic::Map(m) => self.map(m, &body, session, display),
             Magic::Run(r) => self.run_job(r, &body, session, display),

@@ -252,7 +252,7 @@ impl Magics {
             "let {name}: Vec<({tuple_ty}, {result_type})> = serde_json::from_str::<Vec<serde_json::Value>>(&std::fs::read_to_string(r#\"{}\"#).expect(\"sluice: cannot read the sweep\")).expect(\"sluice: the sweep file is not JSON\").into_iter().filter_map(|row| serde_json::from_value(row).ok()).collect();\n{name}.len()",
             all_path.display()
         );
-        let kept = session.eval(&code).map_err(|e| {
+        let kept = self.bind_now(name, &code, session).map_err(|e| {
             MagicError::Bind(format!(
                 "cannot bind `{name}`: {}",
                 e.lines().next().unwrap_or("")
@@ -291,12 +291,13 @@ impl Magics {
                 "let {name}_best: ({tuple_ty}, {result_type}) = serde_json::from_str(&std::fs::read_to_string(r#\"{}\"#).expect(\"sluice: cannot read the best row\")).expect(\"sluice: the best row does not match the type\");",
                 best_path.display()
             );
-            session.eval(&code).map_err(|e| {
-                MagicError::Bind(format!(
-                    "cannot bind `{name}_best`: {}",
-                    e.lines().next().unwrap_or("")
-                ))
-            })?;
+            self.bind_now(&format!("{name}_best"), &code, session)
+                .map_err(|e| {
+                    MagicError::Bind(format!(
+                        "cannot bind `{name}_best`: {}",
+                        e.lines().next().unwrap_or("")
+                    ))
+                })?;
             bound.push_str(&format!(" and `{name}_best`"));
         }
         bound.push_str(&unreadable_note);
