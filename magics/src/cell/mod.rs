@@ -130,8 +130,11 @@ impl Magics {
         display: &mut dyn Display,
     ) -> Result<(), MagicError> {
         let (magic, body) = grammar::parse(code)?;
-        // Cells that read session variables see the waiting binds first.
-        if !matches!(magic, Magic::Line(_) | Magic::LsMagic) && self.mentions_pending(code) {
+        // Map and sweep bodies send the session variables they use to the
+        // task: a waiting bind they mention is evaluated first. (A run body
+        // loads earlier jobs from their files; ITEMS naming a job reads its
+        // results directory; neither needs the session.)
+        if matches!(magic, Magic::Map(_) | Magic::Sweep(_)) && self.mentions_pending(&body) {
             self.flush_pending(session)?;
         }
         match magic {

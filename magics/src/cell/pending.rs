@@ -83,16 +83,13 @@ impl Magics {
         })
     }
 
-    /// True if `text` mentions a name whose bind is waiting.
-    pub(super) fn mentions_pending(&self, text: &str) -> bool {
-        self.pending.iter().any(|p| {
-            text.match_indices(p.name.as_str()).any(|(i, _)| {
-                let before = text[..i].chars().next_back();
-                let after = text[i + p.name.len()..].chars().next();
-                let ident = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
-                !ident(before) && !ident(after)
-            })
-        })
+    /// True if the body uses (as a value) a name whose bind is waiting;
+    /// a body that does not parse counts as using them.
+    pub(super) fn mentions_pending(&self, body: &str) -> bool {
+        match crate::body::names_used(body) {
+            Ok(used) => self.pending.iter().any(|p| used.contains(&p.name)),
+            Err(_) => !self.pending.is_empty(),
+        }
     }
 }
 
@@ -112,7 +109,9 @@ mod tests {
             Some("let b = 2; let a = 3;")
         );
         assert!(m.mentions_pending("x + a"));
+        assert!(m.mentions_pending("|x: i64| format!(\"{b}{x}\")"));
         assert!(!m.mentions_pending("abc + ba"));
+        assert!(!m.mentions_pending("fn a(x: u64) -> u64 { x * 3 }"));
         m.pending_done();
         assert_eq!(m.pending_prelude(), None);
     }
