@@ -92,10 +92,25 @@ impl Worker {
                 // a crate later would drop variables of notebook-defined types.
                 // `:cache` keeps compiled crates in the user's cache directory
                 // (evcxr's compile cache), so later kernels start in a second.
-                if let Err(e) = ctx.execute(":cache 500\n:dep serde_json = \"1\"\n()") {
-                    tracing::warn!(
-                        "warm-up cell failed (magics cannot send variables to tasks): {e}"
-                    );
+                // evcxr's cache is shared by every kernel of the user and two
+                // kernels starting at once can trip over it: retry, and last
+                // without the cache.
+                let attempts = [
+                    ":cache 500\n:dep serde_json = \"1\"\n()",
+                    ":dep serde_json = \"1\"\n()",
+                    ":cache 0\n:dep serde_json = \"1\"\n()",
+                ];
+                for (n, code) in attempts.iter().enumerate() {
+                    match ctx.execute(code) {
+                        Ok(_) => break,
+                        Err(e) if n + 1 < attempts.len() => {
+                            tracing::warn!("warm-up attempt {} failed, retrying: {e}", n + 1);
+                            std::thread::sleep(std::time::Duration::from_millis(300));
+                        }
+                        Err(e) => tracing::error!(
+                            "warm-up failed (magics cannot send variables to tasks): {e}"
+                        ),
+                    }
                 }
                 streams.flush();
                 self.streams = Some(streams);
@@ -109,7 +124,6 @@ impl Worker {
         }
     }
 
-    /// Runs one cell; returns true if it failed.
     /// Runs one execute request. If it failed with `stop_on_error`, returns
     /// the requests that were queued before its reply went out (to abort).
     fn execute(
