@@ -18,6 +18,64 @@ use crate::state::{Counts, Readiness, State, job_readiness};
 const POLL: Duration = Duration::from_millis(50);
 const REDRAW: Duration = Duration::from_millis(250);
 
+/// What a cell decided to submit: turned into the ledger record and the
+/// executor's spec in one place.
+pub(super) struct Planned<'a> {
+    pub id: u64,
+    pub name: &'a str,
+    /// map, run or sweep.
+    pub kind: &'a str,
+    pub backend: String,
+    pub items: usize,
+    pub elements: usize,
+    pub result_type: String,
+    pub dir: PathBuf,
+    pub binary: PathBuf,
+    pub deps: Vec<Dependency>,
+    pub options: &'a JobOptions,
+}
+
+impl Planned<'_> {
+    /// The ledger record and the executor spec (all elements to run).
+    pub(super) fn into_parts(self) -> (JobRecord, JobSpec) {
+        let record = JobRecord {
+            id: self.id,
+            name: self.name.to_string(),
+            kind: self.kind.to_string(),
+            backend: self.backend,
+            items: self.items,
+            result_type: self.result_type,
+            dir: self.dir.clone(),
+            binary: self.binary.clone(),
+            state: "PENDING".into(),
+            created: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs_f64())
+                .unwrap_or(0.0),
+            deps: self
+                .deps
+                .iter()
+                .map(|d| format!("{}:{}", d.kind, d.name))
+                .collect::<Vec<_>>()
+                .join(","),
+        };
+        let spec = JobSpec {
+            id: self.id,
+            name: self.name.to_string(),
+            binary: self.binary,
+            dir: self.dir,
+            elements: self.elements,
+            run: (0..self.elements).collect(),
+            cpus: self.options.cpus_per_task.max(1),
+            mem_mb: self.options.mem,
+            time_limit: self.options.time,
+            max_concurrent: self.options.max_concurrent,
+            deps: self.deps,
+        };
+        (record, spec)
+    }
+}
+
 impl Magics {
     /// The job called `name`: from this session, else the ledger.
     pub(super) fn find_job(&mut self, name: &str) -> Result<JobRecord, MagicError> {

@@ -7,7 +7,6 @@ use super::error::io;
 use super::jobs::describe_output_type;
 use super::{MagicError, Magics};
 use crate::body::parse_map_body;
-use crate::executor::JobSpec;
 use crate::grammar::{DependencyKind, MapMagic};
 use crate::ledger::JobRecord;
 use crate::render;
@@ -97,12 +96,10 @@ impl Magics {
                 "{count} items is more than sluice submits as one array ({MAX_ITEMS}); group them into chunks first"
             )));
         }
-        let chunk = match (&items, m.options.chunk.as_deref()) {
-            (Items::Upstream(_), _) | (_, None) => chunk,
-            (_, Some("auto")) => auto_chunk(count),
-            (_, Some(k)) => k.parse::<usize>().ok().filter(|&k| k > 0).ok_or_else(|| {
-                MagicError::Items(format!("--chunk {k}: use a positive number or auto"))
-            })?,
+        let chunk = match &items {
+            // Element-wise dependencies need the upstream's packing.
+            Items::Upstream(_) => chunk,
+            _ => chunk_of(m.options.chunk.as_deref(), count)?,
         };
         std::fs::write(dir.join("count"), count.to_string())
             .map_err(io("writing the job's count"))?;
@@ -111,36 +108,20 @@ impl Magics {
         deps.extend(self.dependencies(&m.options)?);
 
         let elements = count.div_ceil(chunk);
-        let record = JobRecord {
+        let (record, spec) = super::jobs::Planned {
             id,
-            name: name.clone(),
-            kind: "map".into(),
+            name: &name,
+            kind: "map",
             backend,
             items: count,
-            result_type,
-            dir: dir.clone(),
-            binary: built.clone(),
-            state: "PENDING".into(),
-            created: now(),
-            deps: deps
-                .iter()
-                .map(|d| format!("{}:{}", d.kind, d.name))
-                .collect::<Vec<_>>()
-                .join(","),
-        };
-        let spec = JobSpec {
-            id,
-            name: name.clone(),
-            binary: built,
-            dir,
             elements,
-            run: (0..elements).collect(),
-            cpus: m.options.cpus_per_task.max(1),
-            mem_mb: m.options.mem,
-            time_limit: m.options.time,
-            max_concurrent: m.options.max_concurrent,
+            result_type,
+            dir,
+            binary: built,
             deps,
-        };
+            options: &m.options,
+        }
+        .into_parts();
         let shadowed = shadow_note(&name, session, &self.jobs);
         self.submit(record.clone(), spec)?;
         if m.options.no_wait {
@@ -218,11 +199,15 @@ impl Magics {
     }
 }
 
-fn now() -> f64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0)
+/// Items per element from `--chunk K|auto` (1 without it).
+pub(super) fn chunk_of(option: Option<&str>, count: usize) -> Result<usize, MagicError> {
+    match option {
+        None => Ok(1),
+        Some("auto") => Ok(auto_chunk(count)),
+        Some(k) => k.parse::<usize>().ok().filter(|&k| k > 0).ok_or_else(|| {
+            MagicError::Items(format!("--chunk {k}: use a positive number or auto"))
+        }),
+    }
 }
 
 /// Items per element for `--chunk auto` on this machine: enough elements to

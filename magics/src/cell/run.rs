@@ -6,9 +6,7 @@ use super::error::io;
 use super::jobs::describe_output_type;
 use super::{MagicError, Magics};
 use crate::body::names_used;
-use crate::executor::JobSpec;
 use crate::grammar::{DependencyKind, RunMagic};
-use crate::ledger::JobRecord;
 use crate::render;
 use crate::session::{Display, Session};
 use crate::taskgen::TaskKind;
@@ -66,39 +64,20 @@ impl Magics {
         let (id, dir) = self.new_job_dir()?;
         super::captures::write_captures(&dir, &captures, session)?;
         std::fs::write(dir.join("count"), "1").map_err(io("writing the job's count"))?;
-        let record = JobRecord {
+        let (record, spec) = super::jobs::Planned {
             id,
-            name: name.clone(),
-            kind: "run".into(),
+            name: &name,
+            kind: "run",
             backend,
             items: 1,
-            result_type,
-            dir: dir.clone(),
-            binary: built.clone(),
-            state: "PENDING".into(),
-            created: std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_secs_f64())
-                .unwrap_or(0.0),
-            deps: deps
-                .iter()
-                .map(|d| format!("{}:{}", d.kind, d.name))
-                .collect::<Vec<_>>()
-                .join(","),
-        };
-        let spec = JobSpec {
-            id,
-            name: name.clone(),
-            binary: built,
-            dir,
             elements: 1,
-            run: vec![0],
-            cpus: r.options.cpus_per_task.max(1),
-            mem_mb: r.options.mem,
-            time_limit: r.options.time,
-            max_concurrent: None,
+            result_type,
+            dir,
+            binary: built,
             deps,
-        };
+            options: &r.options,
+        }
+        .into_parts();
         self.submit(record.clone(), spec)?;
         if r.options.no_wait {
             display.show(

@@ -8,7 +8,6 @@ use std::io::Write as _;
 use super::error::io;
 use super::jobs::describe_output_type;
 use super::{MagicError, Magics};
-use crate::executor::JobSpec;
 use crate::ledger::JobRecord;
 use crate::plot::{Panel, sweep_svg};
 use crate::session::{Display, Rendered, Session};
@@ -74,59 +73,27 @@ impl Magics {
         }
         super::map::write_index(&dir)?;
         let count = configs.len();
-        let chunk = match m.options.chunk.as_deref() {
-            None => 1,
-            Some("auto") => count
-                .div_ceil(
-                    std::thread::available_parallelism()
-                        .map(|n| n.get())
-                        .unwrap_or(1)
-                        * 8,
-                )
-                .max(1),
-            Some(k) => k.parse::<usize>().ok().filter(|&k| k > 0).ok_or_else(|| {
-                MagicError::Items(format!("--chunk {k}: use a positive number or auto"))
-            })?,
-        };
+        let chunk = super::map::chunk_of(m.options.chunk.as_deref(), count)?;
         std::fs::write(dir.join("count"), count.to_string())
             .map_err(io("writing the job's count"))?;
         std::fs::write(dir.join("chunk"), chunk.to_string())
             .map_err(io("writing the job's chunk"))?;
         let deps = self.dependencies(&m.options)?;
         let elements = count.div_ceil(chunk);
-        let record = JobRecord {
+        let (record, spec) = super::jobs::Planned {
             id,
-            name: name.clone(),
-            kind: "sweep".into(),
+            name: &name,
+            kind: "sweep",
             backend,
             items: count,
+            elements,
             result_type: result_type.clone(),
             dir: dir.clone(),
-            binary: built.clone(),
-            state: "PENDING".into(),
-            created: std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_secs_f64())
-                .unwrap_or(0.0),
-            deps: deps
-                .iter()
-                .map(|d| format!("{}:{}", d.kind, d.name))
-                .collect::<Vec<_>>()
-                .join(","),
-        };
-        let spec = JobSpec {
-            id,
-            name: name.clone(),
             binary: built,
-            dir: dir.clone(),
-            elements,
-            run: (0..elements).collect(),
-            cpus: m.options.cpus_per_task.max(1),
-            mem_mb: m.options.mem,
-            time_limit: m.options.time,
-            max_concurrent: m.options.max_concurrent,
             deps,
-        };
+            options: &m.options,
+        }
+        .into_parts();
         std::fs::write(dir.join("sweep.spec"), &m.spec).map_err(io("writing the sweep's spec"))?;
         self.submit(record.clone(), spec)?;
         if m.options.no_wait {
