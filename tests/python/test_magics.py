@@ -280,3 +280,21 @@ def test_ledger_survives_a_restart(nb):
     c = cell(kc, "%slurm load squares")
     assert c.status == "ok", c.error()
     assert value(kc, "squares[9]") == "81"
+
+
+def test_serde_json_joins_the_session_at_the_first_magic_and_says_what_it_dropped():
+    km, kc = start_new_kernel(kernel_name="sluice", startup_timeout=STARTUP_TIMEOUT,
+                              cwd=tempfile.mkdtemp(prefix="sluice-lazy-"))
+    try:
+        # plain cells do not pay for serde_json: it is not in the session yet
+        c = cell(kc, "serde_json::to_string(&1).unwrap()")
+        assert c.status == "error"
+        assert cell(kc, "struct Local(i64);\nlet local = Local(7);\nlet plain: i64 = 5;").status == "ok"
+        c = cell(kc, "%%slurm map 0..3 -> doubled\n|x: i64| x * plain")
+        assert c.status == "ok", c.error()
+        assert "local: Local" in texts(c) and "Re-run the cells" in texts(c)
+        assert value(kc, "doubled") == "[0, 5, 10]"
+        assert value(kc, "serde_json::to_string(&plain).unwrap()") == '"5"'
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)

@@ -87,30 +87,12 @@ impl Worker {
                     Streams::start(outputs.stdout, outputs.stderr, self.outlets.iopub.clone());
                 self.interrupter.set_child(ctx.process_handle());
                 streams.set_parent(None);
-                // serde_json in the session before any user variable exists:
-                // magics serialize items and bind results with it, and adding
-                // a crate later would drop variables of notebook-defined types.
                 // `:cache` keeps compiled crates in the user's cache directory
-                // (evcxr's compile cache), so later kernels start in a second.
-                // evcxr's cache is shared by every kernel of the user and two
-                // kernels starting at once can trip over it: retry, and last
-                // without the cache.
-                let attempts = [
-                    ":cache 500\n:dep serde_json = \"1\"\n()",
-                    ":dep serde_json = \"1\"\n()",
-                    ":cache 0\n:dep serde_json = \"1\"\n()",
-                ];
-                for (n, code) in attempts.iter().enumerate() {
-                    match ctx.execute(code) {
-                        Ok(_) => break,
-                        Err(e) if n + 1 < attempts.len() => {
-                            tracing::warn!("warm-up attempt {} failed, retrying: {e}", n + 1);
-                            std::thread::sleep(std::time::Duration::from_millis(300));
-                        }
-                        Err(e) => tracing::error!(
-                            "warm-up failed (magics cannot send variables to tasks): {e}"
-                        ),
-                    }
+                // (evcxr's compile cache), so crates a notebook adds compile
+                // once per machine. serde_json is not added here: every crate
+                // in the session slows every cell (see magics' serde_dep.rs).
+                if let Err(e) = ctx.execute(":cache 500") {
+                    tracing::warn!("cannot enable evcxr's compile cache: {e}");
                 }
                 streams.flush();
                 self.streams = Some(streams);
@@ -283,6 +265,22 @@ impl Worker {
                 None => {
                     self.magics.pending_done();
                     self.magics.record_cell(&req.code);
+                    // The user's first `:dep` already made evcxr drop what it
+                    // drops: add serde_json for the magics right behind it.
+                    if !self.magics.serde_json_ready() && starts_with_dep(&req.code) {
+                        let mut session = EvcxrSession {
+                            ctx: &mut *ctx,
+                            streams: streams.as_ref(),
+                        };
+                        let mut display = IopubDisplay {
+                            iopub: &self.outlets.iopub,
+                            parent: msg,
+                            interrupter: &self.interrupter,
+                        };
+                        if let Err(e) = self.magics.ensure_serde_json(&mut session, &mut display) {
+                            tracing::warn!("{e}");
+                        }
+                    }
                     Outcome::Ok(outputs.content_by_mime_type)
                 }
             },
@@ -465,6 +463,11 @@ fn lost_detail(vars: &[(String, String)]) -> String {
 }
 
 /// Compile errors rendered against the cell's own lines.
+/// True if the cell's first line is an evcxr `:dep` command.
+fn starts_with_dep(code: &str) -> bool {
+    code.trim_start().starts_with(":dep ")
+}
+
 /// `offset`: lines put before the cell's code (pending binds); spans are
 /// moved back onto the cell's own lines.
 fn compile_error(errors: &[evcxr::CompilationError], code: &str, offset: usize) -> ErrorOutput {

@@ -10,6 +10,7 @@ mod line;
 mod map;
 mod pending;
 mod run;
+mod serde_dep;
 mod sweep;
 
 use std::collections::HashMap;
@@ -18,7 +19,7 @@ use std::path::{Path, PathBuf};
 pub use error::{FailedItem, MagicError};
 
 use crate::executor::local::LocalExecutor;
-use crate::grammar::{self, Magic};
+use crate::grammar::{self, LineMagic, Magic};
 use crate::ledger::{JobRecord, Ledger};
 use crate::notebook::Notebook;
 use crate::session::{Display, Session};
@@ -91,6 +92,8 @@ pub struct Magics {
     jobs: HashMap<String, JobRecord>,
     /// Binds waiting for the next evaluation (see `pending.rs`).
     pending: Vec<pending::PendingBind>,
+    /// serde_json is in the session (see `serde_dep.rs`).
+    serde_json: bool,
 }
 
 impl Default for Magics {
@@ -109,6 +112,7 @@ impl Magics {
             executor: None,
             jobs: HashMap::new(),
             pending: Vec::new(),
+            serde_json: false,
         }
     }
 
@@ -130,6 +134,19 @@ impl Magics {
         display: &mut dyn Display,
     ) -> Result<(), MagicError> {
         let (magic, body) = grammar::parse(code)?;
+        // Everything that moves values between the session and tasks needs
+        // serde_json there.
+        if matches!(
+            magic,
+            Magic::Map(_)
+                | Magic::Run(_)
+                | Magic::Sweep(_)
+                | Magic::Line(
+                    LineMagic::Wait { .. } | LineMagic::Retry { .. } | LineMagic::Load { .. }
+                )
+        ) {
+            self.ensure_serde_json(session, display)?;
+        }
         // Map and sweep bodies send the session variables they use to the
         // task: a waiting bind they mention is evaluated first. (A run body
         // loads earlier jobs from their files; ITEMS naming a job reads its

@@ -1,0 +1,65 @@
+//! serde_json in the notebook's session, added when a notebook first needs
+//! it rather than at start-up: every evcxr compile pays for each crate in
+//! the session, so notebooks that never use a magic stay as fast as plain
+//! evcxr. Adding a crate makes evcxr drop variables whose types the notebook
+//! defined, so it is added right after the user's own first `:dep` cell
+//! (which already did that) or, failing that, at the first magic that needs
+//! it — and then the output says which variables went.
+
+use super::{MagicError, Magics};
+use crate::render;
+use crate::session::{Display, Session};
+
+/// The evcxr command that adds it, and an empty statement so the session is
+/// rebuilt (and evcxr drops what it drops) right away.
+pub const SERDE_JSON_DEP: &str = ":dep serde_json = \"1\"\n()";
+
+impl Magics {
+    /// True once serde_json is in the session.
+    pub fn serde_json_ready(&self) -> bool {
+        self.serde_json
+    }
+
+    /// Adds serde_json to the session if it is not there yet; says which
+    /// variables (if any) evcxr dropped while doing so.
+    pub fn ensure_serde_json(
+        &mut self,
+        session: &mut dyn Session,
+        display: &mut dyn Display,
+    ) -> Result<(), MagicError> {
+        if self.serde_json {
+            return Ok(());
+        }
+        let before = session.variables();
+        // evcxr's compile cache is shared by every kernel of the user; two
+        // kernels adding crates at once can trip over it: try again.
+        let mut attempt = 0;
+        while let Err(e) = session.eval(SERDE_JSON_DEP) {
+            attempt += 1;
+            if attempt == 3 {
+                return Err(MagicError::Bind(format!(
+                    "cannot add serde_json to the session (values travel to and from tasks as JSON): {}",
+                    e.lines().next().unwrap_or("")
+                )));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(300));
+        }
+        self.serde_json = true;
+        let after = session.variables();
+        let lost: Vec<String> = before
+            .iter()
+            .filter(|(n, _)| !after.iter().any(|(m, _)| m == n))
+            .map(|(n, t)| format!("{n}: {t}"))
+            .collect();
+        if !lost.is_empty() {
+            display.show(
+                &render::pre(&format!(
+                    "sluice added serde_json to this session (values travel to and from tasks as JSON). Adding a crate makes evcxr drop variables of types defined in the notebook: {}. Re-run the cells that define them; a `:dep` cell at the top of the notebook avoids this.",
+                    lost.join(", ")
+                )),
+                None,
+            );
+        }
+        Ok(())
+    }
+}
