@@ -94,6 +94,13 @@ impl Worker {
                 if let Err(e) = ctx.execute(":cache 500") {
                     tracing::warn!("cannot enable evcxr's compile cache: {e}");
                 }
+                // SLUICE_CELL_OPT sets the cells' opt-level (evcxr's default
+                // is 2; 0 compiles cells fastest, the code they run is slower).
+                if let Ok(opt) = std::env::var("SLUICE_CELL_OPT")
+                    && let Err(e) = ctx.execute(&format!(":opt {opt}"))
+                {
+                    tracing::warn!("SLUICE_CELL_OPT={opt}: {e}");
+                }
                 streams.flush();
                 self.streams = Some(streams);
                 self.ctx = Ok(ctx);
