@@ -8,7 +8,8 @@
 # Usage: install/slurm-local.sh            (state in install/state/slurm)
 #        SLUICE_SLURM_STATE=DIR install/slurm-local.sh
 # Prints the environment to use (also written to $STATE/env.sh).
-# Not yet: slurmdbd + MariaDB (sacct); jobs are recorded with jobcomp/filetxt.
+# Accounting: slurmdbd on a private MariaDB (127.0.0.1:3307, datadir in the
+# state directory), so `sacct` works; finished jobs are also in jobcomp.txt.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 state=${SLUICE_SLURM_STATE:-$repo/install/state/slurm}
@@ -17,18 +18,18 @@ die() { printf 'slurm-local: %s\n' "$*" >&2; exit 1; }
 
 # --- packages -----------------------------------------------------------------
 missing=()
-for cmd in slurmctld slurmd sbatch munged; do
+for cmd in slurmctld slurmd sbatch munged slurmdbd mariadbd mariadb-install-db; do
   command -v "$cmd" >/dev/null 2>&1 || missing+=("$cmd")
 done
 if [ ${#missing[@]} -gt 0 ]; then
-  say "installing slurmctld slurmd slurm-client munge"
+  say "installing slurmctld slurmd slurm-client munge slurmdbd mariadb-server"
   [ "$(id -u)" = 0 ] || die "installing packages needs root (sudo $0)"
   # Keep the packages from starting system daemons of their own.
   policy=/usr/sbin/policy-rc.d
   had_policy=0; [ -e "$policy" ] && had_policy=1
   [ $had_policy = 1 ] || { printf '#!/bin/sh\nexit 101\n' > "$policy"; chmod +x "$policy"; }
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q slurmctld slurmd slurm-client munge >/dev/null \
-    || { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q slurmctld slurmd slurm-client munge >/dev/null; }
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q slurmctld slurmd slurm-client munge slurmdbd mariadb-server >/dev/null \
+    || { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q slurmctld slurmd slurm-client munge slurmdbd mariadb-server >/dev/null; }
   [ $had_policy = 1 ] || rm -f "$policy"
 fi
 
@@ -125,7 +126,10 @@ SelectTypeParameters=CR_Core_Memory
 DefMemPerCPU=256
 SchedulerParameters=batch_sched_delay=0,sched_min_interval=0,bf_interval=5
 $accounting
-AccountingStorageType=accounting_storage/none
+AccountingStorageType=accounting_storage/slurmdbd
+AccountingStorageHost=127.0.0.1
+AccountingStoragePort=6819
+AccountingStoragePass=$state/run/munge.socket.2
 JobCompType=jobcomp/filetxt
 JobCompLoc=$state/jobcomp.txt
 NodeName=$host NodeAddr=127.0.0.1 CPUs=$cpus RealMemory=$mem State=UNKNOWN
@@ -138,6 +142,56 @@ else
   rm -f "$conf.new"
   changed=0
 fi
+
+# --- MariaDB and slurmdbd (accounting: sacct) ----------------------------------------
+db=$state/mysql
+dbsock=$state/run/mysqld.sock
+if [ ! -d "$db/mysql" ]; then
+  say "initialising MariaDB in $db"
+  mariadb-install-db --no-defaults --datadir="$db" --user="$(id -un)" \
+    --auth-root-authentication-method=socket --skip-test-db >"$state/log/mariadb-install.log" 2>&1 \
+    || { tail -n 20 "$state/log/mariadb-install.log" >&2; die "mariadb-install-db failed"; }
+fi
+if ! alive "$state/run/mariadbd.pid" mariadbd; then
+  say "starting MariaDB on 127.0.0.1:3307"
+  rm -f "$dbsock"
+  start_daemon "$state/log/mariadb-start.log" mariadbd --no-defaults --datadir="$db" --socket="$dbsock" \
+    --port=3307 --bind-address=127.0.0.1 --user="$(id -un)" --pid-file="$state/run/mariadbd.pid" \
+    --log-error="$state/log/mariadb.log" --skip-name-resolve
+  for _ in $(seq 150); do [ -S "$dbsock" ] && break; sleep 0.2; done
+  [ -S "$dbsock" ] || { tail_logs; die "MariaDB did not start within 30 s"; }
+fi
+mariadb --no-defaults --socket="$dbsock" -uroot -e "CREATE DATABASE IF NOT EXISTS slurm_acct_db;
+  CREATE USER IF NOT EXISTS 'slurm'@'127.0.0.1' IDENTIFIED BY 'sluice-local';
+  GRANT ALL ON slurm_acct_db.* TO 'slurm'@'127.0.0.1'; FLUSH PRIVILEGES;" \
+  || die "cannot create the accounting database"
+cat > "$state/slurmdbd.conf" <<EOF
+# Written by install/slurm-local.sh.
+AuthType=auth/munge
+AuthInfo=socket=$state/run/munge.socket.2
+DbdAddr=127.0.0.1
+DbdHost=$host
+DbdPort=6819
+SlurmUser=root
+PidFile=$state/run/slurmdbd.pid
+LogFile=$state/log/slurmdbd.log
+StorageType=accounting_storage/mysql
+StorageHost=127.0.0.1
+StoragePort=3307
+StorageUser=slurm
+StoragePass=sluice-local
+StorageLoc=slurm_acct_db
+CommunicationParameters=NoInAddrAny
+EOF
+chmod 0600 "$state/slurmdbd.conf"
+if ! alive "$state/run/slurmdbd.pid" slurmdbd; then
+  say "starting slurmdbd"
+  start_daemon "$state/log/slurmdbd-start.log" slurmdbd
+fi
+for _ in $(seq 150); do sacctmgr -n list cluster >/dev/null 2>&1 && break; sleep 0.2; done
+sacctmgr -n list cluster >/dev/null 2>&1 || { tail_logs; die "slurmdbd did not answer within 30 s"; }
+sacctmgr -n list cluster format=cluster 2>/dev/null | grep -qw sluice \
+  || sacctmgr -i add cluster sluice >/dev/null
 
 # --- slurmctld, slurmd ---------------------------------------------------------------
 if alive "$state/run/slurmctld.pid" slurmctld && [ "$changed" = 1 ]; then

@@ -28,4 +28,6 @@ stop() { # pidfile expected-command
 
 stop "$state/run/slurmd.pid" slurmd
 stop "$state/run/slurmctld.pid" slurmctld
+stop "$state/run/slurmdbd.pid" slurmdbd
+stop "$state/run/mariadbd.pid" mariadbd
 stop "$state/run/munged.pid" munged
