@@ -14,6 +14,7 @@ set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 state=${SLUICE_SLURM_STATE:-$repo/install/state/slurm}
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+. "$repo/install/apt-quiet.sh"
 die() { printf 'slurm-local: %s\n' "$*" >&2; exit 1; }
 
 # --- packages -----------------------------------------------------------------
@@ -23,14 +24,7 @@ for cmd in slurmctld slurmd sbatch munged slurmdbd mariadbd mariadb-install-db; 
 done
 if [ ${#missing[@]} -gt 0 ]; then
   say "installing slurmctld slurmd slurm-client munge slurmdbd mariadb-server"
-  [ "$(id -u)" = 0 ] || die "installing packages needs root (sudo $0)"
-  # Keep the packages from starting system daemons of their own.
-  policy=/usr/sbin/policy-rc.d
-  had_policy=0; [ -e "$policy" ] && had_policy=1
-  [ $had_policy = 1 ] || { printf '#!/bin/sh\nexit 101\n' > "$policy"; chmod +x "$policy"; }
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q slurmctld slurmd slurm-client munge slurmdbd mariadb-server >/dev/null \
-    || { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q slurmctld slurmd slurm-client munge slurmdbd mariadb-server >/dev/null; }
-  [ $had_policy = 1 ] || rm -f "$policy"
+  apt_install slurmctld slurmd slurm-client munge slurmdbd mariadb-server || die "could not install slurmctld slurmd slurm-client munge slurmdbd mariadb-server"
 fi
 
 mkdir -p "$state"/{log,spool/ctld,spool/d,run}

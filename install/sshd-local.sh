@@ -14,6 +14,7 @@ state=${SLUICE_SSHD_STATE:-$repo/install/state/sshd}
 port=${SLUICE_SSHD_PORT:-2222}
 slurm_state=${SLUICE_SLURM_STATE:-$repo/install/state/slurm}
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+. "$repo/install/apt-quiet.sh"
 die() { printf 'sshd-local: %s\n' "$*" >&2; exit 1; }
 pidfile=$state/sshd.pid
 
@@ -38,13 +39,7 @@ fi
 
 if [ ! -x /usr/sbin/sshd ]; then
   say "installing openssh-server"
-  [ "$(id -u)" = 0 ] || die "installing packages needs root (sudo $0)"
-  policy=/usr/sbin/policy-rc.d
-  had_policy=0; [ -e "$policy" ] && had_policy=1
-  [ $had_policy = 1 ] || { printf '#!/bin/sh\nexit 101\n' > "$policy"; chmod +x "$policy"; }
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q openssh-server openssh-client >/dev/null \
-    || { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q openssh-server openssh-client >/dev/null; }
-  [ $had_policy = 1 ] || rm -f "$policy"
+  apt_install openssh-server openssh-client || die "could not install openssh-server openssh-client"
 fi
 
 mkdir -p "$state"
