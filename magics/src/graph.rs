@@ -11,6 +11,7 @@ use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::visit::EdgeRef;
 
 use crate::ledger::JobRecord;
+use crate::render::esc;
 use crate::state::Counts;
 
 /// One job in the graph.
@@ -266,13 +267,6 @@ fn colour(state: &str) -> &'static str {
         "FAILED" => "#ffcdd2",
         _ => "#ffe0b2",
     }
-}
-
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 #[cfg(test)]

@@ -4,10 +4,12 @@ use crate::ledger::JobRecord;
 use crate::session::Rendered;
 use crate::state::Counts;
 
-fn esc(s: &str) -> String {
+/// `s` safe inside HTML/SVG text and attribute values.
+pub fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 /// The live progress of one job.

@@ -10,6 +10,7 @@ use super::jobs::describe_output_type;
 use super::{MagicError, Magics};
 use crate::ledger::JobRecord;
 use crate::plot::{Panel, sweep_svg};
+use crate::render::esc;
 use crate::session::{Display, Rendered, Session};
 use crate::state::State;
 use crate::sweep::{Objective, ParamType, SweepMagic, Value, expand, objective_of, rank};
@@ -350,12 +351,6 @@ fn config_json(m: &SweepMagic, configs: &[Vec<usize>]) -> Vec<String> {
             format!("[{}]", vals.join(","))
         })
         .collect()
-}
-
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
 }
 
 fn objective_name(m: &SweepMagic) -> Option<String> {
