@@ -20,6 +20,14 @@ bool, Vec<...>) and later cells see the injected values unchanged.
 
 import math
 import re
+import sys
+
+if "papermill" not in sys.modules:
+    # Imported before papermill: importing papermill loads its engine entry
+    # points, which import this module again. Step aside so that import gets
+    # a fresh, complete module (it becomes the one in sys.modules).
+    del sys.modules[__name__]
+    import papermill  # noqa: F401
 
 from papermill.engines import NBClientEngine
 from papermill.exceptions import PapermillException
