@@ -29,6 +29,9 @@ running() {
 if [ "${1:-}" = stop ]; then
   if running; then
     pid=$(cat "$pidfile")
+    # Its open sessions too (children of the listener), so clients see the
+    # connection drop.
+    pkill -P "$pid" 2>/dev/null || true
     kill "$pid" 2>/dev/null || true
     for _ in $(seq 50); do running || break; sleep 0.1; done
     echo "stopped sshd ($pid)"

@@ -1,14 +1,25 @@
 #!/usr/bin/env bash
 # The whole test suite, from a clean clone: sets up what it needs
 # (install/install.sh: Debian packages, release build, venv, kernelspec),
-# checks formatting and lints, runs the Rust tests, then drives the real
-# kernel with real Jupyter clients (pytest under tests/python).
+# starts a real one-node Slurm cluster and an sshd on 127.0.0.1 (both fail
+# the run loudly if they cannot start), checks formatting and lints, runs the
+# Rust tests, then drives the real kernel with real Jupyter clients (pytest
+# under tests/python). The daemons keep running afterwards; stop them with
+# install/slurm-stop.sh and install/sshd-local.sh stop.
 # Usage: tests/run.sh [extra pytest args]
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
 
 install/install.sh
+
+echo "==> local Slurm cluster and sshd on 127.0.0.1 (for the Slurm and SSH tests)"
+install/slurm-local.sh
+install/sshd-local.sh
+# shellcheck source=/dev/null
+. install/state/slurm/env.sh
+# The SSH settings (SLUICE_HOST, ...) are read by the tests that want them.
+export SLUICE_TEST_SSH_ENV=$repo/install/state/sshd/env.sh
 
 echo "==> cargo fmt --check"
 cargo fmt --all -- --check

@@ -219,6 +219,9 @@ pub struct ConfigArgs {
     /// Working directory for job files.
     #[arg(long)]
     pub workdir: Option<String>,
+    /// Job root on the cluster when working over SSH.
+    #[arg(long = "remote-workdir")]
+    pub remote_workdir: Option<String>,
 }
 
 #[derive(Parser, Debug)]

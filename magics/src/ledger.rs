@@ -10,7 +10,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use crate::executor::JobId;
 use crate::state::State;
 
-const SCHEMA_VERSION: i32 = 1;
+const SCHEMA_VERSION: i32 = 2;
 
 /// Ledger failures.
 #[derive(Debug, thiserror::Error)]
@@ -53,6 +53,17 @@ pub struct JobRecord {
     pub deps: String,
 }
 
+/// The Slurm side of a job: its arrays and where its files live.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SlurmPlacement {
+    /// `(array job id, index offset)` of every sbatch, oldest first.
+    pub arrays: Vec<(String, usize)>,
+    /// `ssh://...`, or empty on the login node.
+    pub host: String,
+    /// The job directory on the cluster.
+    pub remote_dir: PathBuf,
+}
+
 /// An open ledger.
 pub struct Ledger {
     conn: Connection,
@@ -82,6 +93,9 @@ impl Ledger {
                  CREATE TABLE IF NOT EXISTS elements (
                     job INTEGER NOT NULL, idx INTEGER NOT NULL, state TEXT NOT NULL,
                     exit INTEGER NOT NULL, reason TEXT NOT NULL, PRIMARY KEY (job, idx));
+                 CREATE TABLE IF NOT EXISTS slurm_arrays (
+                    job INTEGER NOT NULL, array_id TEXT NOT NULL, offset INTEGER NOT NULL,
+                    host TEXT NOT NULL, remote_dir TEXT NOT NULL, PRIMARY KEY (job, array_id));
                  PRAGMA journal_mode = WAL;",
             )
             .map_err(sql)?;
@@ -167,6 +181,48 @@ impl Ledger {
             .map_err(sql)?;
         }
         tx.commit().map_err(sql)
+    }
+
+    /// Records Slurm array ids of a job (appended: a retry adds arrays).
+    pub fn record_slurm(
+        &self,
+        job: JobId,
+        arrays: &[(String, usize)],
+        host: &str,
+        remote_dir: &Path,
+    ) -> Result<(), LedgerError> {
+        for (id, offset) in arrays {
+            self.conn
+                .execute(
+                    "INSERT OR REPLACE INTO slurm_arrays (job, array_id, offset, host, remote_dir) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![job as i64, id, *offset as i64, host, remote_dir.to_string_lossy()],
+                )
+                .map_err(self.sql())?;
+        }
+        Ok(())
+    }
+
+    /// The Slurm arrays of a job, if it ran on Slurm.
+    pub fn slurm(&self, job: JobId) -> Result<Option<SlurmPlacement>, LedgerError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT array_id, offset, host, remote_dir FROM slurm_arrays WHERE job = ?1 ORDER BY rowid")
+            .map_err(self.sql())?;
+        let rows: Vec<(String, i64, String, String)> = stmt
+            .query_map(params![job as i64], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })
+            .map_err(self.sql())?
+            .collect::<Result<_, _>>()
+            .map_err(self.sql())?;
+        let Some(first) = rows.first() else {
+            return Ok(None);
+        };
+        Ok(Some(SlurmPlacement {
+            host: first.2.clone(),
+            remote_dir: PathBuf::from(&first.3),
+            arrays: rows.iter().map(|r| (r.0.clone(), r.1 as usize)).collect(),
+        }))
     }
 
     /// Element states as recorded.
@@ -281,5 +337,15 @@ mod tests {
             ]
         );
         assert_eq!(l.jobs().expect("jobs").len(), 2);
+        assert_eq!(l.slurm(2).expect("slurm"), None);
+        l.record_slurm(2, &[("41".into(), 0), ("42".into(), 10001)], "", Path::new("/r/2"))
+            .expect("record");
+        l.record_slurm(2, &[("57".into(), 0)], "", Path::new("/r/2")).expect("retry");
+        let p = l.slurm(2).expect("slurm").expect("recorded");
+        assert_eq!(
+            p.arrays,
+            vec![("41".into(), 0), ("42".into(), 10001), ("57".into(), 0)]
+        );
+        assert_eq!(p.remote_dir, PathBuf::from("/r/2"));
     }
 }

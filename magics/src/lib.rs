@@ -14,6 +14,7 @@
 
 pub mod body;
 pub mod catalog;
+pub mod cluster;
 pub mod cell;
 pub mod diagnostic;
 pub mod executor;

@@ -18,6 +18,10 @@ pub enum State {
     Timeout,
     /// Killed for exceeding its memory limit.
     OutOfMemory,
+    /// Its node failed (Slurm NODE_FAIL, BOOT_FAIL).
+    NodeFail,
+    /// Preempted by a higher-priority job and not requeued.
+    Preempted,
     /// Cancelled (why).
     Cancelled(String),
 }
@@ -37,6 +41,8 @@ impl State {
             State::Failed(_) => "FAILED",
             State::Timeout => "TIMEOUT",
             State::OutOfMemory => "OUT_OF_MEMORY",
+            State::NodeFail => "NODE_FAIL",
+            State::Preempted => "PREEMPTED",
             State::Cancelled(_) => "CANCELLED",
         }
     }
@@ -50,6 +56,8 @@ impl State {
             "FAILED" => State::Failed(exit),
             "TIMEOUT" => State::Timeout,
             "OUT_OF_MEMORY" => State::OutOfMemory,
+            "NODE_FAIL" => State::NodeFail,
+            "PREEMPTED" => State::Preempted,
             _ => State::Cancelled(reason.to_string()),
         }
     }

@@ -52,10 +52,16 @@ fn item_count(dir: &Path) -> usize {
         .unwrap_or(0)
 }
 
+/// Another job's directory: relative paths (`../7`) are read from this
+/// job's directory, so they hold wherever the job directories live.
+fn resolve(dir: &Path, other: &str) -> PathBuf {
+    dir.join(other)
+}
+
 fn input_kind(dir: &Path) -> Input {
     match std::fs::read_to_string(dir.join("input")) {
         Ok(s) if s.starts_with("upstream:") => {
-            Input::Upstream(PathBuf::from(s["upstream:".len()..].trim()))
+            Input::Upstream(resolve(dir, s["upstream:".len()..].trim()))
         }
         _ => Input::Items,
     }
@@ -287,7 +293,7 @@ where
 
 /// Loads all results of an upstream job (fan-in), index order.
 pub fn load_results<R: DeserializeOwned>(upstream_dir: &str) -> Vec<R> {
-    let dir = Path::new(upstream_dir);
+    let dir = &resolve(&job_dir(), upstream_dir);
     let count = item_count(dir);
     (0..count)
         .map(|i| {

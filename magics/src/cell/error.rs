@@ -97,6 +97,9 @@ pub enum MagicError {
     /// A feature the magic line asked for is not available.
     #[error("{0}")]
     Unsupported(String),
+    /// The Slurm cluster (or the SSH link to it) failed.
+    #[error("{0}")]
+    Cluster(#[from] crate::executor::slurm::SlurmError),
 }
 
 impl MagicError {
@@ -118,6 +121,7 @@ impl MagicError {
             MagicError::Interrupted(_) => "Interrupted",
             MagicError::Bind(_) => "BindError",
             MagicError::Unsupported(_) => "Unsupported",
+            MagicError::Cluster(_) => "ClusterError",
         }
     }
 

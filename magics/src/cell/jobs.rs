@@ -71,6 +71,13 @@ impl Planned<'_> {
             time_limit: self.options.time,
             max_concurrent: self.options.max_concurrent,
             deps: self.deps,
+            placement: crate::executor::SlurmPlacementOptions {
+                job_name: self.options.job_name.clone(),
+                partition: self.options.partition.clone(),
+                account: self.options.account.clone(),
+                qos: self.options.qos.clone(),
+                gres: self.options.gres.clone(),
+            },
         };
         (record, spec)
     }
@@ -90,10 +97,8 @@ impl Magics {
 
     /// A job's element states: live from the executor, else as recorded.
     pub(super) fn states_of(&mut self, job: &JobRecord) -> Result<Vec<State>, MagicError> {
-        if let Some(exec) = &self.executor
-            && let Some(s) = exec.snapshot(job.id)
-        {
-            return Ok(s.states);
+        if let Some(states) = self.live_states(job.id) {
+            return Ok(states);
         }
         let elements = job
             .items
@@ -101,6 +106,12 @@ impl Magics {
         let recorded = self.ledger()?.states(job.id)?;
         if recorded.len() == elements && recorded.iter().all(State::is_terminal) {
             return Ok(recorded);
+        }
+        // A Slurm job of an earlier kernel: the cluster knows how it is.
+        if self.reattach(job, &recorded)?
+            && let Some(states) = self.live_states(job.id)
+        {
+            return Ok(states);
         }
         // Not watched by this kernel (a `--no-wait` job nobody waited for,
         // or a job of an earlier kernel): the status files tell.
@@ -131,11 +142,7 @@ impl Magics {
         kind: DependencyKind,
     ) -> Result<Dependency, MagicError> {
         let states = self.states_of(job)?;
-        let live = self
-            .executor
-            .as_ref()
-            .and_then(|e| e.snapshot(job.id))
-            .is_some();
+        let live = self.live_states(job.id).is_some();
         if !live && states.iter().any(|s| !s.is_terminal()) {
             return Err(MagicError::Dependency(format!(
                 "`{}` is not watched by this kernel (it was submitted before a restart and never finished here); resubmit it",
@@ -170,9 +177,15 @@ impl Magics {
     /// Records and submits a job; remembers it under its name.
     pub(super) fn submit(&mut self, record: JobRecord, spec: JobSpec) -> Result<(), MagicError> {
         self.ledger()?.insert(&record)?;
-        self.executor()
-            .submit(spec)
-            .map_err(|e| MagicError::Submit(e.to_string()))?;
+        if let Err(e) = self.submit_to_backend(&record, spec) {
+            // Nothing runs: the record says so.
+            let _ = self.ledger()?.record_states(
+                record.id,
+                "CANCELLED",
+                &[State::Cancelled(format!("not submitted: {e}"))],
+            );
+            return Err(e);
+        }
         self.jobs.insert(record.name.clone(), record);
         Ok(())
     }
@@ -192,12 +205,13 @@ impl Magics {
             let counts = Counts::of(states.iter());
             let done = counts.done();
             if done || last_draw.elapsed() >= REDRAW {
+                let note = self.backend_note(job.id);
                 let r = render::progress(
                     &job.name,
                     job.id,
                     &counts,
                     started.elapsed().as_secs_f64(),
-                    "",
+                    &note,
                 );
                 if shown {
                     display.update(&r, &id);
@@ -364,6 +378,8 @@ fn describe_state(s: &State) -> String {
         State::Cancelled(r) => format!("CANCELLED ({r})"),
         State::Timeout => "TIMEOUT (killed at its --time limit)".into(),
         State::OutOfMemory => "OUT_OF_MEMORY (killed above its --mem limit)".into(),
+        State::NodeFail => "NODE_FAIL (its node failed; `%slurm retry` reruns it)".into(),
+        State::Preempted => "PREEMPTED (a higher-priority job took its place)".into(),
         other => other.name().to_string(),
     }
 }

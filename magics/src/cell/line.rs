@@ -30,8 +30,8 @@ impl Magics {
             LineMagic::Config(c) => {
                 if let Some(b) = &c.backend {
                     self.check_backend(Some(b))?;
-                    self.config.backend = b.clone();
                 }
+                let before = self.config.clone();
                 if let Some(w) = &c.workdir {
                     self.config.workdir = std::path::PathBuf::from(w);
                     self.ledger = None;
@@ -41,12 +41,45 @@ impl Magics {
                     (&c.identity, &mut self.config.identity),
                     (&c.partition, &mut self.config.partition),
                     (&c.account, &mut self.config.account),
+                    (&c.remote_workdir, &mut self.config.remote_workdir),
                 ] {
                     if let Some(v) = value {
-                        *slot = Some(v.clone());
+                        // `--host none` goes back to the login node.
+                        *slot = (v != "none" && !v.is_empty()).then(|| v.clone());
                     }
                 }
-                let text = self.config.describe(&self.sluice_dir());
+                if let Some(b) = &c.backend {
+                    self.config.backend = b.clone();
+                }
+                let moved = before.host != self.config.host
+                    || before.identity != self.config.identity
+                    || before.remote_workdir != self.config.remote_workdir
+                    || before.workdir != self.config.workdir;
+                if moved {
+                    self.slurm = None;
+                }
+                let mut text = self.config.describe(&self.sluice_dir());
+                if self.config.backend == "slurm" {
+                    // Connect now: a wrong host or key is said here, not at
+                    // the first job. The old settings stay if it fails.
+                    match self.slurm() {
+                        Ok(s) => {
+                            let i = s.info();
+                            text.push_str(&format!(
+                                "\ncluster: {} (MaxArraySize {}, {} CPUs); job files on the cluster: {}",
+                                s.describe(),
+                                i.max_array_size,
+                                i.total_cpus,
+                                i.root.display()
+                            ));
+                        }
+                        Err(e) => {
+                            self.config = before;
+                            self.slurm = None;
+                            return Err(e);
+                        }
+                    }
+                }
                 display.show(&render::pre(&text), None);
             }
             LineMagic::Jobs => {
@@ -112,8 +145,8 @@ impl Magics {
             }
             LineMagic::Cancel { job } => {
                 let j = self.find_job(&job)?;
-                self.executor().cancel(j.id);
-                let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+                self.cancel_job(&j)?;
+                let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
                 let states = loop {
                     let s = self.states_of(&j)?;
                     if s.iter().all(State::is_terminal) || std::time::Instant::now() > deadline {
@@ -138,17 +171,23 @@ impl Magics {
                     None => (job.clone(), 0),
                 };
                 let j = self.find_job(&name)?;
+                // Over SSH the logs are on the cluster: bring them over first.
+                self.fetch_job_files(&j)?;
                 let chunk = read_number(&j.dir.join("chunk")).unwrap_or(1).max(1);
                 let element = index / chunk;
                 let read = |ext: &str| {
                     std::fs::read_to_string(j.dir.join("logs").join(format!("{element}.{ext}")))
                         .unwrap_or_default()
                 };
-                let text = format!(
+                let mut text = format!(
                     "== {name}[{index}] (element {element}) stdout ==\n{}\n== stderr ==\n{}",
                     read("out").trim_end(),
                     read("err").trim_end()
                 );
+                let slurm = slurm_messages(&j.dir.join("logs"), element);
+                if !slurm.is_empty() {
+                    text.push_str(&format!("\n== Slurm ==\n{}", slurm.trim_end()));
+                }
                 display.show(&render::pre(&text), None);
             }
             LineMagic::Retry { job } => {
@@ -165,10 +204,12 @@ impl Magics {
                     display.show(&render::pre(&format!("nothing to retry; {msg}")), None);
                     return Ok(());
                 }
-                for i in &failed {
-                    let _ = std::fs::remove_file(j.dir.join("status").join(format!("{i}.json")));
-                }
                 let chunk = read_number(&j.dir.join("chunk")).unwrap_or(1).max(1);
+                let items: Vec<usize> = failed
+                    .iter()
+                    .flat_map(|e| e * chunk..((e + 1) * chunk).min(j.items))
+                    .collect();
+                self.forget_status(&j, &items)?;
                 let spec = JobSpec {
                     id: j.id,
                     name: j.name.clone(),
@@ -181,6 +222,7 @@ impl Magics {
                     time_limit: None,
                     max_concurrent: None,
                     deps: Vec::new(),
+                    placement: Default::default(),
                 };
                 display.show(
                     &render::pre(&format!(
@@ -190,9 +232,7 @@ impl Magics {
                     )),
                     None,
                 );
-                self.executor()
-                    .submit(spec)
-                    .map_err(|e| MagicError::Submit(e.to_string()))?;
+                self.submit_to_backend(&j, spec)?;
                 self.jobs.insert(j.name.clone(), j.clone());
                 let states = self.wait(&j, display)?;
                 let msg = self.finish(&j, &states, session, display)?;
@@ -221,4 +261,28 @@ fn reasons(states: &[State]) -> String {
         }
     }
     out.join("; ")
+}
+
+/// What Slurm itself wrote for an element (time limit, memory kills):
+/// `logs/slurm-<array>_<task>.out`.
+fn slurm_messages(logs: &std::path::Path, element: usize) -> String {
+    let suffix = format!("_{element}.out");
+    let Ok(entries) = std::fs::read_dir(logs) else {
+        return String::new();
+    };
+    let mut files: Vec<std::path::PathBuf> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("slurm-") && n.ends_with(&suffix))
+        })
+        .collect();
+    files.sort();
+    files
+        .iter()
+        .filter_map(|f| std::fs::read_to_string(f).ok())
+        .collect::<Vec<_>>()
+        .join("")
 }

@@ -75,7 +75,9 @@ impl Magics {
             Items::Range(a, b) => (write_range(&dir, *a, *b)?, 1, Vec::new()),
             Items::Variable(var) => (write_variable(&dir, var, session)?, 1, Vec::new()),
             Items::Upstream(up) => {
-                let text = format!("upstream:{}", up.dir.display());
+                // Relative: the same on the cluster, where job directories
+                // are siblings too.
+                let text = format!("upstream:{}", sibling(&up.dir));
                 std::fs::write(dir.join("input"), text)
                     .map_err(io("writing the job's input file"))?;
                 let chunk = super::jobs::read_number(&up.dir.join("chunk")).unwrap_or(1);
@@ -99,7 +101,10 @@ impl Magics {
         let chunk = match &items {
             // Element-wise dependencies need the upstream's packing.
             Items::Upstream(_) => chunk,
-            _ => chunk_of(m.options.chunk.as_deref(), count)?,
+            _ => match m.options.chunk.as_deref() {
+                Some("auto") => self.auto_chunk(&backend, count)?,
+                other => chunk_of(other, count)?,
+            },
         };
         std::fs::write(dir.join("count"), count.to_string())
             .map_err(io("writing the job's count"))?;
@@ -203,7 +208,7 @@ impl Magics {
 pub(super) fn chunk_of(option: Option<&str>, count: usize) -> Result<usize, MagicError> {
     match option {
         None => Ok(1),
-        Some("auto") => Ok(auto_chunk(count)),
+        Some("auto") => Ok(local_auto_chunk(count)),
         Some(k) => k.parse::<usize>().ok().filter(|&k| k > 0).ok_or_else(|| {
             MagicError::Items(format!("--chunk {k}: use a positive number or auto"))
         }),
@@ -213,11 +218,19 @@ pub(super) fn chunk_of(option: Option<&str>, count: usize) -> Result<usize, Magi
 /// Items per element for `--chunk auto` on this machine: enough elements to
 /// keep every core busy a few times over, few enough that process start-up
 /// is amortised.
-fn auto_chunk(count: usize) -> usize {
+pub(super) fn local_auto_chunk(count: usize) -> usize {
     let cores = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1);
     count.div_ceil(cores * 8).max(1)
+}
+
+/// `../<id>`: another job's directory as seen from this job's directory.
+pub(super) fn sibling(dir: &Path) -> String {
+    match dir.file_name() {
+        Some(n) => format!("../{}", n.to_string_lossy()),
+        None => dir.display().to_string(),
+    }
 }
 
 /// `a..b` / `a..=b` with integer literals.

@@ -3,6 +3,7 @@
 //! the jobs of this session; `map`, `run` and `line` hold one magic each,
 //! `jobs` the waiting, binding and job lookup they share.
 
+mod backend;
 mod captures;
 mod error;
 mod jobs;
@@ -19,6 +20,7 @@ use std::path::{Path, PathBuf};
 pub use error::{FailedItem, MagicError};
 
 use crate::executor::local::LocalExecutor;
+use crate::executor::slurm::SlurmExecutor;
 use crate::grammar::{self, LineMagic, Magic};
 use crate::ledger::{JobRecord, Ledger};
 use crate::notebook::Notebook;
@@ -39,13 +41,17 @@ pub struct Config {
     pub partition: Option<String>,
     /// Default `--account` of jobs.
     pub account: Option<String>,
+    /// Job root on the cluster over SSH (absolute, or relative to the
+    /// remote home; default `.sluice-remote/<machine>-<hash>`).
+    pub remote_workdir: Option<String>,
 }
 
 impl Config {
     /// Defaults from the environment, so one notebook runs unchanged on
     /// `local` and on a cluster: `SLUICE_BACKEND` (else local),
     /// `SLUICE_WORKDIR` (else the current directory), `SLUICE_HOST`,
-    /// `SLUICE_IDENTITY`, `SLUICE_PARTITION`, `SLUICE_ACCOUNT`.
+    /// `SLUICE_IDENTITY`, `SLUICE_PARTITION`, `SLUICE_ACCOUNT`,
+    /// `SLUICE_REMOTE_WORKDIR`.
     pub fn from_env() -> Config {
         let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
         Config {
@@ -58,6 +64,7 @@ impl Config {
             identity: var("SLUICE_IDENTITY"),
             partition: var("SLUICE_PARTITION"),
             account: var("SLUICE_ACCOUNT"),
+            remote_workdir: var("SLUICE_REMOTE_WORKDIR"),
         }
     }
 
@@ -65,12 +72,13 @@ impl Config {
     pub fn describe(&self, sluice_dir: &std::path::Path) -> String {
         let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "(none)".into());
         format!(
-            "backend: {}\nworkdir: {}\njobs and ledger: {}\nhost: {}\nidentity: {}\npartition: {}\naccount: {}{}",
+            "backend: {}\nworkdir: {}\njobs and ledger: {}\nhost: {}\nidentity: {}\nremote workdir: {}\npartition: {}\naccount: {}{}",
             self.backend,
             self.workdir.display(),
             sluice_dir.display(),
             opt(&self.host),
             opt(&self.identity),
+            opt(&self.remote_workdir),
             opt(&self.partition),
             opt(&self.account),
             if self.backend == "local" && (self.partition.is_some() || self.account.is_some()) {
@@ -88,6 +96,8 @@ pub struct Magics {
     config: Config,
     ledger: Option<Ledger>,
     executor: Option<LocalExecutor>,
+    /// The Slurm executor, once a job or `%slurm config` needs it.
+    slurm: Option<SlurmExecutor>,
     /// Jobs submitted or loaded in this session, by NAME.
     jobs: HashMap<String, JobRecord>,
     /// Binds waiting for the next evaluation (see `pending.rs`).
@@ -110,6 +120,7 @@ impl Magics {
             config,
             ledger: None,
             executor: None,
+            slurm: None,
             jobs: HashMap::new(),
             pending: Vec::new(),
             serde_json: false,
@@ -205,10 +216,7 @@ impl Magics {
     fn check_backend(&self, requested: Option<&str>) -> Result<String, MagicError> {
         let backend = requested.unwrap_or(&self.config.backend).to_string();
         match backend.as_str() {
-            "local" => Ok(backend),
-            "slurm" => Err(MagicError::Unsupported(
-                "the slurm backend is not available in this version of sluice yet; use --backend local".into(),
-            )),
+            "local" | "slurm" => Ok(backend),
             other => Err(MagicError::Unsupported(format!("unknown backend `{other}`: use local or slurm"))),
         }
     }

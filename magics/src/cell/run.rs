@@ -41,7 +41,7 @@ impl Magics {
                 job.result_type.clone()
             };
             deps.push(self.dependency_on(&job, DependencyKind::Afterok)?);
-            inputs.push((used.clone(), ty, job.dir.display().to_string()));
+            inputs.push((used.clone(), ty, super::map::sibling(&job.dir)));
         }
         deps.extend(self.dependencies(&r.options)?);
         let loaded: Vec<String> = inputs.iter().map(|(n, _, _)| n.clone()).collect();

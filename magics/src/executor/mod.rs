@@ -1,7 +1,9 @@
 //! Executors run job arrays. The local executor (this module's `local`)
-//! runs elements as processes on this machine with Slurm's semantics.
+//! runs elements as processes on this machine with Slurm's semantics; the
+//! Slurm executor (`slurm`) submits them to a real cluster.
 
 pub mod local;
+pub mod slurm;
 
 use std::path::PathBuf;
 
@@ -47,6 +49,23 @@ pub struct JobSpec {
     pub max_concurrent: Option<usize>,
     /// Dependencies.
     pub deps: Vec<Dependency>,
+    /// Slurm's `--partition`, `--account`, `--qos`, `--gres` (a cluster only).
+    pub placement: SlurmPlacementOptions,
+}
+
+/// Options only a real cluster uses.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SlurmPlacementOptions {
+    /// `--job-name` (the NAME unless `--name` is given).
+    pub job_name: Option<String>,
+    /// `--partition`.
+    pub partition: Option<String>,
+    /// `--account`.
+    pub account: Option<String>,
+    /// `--qos`.
+    pub qos: Option<String>,
+    /// `--gres`.
+    pub gres: Option<String>,
 }
 
 /// A point-in-time view of one job.

@@ -1,0 +1,789 @@
+//! The Slurm executor: one `sbatch --array` per job (split only where the
+//! cluster's MaxArraySize caps the index), Slurm dependencies between
+//! arrays, and one watcher thread that asks the scheduler about every
+//! active job with ONE `squeue` per poll. Elements that leave the queue get
+//! their final state from the status files the runtime wrote, and from one
+//! `sacct` call for those that have none (killed at a limit, cancelled,
+//! never started). Over SSH, job files are staged with SFTP before sbatch
+//! and fetched back (one tar stream per job) as elements finish.
+
+pub mod queue;
+pub mod sbatch;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use super::{JobId, JobSnapshot, JobSpec};
+use crate::cluster::{Cluster, ClusterError};
+use crate::grammar::DependencyKind;
+use crate::state::State;
+use sbatch::{SbatchOptions, SlurmDependency};
+
+/// Fastest and slowest poll while jobs are active.
+const POLL_MIN: Duration = Duration::from_millis(300);
+const POLL_MAX: Duration = Duration::from_secs(3);
+/// How long an element may be out of the queue with no status file and no
+/// accounting record before it is declared lost.
+const LOST_AFTER: Duration = Duration::from_secs(60);
+
+/// Errors of the Slurm executor.
+#[derive(Debug, thiserror::Error)]
+pub enum SlurmError {
+    /// Reaching the cluster failed.
+    #[error(transparent)]
+    Cluster(#[from] ClusterError),
+    /// sbatch said no.
+    #[error("sbatch refused the job: {0}")]
+    Sbatch(String),
+    /// An option would not be accepted.
+    #[error(transparent)]
+    Option(#[from] sbatch::OptionError),
+    /// The cluster cannot run what was built here.
+    #[error("{0}")]
+    Incompatible(String),
+    /// Lock poisoned: the watcher died.
+    #[error("the Slurm watcher has stopped")]
+    Stopped,
+}
+
+/// Where one job's files are and how Slurm knows it.
+#[derive(Debug, Clone)]
+pub struct Placement {
+    /// Local copy of the job directory (results are read here).
+    pub local_dir: PathBuf,
+    /// The job directory on the cluster.
+    pub remote_dir: PathBuf,
+    /// Items and items per element.
+    pub items: usize,
+    /// Items per element.
+    pub chunk: usize,
+}
+
+/// One sbatch of a job: Slurm's array id and the index offset.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Submitted {
+    /// Slurm array job id.
+    pub array_id: String,
+    /// Element index = task id + offset.
+    pub offset: usize,
+}
+
+struct Tracked {
+    place: Placement,
+    slices: Vec<Submitted>,
+    states: Vec<State>,
+    reasons: Vec<String>,
+    /// Elements out of the queue without a final state yet, since when.
+    gone: HashMap<usize, Instant>,
+    /// scancel was sent: an element gone without a status was cancelled.
+    cancelled: bool,
+}
+
+/// Calls made to the cluster (for `%slurm config` and the benchmark).
+#[derive(Debug, Default)]
+pub struct Stats {
+    /// Polls that found active jobs.
+    pub polls: AtomicU64,
+    /// squeue calls.
+    pub squeue: AtomicU64,
+    /// sacct calls.
+    pub sacct: AtomicU64,
+    /// Job directory fetches (over SSH).
+    pub fetches: AtomicU64,
+}
+
+#[derive(Default)]
+struct Watched {
+    jobs: BTreeMap<JobId, Tracked>,
+    /// Last poll's error, shown with progress until a poll succeeds.
+    trouble: Option<String>,
+}
+
+/// Facts about the cluster read once.
+#[derive(Debug, Clone)]
+pub struct ClusterInfo {
+    /// MaxArraySize (task ids must be below it).
+    pub max_array_size: usize,
+    /// CPUs of all nodes (for `--chunk auto`).
+    pub total_cpus: usize,
+    /// Where jobs and binaries live on the cluster.
+    pub root: PathBuf,
+}
+
+/// Handle to the Slurm executor.
+pub struct SlurmExecutor {
+    cluster: Arc<Mutex<Cluster>>,
+    watched: Arc<Mutex<Watched>>,
+    wake: Sender<()>,
+    info: ClusterInfo,
+    /// Calls made so far.
+    pub stats: Arc<Stats>,
+    /// Binaries known to be on the cluster and runnable there.
+    staged: Vec<PathBuf>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> Result<MutexGuard<'_, T>, SlurmError> {
+    m.lock().map_err(|_| SlurmError::Stopped)
+}
+
+impl SlurmExecutor {
+    /// Connects to the login node, reads the cluster's limits, and starts
+    /// the watcher. `root`: the job root on the cluster (None: under the
+    /// remote home, for SSH; required on the login node).
+    pub fn start(mut cluster: Cluster, root: PathBuf) -> Result<SlurmExecutor, SlurmError> {
+        let config = cluster.run(&["scontrol".into(), "show".into(), "config".into()])?;
+        if config.status != 0 {
+            return Err(SlurmError::Cluster(ClusterError::Command {
+                command: "scontrol show config".into(),
+                message: format!(
+                    "{} (is Slurm installed on {}, and SLURM_CONF set?)",
+                    config.stderr.trim(),
+                    cluster.describe()
+                ),
+            }));
+        }
+        let max_array_size = config
+            .text()
+            .lines()
+            .find_map(|l| {
+                let (k, v) = l.split_once('=')?;
+                (k.trim() == "MaxArraySize").then(|| v.trim().parse().ok())?
+            })
+            .unwrap_or(1001);
+        let total_cpus = cluster
+            .run(&["sinfo".into(), "-h".into(), "-o".into(), "%C".into()])
+            .ok()
+            .and_then(|o| {
+                o.text()
+                    .lines()
+                    .filter_map(|l| l.trim().rsplit('/').next()?.parse::<usize>().ok())
+                    .reduce(|a, b| a + b)
+            })
+            .unwrap_or(1)
+            .max(1);
+        if cluster.is_remote() {
+            let arch = cluster.run(&["uname".into(), "-m".into()])?;
+            let theirs = arch.text().trim().to_string();
+            if theirs != std::env::consts::ARCH {
+                return Err(SlurmError::Incompatible(format!(
+                    "the cluster is {theirs} but this machine builds {} task binaries; run the kernel on the login node (or a machine of the cluster's architecture)",
+                    std::env::consts::ARCH
+                )));
+            }
+        }
+        cluster.mkdirs(&root.join("jobs"))?;
+        cluster.mkdirs(&root.join("bin"))?;
+        let (tx, rx) = channel();
+        let exec = SlurmExecutor {
+            cluster: Arc::new(Mutex::new(cluster)),
+            watched: Arc::new(Mutex::new(Watched::default())),
+            wake: tx,
+            info: ClusterInfo {
+                max_array_size,
+                total_cpus,
+                root,
+            },
+            stats: Arc::new(Stats::default()),
+            staged: Vec::new(),
+        };
+        let watcher = Watcher {
+            cluster: exec.cluster.clone(),
+            watched: exec.watched.clone(),
+            stats: exec.stats.clone(),
+        };
+        std::thread::Builder::new()
+            .name("sluice-slurm-watcher".into())
+            .spawn(move || watcher.run(rx))
+            .map_err(|e| {
+                SlurmError::Cluster(ClusterError::Io {
+                    what: "starting the Slurm watcher".into(),
+                    source: e,
+                })
+            })?;
+        Ok(exec)
+    }
+
+    /// What was learned about the cluster.
+    pub fn info(&self) -> &ClusterInfo {
+        &self.info
+    }
+
+    /// `this machine` or the SSH target, and SSH sessions opened.
+    pub fn describe(&self) -> String {
+        match self.cluster.lock() {
+            Ok(c) => {
+                let n = c.connects();
+                if c.is_remote() {
+                    format!("{} ({n} SSH session{})", c.describe(), if n == 1 { "" } else { "s" })
+                } else {
+                    c.describe()
+                }
+            }
+            Err(_) => "(stopped)".into(),
+        }
+    }
+
+    /// The job directory on the cluster for job `id`.
+    pub fn remote_dir(&self, id: JobId) -> PathBuf {
+        self.info.root.join("jobs").join(id.to_string())
+    }
+
+    /// Stages the job's files and binary, submits one sbatch per slice, and
+    /// watches the job. Returns the Slurm array ids.
+    pub fn submit(
+        &mut self,
+        spec: &JobSpec,
+        options: &SbatchOptions,
+        place: Placement,
+    ) -> Result<Vec<Submitted>, SlurmError> {
+        options.check()?;
+        let remote_bin = self.stage_binary(&spec.binary)?;
+        self.stage_job_files(&place)?;
+        // Dependencies: Slurm ids of upstream jobs that are still running.
+        // An upstream that already ended was checked by the caller; an
+        // element-wise one decides here which elements can still run.
+        let mut run = spec.run.clone();
+        let mut never: Vec<(usize, String)> = Vec::new();
+        let mut deps: Vec<(DependencyKind, Vec<Submitted>)> = Vec::new();
+        {
+            let watched = lock(&self.watched)?;
+            for d in &spec.deps {
+                let Some(up) = watched.jobs.get(&d.job) else {
+                    continue;
+                };
+                if up.states.iter().all(State::is_terminal) {
+                    if d.kind == DependencyKind::Aftercorr {
+                        run.retain(|&e| {
+                            let ok = matches!(up.states.get(e), Some(State::Completed));
+                            if !ok {
+                                never.push((
+                                    e,
+                                    format!(
+                                        "DependencyNeverSatisfied: {}[{e}] did not complete",
+                                        d.name
+                                    ),
+                                ));
+                            }
+                            ok
+                        });
+                    }
+                    continue;
+                }
+                deps.push((d.kind, up.slices.clone()));
+            }
+        }
+        let mut submitted: Vec<Submitted> = Vec::new();
+        let slices = sbatch::slices(&run, self.info.max_array_size);
+        for slice in &slices {
+            let script = place.remote_dir.join(format!("job-{}.sh", slice.offset));
+            {
+                let mut c = lock(&self.cluster)?;
+                c.write(
+                    &script,
+                    sbatch::script(&place.remote_dir, &remote_bin, slice.offset).as_bytes(),
+                    0o755,
+                )?;
+            }
+            let slurm_deps: Vec<SlurmDependency> = deps
+                .iter()
+                .map(|(kind, ups)| SlurmDependency {
+                    kind: *kind,
+                    ids: ups
+                        .iter()
+                        .filter(|u| *kind != DependencyKind::Aftercorr || u.offset == slice.offset)
+                        .map(|u| u.array_id.clone())
+                        .collect(),
+                })
+                .collect();
+            let argv = sbatch::sbatch_argv(
+                options,
+                &sbatch::array_spec(&slice.tasks, spec.max_concurrent),
+                sbatch::dependency_spec(&slurm_deps).as_deref(),
+                &place.remote_dir,
+                &script,
+            );
+            let out = lock(&self.cluster)?.run(&argv);
+            let id = match out {
+                Ok(o) if o.status == 0 => o
+                    .text()
+                    .trim()
+                    .split(';')
+                    .next()
+                    .unwrap_or("")
+                    .to_string(),
+                Ok(o) => {
+                    self.scancel(&submitted);
+                    return Err(SlurmError::Sbatch(o.stderr.trim().to_string()));
+                }
+                Err(e) => {
+                    self.scancel(&submitted);
+                    return Err(e.into());
+                }
+            };
+            if id.is_empty() || !id.chars().all(|c| c.is_ascii_digit()) {
+                self.scancel(&submitted);
+                return Err(SlurmError::Sbatch(format!("unexpected sbatch output `{id}`")));
+            }
+            submitted.push(Submitted {
+                array_id: id,
+                offset: slice.offset,
+            });
+        }
+        self.track(spec.id, place, spec.elements, &run, &never, &submitted)?;
+        let _ = self.wake.send(());
+        Ok(submitted)
+    }
+
+    fn track(
+        &self,
+        id: JobId,
+        place: Placement,
+        elements: usize,
+        run: &[usize],
+        never: &[(usize, String)],
+        submitted: &[Submitted],
+    ) -> Result<(), SlurmError> {
+        let mut w = lock(&self.watched)?;
+        let t = w.jobs.entry(id).or_insert_with(|| Tracked {
+            place: place.clone(),
+            slices: Vec::new(),
+            states: vec![State::Completed; elements],
+            reasons: vec![String::new(); elements],
+            gone: HashMap::new(),
+            cancelled: false,
+        });
+        t.place = place;
+        t.cancelled = false;
+        t.states.resize(elements, State::Completed);
+        t.reasons.resize(elements, String::new());
+        for &e in run {
+            if let Some(s) = t.states.get_mut(e) {
+                *s = State::Pending;
+            }
+        }
+        for (e, why) in never {
+            if let Some(s) = t.states.get_mut(*e) {
+                *s = State::Cancelled(why.clone());
+            }
+        }
+        t.slices.extend(submitted.iter().cloned());
+        Ok(())
+    }
+
+    /// Watches a job submitted by an earlier kernel (ids from the ledger);
+    /// `states`: what was last recorded (terminal ones are kept).
+    pub fn reattach(
+        &self,
+        id: JobId,
+        place: Placement,
+        slices: Vec<Submitted>,
+        recorded: &[State],
+    ) -> Result<(), SlurmError> {
+        let elements = place.items.div_ceil(place.chunk.max(1));
+        let mut w = lock(&self.watched)?;
+        let states = (0..elements)
+            .map(|e| match recorded.get(e) {
+                Some(s) if s.is_terminal() => s.clone(),
+                _ => State::Pending,
+            })
+            .collect();
+        w.jobs.insert(
+            id,
+            Tracked {
+                place,
+                slices,
+                states,
+                reasons: vec![String::new(); elements],
+                gone: HashMap::new(),
+                cancelled: false,
+            },
+        );
+        drop(w);
+        let _ = self.wake.send(());
+        Ok(())
+    }
+
+    /// True if this executor watches the job.
+    pub fn knows(&self, id: JobId) -> bool {
+        self.watched.lock().map(|w| w.jobs.contains_key(&id)).unwrap_or(false)
+    }
+
+    /// scancel of every array of the job.
+    pub fn cancel(&self, id: JobId) -> Result<(), SlurmError> {
+        let slices = {
+            let mut w = lock(&self.watched)?;
+            match w.jobs.get_mut(&id) {
+                Some(t) => {
+                    t.cancelled = true;
+                    t.slices.clone()
+                }
+                None => return Ok(()),
+            }
+        };
+        let mut argv = vec!["scancel".to_string()];
+        argv.extend(slices.iter().map(|s| s.array_id.clone()));
+        let out = lock(&self.cluster)?.run(&argv)?;
+        let _ = self.wake.send(());
+        if out.status != 0 {
+            return Err(SlurmError::Cluster(ClusterError::Command {
+                command: argv.join(" "),
+                message: out.stderr.trim().to_string(),
+            }));
+        }
+        Ok(())
+    }
+
+    fn scancel(&self, submitted: &[Submitted]) {
+        if submitted.is_empty() {
+            return;
+        }
+        let mut argv = vec!["scancel".to_string()];
+        argv.extend(submitted.iter().map(|s| s.array_id.clone()));
+        if let Ok(mut c) = self.cluster.lock() {
+            let _ = c.run(&argv);
+        }
+    }
+
+    /// The job's element states as last polled.
+    pub fn snapshot(&self, id: JobId) -> Option<JobSnapshot> {
+        let w = self.watched.lock().ok()?;
+        let t = w.jobs.get(&id)?;
+        Some(JobSnapshot {
+            peak_kib: vec![0; t.states.len()],
+            states: t.states.clone(),
+        })
+    }
+
+    /// Why pending elements wait, and any trouble reaching the cluster.
+    pub fn note(&self, id: JobId) -> String {
+        let Ok(w) = self.watched.lock() else {
+            return String::new();
+        };
+        let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+        if let Some(t) = w.jobs.get(&id) {
+            for (s, r) in t.states.iter().zip(&t.reasons) {
+                if *s == State::Pending && !r.is_empty() {
+                    *counts.entry(queue::pending_reason(r).unwrap_or(r.as_str())).or_default() += 1;
+                }
+            }
+        }
+        let mut parts: Vec<String> = counts
+            .into_iter()
+            .map(|(r, n)| format!("{n} pending: {r}"))
+            .collect();
+        if let Some(t) = &w.trouble {
+            parts.push(t.clone());
+        }
+        parts.join("; ")
+    }
+
+    /// Copies the task binary to the cluster once (by content hash) and
+    /// checks that the cluster can run it.
+    fn stage_binary(&mut self, local: &Path) -> Result<PathBuf, SlurmError> {
+        let mut c = lock(&self.cluster)?;
+        if !c.is_remote() {
+            return Ok(local.to_path_buf());
+        }
+        let name = local
+            .file_name()
+            .map(|n| n.to_os_string())
+            .unwrap_or_else(|| "task".into());
+        let remote = self.info.root.join("bin").join(name);
+        if self.staged.contains(&remote) {
+            return Ok(remote);
+        }
+        if !c.exists(&remote)? {
+            c.upload(local, &remote, 0o755)?;
+        }
+        let check = c.run(&[remote.display().to_string(), "--describe".into()])?;
+        if check.status != 0 {
+            return Err(SlurmError::Incompatible(format!(
+                "the cluster cannot run the task built here ({}): {}. Build on a machine like the cluster's, or run the kernel on its login node",
+                remote.display(),
+                check.stderr.lines().next().unwrap_or("").trim()
+            )));
+        }
+        self.staged.push(remote.clone());
+        Ok(remote)
+    }
+
+    /// Copies the job directory's input files to the cluster.
+    fn stage_job_files(&self, place: &Placement) -> Result<(), SlurmError> {
+        let mut c = lock(&self.cluster)?;
+        for sub in ["results", "status", "logs", "captures"] {
+            c.mkdirs(&place.remote_dir.join(sub))?;
+        }
+        if !c.is_remote() {
+            return Ok(());
+        }
+        for sub in ["", "captures"] {
+            let dir = place.local_dir.join(sub);
+            let Ok(entries) = std::fs::read_dir(&dir) else {
+                continue;
+            };
+            for e in entries.flatten() {
+                if e.file_type().map(|t| t.is_file()).unwrap_or(false) {
+                    let remote = place.remote_dir.join(sub).join(e.file_name());
+                    c.upload(&e.path(), &remote, 0o644)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Removes stale status files before a retry.
+    pub fn forget_status(&self, place: &Placement, items: &[usize]) -> Result<(), SlurmError> {
+        let mut c = lock(&self.cluster)?;
+        for i in items {
+            let name = format!("{i}.json");
+            c.remove(&place.remote_dir.join("status").join(&name))?;
+            let _ = std::fs::remove_file(place.local_dir.join("status").join(&name));
+        }
+        Ok(())
+    }
+
+    /// Brings an element's logs (and results) over from the cluster.
+    pub fn fetch(&self, place: &Placement) -> Result<(), SlurmError> {
+        let mut c = lock(&self.cluster)?;
+        if c.is_remote() {
+            c.fetch(&place.remote_dir, &["results", "status", "logs"], &place.local_dir)?;
+            self.stats.fetches.fetch_add(1, Ordering::Relaxed);
+        }
+        Ok(())
+    }
+
+    /// Items per element for `--chunk auto` on this cluster: about four
+    /// elements per CPU, so scheduling (about one start per CPU-second) is
+    /// amortised over many items while every CPU still gets work.
+    pub fn auto_chunk(&self, count: usize) -> usize {
+        count.div_ceil(self.info.total_cpus * 4).max(1)
+    }
+}
+
+/// The watcher thread's side.
+struct Watcher {
+    cluster: Arc<Mutex<Cluster>>,
+    watched: Arc<Mutex<Watched>>,
+    stats: Arc<Stats>,
+}
+
+impl Watcher {
+    fn run(self, rx: Receiver<()>) {
+        let mut interval = POLL_MIN;
+        loop {
+            match rx.recv_timeout(interval) {
+                Ok(()) => interval = POLL_MIN,
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => return,
+            }
+            while rx.try_recv().is_ok() {}
+            match self.poll() {
+                Ok(Some(changed)) => {
+                    interval = if changed {
+                        POLL_MIN
+                    } else {
+                        (interval * 3 / 2).min(POLL_MAX)
+                    };
+                }
+                // Nothing active: sleep until a submit wakes us.
+                Ok(None) => interval = Duration::from_secs(3600),
+                Err(e) => {
+                    if let Ok(mut w) = self.watched.lock() {
+                        w.trouble = Some(format!("cannot reach the cluster ({e}); retrying"));
+                    }
+                    interval = POLL_MAX;
+                }
+            }
+        }
+    }
+
+    /// One poll of every active job. None when nothing is active.
+    fn poll(&self) -> Result<Option<bool>, SlurmError> {
+        // Which arrays are active.
+        let ids: Vec<String> = {
+            let w = lock(&self.watched)?;
+            let mut ids: Vec<String> = w
+                .jobs
+                .values()
+                .filter(|t| t.states.iter().any(|s| !s.is_terminal()))
+                .flat_map(|t| t.slices.iter().map(|s| s.array_id.clone()))
+                .collect();
+            ids.sort();
+            ids.dedup();
+            ids
+        };
+        if ids.is_empty() {
+            return Ok(None);
+        }
+        self.stats.polls.fetch_add(1, Ordering::Relaxed);
+        let out = {
+            let mut c = lock(&self.cluster)?;
+            self.stats.squeue.fetch_add(1, Ordering::Relaxed);
+            c.run(&[
+                "squeue".into(),
+                "-h".into(),
+                "-r".into(),
+                "-o".into(),
+                queue::SQUEUE_FORMAT.into(),
+                "-j".into(),
+                ids.join(","),
+            ])?
+        };
+        let rows = if out.status == 0 {
+            queue::parse(&out.text(), false)
+        } else if out.stderr.contains("Invalid job id") {
+            Vec::new()
+        } else {
+            return Err(SlurmError::Cluster(ClusterError::Command {
+                command: "squeue".into(),
+                message: out.stderr.trim().to_string(),
+            }));
+        };
+        let by_id: HashMap<(&str, usize), &queue::Row> = rows
+            .iter()
+            .map(|r| ((r.array_id.as_str(), r.task), r))
+            .collect();
+
+        // Live states from the queue; what left it is "gone".
+        let mut changed = false;
+        let mut gone_jobs: Vec<(JobId, Placement)> = Vec::new();
+        {
+            let mut w = lock(&self.watched)?;
+            w.trouble = None;
+            for (id, t) in w.jobs.iter_mut() {
+                let mut any_gone = false;
+                for e in 0..t.states.len() {
+                    if t.states[e].is_terminal() {
+                        continue;
+                    }
+                    let row = t.slices.iter().rev().find_map(|s| {
+                        e.checked_sub(s.offset)
+                            .and_then(|task| by_id.get(&(s.array_id.as_str(), task)))
+                    });
+                    match row.and_then(|r| queue::map_state(r).map(|st| (st, r))) {
+                        Some((st, r)) if !st.is_terminal() => {
+                            if t.states[e] != st {
+                                changed = true;
+                                t.states[e] = st;
+                            }
+                            t.reasons[e] = r.reason.clone();
+                            t.gone.remove(&e);
+                        }
+                        _ => {
+                            t.gone.entry(e).or_insert_with(Instant::now);
+                            any_gone = true;
+                        }
+                    }
+                }
+                if any_gone {
+                    gone_jobs.push((*id, t.place.clone()));
+                }
+            }
+        }
+        if gone_jobs.is_empty() {
+            return Ok(Some(changed));
+        }
+
+        // Gone elements: status files first (fetched over SSH).
+        for (_, place) in &gone_jobs {
+            let mut c = lock(&self.cluster)?;
+            if c.is_remote() {
+                c.fetch(&place.remote_dir, &["results", "status", "logs"], &place.local_dir)?;
+                self.stats.fetches.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        let mut need_sacct: Vec<(JobId, usize, String, usize)> = Vec::new();
+        {
+            let mut w = lock(&self.watched)?;
+            for (id, _) in &gone_jobs {
+                let Some(t) = w.jobs.get_mut(id) else { continue };
+                let gone: Vec<usize> = t.gone.keys().copied().collect();
+                for e in gone {
+                    match state_from_status(&t.place, e) {
+                        Some(st) => {
+                            t.states[e] = st;
+                            t.gone.remove(&e);
+                            changed = true;
+                        }
+                        None => {
+                            if let Some(s) = t.slices.iter().rev().find(|s| e >= s.offset) {
+                                need_sacct.push((*id, e, s.array_id.clone(), e - s.offset));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        if need_sacct.is_empty() {
+            return Ok(Some(changed));
+        }
+
+        // The rest: one sacct for all.
+        let mut ids: Vec<String> = need_sacct.iter().map(|n| n.2.clone()).collect();
+        ids.sort();
+        ids.dedup();
+        let acct = {
+            let mut c = lock(&self.cluster)?;
+            self.stats.sacct.fetch_add(1, Ordering::Relaxed);
+            c.run(&[
+                "sacct".into(),
+                "-n".into(),
+                "-P".into(),
+                "-X".into(),
+                "-o".into(),
+                queue::SACCT_FORMAT.into(),
+                "-j".into(),
+                ids.join(","),
+            ])?
+        };
+        let rows = if acct.status == 0 {
+            queue::parse(&acct.text(), true)
+        } else {
+            Vec::new()
+        };
+        let by_id: HashMap<(&str, usize), &queue::Row> = rows
+            .iter()
+            .map(|r| ((r.array_id.as_str(), r.task), r))
+            .collect();
+        let mut w = lock(&self.watched)?;
+        for (id, e, array_id, task) in need_sacct {
+            let Some(t) = w.jobs.get_mut(&id) else { continue };
+            let since = t.gone.get(&e).copied().unwrap_or_else(Instant::now);
+            let st = match by_id.get(&(array_id.as_str(), task)).and_then(|r| queue::map_state(r)) {
+                Some(st) if st.is_terminal() => Some(st),
+                _ if t.cancelled => Some(State::Cancelled("cancelled (scancel)".into())),
+                _ if since.elapsed() > LOST_AFTER => Some(State::Cancelled(
+                    "it left Slurm's queue without writing a status, and Slurm's accounting has no record of how it ended; `%slurm retry` reruns it".into(),
+                )),
+                // Accounting lags the queue: ask again next poll.
+                _ => None,
+            };
+            if let Some(st) = st {
+                // Results of items that did finish are kept (status files).
+                t.states[e] = st;
+                t.gone.remove(&e);
+                changed = true;
+            }
+        }
+        Ok(Some(changed))
+    }
+}
+
+/// An element's state from its items' status files, if every item has one.
+fn state_from_status(place: &Placement, element: usize) -> Option<State> {
+    let chunk = place.chunk.max(1);
+    let mut state = State::Completed;
+    for i in element * chunk..((element + 1) * chunk).min(place.items) {
+        let text = std::fs::read_to_string(place.local_dir.join("status").join(format!("{i}.json"))).ok()?;
+        let v: serde_json::Value = serde_json::from_str(&text).ok()?;
+        let exit = v["exit"].as_i64().unwrap_or(1) as i32;
+        if exit != 0 {
+            state = State::Failed(exit);
+        }
+    }
+    Some(state)
+}

@@ -1,0 +1,132 @@
+//! Reading Slurm's answers: `squeue -h -r -o %i|%T|%r` lines for the active
+//! elements, `sacct -n -P -X -o JobID,State,ExitCode,Reason` lines for the
+//! final state of elements that ended without a status file, and the
+//! mapping of every Slurm state name to what the notebook shows.
+
+use crate::state::State;
+
+/// The squeue format sluice asks for.
+pub const SQUEUE_FORMAT: &str = "%i|%T|%r";
+/// The sacct fields sluice asks for.
+pub const SACCT_FORMAT: &str = "JobID,State,ExitCode,Reason";
+
+/// One array element as Slurm reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Row {
+    /// The array's job id.
+    pub array_id: String,
+    /// The array task id.
+    pub task: usize,
+    /// Slurm's state name (`CANCELLED by 0` is `CANCELLED`).
+    pub state: String,
+    /// Exit code (sacct), if any.
+    pub exit: i32,
+    /// Pending reason (squeue) or sacct Reason.
+    pub reason: String,
+}
+
+/// Parses squeue or sacct lines of `ARRAY_TASK|STATE|...`; other lines
+/// (a job step, a non-array job, a header) are skipped.
+pub fn parse(text: &str, sacct: bool) -> Vec<Row> {
+    text.lines()
+        .filter_map(|line| {
+            let f: Vec<&str> = line.trim().split('|').collect();
+            let (id, task) = f.first()?.split_once('_')?;
+            let task = task.parse::<usize>().ok()?;
+            let state = f.get(1)?.split_whitespace().next()?.to_string();
+            let (exit, reason) = if sacct {
+                let exit = f
+                    .get(2)
+                    .and_then(|e| e.split(':').next())
+                    .and_then(|e| e.parse().ok())
+                    .unwrap_or(0);
+                (exit, f.get(3).unwrap_or(&"").to_string())
+            } else {
+                (0, f.get(2).unwrap_or(&"").to_string())
+            };
+            Some(Row {
+                array_id: id.to_string(),
+                task,
+                state,
+                exit,
+                reason,
+            })
+        })
+        .collect()
+}
+
+/// What an element's Slurm state means for the notebook. None: not known
+/// to be finished yet (sacct may lag the queue by a second or two).
+pub fn map_state(row: &Row) -> Option<State> {
+    Some(match row.state.as_str() {
+        "PENDING" | "REQUEUED" | "REQUEUE_HOLD" | "REQUEUE_FED" | "RESV_DEL_HOLD" => {
+            State::Pending
+        }
+        "RUNNING" | "COMPLETING" | "CONFIGURING" | "SUSPENDED" | "RESIZING" | "SIGNALING"
+        | "STAGE_OUT" | "STOPPED" => State::Running,
+        "COMPLETED" => State::Completed,
+        "FAILED" => State::Failed(if row.exit == 0 { 1 } else { row.exit }),
+        "TIMEOUT" | "DEADLINE" => State::Timeout,
+        "OUT_OF_MEMORY" => State::OutOfMemory,
+        "NODE_FAIL" | "BOOT_FAIL" => State::NodeFail,
+        "PREEMPTED" => State::Preempted,
+        "CANCELLED" | "REVOKED" => State::Cancelled(if row.reason.contains("Dependency") {
+            "DependencyNeverSatisfied: a job it depends on did not end as required".into()
+        } else {
+            "cancelled (scancel)".into()
+        }),
+        _ => return None,
+    })
+}
+
+/// A pending element's reason as people read it.
+pub fn pending_reason(reason: &str) -> Option<&'static str> {
+    Some(match reason {
+        "Dependency" => "waiting for a job it depends on",
+        "DependencyNeverSatisfied" => "its dependency can never be satisfied",
+        "Resources" => "waiting for free CPUs or memory",
+        "Priority" => "other jobs are ahead in the queue",
+        "JobArrayTaskLimit" => "held by --max-concurrent",
+        "QOSMaxJobsPerUserLimit" | "AssocMaxJobsLimit" | "AssocGrpCpuLimit" => {
+            "held by an account or QOS limit"
+        }
+        "ReqNodeNotAvail" | "PartitionDown" | "PartitionInactive" | "NodeDown" => {
+            "the partition's nodes are not available"
+        }
+        "BeginTime" => "waiting for its begin time",
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn squeue_lines() {
+        let rows = parse("6_2|PENDING|Dependency\n6_0|RUNNING|None\n7|PENDING|Dependency\n", false);
+        assert_eq!(rows.len(), 2);
+        assert_eq!((rows[0].array_id.as_str(), rows[0].task), ("6", 2));
+        assert_eq!(map_state(&rows[0]), Some(State::Pending));
+        assert_eq!(map_state(&rows[1]), Some(State::Running));
+        assert_eq!(pending_reason(&rows[0].reason), Some("waiting for a job it depends on"));
+    }
+
+    #[test]
+    fn sacct_lines() {
+        let rows = parse(
+            "5_1|FAILED|3:0|None\n5_2|CANCELLED by 0|0:15|None\n6_1|CANCELLED|0:0|Dependency\n5_3|TIMEOUT|0:0|None\n5_4|OUT_OF_MEMORY|0:125|None\n5_5|NODE_FAIL|0:0|None\n5_6|PREEMPTED|0:0|None\n5_7|RUNNING|0:0|None\n5_1.batch|FAILED|3:0|\n",
+            true,
+        );
+        let states: Vec<Option<State>> = rows.iter().map(map_state).collect();
+        assert_eq!(states[0], Some(State::Failed(3)));
+        assert_eq!(states[1], Some(State::Cancelled("cancelled (scancel)".into())));
+        assert!(matches!(&states[2], Some(State::Cancelled(r)) if r.starts_with("DependencyNeverSatisfied")));
+        assert_eq!(states[3], Some(State::Timeout));
+        assert_eq!(states[4], Some(State::OutOfMemory));
+        assert_eq!(states[5], Some(State::NodeFail));
+        assert_eq!(states[6], Some(State::Preempted));
+        assert_eq!(states[7], Some(State::Running));
+        assert_eq!(rows.len(), 8, "the .batch step is not an element");
+    }
+}

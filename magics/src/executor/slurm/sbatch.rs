@@ -1,0 +1,302 @@
+//! What sluice hands `sbatch`: the array spec (ranges, throttle, split at
+//! MaxArraySize), the options as sbatch spells them, the dependency string
+//! and the batch script. Pure text; the executor runs it.
+
+use std::path::Path;
+
+use crate::grammar::DependencyKind;
+
+/// One `sbatch` of a job: elements `offset + task id` for each task id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Slice {
+    /// Added to `SLURM_ARRAY_TASK_ID` to get the element index.
+    pub offset: usize,
+    /// Array task ids (element - offset), ascending.
+    pub tasks: Vec<usize>,
+}
+
+/// Splits elements into slices whose task ids are all below
+/// `max_array_size` (Slurm caps the index, not the count).
+pub fn slices(elements: &[usize], max_array_size: usize) -> Vec<Slice> {
+    let block = max_array_size.max(1);
+    let mut out: Vec<Slice> = Vec::new();
+    let mut sorted = elements.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    for e in sorted {
+        let offset = (e / block) * block;
+        match out.last_mut() {
+            Some(s) if s.offset == offset => s.tasks.push(e - offset),
+            _ => out.push(Slice {
+                offset,
+                tasks: vec![e - offset],
+            }),
+        }
+    }
+    out
+}
+
+/// `0-9,12,15-20` (+ `%K`) from ascending task ids.
+pub fn array_spec(tasks: &[usize], throttle: Option<usize>) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < tasks.len() {
+        let start = tasks[i];
+        let mut end = start;
+        while i + 1 < tasks.len() && tasks[i + 1] == end + 1 {
+            i += 1;
+            end = tasks[i];
+        }
+        parts.push(if start == end {
+            start.to_string()
+        } else {
+            format!("{start}-{end}")
+        });
+        i += 1;
+    }
+    let mut spec = parts.join(",");
+    if let Some(k) = throttle {
+        spec.push_str(&format!("%{}", k.max(1)));
+    }
+    spec
+}
+
+/// A dependency on Slurm job ids, with sluice's kind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SlurmDependency {
+    /// How.
+    pub kind: DependencyKind,
+    /// The Slurm job ids depended on.
+    pub ids: Vec<String>,
+}
+
+/// `afterok:1:2,aftercorr:5`, or None when there is nothing to wait for.
+pub fn dependency_spec(deps: &[SlurmDependency]) -> Option<String> {
+    let parts: Vec<String> = deps
+        .iter()
+        .filter(|d| !d.ids.is_empty())
+        .map(|d| format!("{}:{}", d.kind, d.ids.join(":")))
+        .collect();
+    (!parts.is_empty()).then(|| parts.join(","))
+}
+
+/// Options of one sbatch, as the job asked.
+#[derive(Debug, Clone, Default)]
+pub struct SbatchOptions {
+    /// `--job-name`.
+    pub job_name: String,
+    /// `--cpus-per-task`.
+    pub cpus: u32,
+    /// `--mem` in MB.
+    pub mem_mb: Option<u64>,
+    /// `--time` in seconds (rounded up to whole minutes: Slurm's unit).
+    pub time_limit: Option<u64>,
+    /// `--partition`.
+    pub partition: Option<String>,
+    /// `--account`.
+    pub account: Option<String>,
+    /// `--qos`.
+    pub qos: Option<String>,
+    /// `--gres`.
+    pub gres: Option<String>,
+}
+
+/// Why an option was refused before anything ran.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("--{option} `{value}` is not a Slurm {option} name (letters, digits and -_.:,=+ only)")]
+pub struct OptionError {
+    /// The option.
+    pub option: &'static str,
+    /// What was given.
+    pub value: String,
+}
+
+/// Refuses values Slurm would not accept as names. (They are passed as
+/// separate arguments and quoted for a remote shell anyway; this says what
+/// is wrong before the cluster does.)
+pub fn check_name(option: &'static str, value: &str) -> Result<(), OptionError> {
+    let ok = !value.is_empty()
+        && !value.starts_with('-')
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.:,=+".contains(c));
+    if ok {
+        Ok(())
+    } else {
+        Err(OptionError {
+            option,
+            value: value.to_string(),
+        })
+    }
+}
+
+impl SbatchOptions {
+    /// Checks every free-text value.
+    pub fn check(&self) -> Result<(), OptionError> {
+        for (option, v) in [
+            ("partition", &self.partition),
+            ("account", &self.account),
+            ("qos", &self.qos),
+            ("gres", &self.gres),
+        ] {
+            if let Some(v) = v {
+                check_name(option, v)?;
+            }
+        }
+        check_name("name", &self.job_name)
+    }
+}
+
+/// The sbatch argument vector (program first).
+pub fn sbatch_argv(
+    o: &SbatchOptions,
+    array: &str,
+    dependency: Option<&str>,
+    job_dir: &Path,
+    script: &Path,
+) -> Vec<String> {
+    let mut a = vec![
+        "sbatch".to_string(),
+        "--parsable".into(),
+        format!("--array={array}"),
+        format!("--job-name={}", o.job_name),
+        format!("--chdir={}", job_dir.display()),
+        format!("--output={}", job_dir.join("logs/slurm-%A_%a.out").display()),
+        format!("--cpus-per-task={}", o.cpus.max(1)),
+    ];
+    if let Some(m) = o.mem_mb {
+        a.push(format!("--mem={m}M"));
+    }
+    if let Some(t) = o.time_limit {
+        a.push(format!("--time={}", t.div_ceil(60).max(1)));
+    }
+    for (flag, v) in [
+        ("partition", &o.partition),
+        ("account", &o.account),
+        ("qos", &o.qos),
+        ("gres", &o.gres),
+    ] {
+        if let Some(v) = v {
+            a.push(format!("--{flag}={v}"));
+        }
+    }
+    if let Some(d) = dependency {
+        a.push(format!("--dependency={d}"));
+        a.push("--kill-on-invalid-dep=yes".into());
+    }
+    a.push(script.display().to_string());
+    a
+}
+
+fn quote(s: &str) -> String {
+    shlex::try_quote(s)
+        .map(|q| q.into_owned())
+        .unwrap_or_else(|_| "''".into())
+}
+
+/// The batch script of a slice: the element index is the array task id
+/// plus the slice's offset; output goes to `logs/<element>.{out,err}` as on
+/// the local executor.
+pub fn script(job_dir: &Path, binary: &Path, offset: usize) -> String {
+    let dir = quote(&job_dir.display().to_string());
+    format!(
+        "#!/bin/sh\n\
+         # sluice task: elements are SLURM_ARRAY_TASK_ID + {offset}\n\
+         i=$((SLURM_ARRAY_TASK_ID + {offset}))\n\
+         SLURM_ARRAY_TASK_ID=$i\n\
+         SLUICE_JOB_DIR={dir}\n\
+         RUST_BACKTRACE=0\n\
+         export SLURM_ARRAY_TASK_ID SLUICE_JOB_DIR RUST_BACKTRACE\n\
+         exec {bin} >>{dir}/logs/$i.out 2>>{dir}/logs/$i.err\n",
+        bin = quote(&binary.display().to_string()),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_and_throttle() {
+        assert_eq!(array_spec(&[0, 1, 2, 3], None), "0-3");
+        assert_eq!(array_spec(&[0, 1, 2, 3], Some(2)), "0-3%2");
+        assert_eq!(array_spec(&[3, 7, 8, 9, 12], None), "3,7-9,12");
+        assert_eq!(array_spec(&[5], None), "5");
+    }
+
+    #[test]
+    fn split_caps_the_index() {
+        let all: Vec<usize> = (0..25).collect();
+        let s = slices(&all, 10);
+        assert_eq!(s.len(), 3);
+        assert_eq!((s[1].offset, s[1].tasks.first(), s[1].tasks.last()), (10, Some(&0), Some(&9)));
+        assert_eq!((s[2].offset, s[2].tasks.len()), (20, 5));
+        let retry = slices(&[3, 17, 12], 10);
+        assert_eq!(
+            retry,
+            vec![
+                Slice { offset: 0, tasks: vec![3] },
+                Slice { offset: 10, tasks: vec![2, 7] }
+            ]
+        );
+    }
+
+    #[test]
+    fn dependencies_and_argv() {
+        let d = dependency_spec(&[
+            SlurmDependency {
+                kind: DependencyKind::Afterok,
+                ids: vec!["1".into(), "2".into()],
+            },
+            SlurmDependency {
+                kind: DependencyKind::Aftercorr,
+                ids: vec!["5".into()],
+            },
+        ]);
+        assert_eq!(d.as_deref(), Some("afterok:1:2,aftercorr:5"));
+        assert_eq!(dependency_spec(&[]), None);
+        let o = SbatchOptions {
+            job_name: "squares".into(),
+            cpus: 2,
+            mem_mb: Some(512),
+            time_limit: Some(90),
+            partition: Some("debug".into()),
+            ..Default::default()
+        };
+        let a = sbatch_argv(&o, "0-9%4", d.as_deref(), Path::new("/j/3"), Path::new("/j/3/job-0.sh"));
+        for want in [
+            "--parsable",
+            "--array=0-9%4",
+            "--cpus-per-task=2",
+            "--mem=512M",
+            "--time=2",
+            "--partition=debug",
+            "--dependency=afterok:1:2,aftercorr:5",
+            "--kill-on-invalid-dep=yes",
+        ] {
+            assert!(a.iter().any(|x| x == want), "{want} missing from {a:?}");
+        }
+        assert_eq!(a.last().map(String::as_str), Some("/j/3/job-0.sh"));
+    }
+
+    #[test]
+    fn injection_is_refused() {
+        let o = SbatchOptions {
+            job_name: "ok".into(),
+            partition: Some("debug; rm -rf ~".into()),
+            ..Default::default()
+        };
+        assert!(o.check().is_err());
+        assert!(check_name("account", "$(reboot)").is_err());
+        assert!(check_name("partition", "--wrap=x").is_err());
+        assert!(check_name("partition", "gpu-a100").is_ok());
+    }
+
+    #[test]
+    fn script_quotes_paths() {
+        let s = script(Path::new("/data/my jobs/3"), Path::new("/data/bin/ab"), 10000);
+        assert!(s.contains("i=$((SLURM_ARRAY_TASK_ID + 10000))"));
+        assert!(s.contains("SLUICE_JOB_DIR='/data/my jobs/3'"));
+        assert!(s.contains("exec /data/bin/ab >>'/data/my jobs/3'/logs/$i.out"));
+    }
+}

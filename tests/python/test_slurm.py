@@ -1,0 +1,349 @@
+"""The Slurm backend against a real one-node cluster (install/slurm-local.sh)
+and a real sshd on 127.0.0.1 (install/sshd-local.sh), both started by
+tests/run.sh: the demo notebooks run unchanged with SLUICE_BACKEND=slurm, on
+the login node and over SSH, with the same outputs as on local; failures,
+limits, cancellation, a kernel restart and a dropped SSH connection map to
+what the notebook shows; host keys are checked; injection never runs."""
+
+import json
+import os
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+from jupyter_client.manager import start_new_kernel
+
+from conftest import STARTUP_TIMEOUT, run_cell
+from test_notebooks import code_cells, execute_notebook, text_of
+
+REPO = Path(__file__).resolve().parents[2]
+SSHD_STATE = REPO / "install" / "state" / "sshd"
+TIMEOUT = 600
+
+
+def slurm_env():
+    """The environment tests/run.sh exported; missing means the cluster was
+    not started, which is a failure, never a skip."""
+    conf = os.environ.get("SLURM_CONF")
+    if not conf or not Path(conf).exists():
+        pytest.fail("SLURM_CONF is not set: run the suite with tests/run.sh, which starts install/slurm-local.sh")
+    out = subprocess.run(["sinfo", "-h", "-o", "%T"], capture_output=True, text=True)
+    if out.returncode != 0 or "idle" not in out.stdout and "mix" not in out.stdout and "alloc" not in out.stdout:
+        pytest.fail(f"the local Slurm cluster is not up: {out.stdout} {out.stderr}")
+    return dict(os.environ, SLUICE_BACKEND="slurm")
+
+
+def ssh_env():
+    """SLUICE_HOST, SLUICE_IDENTITY, SLUICE_KNOWN_HOSTS from the env.sh that
+    install/sshd-local.sh wrote (tests/run.sh says where)."""
+    env = slurm_env()
+    path = os.environ.get("SLUICE_TEST_SSH_ENV")
+    if not path or not Path(path).exists():
+        pytest.fail("SLUICE_TEST_SSH_ENV is not set: run the suite with tests/run.sh, which starts install/sshd-local.sh")
+    for line in Path(path).read_text().splitlines():
+        if line.startswith("export ") and "=" in line:
+            k, v = line[len("export "):].split("=", 1)
+            env[k] = v
+    for k in ("SLUICE_HOST", "SLUICE_IDENTITY", "SLUICE_KNOWN_HOSTS"):
+        if not env.get(k):
+            pytest.fail(f"{k} is missing from {path}")
+    return env
+
+
+def login_env():
+    env = slurm_env()
+    for k in ("SLUICE_HOST", "SLUICE_IDENTITY", "SLUICE_KNOWN_HOSTS"):
+        env.pop(k, None)
+    return env
+
+
+def sacct_names():
+    out = subprocess.run(["sacct", "-n", "-X", "-P", "-S", "now-1hour", "-o", "JobName"],
+                         capture_output=True, text=True, check=True)
+    return set(out.stdout.split())
+
+
+def check_fan_out_fan_in(cells):
+    for c in cells:
+        assert not [o for o in c["outputs"] if o["output_type"] == "error"], c
+    sums = next(c for c in cells if "".join(c["source"]).startswith("chunk_results.iter()"))
+    assert text_of(sums["outputs"][0]) == "[(0, 4950), (1, 14950), (2, 24950), (3, 34950), (4, 44950)]"
+    merged = next(c for c in cells if "".join(c["source"]).startswith("println!"))
+    assert "5 chunks, 500 items, sum 124750" in text_of(merged["outputs"][0])
+
+
+def check_pipeline(cells):
+    for c in cells:
+        assert not [o for o in c["outputs"] if o["output_type"] == "error"], c
+    stage3 = next(c for c in cells if "".join(c["source"]) == "stage3")
+    assert text_of(stage3["outputs"][0]) == (
+        '["final_transform_0(preprocessed_data_1)", "final_transform_1(preprocessed_data_2)", '
+        '"final_transform_2(preprocessed_data_3)"]'
+    )
+
+
+def run_notebook(name, tmp_path, env):
+    old = dict(os.environ)
+    os.environ.clear()
+    os.environ.update(env)
+    try:
+        return code_cells(execute_notebook(name, tmp_path))
+    finally:
+        os.environ.clear()
+        os.environ.update(old)
+
+
+@pytest.mark.parametrize("via", ["login-node", "ssh"])
+def test_fan_out_fan_in_notebook_on_slurm(tmp_path, via):
+    env = login_env() if via == "login-node" else ssh_env()
+    check_fan_out_fan_in(run_notebook("fan_out_fan_in.ipynb", tmp_path, env))
+    # It really went through Slurm: the arrays are in its accounting.
+    assert {"chunk_results", "merged"} <= sacct_names()
+    ledger = tmp_path / ".sluice" / "ledger.sqlite"
+    import sqlite3
+    rows = sqlite3.connect(ledger).execute(
+        "SELECT j.name, s.host, s.remote_dir FROM jobs j JOIN slurm_arrays s ON s.job = j.id").fetchall()
+    assert {r[0] for r in rows} == {"chunk_results", "merged"}
+    if via == "ssh":
+        # Files were staged into the remote workdir and fetched back.
+        assert all(r[1].startswith("ssh://") and ".sluice-remote" in r[2] for r in rows)
+        assert all(Path(r[2], "results", "0.json").exists() for r in rows)
+    else:
+        assert all(r[1] == "" and r[2].startswith(str(tmp_path)) for r in rows)
+
+
+@pytest.mark.parametrize("via", ["login-node", "ssh"])
+def test_pipeline_notebook_on_slurm(tmp_path, via):
+    env = login_env() if via == "login-node" else ssh_env()
+    check_pipeline(run_notebook("pipeline.ipynb", tmp_path, env))
+
+
+# --- one kernel per backend mode, for the cell-level tests ---------------
+
+def start(env, workdir):
+    env = dict(env, SLUICE_WORKDIR=str(workdir))
+    return start_new_kernel(kernel_name="sluice", startup_timeout=STARTUP_TIMEOUT, cwd=str(workdir), env=env)
+
+
+@pytest.fixture(scope="module")
+def login():
+    workdir = Path(tempfile.mkdtemp(prefix="sluice-slurm-"))
+    km, kc = start(login_env(), workdir)
+    try:
+        yield km, kc, workdir
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=False)
+
+
+def cell(kc, code, timeout=TIMEOUT):
+    return run_cell(kc, code, timeout=timeout)
+
+
+def ok(kc, code):
+    c = cell(kc, code)
+    assert c.status == "ok", c.error()
+    return c
+
+
+def value(kc, expr):
+    return ok(kc, expr).of_type("execute_result")[0]["content"]["data"]["text/plain"]
+
+
+def texts(c):
+    out = []
+    for m in c.outputs:
+        data = m["content"].get("data") or {}
+        out.append(data.get("text/plain", m["content"].get("text", "")))
+    return "\n".join(out)
+
+
+def slurm_ids(name):
+    out = subprocess.run(["squeue", "-h", "--name", name, "-o", "%A"], capture_output=True, text=True)
+    return sorted(set(out.stdout.split()))
+
+
+def test_config_connects_and_describes_the_cluster(login):
+    _, kc, _ = login
+    c = ok(kc, "%slurm config --backend slurm")
+    t = texts(c)
+    assert "backend: slurm" in t and "MaxArraySize 10001" in t and "this machine" in t
+
+
+def test_failed_element_cancels_afterok_and_runs_afterany(login):
+    _, kc, _ = login
+    ok(kc, "%%slurm map 0..4 -> shaky --no-wait\n"
+           "fn f(x: i64) -> i64 { std::thread::sleep(std::time::Duration::from_secs(2)); "
+           "if x == 2 { panic!(\"bad item {x}\") } x * 10 }")
+    ok(kc, "%%slurm run -> strict --after shaky --no-wait\n1 + 1")
+    ok(kc, "%%slurm run -> lenient --after shaky --dependency afterany --no-wait\n40 + 2")
+    c = cell(kc, "%slurm wait shaky")
+    assert c.status == "error" and c.error()["ename"] == "TaskFailed", c.error()
+    tb = "\n".join(c.error()["traceback"])
+    assert "item 2: FAILED" in tb and "bad item 2" in tb
+    assert value(kc, "shaky_partial") == "[Some(0), Some(10), None, Some(30)]"
+    c = cell(kc, "%slurm wait strict")
+    assert c.status == "error"
+    assert "DependencyNeverSatisfied" in "\n".join(c.error()["traceback"]), c.error()
+    ok(kc, "%slurm wait lenient")
+    assert value(kc, "lenient") == "42"
+
+
+def test_timeout_is_mapped(login):
+    _, kc, _ = login
+    ok(kc, "%%slurm map 0..1 -> sleepy --time 5 --no-wait\n"
+           "fn f(x: i64) -> i64 { std::thread::sleep(std::time::Duration::from_secs(600)); x }")
+    deadline = time.monotonic() + 60
+    while not slurm_ids("sleepy"):
+        assert time.monotonic() < deadline, "sleepy never showed up in squeue"
+        time.sleep(0.5)
+    for jid in slurm_ids("sleepy"):
+        subprocess.run(["scontrol", "update", f"JobId={jid}", "TimeLimit=0"], check=True)
+    c = cell(kc, "%slurm wait sleepy")
+    assert c.status == "error", texts(c)
+    assert "TIMEOUT" in "\n".join(c.error()["traceback"]), c.error()
+
+
+def test_out_of_memory_is_mapped(login):
+    _, kc, _ = login
+    c = cell(kc, "%%slurm map 0..1 -> hungry --mem 64M\n"
+                 "fn f(x: i64) -> usize { let mut v: Vec<Vec<u8>> = Vec::new(); "
+                 "for _ in 0..64 { v.push(vec![1u8; 16 << 20]); std::thread::sleep(std::time::Duration::from_millis(20)); } "
+                 "v.iter().map(|b| b.len()).sum::<usize>() + x as usize }")
+    assert c.status == "error", texts(c)
+    tb = "\n".join(c.error()["traceback"])
+    assert "OUT_OF_MEMORY" in tb, tb
+
+
+def test_cancel_is_scancel(login):
+    _, kc, _ = login
+    ok(kc, "%%slurm map 0..3 -> doomed --no-wait\n"
+           "fn f(x: i64) -> i64 { std::thread::sleep(std::time::Duration::from_secs(300)); x }")
+    deadline = time.monotonic() + 30
+    while not slurm_ids("doomed"):
+        assert time.monotonic() < deadline
+        time.sleep(0.3)
+    c = ok(kc, "%slurm cancel doomed")
+    assert "CANCELLED" in texts(c) or "cancelled" in texts(c)
+    deadline = time.monotonic() + 30
+    while slurm_ids("doomed"):
+        assert time.monotonic() < deadline, "scancel did not empty the queue"
+        time.sleep(0.5)
+    c = ok(kc, "%slurm status doomed")
+    assert "3 cancelled" in texts(c) or "cancelled 3" in texts(c), texts(c)
+
+
+def test_injection_in_options_never_runs(login, tmp_path):
+    _, kc, _ = login
+    marker = tmp_path / "pwned"
+    for opt in [f"--partition 'debug; touch {marker}'", f"--account '$(touch {marker})'",
+                f"--name '`touch {marker}`'"]:
+        c = cell(kc, f"%%slurm map 0..2 -> evil {opt}\nfn f(x: i64) -> i64 {{ x }}")
+        assert c.status == "error", (opt, texts(c))
+        assert "not a Slurm" in c.error()["evalue"], c.error()
+    assert not marker.exists()
+
+
+def test_restart_reattaches_and_binds(login):
+    km, kc, workdir = login
+    ok(kc, "%%slurm map 0..4 -> survivor --no-wait\n"
+           "fn f(x: i64) -> i64 { std::thread::sleep(std::time::Duration::from_secs(6)); x * x }")
+    km.restart_kernel(now=False)
+    kc.wait_for_ready(timeout=STARTUP_TIMEOUT)
+    c = ok(kc, "%slurm wait survivor")
+    assert "bound `survivor: Vec<i64>`" in texts(c)
+    assert value(kc, "survivor") == "[0, 1, 4, 9]"
+
+
+# --- over SSH -------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def remote():
+    workdir = Path(tempfile.mkdtemp(prefix="sluice-ssh-"))
+    km, kc = start(ssh_env(), workdir)
+    try:
+        yield km, kc, workdir
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=False)
+        subprocess.run([str(REPO / "install" / "sshd-local.sh")], check=False, capture_output=True)
+
+
+def test_ssh_config_connects(remote):
+    _, kc, _ = remote
+    t = texts(ok(kc, "%slurm config --backend slurm"))
+    assert "ssh://" in t and "127.0.0.1:2222" in t and "1 SSH session" in t, t
+
+
+def test_ssh_logs_and_retry(remote):
+    _, kc, workdir = remote
+    ok(kc, "let flaky_marker: String = \"%s\".to_string();" % (workdir / "second-try"))
+    c = cell(kc, "%%slurm map 0..3 -> flaky\n"
+                 "|x: i64| -> i64 { if x == 1 && !std::path::Path::new(&flaky_marker).exists() { "
+                 "eprintln!(\"first try fails\"); std::fs::write(&flaky_marker, \"x\").ok(); panic!(\"once\") } x + 100 }")
+    assert c.status == "error", texts(c)
+    logs = texts(ok(kc, "%slurm logs flaky[1]"))
+    assert "first try fails" in logs, logs
+    c = ok(kc, "%slurm retry flaky")
+    assert "retrying 1 failed element(s)" in texts(c)
+    assert value(kc, "flaky") == "[100, 101, 102]"
+
+
+def test_ssh_dropped_connection_resumes(remote):
+    _, kc, _ = remote
+    ok(kc, "%%slurm map 0..2 -> patient --no-wait\n"
+           "fn f(x: i64) -> i64 { std::thread::sleep(std::time::Duration::from_secs(8)); x + 1 }")
+    msg_id = kc.execute("%slurm wait patient")
+    time.sleep(2)
+    subprocess.run([str(REPO / "install" / "sshd-local.sh"), "stop"], check=True, capture_output=True)
+    time.sleep(4)
+    subprocess.run([str(REPO / "install" / "sshd-local.sh")], check=True, capture_output=True)
+    reply = kc.get_shell_msg(timeout=TIMEOUT)
+    while reply["parent_header"].get("msg_id") != msg_id:
+        reply = kc.get_shell_msg(timeout=TIMEOUT)
+    assert reply["content"]["status"] == "ok", reply["content"]
+    assert value(kc, "patient") == "[1, 2]"
+    t = texts(ok(kc, "%slurm config"))
+    assert "2 SSH sessions" in t or "3 SSH sessions" in t, t
+
+
+def test_ssh_injection_never_runs(remote, tmp_path):
+    _, kc, _ = remote
+    marker = tmp_path / "pwned-ssh"
+    c = cell(kc, f"%%slurm map 0..2 -> evil2 --partition 'debug; touch {marker}'\nfn f(x: i64) -> i64 {{ x }}")
+    assert c.status == "error" and "not a Slurm" in c.error()["evalue"], c.error()
+    assert not marker.exists()
+
+
+def unknown_key_kernel_env(tmp_path, known_hosts_text):
+    kh = tmp_path / "known_hosts"
+    kh.write_text(known_hosts_text)
+    return dict(ssh_env(), SLUICE_KNOWN_HOSTS=str(kh))
+
+
+@pytest.mark.parametrize("case", ["unknown", "changed"])
+def test_untrusted_host_key_is_refused(tmp_path, case):
+    if case == "unknown":
+        text = ""
+    else:
+        key = tmp_path / "other"
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+        text = "[127.0.0.1]:2222 " + " ".join(key.with_suffix(".pub").read_text().split()[:2]) + "\n"
+    km, kc = start(unknown_key_kernel_env(tmp_path, text), tmp_path)
+    try:
+        c = cell(kc, "%%slurm map 0..2 -> never\nfn f(x: i64) -> i64 { x }")
+        assert c.status == "error"
+        err = c.error()
+        assert err["ename"] == "ClusterError", err
+        text = "\n".join(err["traceback"])
+        if case == "unknown":
+            assert "not in" in text and "ssh-keyscan -p 2222 127.0.0.1" in text, text
+        else:
+            assert "CHANGED" in text and "ssh-keygen" in text, text
+        # The kernel still works.
+        assert value(kc, "1 + 1") == "2"
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
