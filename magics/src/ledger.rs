@@ -338,9 +338,15 @@ mod tests {
         );
         assert_eq!(l.jobs().expect("jobs").len(), 2);
         assert_eq!(l.slurm(2).expect("slurm"), None);
-        l.record_slurm(2, &[("41".into(), 0), ("42".into(), 10001)], "", Path::new("/r/2"))
-            .expect("record");
-        l.record_slurm(2, &[("57".into(), 0)], "", Path::new("/r/2")).expect("retry");
+        l.record_slurm(
+            2,
+            &[("41".into(), 0), ("42".into(), 10001)],
+            "",
+            Path::new("/r/2"),
+        )
+        .expect("record");
+        l.record_slurm(2, &[("57".into(), 0)], "", Path::new("/r/2"))
+            .expect("retry");
         let p = l.slurm(2).expect("slurm").expect("recorded");
         assert_eq!(
             p.arrays,

@@ -14,8 +14,8 @@
 
 pub mod body;
 pub mod catalog;
-pub mod cluster;
 pub mod cell;
+pub mod cluster;
 pub mod diagnostic;
 pub mod executor;
 pub mod grammar;

@@ -27,7 +27,11 @@ impl Magics {
                         let home = cluster
                             .home()
                             .map_err(crate::executor::slurm::SlurmError::from)?;
-                        home.join(other.clone().unwrap_or_else(|| self.default_remote_workdir()))
+                        home.join(
+                            other
+                                .clone()
+                                .unwrap_or_else(|| self.default_remote_workdir()),
+                        )
                     }
                 }
             } else {
@@ -37,7 +41,9 @@ impl Magics {
         }
         match self.slurm.as_mut() {
             Some(s) => Ok(s),
-            None => Err(MagicError::Submit("the Slurm executor could not start".into())),
+            None => Err(MagicError::Submit(
+                "the Slurm executor could not start".into(),
+            )),
         }
     }
 
@@ -83,7 +89,10 @@ impl Magics {
             cpus: spec.cpus,
             mem_mb: spec.mem_mb,
             time_limit: spec.time_limit,
-            partition: p.partition.clone().or_else(|| self.config.partition.clone()),
+            partition: p
+                .partition
+                .clone()
+                .or_else(|| self.config.partition.clone()),
             account: p.account.clone().or_else(|| self.config.account.clone()),
             qos: p.qos.clone(),
             gres: p.gres.clone(),
@@ -110,7 +119,11 @@ impl Magics {
 
     /// A job can wait only for jobs of its own executor, and a job on a
     /// cluster over SSH can read only results that are on that cluster.
-    fn check_cross_backend(&mut self, record: &JobRecord, spec: &JobSpec) -> Result<(), MagicError> {
+    fn check_cross_backend(
+        &mut self,
+        record: &JobRecord,
+        spec: &JobSpec,
+    ) -> Result<(), MagicError> {
         for d in &spec.deps {
             let up = match self.jobs.values().find(|j| j.id == d.job) {
                 Some(j) => j.clone(),
@@ -164,7 +177,11 @@ impl Magics {
                 crate::executor::slurm::SlurmError::Incompatible(format!(
                     "`{}` runs on {}, but this kernel is set to {}: `%slurm config --host {}` to watch it",
                     job.name,
-                    if p.host.is_empty() { "the login node" } else { &p.host },
+                    if p.host.is_empty() {
+                        "the login node"
+                    } else {
+                        &p.host
+                    },
                     self.config.host.as_deref().unwrap_or("the login node"),
                     if p.host.is_empty() { "none" } else { &p.host },
                 )),
@@ -175,8 +192,7 @@ impl Magics {
             .into_iter()
             .map(|(array_id, offset)| Submitted { array_id, offset })
             .collect();
-        self.slurm()?
-            .reattach(job.id, place, slices, recorded)?;
+        self.slurm()?.reattach(job.id, place, slices, recorded)?;
         Ok(true)
     }
 
@@ -200,7 +216,10 @@ impl Magics {
     }
 
     /// Where a Slurm job's files are (from the ledger).
-    fn placement_of(&mut self, job: &JobRecord) -> Result<Option<(Placement, crate::ledger::SlurmPlacement)>, MagicError> {
+    fn placement_of(
+        &mut self,
+        job: &JobRecord,
+    ) -> Result<Option<(Placement, crate::ledger::SlurmPlacement)>, MagicError> {
         let Some(p) = self.ledger()?.slurm(job.id)? else {
             return Ok(None);
         };

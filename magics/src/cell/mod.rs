@@ -217,7 +217,9 @@ impl Magics {
         let backend = requested.unwrap_or(&self.config.backend).to_string();
         match backend.as_str() {
             "local" | "slurm" => Ok(backend),
-            other => Err(MagicError::Unsupported(format!("unknown backend `{other}`: use local or slurm"))),
+            other => Err(MagicError::Unsupported(format!(
+                "unknown backend `{other}`: use local or slurm"
+            ))),
         }
     }
 }

@@ -174,12 +174,7 @@ impl SshLink {
                     source,
                 })?;
         }
-        let trust = format!(
-            "ssh-keyscan -p {} {} >> {}",
-            t.port,
-            t.host,
-            file.display()
-        );
+        let trust = format!("ssh-keyscan -p {} {} >> {}", t.port, t.host, file.display());
         match known.check_port(&t.host, t.port, key) {
             CheckResult::Match => Ok(()),
             CheckResult::Mismatch => Err(ClusterError::ChangedHostKey {
@@ -228,7 +223,10 @@ impl SshLink {
             return Ok(());
         }
         if tried.is_empty() {
-            tried.push("no key: give one with `%slurm config --identity FILE` or start an SSH agent".into());
+            tried.push(
+                "no key: give one with `%slurm config --identity FILE` or start an SSH agent"
+                    .into(),
+            );
         }
         Err(ClusterError::Auth {
             target: t.to_string(),
@@ -249,18 +247,19 @@ impl SshLink {
 
     /// Runs a command line built by sluice from quoted parts.
     fn run_raw(&mut self, cmd: &str) -> Result<Output, ClusterError> {
-        let (status, stdout, stderr) = self.with(|c| {
-            let mut ch = c.session.channel_session()?;
-            ch.exec(cmd)?;
-            let mut stdout = Vec::new();
-            ch.read_to_end(&mut stdout)?;
-            let mut stderr = Vec::new();
-            ch.stderr()
-                .read_to_end(&mut stderr)
-                ?;
-            ch.wait_close()?;
-            Ok((ch.exit_status()?, stdout, stderr))
-        }, "running a command")?;
+        let (status, stdout, stderr) = self.with(
+            |c| {
+                let mut ch = c.session.channel_session()?;
+                ch.exec(cmd)?;
+                let mut stdout = Vec::new();
+                ch.read_to_end(&mut stdout)?;
+                let mut stderr = Vec::new();
+                ch.stderr().read_to_end(&mut stderr)?;
+                ch.wait_close()?;
+                Ok((ch.exit_status()?, stdout, stderr))
+            },
+            "running a command",
+        )?;
         Ok(Output {
             status,
             stdout,

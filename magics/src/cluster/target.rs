@@ -92,7 +92,10 @@ mod tests {
     #[test]
     fn parses_user_host_port() {
         let t = SshTarget::parse("ssh://root@127.0.0.1:2222").expect("parse");
-        assert_eq!((t.user.as_str(), t.host.as_str(), t.port), ("root", "127.0.0.1", 2222));
+        assert_eq!(
+            (t.user.as_str(), t.host.as_str(), t.port),
+            ("root", "127.0.0.1", 2222)
+        );
         assert_eq!(t.known_hosts_name(), "[127.0.0.1]:2222");
         let t = SshTarget::parse("ssh://ana@login.example.org").expect("parse");
         assert_eq!((t.host.as_str(), t.port), ("login.example.org", 22));

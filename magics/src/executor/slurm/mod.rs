@@ -218,7 +218,11 @@ impl SlurmExecutor {
             Ok(c) => {
                 let n = c.connects();
                 if c.is_remote() {
-                    format!("{} ({n} SSH session{})", c.describe(), if n == 1 { "" } else { "s" })
+                    format!(
+                        "{} ({n} SSH session{})",
+                        c.describe(),
+                        if n == 1 { "" } else { "s" }
+                    )
                 } else {
                     c.describe()
                 }
@@ -308,13 +312,9 @@ impl SlurmExecutor {
             );
             let out = lock(&self.cluster)?.run(&argv);
             let id = match out {
-                Ok(o) if o.status == 0 => o
-                    .text()
-                    .trim()
-                    .split(';')
-                    .next()
-                    .unwrap_or("")
-                    .to_string(),
+                Ok(o) if o.status == 0 => {
+                    o.text().trim().split(';').next().unwrap_or("").to_string()
+                }
                 Ok(o) => {
                     self.scancel(&submitted);
                     return Err(SlurmError::Sbatch(o.stderr.trim().to_string()));
@@ -326,7 +326,9 @@ impl SlurmExecutor {
             };
             if id.is_empty() || !id.chars().all(|c| c.is_ascii_digit()) {
                 self.scancel(&submitted);
-                return Err(SlurmError::Sbatch(format!("unexpected sbatch output `{id}`")));
+                return Err(SlurmError::Sbatch(format!(
+                    "unexpected sbatch output `{id}`"
+                )));
             }
             submitted.push(Submitted {
                 array_id: id,
@@ -409,7 +411,10 @@ impl SlurmExecutor {
 
     /// True if this executor watches the job.
     pub fn knows(&self, id: JobId) -> bool {
-        self.watched.lock().map(|w| w.jobs.contains_key(&id)).unwrap_or(false)
+        self.watched
+            .lock()
+            .map(|w| w.jobs.contains_key(&id))
+            .unwrap_or(false)
     }
 
     /// scancel of every array of the job.
@@ -467,7 +472,9 @@ impl SlurmExecutor {
         if let Some(t) = w.jobs.get(&id) {
             for (s, r) in t.states.iter().zip(&t.reasons) {
                 if *s == State::Pending && !r.is_empty() {
-                    *counts.entry(queue::pending_reason(r).unwrap_or(r.as_str())).or_default() += 1;
+                    *counts
+                        .entry(queue::pending_reason(r).unwrap_or(r.as_str()))
+                        .or_default() += 1;
                 }
             }
         }
@@ -550,7 +557,11 @@ impl SlurmExecutor {
     pub fn fetch(&self, place: &Placement) -> Result<(), SlurmError> {
         let mut c = lock(&self.cluster)?;
         if c.is_remote() {
-            c.fetch(&place.remote_dir, &["results", "status", "logs"], &place.local_dir)?;
+            c.fetch(
+                &place.remote_dir,
+                &["results", "status", "logs"],
+                &place.local_dir,
+            )?;
             self.stats.fetches.fetch_add(1, Ordering::Relaxed);
         }
         Ok(())
@@ -692,7 +703,11 @@ impl Watcher {
         for (_, place) in &gone_jobs {
             let mut c = lock(&self.cluster)?;
             if c.is_remote() {
-                c.fetch(&place.remote_dir, &["results", "status", "logs"], &place.local_dir)?;
+                c.fetch(
+                    &place.remote_dir,
+                    &["results", "status", "logs"],
+                    &place.local_dir,
+                )?;
                 self.stats.fetches.fetch_add(1, Ordering::Relaxed);
             }
         }
@@ -700,7 +715,9 @@ impl Watcher {
         {
             let mut w = lock(&self.watched)?;
             for (id, _) in &gone_jobs {
-                let Some(t) = w.jobs.get_mut(id) else { continue };
+                let Some(t) = w.jobs.get_mut(id) else {
+                    continue;
+                };
                 let gone: Vec<usize> = t.gone.keys().copied().collect();
                 for e in gone {
                     match state_from_status(&t.place, e) {
@@ -751,7 +768,9 @@ impl Watcher {
             .collect();
         let mut w = lock(&self.watched)?;
         for (id, e, array_id, task) in need_sacct {
-            let Some(t) = w.jobs.get_mut(&id) else { continue };
+            let Some(t) = w.jobs.get_mut(&id) else {
+                continue;
+            };
             let since = t.gone.get(&e).copied().unwrap_or_else(Instant::now);
             let st = match by_id.get(&(array_id.as_str(), task)).and_then(|r| queue::map_state(r)) {
                 Some(st) if st.is_terminal() => Some(st),
@@ -778,7 +797,9 @@ fn state_from_status(place: &Placement, element: usize) -> Option<State> {
     let chunk = place.chunk.max(1);
     let mut state = State::Completed;
     for i in element * chunk..((element + 1) * chunk).min(place.items) {
-        let text = std::fs::read_to_string(place.local_dir.join("status").join(format!("{i}.json"))).ok()?;
+        let text =
+            std::fs::read_to_string(place.local_dir.join("status").join(format!("{i}.json")))
+                .ok()?;
         let v: serde_json::Value = serde_json::from_str(&text).ok()?;
         let exit = v["exit"].as_i64().unwrap_or(1) as i32;
         if exit != 0 {

@@ -29,11 +29,14 @@ pub struct Row {
 /// (a job step, a non-array job, a header) are skipped.
 pub fn parse(text: &str, sacct: bool) -> Vec<Row> {
     text.lines()
-        .filter_map(|line| {
+        .flat_map(|line| {
             let f: Vec<&str> = line.trim().split('|').collect();
-            let (id, task) = f.first()?.split_once('_')?;
-            let task = task.parse::<usize>().ok()?;
-            let state = f.get(1)?.split_whitespace().next()?.to_string();
+            let Some((id, tasks)) = f.first().and_then(|x| x.split_once('_')) else {
+                return Vec::new();
+            };
+            let Some(state) = f.get(1).and_then(|s| s.split_whitespace().next()) else {
+                return Vec::new();
+            };
             let (exit, reason) = if sacct {
                 let exit = f
                     .get(2)
@@ -44,24 +47,49 @@ pub fn parse(text: &str, sacct: bool) -> Vec<Row> {
             } else {
                 (0, f.get(2).unwrap_or(&"").to_string())
             };
-            Some(Row {
-                array_id: id.to_string(),
-                task,
-                state,
-                exit,
-                reason,
-            })
+            task_ids(tasks)
+                .into_iter()
+                .map(|task| Row {
+                    array_id: id.to_string(),
+                    task,
+                    state: state.to_string(),
+                    exit,
+                    reason: reason.clone(),
+                })
+                .collect()
         })
         .collect()
+}
+
+/// `4`, or `[0-2,5%2]` (a pending array's elements that never started are
+/// one record): the task ids. A job step (`4.batch`) has none.
+fn task_ids(s: &str) -> Vec<usize> {
+    if let Ok(t) = s.parse::<usize>() {
+        return vec![t];
+    }
+    let Some(inner) = s.strip_prefix('[').and_then(|r| r.strip_suffix(']')) else {
+        return Vec::new();
+    };
+    let inner = inner.split('%').next().unwrap_or("");
+    let mut out = Vec::new();
+    for part in inner.split(',') {
+        match part.split_once('-') {
+            Some((a, b)) => {
+                if let (Ok(a), Ok(b)) = (a.parse::<usize>(), b.parse::<usize>()) {
+                    out.extend(a..=b.min(a + 10_000_000));
+                }
+            }
+            None => out.extend(part.parse::<usize>().ok()),
+        }
+    }
+    out
 }
 
 /// What an element's Slurm state means for the notebook. None: not known
 /// to be finished yet (sacct may lag the queue by a second or two).
 pub fn map_state(row: &Row) -> Option<State> {
     Some(match row.state.as_str() {
-        "PENDING" | "REQUEUED" | "REQUEUE_HOLD" | "REQUEUE_FED" | "RESV_DEL_HOLD" => {
-            State::Pending
-        }
+        "PENDING" | "REQUEUED" | "REQUEUE_HOLD" | "REQUEUE_FED" | "RESV_DEL_HOLD" => State::Pending,
         "RUNNING" | "COMPLETING" | "CONFIGURING" | "SUSPENDED" | "RESIZING" | "SIGNALING"
         | "STAGE_OUT" | "STOPPED" => State::Running,
         "COMPLETED" => State::Completed,
@@ -104,12 +132,18 @@ mod tests {
 
     #[test]
     fn squeue_lines() {
-        let rows = parse("6_2|PENDING|Dependency\n6_0|RUNNING|None\n7|PENDING|Dependency\n", false);
+        let rows = parse(
+            "6_2|PENDING|Dependency\n6_0|RUNNING|None\n7|PENDING|Dependency\n",
+            false,
+        );
         assert_eq!(rows.len(), 2);
         assert_eq!((rows[0].array_id.as_str(), rows[0].task), ("6", 2));
         assert_eq!(map_state(&rows[0]), Some(State::Pending));
         assert_eq!(map_state(&rows[1]), Some(State::Running));
-        assert_eq!(pending_reason(&rows[0].reason), Some("waiting for a job it depends on"));
+        assert_eq!(
+            pending_reason(&rows[0].reason),
+            Some("waiting for a job it depends on")
+        );
     }
 
     #[test]
@@ -120,13 +154,24 @@ mod tests {
         );
         let states: Vec<Option<State>> = rows.iter().map(map_state).collect();
         assert_eq!(states[0], Some(State::Failed(3)));
-        assert_eq!(states[1], Some(State::Cancelled("cancelled (scancel)".into())));
-        assert!(matches!(&states[2], Some(State::Cancelled(r)) if r.starts_with("DependencyNeverSatisfied")));
+        assert_eq!(
+            states[1],
+            Some(State::Cancelled("cancelled (scancel)".into()))
+        );
+        assert!(
+            matches!(&states[2], Some(State::Cancelled(r)) if r.starts_with("DependencyNeverSatisfied"))
+        );
         assert_eq!(states[3], Some(State::Timeout));
         assert_eq!(states[4], Some(State::OutOfMemory));
         assert_eq!(states[5], Some(State::NodeFail));
         assert_eq!(states[6], Some(State::Preempted));
         assert_eq!(states[7], Some(State::Running));
         assert_eq!(rows.len(), 8, "the .batch step is not an element");
+        let never_started = parse("12_[0-2,5%2]|CANCELLED by 0|0:0|Dependency\n", true);
+        let tasks: Vec<usize> = never_started.iter().map(|r| r.task).collect();
+        assert_eq!(tasks, vec![0, 1, 2, 5]);
+        assert!(
+            matches!(map_state(&never_started[3]), Some(State::Cancelled(r)) if r.starts_with("DependencyNeverSatisfied"))
+        );
     }
 }

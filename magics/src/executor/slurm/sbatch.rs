@@ -161,7 +161,10 @@ pub fn sbatch_argv(
         format!("--array={array}"),
         format!("--job-name={}", o.job_name),
         format!("--chdir={}", job_dir.display()),
-        format!("--output={}", job_dir.join("logs/slurm-%A_%a.out").display()),
+        format!(
+            "--output={}",
+            job_dir.join("logs/slurm-%A_%a.out").display()
+        ),
         format!("--cpus-per-task={}", o.cpus.max(1)),
     ];
     if let Some(m) = o.mem_mb {
@@ -229,14 +232,23 @@ mod tests {
         let all: Vec<usize> = (0..25).collect();
         let s = slices(&all, 10);
         assert_eq!(s.len(), 3);
-        assert_eq!((s[1].offset, s[1].tasks.first(), s[1].tasks.last()), (10, Some(&0), Some(&9)));
+        assert_eq!(
+            (s[1].offset, s[1].tasks.first(), s[1].tasks.last()),
+            (10, Some(&0), Some(&9))
+        );
         assert_eq!((s[2].offset, s[2].tasks.len()), (20, 5));
         let retry = slices(&[3, 17, 12], 10);
         assert_eq!(
             retry,
             vec![
-                Slice { offset: 0, tasks: vec![3] },
-                Slice { offset: 10, tasks: vec![2, 7] }
+                Slice {
+                    offset: 0,
+                    tasks: vec![3]
+                },
+                Slice {
+                    offset: 10,
+                    tasks: vec![2, 7]
+                }
             ]
         );
     }
@@ -263,7 +275,13 @@ mod tests {
             partition: Some("debug".into()),
             ..Default::default()
         };
-        let a = sbatch_argv(&o, "0-9%4", d.as_deref(), Path::new("/j/3"), Path::new("/j/3/job-0.sh"));
+        let a = sbatch_argv(
+            &o,
+            "0-9%4",
+            d.as_deref(),
+            Path::new("/j/3"),
+            Path::new("/j/3/job-0.sh"),
+        );
         for want in [
             "--parsable",
             "--array=0-9%4",
@@ -294,7 +312,11 @@ mod tests {
 
     #[test]
     fn script_quotes_paths() {
-        let s = script(Path::new("/data/my jobs/3"), Path::new("/data/bin/ab"), 10000);
+        let s = script(
+            Path::new("/data/my jobs/3"),
+            Path::new("/data/bin/ab"),
+            10000,
+        );
         assert!(s.contains("i=$((SLURM_ARRAY_TASK_ID + 10000))"));
         assert!(s.contains("SLUICE_JOB_DIR='/data/my jobs/3'"));
         assert!(s.contains("exec /data/bin/ab >>'/data/my jobs/3'/logs/$i.out"));
