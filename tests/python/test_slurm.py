@@ -16,7 +16,7 @@ import pytest
 from jupyter_client.manager import start_new_kernel
 
 from conftest import STARTUP_TIMEOUT, run_cell
-from test_notebooks import code_cells, execute_notebook, text_of
+from test_notebooks import check_parameter_sweep, code_cells, execute_notebook, text_of
 
 REPO = Path(__file__).resolve().parents[2]
 SSHD_STATE = REPO / "install" / "state" / "sshd"
@@ -118,6 +118,28 @@ def test_fan_out_fan_in_notebook_on_slurm(tmp_path, via):
 def test_pipeline_notebook_on_slurm(tmp_path, via):
     env = login_env() if via == "login-node" else ssh_env()
     check_pipeline(run_notebook("pipeline.ipynb", tmp_path, env))
+
+
+def test_parameter_sweep_notebook_on_slurm(tmp_path):
+    cells = run_notebook("parameter_sweep.ipynb", tmp_path, login_env())
+    check_parameter_sweep(cells, tmp_path, epochs=10)
+    assert "runs" in sacct_names()
+
+
+def test_chunk_auto_packs_items_on_slurm(tmp_path):
+    km, kc = start(login_env(), tmp_path)
+    try:
+        c = ok(kc, "%%slurm map 0..200 -> packed --chunk auto\nfn f(x: i64) -> i64 { x * 3 }")
+        t = texts(c)
+        assert "bound `packed: Vec<i64>` (200 items)" in t, t
+        assert value(kc, "packed.iter().sum::<i64>()") == str(3 * sum(range(200)))
+        # Fewer elements than items: 4 per CPU of the cluster.
+        cpus = int(subprocess.run(["sinfo", "-h", "-o", "%C"], capture_output=True, text=True).stdout.strip().split("/")[-1])
+        chunk = int((tmp_path / ".sluice" / "jobs" / "1" / "chunk").read_text())
+        assert chunk == -(-200 // (cpus * 4)), chunk
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
 
 
 # --- one kernel per backend mode, for the cell-level tests ---------------

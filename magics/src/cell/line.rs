@@ -66,11 +66,12 @@ impl Magics {
                         Ok(s) => {
                             let i = s.info();
                             text.push_str(&format!(
-                                "\ncluster: {} (MaxArraySize {}, {} CPUs); job files on the cluster: {}",
+                                "\ncluster: {} (MaxArraySize {}, {} CPUs); job files on the cluster: {}\nscheduler: {}",
                                 s.describe(),
                                 i.max_array_size,
                                 i.total_cpus,
-                                i.root.display()
+                                i.root.display(),
+                                s.stats_line()
                             ));
                         }
                         Err(e) => {

@@ -231,6 +231,18 @@ impl SlurmExecutor {
         }
     }
 
+    /// Calls made to the cluster so far, as one line.
+    pub fn stats_line(&self) -> String {
+        let g = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        format!(
+            "polls {}, squeue calls {}, sacct calls {}, fetches {}",
+            g(&self.stats.polls),
+            g(&self.stats.squeue),
+            g(&self.stats.sacct),
+            g(&self.stats.fetches)
+        )
+    }
+
     /// The job directory on the cluster for job `id`.
     pub fn remote_dir(&self, id: JobId) -> PathBuf {
         self.info.root.join("jobs").join(id.to_string())
