@@ -298,3 +298,17 @@ def test_serde_json_joins_the_session_at_the_first_magic_and_says_what_it_droppe
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)
+
+
+def test_retry_asks_for_the_same_limits(nb):
+    _, kc, _ = nb
+    code = ("%%slurm map 0..2 -> capped --time 0:1\n"
+            "fn f(x: i64) -> i64 { if x == 1 { std::thread::sleep(std::time::Duration::from_secs(4)); } x }")
+    c = cell(kc, code)
+    assert c.status == "error" and "TIMEOUT" in "\n".join(c.error()["traceback"]), c.error()
+    # The retried element gets the same --time, so it times out again
+    # (without it, it would run to completion).
+    c = cell(kc, "%slurm retry capped")
+    assert c.status == "error", texts(c)
+    assert "retrying 1 failed element(s)" in texts(c)
+    assert "TIMEOUT" in "\n".join(c.error()["traceback"]), c.error()

@@ -177,6 +177,10 @@ impl Magics {
     /// Records and submits a job; remembers it under its name.
     pub(super) fn submit(&mut self, record: JobRecord, spec: JobSpec) -> Result<(), MagicError> {
         self.ledger()?.insert(&record)?;
+        if let Ok(text) = serde_json::to_string(&spec.resources()) {
+            std::fs::write(record.dir.join("resources.json"), text)
+                .map_err(io("writing the job's resources.json"))?;
+        }
         if let Err(e) = self.submit_to_backend(&record, spec) {
             // Nothing runs: the record says so.
             let _ = self.ledger()?.record_states(

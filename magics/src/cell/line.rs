@@ -4,7 +4,7 @@
 use super::jobs::read_number;
 use super::{MagicError, Magics};
 use crate::catalog;
-use crate::executor::JobSpec;
+use crate::executor::{JobSpec, Resources};
 use crate::grammar::{LineMagic, USAGE};
 use crate::render;
 use crate::session::{Display, Rendered, Session};
@@ -211,6 +211,11 @@ impl Magics {
                     .flat_map(|e| e * chunk..((e + 1) * chunk).min(j.items))
                     .collect();
                 self.forget_status(&j, &items)?;
+                // The same requests as the first time (older jobs: defaults).
+                let asked: Resources = std::fs::read_to_string(j.dir.join("resources.json"))
+                    .ok()
+                    .and_then(|t| serde_json::from_str(&t).ok())
+                    .unwrap_or_default();
                 let spec = JobSpec {
                     id: j.id,
                     name: j.name.clone(),
@@ -218,12 +223,12 @@ impl Magics {
                     dir: j.dir.clone(),
                     elements: j.items.div_ceil(chunk),
                     run: failed.clone(),
-                    cpus: 1,
-                    mem_mb: None,
-                    time_limit: None,
-                    max_concurrent: None,
+                    cpus: asked.cpus.max(1),
+                    mem_mb: asked.mem_mb,
+                    time_limit: asked.time_limit,
+                    max_concurrent: asked.max_concurrent,
                     deps: Vec::new(),
-                    placement: Default::default(),
+                    placement: asked.placement,
                 };
                 display.show(
                     &render::pre(&format!(

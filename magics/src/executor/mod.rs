@@ -54,7 +54,7 @@ pub struct JobSpec {
 }
 
 /// Options only a real cluster uses.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SlurmPlacementOptions {
     /// `--job-name` (the NAME unless `--name` is given).
     pub job_name: Option<String>,
@@ -75,4 +75,33 @@ pub struct JobSnapshot {
     pub states: Vec<State>,
     /// Peak RSS per element in KiB (0 if unknown).
     pub peak_kib: Vec<u64>,
+}
+
+/// What a job asked for per element, kept in its directory
+/// (`resources.json`) so `%slurm retry` asks for the same.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Resources {
+    /// CPUs per element.
+    pub cpus: u32,
+    /// Memory per element, MB.
+    pub mem_mb: Option<u64>,
+    /// Time limit per element, seconds.
+    pub time_limit: Option<u64>,
+    /// Throttle.
+    pub max_concurrent: Option<usize>,
+    /// Cluster-only options.
+    pub placement: SlurmPlacementOptions,
+}
+
+impl JobSpec {
+    /// The per-element requests of this spec.
+    pub fn resources(&self) -> Resources {
+        Resources {
+            cpus: self.cpus,
+            mem_mb: self.mem_mb,
+            time_limit: self.time_limit,
+            max_concurrent: self.max_concurrent,
+            placement: self.placement.clone(),
+        }
+    }
 }
