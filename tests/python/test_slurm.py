@@ -241,12 +241,17 @@ def test_out_of_memory_is_mapped(login):
 
 def test_cancel_is_scancel(login):
     _, kc, _ = login
-    ok(kc, "%%slurm map 0..3 -> doomed --no-wait\n"
+    ok(kc, "%%slurm map 0..3 -> doomed --max-concurrent 1 --no-wait\n"
            "fn f(x: i64) -> i64 { std::thread::sleep(std::time::Duration::from_secs(300)); x }")
     deadline = time.monotonic() + 30
     while not slurm_ids("doomed"):
         assert time.monotonic() < deadline
         time.sleep(0.3)
+    # Pending reasons from squeue show in the status line.
+    deadline = time.monotonic() + 30
+    while "held by --max-concurrent" not in texts(ok(kc, "%slurm status doomed")):
+        assert time.monotonic() < deadline, texts(ok(kc, "%slurm status doomed"))
+        time.sleep(0.5)
     c = ok(kc, "%slurm cancel doomed")
     assert "CANCELLED" in texts(c) or "cancelled" in texts(c)
     deadline = time.monotonic() + 30

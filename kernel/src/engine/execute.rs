@@ -91,7 +91,14 @@ impl Worker {
                 // (evcxr's compile cache), so crates a notebook adds compile
                 // once per machine. serde_json is not added here: every crate
                 // in the session slows every cell (see magics' serde_dep.rs).
-                if let Err(e) = ctx.execute(":cache 500") {
+                // SLUICE_CELL_CACHE sets its size in MB (0: off).
+                let cache_mb = std::env::var("SLUICE_CELL_CACHE")
+                    .ok()
+                    .and_then(|v| v.trim().parse::<u64>().ok())
+                    .unwrap_or(500);
+                if cache_mb > 0
+                    && let Err(e) = ctx.execute(&format!(":cache {cache_mb}"))
+                {
                     tracing::warn!("cannot enable evcxr's compile cache: {e}");
                 }
                 // SLUICE_CELL_OPT sets the cells' opt-level (evcxr's default

@@ -118,13 +118,15 @@ impl Magics {
                 for n in names {
                     let j = self.find_job(&n)?;
                     let states = self.states_of(&j)?;
-                    let r = render::progress(
-                        &j.name,
-                        j.id,
-                        &Counts::of(states.iter()),
-                        0.0,
-                        &reasons(&states),
-                    );
+                    let mut note = reasons(&states);
+                    let live = self.backend_note(j.id);
+                    if !live.is_empty() {
+                        if !note.is_empty() {
+                            note.push_str("; ");
+                        }
+                        note.push_str(&live);
+                    }
+                    let r = render::progress(&j.name, j.id, &Counts::of(states.iter()), 0.0, &note);
                     text.push_str(&r.text);
                     text.push('\n');
                     html.push_str(r.html.as_deref().unwrap_or(""));

@@ -81,6 +81,9 @@ struct Tracked {
     gone: HashMap<usize, Instant>,
     /// scancel was sent: an element gone without a status was cancelled.
     cancelled: bool,
+    /// Submitted with a Slurm dependency (a never-started CANCELLED element
+    /// was then cancelled by `--kill-on-invalid-dep`).
+    has_deps: bool,
 }
 
 /// Calls made to the cluster (for `%slurm config` and the benchmark).
@@ -347,14 +350,24 @@ impl SlurmExecutor {
                 offset: slice.offset,
             });
         }
-        self.track(spec.id, place, spec.elements, &run, &never, &submitted)?;
+        self.track(
+            spec.id,
+            !deps.is_empty(),
+            place,
+            spec.elements,
+            &run,
+            &never,
+            &submitted,
+        )?;
         let _ = self.wake.send(());
         Ok(submitted)
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn track(
         &self,
         id: JobId,
+        has_deps: bool,
         place: Placement,
         elements: usize,
         run: &[usize],
@@ -369,9 +382,11 @@ impl SlurmExecutor {
             reasons: vec![String::new(); elements],
             gone: HashMap::new(),
             cancelled: false,
+            has_deps,
         });
         t.place = place;
         t.cancelled = false;
+        t.has_deps = has_deps;
         t.states.resize(elements, State::Completed);
         t.reasons.resize(elements, String::new());
         for &e in run {
@@ -414,6 +429,7 @@ impl SlurmExecutor {
                 reasons: vec![String::new(); elements],
                 gone: HashMap::new(),
                 cancelled: false,
+                has_deps: false,
             },
         );
         drop(w);
@@ -784,7 +800,22 @@ impl Watcher {
                 continue;
             };
             let since = t.gone.get(&e).copied().unwrap_or_else(Instant::now);
-            let st = match by_id.get(&(array_id.as_str(), task)).and_then(|r| queue::map_state(r)) {
+            let row = by_id.get(&(array_id.as_str(), task)).map(|r| {
+                let mut r = (*r).clone();
+                // sacct's Reason of an element Slurm cancelled for its
+                // dependency is not always kept; the queue said why it waited.
+                if !t.cancelled
+                    && r.state == "CANCELLED"
+                    && (t.reasons[e].contains("Dependency") || (t.has_deps && !r.started))
+                {
+                    r.reason = "Dependency".into();
+                }
+                if t.cancelled && r.state == "CANCELLED" {
+                    r.reason.clear();
+                }
+                r
+            });
+            let st = match row.as_ref().and_then(queue::map_state) {
                 Some(st) if st.is_terminal() => Some(st),
                 _ if t.cancelled => Some(State::Cancelled("cancelled (scancel)".into())),
                 _ if since.elapsed() > LOST_AFTER => Some(State::Cancelled(

@@ -8,7 +8,7 @@ use crate::state::State;
 /// The squeue format sluice asks for.
 pub const SQUEUE_FORMAT: &str = "%i|%T|%r";
 /// The sacct fields sluice asks for.
-pub const SACCT_FORMAT: &str = "JobID,State,ExitCode,Reason";
+pub const SACCT_FORMAT: &str = "JobID,State,ExitCode,Reason,Start";
 
 /// One array element as Slurm reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,6 +23,8 @@ pub struct Row {
     pub exit: i32,
     /// Pending reason (squeue) or sacct Reason.
     pub reason: String,
+    /// sacct: it started (Start is a time, not None/Unknown).
+    pub started: bool,
 }
 
 /// Parses squeue or sacct lines of `ARRAY_TASK|STATE|...`; other lines
@@ -37,15 +39,17 @@ pub fn parse(text: &str, sacct: bool) -> Vec<Row> {
             let Some(state) = f.get(1).and_then(|s| s.split_whitespace().next()) else {
                 return Vec::new();
             };
-            let (exit, reason) = if sacct {
+            let (exit, reason, started) = if sacct {
                 let exit = f
                     .get(2)
                     .and_then(|e| e.split(':').next())
                     .and_then(|e| e.parse().ok())
                     .unwrap_or(0);
-                (exit, f.get(3).unwrap_or(&"").to_string())
+                let start = f.get(4).copied().unwrap_or("");
+                let started = !matches!(start, "" | "None" | "Unknown");
+                (exit, f.get(3).unwrap_or(&"").to_string(), started)
             } else {
-                (0, f.get(2).unwrap_or(&"").to_string())
+                (0, f.get(2).unwrap_or(&"").to_string(), true)
             };
             task_ids(tasks)
                 .into_iter()
@@ -55,6 +59,7 @@ pub fn parse(text: &str, sacct: bool) -> Vec<Row> {
                     state: state.to_string(),
                     exit,
                     reason: reason.clone(),
+                    started,
                 })
                 .collect()
         })
@@ -149,7 +154,7 @@ mod tests {
     #[test]
     fn sacct_lines() {
         let rows = parse(
-            "5_1|FAILED|3:0|None\n5_2|CANCELLED by 0|0:15|None\n6_1|CANCELLED|0:0|Dependency\n5_3|TIMEOUT|0:0|None\n5_4|OUT_OF_MEMORY|0:125|None\n5_5|NODE_FAIL|0:0|None\n5_6|PREEMPTED|0:0|None\n5_7|RUNNING|0:0|None\n5_1.batch|FAILED|3:0|\n",
+            "5_1|FAILED|3:0|None|2026-11-23T13:50:33\n5_2|CANCELLED by 0|0:15|None|None\n6_1|CANCELLED|0:0|Dependency|None\n5_3|TIMEOUT|0:0|None\n5_4|OUT_OF_MEMORY|0:125|None\n5_5|NODE_FAIL|0:0|None\n5_6|PREEMPTED|0:0|None\n5_7|RUNNING|0:0|None\n5_1.batch|FAILED|3:0|\n",
             true,
         );
         let states: Vec<Option<State>> = rows.iter().map(map_state).collect();
@@ -167,6 +172,7 @@ mod tests {
         assert_eq!(states[6], Some(State::Preempted));
         assert_eq!(states[7], Some(State::Running));
         assert_eq!(rows.len(), 8, "the .batch step is not an element");
+        assert!(rows[0].started && !rows[1].started);
         let never_started = parse("12_[0-2,5%2]|CANCELLED by 0|0:0|Dependency\n", true);
         let tasks: Vec<usize> = never_started.iter().map(|r| r.task).collect();
         assert_eq!(tasks, vec![0, 1, 2, 5]);
