@@ -13,6 +13,7 @@ mod install;
 mod iopub;
 mod is_complete;
 mod kernel_info;
+mod pipe_probe;
 mod server;
 mod streams;
 mod wire;

@@ -14,10 +14,15 @@ use jupyter_protocol::{JupyterMessage, StreamContent};
 
 use crate::iopub::Iopub;
 
-/// How long stderr must stay quiet before a flush is complete. Lines the child
-/// wrote before it finished are already in the pipe; this covers the hop
-/// through evcxr's stderr reader thread.
+/// How long stderr must stay quiet before a flush is complete when the pipe
+/// cannot be looked at. Lines the child wrote before it finished are
+/// already in the pipe; this covers the hop through evcxr's reader thread.
 const STDERR_SETTLE: Duration = Duration::from_millis(8);
+/// When the pipe is known to be empty: the reader thread may still hold
+/// the last line it read.
+const STDERR_HANDOFF: Duration = Duration::from_millis(1);
+/// A flush never waits longer than this for a child that keeps writing.
+const FLUSH_LIMIT: Duration = Duration::from_millis(500);
 
 /// A panic seen on the child's stderr during the current cell.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,8 +33,11 @@ pub struct PanicReport {
     pub message: String,
 }
 
+type ChildHandle = std::sync::Arc<std::sync::Mutex<std::process::Child>>;
+
 enum Control {
     SetParent(Option<Box<JupyterMessage>>),
+    SetChild(ChildHandle),
     Flush(std::sync::mpsc::Sender<Option<PanicReport>>),
 }
 
@@ -56,6 +64,12 @@ impl Streams {
         let _ = self.control.send(Control::SetParent(parent.map(Box::new)));
     }
 
+    /// The evaluation child (evcxr keeps the handle current across restarts),
+    /// so a flush can look at its stderr pipe.
+    pub fn set_child(&self, child: ChildHandle) {
+        let _ = self.control.send(Control::SetChild(child));
+    }
+
     /// Publishes everything the child has written so far and returns a panic
     /// seen since the parent was set, if any.
     pub fn flush(&self) -> Option<PanicReport> {
@@ -73,6 +87,8 @@ struct Forwarder {
     panic: Option<PanicReport>,
     /// Where we are inside a panic report on stderr.
     report: ReportState,
+    child: Option<ChildHandle>,
+    probe: Option<crate::pipe_probe::StderrProbe>,
 }
 
 impl Forwarder {
@@ -82,6 +98,50 @@ impl Forwarder {
             parent: None,
             panic: None,
             report: ReportState::Outside,
+            child: None,
+            probe: None,
+        }
+    }
+
+    /// Bytes waiting in the child's stderr pipe, if that can be known.
+    fn stderr_pending(&mut self) -> Option<usize> {
+        let pid = self.child.as_ref()?.lock().ok()?.id();
+        if self.probe.as_ref().is_none_or(|p| p.pid != pid) {
+            self.probe = crate::pipe_probe::StderrProbe::for_child(pid);
+        }
+        let pending = self.probe.as_ref()?.pending();
+        if pending.is_none() {
+            self.probe = None;
+        }
+        pending
+    }
+
+    /// Forwards stderr until everything the child wrote is out.
+    fn drain_stderr(&mut self, stderr: &Receiver<String>) {
+        let started = std::time::Instant::now();
+        loop {
+            while let Ok(line) = stderr.try_recv() {
+                self.forward_batch(true, line, stderr);
+            }
+            let wait = match self.stderr_pending() {
+                Some(0) => STDERR_HANDOFF,
+                _ => STDERR_SETTLE,
+            };
+            match stderr.recv_timeout(wait) {
+                Ok(line) => self.forward_batch(true, line, stderr),
+                Err(RecvTimeoutError::Timeout) => {
+                    // Quiet with the pipe empty, or quiet for the settle time
+                    // when the pipe cannot be seen: done. Bytes still in the
+                    // pipe: the reader thread is behind; wait for them.
+                    if wait == STDERR_HANDOFF || self.stderr_pending().is_none_or(|n| n == 0) {
+                        return;
+                    }
+                }
+                Err(RecvTimeoutError::Disconnected) => return,
+            }
+            if started.elapsed() > FLUSH_LIMIT {
+                return;
+            }
         }
     }
 
@@ -107,17 +167,15 @@ impl Forwarder {
                         self.panic = None;
                         self.report = ReportState::Outside;
                     }
+                    Ok(Control::SetChild(c)) => {
+                        self.child = Some(c);
+                        self.probe = None;
+                    }
                     Ok(Control::Flush(reply)) => {
                         while let Ok(line) = stdout.try_recv() {
                             self.forward_batch(false, line, &stdout);
                         }
-                        loop {
-                            match stderr.recv_timeout(STDERR_SETTLE) {
-                                Ok(line) => self.forward_batch(true, line, &stderr),
-                                Err(RecvTimeoutError::Timeout) => break,
-                                Err(RecvTimeoutError::Disconnected) => break,
-                            }
-                        }
+                        self.drain_stderr(&stderr);
                         let _ = reply.send(self.panic.take());
                     }
                     Err(_) => return,

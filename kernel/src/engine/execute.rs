@@ -11,6 +11,7 @@ use jupyter_protocol::{
 };
 use sluice_magics::diagnostic::{CellSpan, Diagnostic, Label};
 
+use super::compile_cache::CompileCache;
 use super::interrupt::Interrupter;
 use super::magic_bridge::{EvcxrSession, IopubDisplay};
 use super::{Outlets, Request, introspect};
@@ -33,6 +34,7 @@ pub(super) struct Worker {
     streams: Option<Streams>,
     count: usize,
     magics: Magics,
+    cache: CompileCache,
 }
 
 impl Worker {
@@ -44,6 +46,7 @@ impl Worker {
             streams: None,
             count: 0,
             magics: Magics::default(),
+            cache: CompileCache::from_env(),
         }
     }
 
@@ -86,21 +89,11 @@ impl Worker {
                 let streams =
                     Streams::start(outputs.stdout, outputs.stderr, self.outlets.iopub.clone());
                 self.interrupter.set_child(ctx.process_handle());
+                streams.set_child(ctx.process_handle());
                 streams.set_parent(None);
-                // `:cache` keeps compiled crates in the user's cache directory
-                // (evcxr's compile cache), so crates a notebook adds compile
-                // once per machine. serde_json is not added here: every crate
-                // in the session slows every cell (see magics' serde_dep.rs).
-                // SLUICE_CELL_CACHE sets its size in MB (0: off).
-                let cache_mb = std::env::var("SLUICE_CELL_CACHE")
-                    .ok()
-                    .and_then(|v| v.trim().parse::<u64>().ok())
-                    .unwrap_or(500);
-                if cache_mb > 0
-                    && let Err(e) = ctx.execute(&format!(":cache {cache_mb}"))
-                {
-                    tracing::warn!("cannot enable evcxr's compile cache: {e}");
-                }
+                // Neither serde_json nor evcxr's compile cache is set up
+                // here: both slow every cell, so they join at the first
+                // `:dep` (see magics' serde_dep.rs and compile_cache.rs).
                 // SLUICE_CELL_OPT sets the cells' opt-level (evcxr's default
                 // is 2; 0 compiles cells fastest, the code they run is slower).
                 if let Ok(opt) = std::env::var("SLUICE_CELL_OPT")
@@ -250,6 +243,7 @@ impl Worker {
                 let mut session = EvcxrSession {
                     ctx: &mut *ctx,
                     streams: streams.as_ref(),
+                    cache: &mut self.cache,
                 };
                 if let Err(e) = self.magics.flush_pending(&mut session) {
                     return Outcome::Err(simple_error("BindError", &e.to_string()));
@@ -260,10 +254,18 @@ impl Worker {
             }
         }
 
+        self.cache.before(ctx, &code);
         self.interrupter.set_busy(true);
+        let started = std::time::Instant::now();
         let result = ctx.execute_with_callbacks(&code, &mut callbacks);
+        let evcxr_done = started.elapsed();
         self.interrupter.set_busy(false);
         let panic = streams.as_ref().and_then(Streams::flush);
+        tracing::debug!(
+            "cell: evcxr {:.1} ms, stream flush {:.1} ms",
+            evcxr_done.as_secs_f64() * 1e3,
+            (started.elapsed() - evcxr_done).as_secs_f64() * 1e3
+        );
         let interrupted = self.interrupter.was_requested();
 
         match result {
@@ -285,6 +287,7 @@ impl Worker {
                         let mut session = EvcxrSession {
                             ctx: &mut *ctx,
                             streams: streams.as_ref(),
+                            cache: &mut self.cache,
                         };
                         let mut display = IopubDisplay {
                             iopub: &self.outlets.iopub,
@@ -371,6 +374,7 @@ impl Worker {
         let mut session = EvcxrSession {
             ctx,
             streams: self.streams.as_ref(),
+            cache: &mut self.cache,
         };
         let mut display = IopubDisplay {
             iopub: &self.outlets.iopub,

@@ -16,10 +16,12 @@ use crate::streams::Streams;
 pub(super) struct EvcxrSession<'a> {
     pub ctx: &'a mut CommandContext,
     pub streams: Option<&'a Streams>,
+    pub cache: &'a mut super::compile_cache::CompileCache,
 }
 
 impl Session for EvcxrSession<'_> {
     fn eval(&mut self, code: &str) -> Result<String, String> {
+        self.cache.before(self.ctx, code);
         let result = self.ctx.execute(code);
         let panic = self.streams.and_then(Streams::flush);
         match (result, panic) {

@@ -1,0 +1,62 @@
+//! evcxr's compile cache (`:cache`), switched on right before the session's
+//! first `:dep`. The cache only pays off for dependencies (compiled once per
+//! machine instead of once per session), while its rustc wrapper costs
+//! every cell 10-20 ms; a notebook without `:dep` never pays it. Turning it
+//! on later would make cargo rebuild every dependency, so it goes on
+//! before the first one — the user's or the magics' serde_json.
+
+use evcxr::CommandContext;
+
+/// Size of the cache in MB (`SLUICE_CELL_CACHE`, 0 = off), and whether it
+/// is on in this session.
+pub(super) struct CompileCache {
+    mb: u64,
+    on: bool,
+}
+
+impl CompileCache {
+    /// From `SLUICE_CELL_CACHE` (default 500 MB).
+    pub(super) fn from_env() -> CompileCache {
+        CompileCache {
+            mb: std::env::var("SLUICE_CELL_CACHE")
+                .ok()
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .unwrap_or(500),
+            on: false,
+        }
+    }
+
+    /// Turns the cache on if `code` adds a dependency and it is not on yet.
+    pub(super) fn before(&mut self, ctx: &mut CommandContext, code: &str) {
+        if self.on || self.mb == 0 || !adds_dependency(code) {
+            return;
+        }
+        match ctx.execute(&format!(":cache {}", self.mb)) {
+            Ok(_) => self.on = true,
+            Err(e) => {
+                tracing::warn!("cannot enable evcxr's compile cache: {e}");
+                // Do not retry on every cell.
+                self.mb = 0;
+            }
+        }
+    }
+}
+
+/// True if a line of the cell is an evcxr `:dep` command.
+fn adds_dependency(code: &str) -> bool {
+    code.lines().any(|l| l.trim_start().starts_with(":dep"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::adds_dependency;
+
+    #[test]
+    fn finds_dep_lines() {
+        assert!(adds_dependency(":dep serde = \"1\""));
+        assert!(adds_dependency(
+            "// deps\n  :dep rand = \"0.8\"\nlet x = 1;"
+        ));
+        assert!(!adds_dependency("let dep = 1;\n:vars"));
+    }
+}
