@@ -194,6 +194,15 @@ def test_config_connects_and_describes_the_cluster(login):
     assert "backend: slurm" in t and "MaxArraySize 10001" in t and "this machine" in t
 
 
+def test_unreachable_host_is_a_clear_error_and_changes_nothing(login):
+    _, kc, _ = login
+    c = cell(kc, "%slurm config --backend slurm --host ssh://root@127.0.0.1:1")
+    assert c.status == "error" and c.error()["ename"] == "ClusterError", c.error()
+    assert "cannot connect to ssh://root@127.0.0.1:1" in c.error()["evalue"], c.error()
+    t = texts(ok(kc, "%slurm config"))
+    assert "host: (none)" in t and "this machine" in t, t
+
+
 def test_failed_element_cancels_afterok_and_runs_afterany(login):
     _, kc, _ = login
     ok(kc, "%%slurm map 0..4 -> shaky --no-wait\n"
