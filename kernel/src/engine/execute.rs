@@ -12,6 +12,7 @@ use jupyter_protocol::{
 use sluice_magics::diagnostic::{CellSpan, Diagnostic, Label};
 
 use super::compile_cache::CompileCache;
+use super::fast_display::FastDisplay;
 use super::interrupt::Interrupter;
 use super::magic_bridge::{EvcxrSession, IopubDisplay};
 use super::{Outlets, Request, introspect};
@@ -35,6 +36,7 @@ pub(super) struct Worker {
     count: usize,
     magics: Magics,
     cache: CompileCache,
+    display: FastDisplay,
 }
 
 impl Worker {
@@ -47,6 +49,7 @@ impl Worker {
             count: 0,
             magics: Magics::default(),
             cache: CompileCache::from_env(),
+            display: FastDisplay::from_env(),
         }
     }
 
@@ -101,6 +104,7 @@ impl Worker {
                 {
                     tracing::warn!("SLUICE_CELL_OPT={opt}: {e}");
                 }
+                self.display.install(&mut ctx);
                 streams.flush();
                 self.streams = Some(streams);
                 self.ctx = Ok(ctx);
@@ -262,8 +266,17 @@ impl Worker {
         self.interrupter.set_busy(false);
         let panic = streams.as_ref().and_then(Streams::flush);
         tracing::debug!(
-            "cell: evcxr {:.1} ms, stream flush {:.1} ms",
+            "cell: evcxr {:.1} ms ({}), stream flush {:.1} ms",
             evcxr_done.as_secs_f64() * 1e3,
+            result
+                .as_ref()
+                .map(|o| o
+                    .phases
+                    .iter()
+                    .map(|p| format!("{} {:.1} ms", p.name, p.duration.as_secs_f64() * 1e3))
+                    .collect::<Vec<_>>()
+                    .join(", "))
+                .unwrap_or_default(),
             (started.elapsed() - evcxr_done).as_secs_f64() * 1e3
         );
         let interrupted = self.interrupter.was_requested();
@@ -281,6 +294,9 @@ impl Worker {
                 None => {
                     self.magics.pending_done();
                     self.magics.record_cell(&req.code);
+                    if req.code.trim_start().starts_with(':') {
+                        self.display.after_command(ctx, &req.code);
+                    }
                     // The user's first `:dep` already made evcxr drop what it
                     // drops: add serde_json for the magics right behind it.
                     if !self.magics.serde_json_ready() && starts_with_dep(&req.code) {

@@ -12,6 +12,7 @@
 
 mod compile_cache;
 mod execute;
+mod fast_display;
 mod interrupt;
 mod introspect;
 mod magic_bridge;
