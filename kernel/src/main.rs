@@ -23,6 +23,11 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 
+/// evcxr's in-process analysis (rust-analyzer) allocates heavily on every
+/// cell; mimalloc makes that measurably faster than the system allocator.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// A Jupyter kernel for Rust whose cell magics run notebook cells as Slurm job arrays.
 #[derive(Parser, Debug)]
 #[command(name = "sluice", version, about, long_about = None)]
