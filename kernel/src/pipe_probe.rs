@@ -64,9 +64,17 @@ mod tests {
             .stderr(Stdio::piped())
             .spawn()
             .expect("spawn sh");
-        std::thread::sleep(std::time::Duration::from_millis(300));
         let probe = StderrProbe::for_child(child.id()).expect("probe");
-        assert_eq!(probe.pending(), Some(3));
+        // The shell writes soon after it starts; wait for it (bounded).
+        let mut pending = probe.pending();
+        for _ in 0..100 {
+            if pending == Some(3) {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            pending = probe.pending();
+        }
+        assert_eq!(pending, Some(3));
         let _ = child.stdin.take().map(|mut s| s.write_all(b""));
         let _ = child.kill();
         let _ = child.wait();
