@@ -7,6 +7,7 @@ what the notebook shows; host keys are checked; injection never runs."""
 
 import json
 import os
+import re
 import subprocess
 import tempfile
 import time
@@ -325,6 +326,19 @@ def test_ssh_logs_and_retry(remote):
     c = ok(kc, "%slurm retry flaky")
     assert "retrying 1 failed element(s)" in texts(c)
     assert value(kc, "flaky") == "[100, 101, 102]"
+
+
+def test_ssh_results_arriving_over_many_polls_all_come_back(remote):
+    _, kc, _ = remote
+    # Elements end at different times, so results come back in several
+    # fetches (each only what changed since the last).
+    c = ok(kc, "%%slurm map 0..300 -> trickle --chunk 7\n"
+               "fn f(x: i64) -> i64 { std::thread::sleep(std::time::Duration::from_millis(((x / 7) % 6 * 150) as u64)); x * 2 }")
+    assert "bound `trickle: Vec<i64>` (300 items)" in texts(c), texts(c)
+    assert value(kc, "trickle.iter().sum::<i64>()") == str(2 * sum(range(300)))
+    t = texts(ok(kc, "%slurm config"))
+    fetches = int(re.search(r"fetches (\d+)", t).group(1))
+    assert fetches >= 2, t
 
 
 def test_ssh_dropped_connection_resumes(remote):

@@ -253,16 +253,23 @@ impl Cluster {
     }
 
     /// Brings `subdirs` of a job directory on the cluster into the local
-    /// copy (nothing to do on the login node: they are the same).
-    pub fn fetch(&mut self, dir: &Path, subdirs: &[&str], into: &Path) -> Result<(), ClusterError> {
+    /// copy (nothing to do on the login node: they are the same). `since`:
+    /// only files newer than this cluster mtime; returns the newest seen.
+    pub fn fetch(
+        &mut self,
+        dir: &Path,
+        subdirs: &[&str],
+        into: &Path,
+        since: Option<u64>,
+    ) -> Result<Option<u64>, ClusterError> {
         match self {
-            Cluster::Local if dir == into => Ok(()),
+            Cluster::Local if dir == into => Ok(since),
             Cluster::Local => Err(ClusterError::Refused(format!(
                 "job directory {} is not {}",
                 dir.display(),
                 into.display()
             ))),
-            Cluster::Ssh(l) => l.fetch(dir, subdirs, into),
+            Cluster::Ssh(l) => l.fetch(dir, subdirs, into, since),
         }
     }
 }

@@ -380,16 +380,26 @@ impl SshLink {
     }
 
     /// Copies the sub-directories `subdirs` of remote `dir` into local
-    /// `into`, as one tar stream (one command, however many files).
-    pub fn fetch(&mut self, dir: &Path, subdirs: &[&str], into: &Path) -> Result<(), ClusterError> {
+    /// `into`, as one tar stream (one command, however many files). With
+    /// `since` (a cluster mtime from an earlier fetch) only files changed
+    /// after it come over. Returns the newest mtime seen, for the next call.
+    pub fn fetch(
+        &mut self,
+        dir: &Path,
+        subdirs: &[&str],
+        into: &Path,
+        since: Option<u64>,
+    ) -> Result<Option<u64>, ClusterError> {
         let mut argv = vec![
             "tar".to_string(),
             "-C".into(),
             dir.display().to_string(),
             "--ignore-failed-read".into(),
-            "-cf".into(),
-            "-".into(),
         ];
+        if let Some(t) = since {
+            argv.push(format!("--newer-mtime=@{t}"));
+        }
+        argv.extend(["-cf".into(), "-".into()]);
         argv.extend(subdirs.iter().map(|s| s.to_string()));
         let out = self.run(&argv)?;
         if out.status != 0 && out.stdout.is_empty() {
@@ -398,12 +408,21 @@ impl SshLink {
                 message: out.stderr.trim().to_string(),
             });
         }
-        tar::Archive::new(&out.stdout[..])
-            .unpack(into)
-            .map_err(|source| ClusterError::Io {
-                what: format!("unpacking job files into {}", into.display()),
-                source,
-            })
+        let unpack = |source| ClusterError::Io {
+            what: format!("unpacking job files into {}", into.display()),
+            source,
+        };
+        let mut newest = since;
+        let mut archive = tar::Archive::new(&out.stdout[..]);
+        for entry in archive.entries().map_err(unpack)? {
+            let mut entry = entry.map_err(unpack)?;
+            if let Ok(m) = entry.header().mtime() {
+                newest = Some(newest.map_or(m, |n| n.max(m)));
+            }
+            // unpack_in refuses paths that would leave `into`.
+            entry.unpack_in(into).map_err(unpack)?;
+        }
+        Ok(newest)
     }
 }
 

@@ -84,6 +84,8 @@ struct Tracked {
     /// Submitted with a Slurm dependency (a never-started CANCELLED element
     /// was then cancelled by `--kill-on-invalid-dep`).
     has_deps: bool,
+    /// Newest cluster mtime of the files fetched so far (over SSH).
+    fetched: Option<u64>,
 }
 
 /// Calls made to the cluster (for `%slurm config` and the benchmark).
@@ -383,6 +385,7 @@ impl SlurmExecutor {
             gone: HashMap::new(),
             cancelled: false,
             has_deps,
+            fetched: None,
         });
         t.place = place;
         t.cancelled = false;
@@ -430,6 +433,7 @@ impl SlurmExecutor {
                 gone: HashMap::new(),
                 cancelled: false,
                 has_deps: false,
+                fetched: None,
             },
         );
         drop(w);
@@ -589,6 +593,7 @@ impl SlurmExecutor {
                 &place.remote_dir,
                 &["results", "status", "logs"],
                 &place.local_dir,
+                None,
             )?;
             self.stats.fetches.fetch_add(1, Ordering::Relaxed);
         }
@@ -727,16 +732,28 @@ impl Watcher {
             return Ok(Some(changed));
         }
 
-        // Gone elements: status files first (fetched over SSH).
-        for (_, place) in &gone_jobs {
+        // Gone elements: status files first (fetched over SSH: only what
+        // changed since this job's last fetch, with a margin of two seconds
+        // for files written in the same second).
+        for (id, place) in &gone_jobs {
+            let since = lock(&self.watched)?
+                .jobs
+                .get(id)
+                .and_then(|t| t.fetched)
+                .map(|t| t.saturating_sub(2));
             let mut c = lock(&self.cluster)?;
             if c.is_remote() {
-                c.fetch(
+                let newest = c.fetch(
                     &place.remote_dir,
                     &["results", "status", "logs"],
                     &place.local_dir,
+                    since,
                 )?;
+                drop(c);
                 self.stats.fetches.fetch_add(1, Ordering::Relaxed);
+                if let Some(t) = lock(&self.watched)?.jobs.get_mut(id) {
+                    t.fetched = newest;
+                }
             }
         }
         let mut need_sacct: Vec<(JobId, usize, String, usize)> = Vec::new();
