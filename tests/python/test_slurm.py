@@ -60,10 +60,17 @@ def login_env():
     return env
 
 
-def sacct_names():
-    out = subprocess.run(["sacct", "-n", "-X", "-P", "-S", "now-1hour", "-o", "JobName"],
-                         capture_output=True, text=True, check=True)
-    return set(out.stdout.split())
+def sacct_names(wanted=()):
+    """Job names in Slurm's accounting; records reach slurmdbd a moment after
+    a job ends, so wait (bounded) for the wanted ones."""
+    deadline = time.monotonic() + 60
+    while True:
+        out = subprocess.run(["sacct", "-n", "-X", "-P", "-S", "now-1hour", "-o", "JobName"],
+                             capture_output=True, text=True, check=True)
+        names = set(out.stdout.split())
+        if set(wanted) <= names or time.monotonic() > deadline:
+            return names
+        time.sleep(1)
 
 
 def check_fan_out_fan_in(cells):
@@ -101,7 +108,7 @@ def test_fan_out_fan_in_notebook_on_slurm(tmp_path, via):
     env = login_env() if via == "login-node" else ssh_env()
     check_fan_out_fan_in(run_notebook("fan_out_fan_in.ipynb", tmp_path, env))
     # It really went through Slurm: the arrays are in its accounting.
-    assert {"chunk_results", "merged"} <= sacct_names()
+    assert {"chunk_results", "merged"} <= sacct_names({"chunk_results", "merged"})
     ledger = tmp_path / ".sluice" / "ledger.sqlite"
     import sqlite3
     rows = sqlite3.connect(ledger).execute(
@@ -124,7 +131,7 @@ def test_pipeline_notebook_on_slurm(tmp_path, via):
 def test_parameter_sweep_notebook_on_slurm(tmp_path):
     cells = run_notebook("parameter_sweep.ipynb", tmp_path, login_env())
     check_parameter_sweep(cells, tmp_path, epochs=10)
-    assert "runs" in sacct_names()
+    assert "runs" in sacct_names({"runs"})
 
 
 def test_chunk_auto_packs_items_on_slurm(tmp_path):
