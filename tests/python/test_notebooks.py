@@ -47,21 +47,24 @@ def test_tour_notebook(tmp_path):
     assert html and "<td>s5</td><td>25</td>" in text_of(html[0], "text/html")
 
 
-def test_fan_out_fan_in_notebook(tmp_path):
-    cells = code_cells(execute_notebook("fan_out_fan_in.ipynb", tmp_path))
+def check_fan_out_fan_in(cells):
     for c in cells:
         assert not [o for o in c["outputs"] if o["output_type"] == "error"], c
-    by_source = {"".join(c["source"]).split("\n")[0]: c for c in cells}
-    fan_out = by_source["%%slurm map chunks -> chunk_results --time 3 --mem 256M"]
-    assert "bound `chunk_results: Vec<ChunkResult>` (5 items)" in "".join(text_of(o) for o in fan_out["outputs"])
     sums = next(c for c in cells if "".join(c["source"]).startswith("chunk_results.iter()"))
     assert text_of(sums["outputs"][0]) == "[(0, 4950), (1, 14950), (2, 24950), (3, 34950), (4, 44950)]"
     merged = next(c for c in cells if "".join(c["source"]).startswith("println!"))
     assert "5 chunks, 500 items, sum 124750" in text_of(merged["outputs"][0])
 
 
-def test_pipeline_notebook(tmp_path):
-    cells = code_cells(execute_notebook("pipeline.ipynb", tmp_path))
+def test_fan_out_fan_in_notebook(tmp_path):
+    cells = code_cells(execute_notebook("fan_out_fan_in.ipynb", tmp_path))
+    check_fan_out_fan_in(cells)
+    by_source = {"".join(c["source"]).split("\n")[0]: c for c in cells}
+    fan_out = by_source["%%slurm map chunks -> chunk_results --time 3 --mem 256M"]
+    assert "bound `chunk_results: Vec<ChunkResult>` (5 items)" in "".join(text_of(o) for o in fan_out["outputs"])
+
+
+def check_pipeline(cells):
     for c in cells:
         assert not [o for o in c["outputs"] if o["output_type"] == "error"], c
     stage3 = next(c for c in cells if "".join(c["source"]) == "stage3")
@@ -69,6 +72,11 @@ def test_pipeline_notebook(tmp_path):
         '["final_transform_0(preprocessed_data_1)", "final_transform_1(preprocessed_data_2)", '
         '"final_transform_2(preprocessed_data_3)"]'
     )
+
+
+def test_pipeline_notebook(tmp_path):
+    cells = code_cells(execute_notebook("pipeline.ipynb", tmp_path))
+    check_pipeline(cells)
     total = next(c for c in cells if "".join(c["source"]).startswith("assert_eq!"))
     assert text_of(total["outputs"][0]) == "6"
 

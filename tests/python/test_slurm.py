@@ -5,7 +5,6 @@ the login node and over SSH, with the same outputs as on local; failures,
 limits, cancellation, a kernel restart and a dropped SSH connection map to
 what the notebook shows; host keys are checked; injection never runs."""
 
-import json
 import os
 import re
 import subprocess
@@ -16,8 +15,10 @@ from pathlib import Path
 import pytest
 from jupyter_client.manager import start_new_kernel
 
-from conftest import STARTUP_TIMEOUT, run_cell
-from test_notebooks import check_parameter_sweep, code_cells, execute_notebook, text_of
+from conftest import STARTUP_TIMEOUT
+from test_magics import cell, texts, value
+from test_notebooks import (check_fan_out_fan_in, check_parameter_sweep, check_pipeline, code_cells,
+                            execute_notebook)
 
 REPO = Path(__file__).resolve().parents[2]
 SSHD_STATE = REPO / "install" / "state" / "sshd"
@@ -71,25 +72,6 @@ def sacct_names(wanted=()):
         if set(wanted) <= names or time.monotonic() > deadline:
             return names
         time.sleep(1)
-
-
-def check_fan_out_fan_in(cells):
-    for c in cells:
-        assert not [o for o in c["outputs"] if o["output_type"] == "error"], c
-    sums = next(c for c in cells if "".join(c["source"]).startswith("chunk_results.iter()"))
-    assert text_of(sums["outputs"][0]) == "[(0, 4950), (1, 14950), (2, 24950), (3, 34950), (4, 44950)]"
-    merged = next(c for c in cells if "".join(c["source"]).startswith("println!"))
-    assert "5 chunks, 500 items, sum 124750" in text_of(merged["outputs"][0])
-
-
-def check_pipeline(cells):
-    for c in cells:
-        assert not [o for o in c["outputs"] if o["output_type"] == "error"], c
-    stage3 = next(c for c in cells if "".join(c["source"]) == "stage3")
-    assert text_of(stage3["outputs"][0]) == (
-        '["final_transform_0(preprocessed_data_1)", "final_transform_1(preprocessed_data_2)", '
-        '"final_transform_2(preprocessed_data_3)"]'
-    )
 
 
 def run_notebook(name, tmp_path, env):
@@ -168,26 +150,10 @@ def login():
         km.shutdown_kernel(now=False)
 
 
-def cell(kc, code, timeout=TIMEOUT):
-    return run_cell(kc, code, timeout=timeout)
-
-
 def ok(kc, code):
     c = cell(kc, code)
     assert c.status == "ok", c.error()
     return c
-
-
-def value(kc, expr):
-    return ok(kc, expr).of_type("execute_result")[0]["content"]["data"]["text/plain"]
-
-
-def texts(c):
-    out = []
-    for m in c.outputs:
-        data = m["content"].get("data") or {}
-        out.append(data.get("text/plain", m["content"].get("text", "")))
-    return "\n".join(out)
 
 
 def slurm_ids(name):

@@ -395,37 +395,24 @@ fn unique() -> u128 {
         .unwrap_or(0)
 }
 
-/// Reads a small number file (count, chunk).
-/// Element states from the `status/<item>.json` files the runtime (or the
-/// executor, for elements it killed) wrote. An element with items that have
-/// no status was stopped with the kernel that ran it.
+/// Element states from the status files, for a job no executor watches:
+/// an element with items that have no status was stopped with the kernel
+/// that ran it.
 pub(super) fn states_from_status_files(dir: &Path, items: usize) -> Vec<State> {
     let chunk = read_number(&dir.join("chunk")).unwrap_or(1).max(1);
     (0..items.div_ceil(chunk))
         .map(|e| {
-            let mut state = State::Completed;
-            for i in e * chunk..((e + 1) * chunk).min(items) {
-                let status = std::fs::read_to_string(dir.join("status").join(format!("{i}.json")))
-                    .ok()
-                    .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok());
-                let Some(v) = status else {
-                    return State::Cancelled(
-                        "the kernel that ran it stopped before it finished; `%slurm retry` reruns it".into(),
-                    );
-                };
-                let exit = v["exit"].as_i64().unwrap_or(-1) as i32;
-                if let Some(name) = v["state"].as_str() {
-                    return State::from_parts(name, exit, v["error"].as_str().unwrap_or(""));
-                }
-                if exit != 0 {
-                    state = State::Failed(exit);
-                }
-            }
-            state
+            crate::executor::status::element_state(dir, items, chunk, e).unwrap_or_else(|| {
+                State::Cancelled(
+                    "the kernel that ran it stopped before it finished; `%slurm retry` reruns it"
+                        .into(),
+                )
+            })
         })
         .collect()
 }
 
+/// Reads a small number file (count, chunk).
 pub(super) fn read_number(path: &Path) -> Option<usize> {
     std::fs::read_to_string(path).ok()?.trim().parse().ok()
 }

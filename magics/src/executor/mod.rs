@@ -4,6 +4,7 @@
 
 pub mod local;
 pub mod slurm;
+pub mod status;
 
 use std::path::PathBuf;
 

@@ -667,15 +667,7 @@ impl Watcher {
         let out = {
             let mut c = lock(&self.cluster)?;
             self.stats.squeue.fetch_add(1, Ordering::Relaxed);
-            c.run(&[
-                "squeue".into(),
-                "-h".into(),
-                "-r".into(),
-                "-o".into(),
-                queue::SQUEUE_FORMAT.into(),
-                "-j".into(),
-                ids.join(","),
-            ])?
+            c.run(&queue::squeue_argv(&ids))?
         };
         let rows = if out.status == 0 {
             queue::parse(&out.text(), false)
@@ -687,10 +679,7 @@ impl Watcher {
                 message: out.stderr.trim().to_string(),
             }));
         };
-        let by_id: HashMap<(&str, usize), &queue::Row> = rows
-            .iter()
-            .map(|r| ((r.array_id.as_str(), r.task), r))
-            .collect();
+        let by_id = queue::by_element(&rows);
 
         // Live states from the queue; what left it is "gone".
         let mut changed = false;
@@ -765,7 +754,12 @@ impl Watcher {
                 };
                 let gone: Vec<usize> = t.gone.keys().copied().collect();
                 for e in gone {
-                    match state_from_status(&t.place, e) {
+                    match super::status::element_state(
+                        &t.place.local_dir,
+                        t.place.items,
+                        t.place.chunk,
+                        e,
+                    ) {
                         Some(st) => {
                             t.states[e] = st;
                             t.gone.remove(&e);
@@ -791,26 +785,14 @@ impl Watcher {
         let acct = {
             let mut c = lock(&self.cluster)?;
             self.stats.sacct.fetch_add(1, Ordering::Relaxed);
-            c.run(&[
-                "sacct".into(),
-                "-n".into(),
-                "-P".into(),
-                "-X".into(),
-                "-o".into(),
-                queue::SACCT_FORMAT.into(),
-                "-j".into(),
-                ids.join(","),
-            ])?
+            c.run(&queue::sacct_argv(&ids))?
         };
         let rows = if acct.status == 0 {
             queue::parse(&acct.text(), true)
         } else {
             Vec::new()
         };
-        let by_id: HashMap<(&str, usize), &queue::Row> = rows
-            .iter()
-            .map(|r| ((r.array_id.as_str(), r.task), r))
-            .collect();
+        let by_id = queue::by_element(&rows);
         let mut w = lock(&self.watched)?;
         for (id, e, array_id, task) in need_sacct {
             let Some(t) = w.jobs.get_mut(&id) else {
@@ -850,21 +832,4 @@ impl Watcher {
         }
         Ok(Some(changed))
     }
-}
-
-/// An element's state from its items' status files, if every item has one.
-fn state_from_status(place: &Placement, element: usize) -> Option<State> {
-    let chunk = place.chunk.max(1);
-    let mut state = State::Completed;
-    for i in element * chunk..((element + 1) * chunk).min(place.items) {
-        let text =
-            std::fs::read_to_string(place.local_dir.join("status").join(format!("{i}.json")))
-                .ok()?;
-        let v: serde_json::Value = serde_json::from_str(&text).ok()?;
-        let exit = v["exit"].as_i64().unwrap_or(1) as i32;
-        if exit != 0 {
-            state = State::Failed(exit);
-        }
-    }
-    Some(state)
 }

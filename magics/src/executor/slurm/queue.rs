@@ -3,12 +3,39 @@
 //! final state of elements that ended without a status file, and the
 //! mapping of every Slurm state name to what the notebook shows.
 
+use std::collections::HashMap;
+
 use crate::state::State;
 
 /// The squeue format sluice asks for.
 pub const SQUEUE_FORMAT: &str = "%i|%T|%r";
 /// The sacct fields sluice asks for.
 pub const SACCT_FORMAT: &str = "JobID,State,ExitCode,Reason,Start";
+
+/// `squeue` for these array ids, one line per element (`-r`).
+pub fn squeue_argv(ids: &[String]) -> Vec<String> {
+    let mut a: Vec<String> = ["squeue", "-h", "-r", "-o", SQUEUE_FORMAT, "-j"]
+        .map(String::from)
+        .to_vec();
+    a.push(ids.join(","));
+    a
+}
+
+/// `sacct` for these array ids, allocations only, parsable.
+pub fn sacct_argv(ids: &[String]) -> Vec<String> {
+    let mut a: Vec<String> = ["sacct", "-n", "-P", "-X", "-o", SACCT_FORMAT, "-j"]
+        .map(String::from)
+        .to_vec();
+    a.push(ids.join(","));
+    a
+}
+
+/// Rows by `(array id, task id)`.
+pub fn by_element(rows: &[Row]) -> HashMap<(&str, usize), &Row> {
+    rows.iter()
+        .map(|r| ((r.array_id.as_str(), r.task), r))
+        .collect()
+}
 
 /// One array element as Slurm reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]

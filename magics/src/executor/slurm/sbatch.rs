@@ -131,17 +131,22 @@ pub fn check_name(option: &'static str, value: &str) -> Result<(), OptionError> 
 }
 
 impl SbatchOptions {
-    /// Checks every free-text value.
-    pub fn check(&self) -> Result<(), OptionError> {
-        for (option, v) in [
+    /// The free-text options that are given, as `(sbatch option, value)`.
+    fn named(&self) -> impl Iterator<Item = (&'static str, &str)> {
+        [
             ("partition", &self.partition),
             ("account", &self.account),
             ("qos", &self.qos),
             ("gres", &self.gres),
-        ] {
-            if let Some(v) = v {
-                check_name(option, v)?;
-            }
+        ]
+        .into_iter()
+        .filter_map(|(option, v)| v.as_deref().map(|v| (option, v)))
+    }
+
+    /// Checks every free-text value.
+    pub fn check(&self) -> Result<(), OptionError> {
+        for (option, v) in self.named() {
+            check_name(option, v)?;
         }
         check_name("name", &self.job_name)
     }
@@ -173,15 +178,8 @@ pub fn sbatch_argv(
     if let Some(t) = o.time_limit {
         a.push(format!("--time={}", t.div_ceil(60).max(1)));
     }
-    for (flag, v) in [
-        ("partition", &o.partition),
-        ("account", &o.account),
-        ("qos", &o.qos),
-        ("gres", &o.gres),
-    ] {
-        if let Some(v) = v {
-            a.push(format!("--{flag}={v}"));
-        }
+    for (flag, v) in o.named() {
+        a.push(format!("--{flag}={v}"));
     }
     if let Some(d) = dependency {
         a.push(format!("--dependency={d}"));
