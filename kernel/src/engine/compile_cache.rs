@@ -4,6 +4,9 @@
 //! every cell 10-20 ms; a notebook without `:dep` never pays it. Turning it
 //! on later would make cargo rebuild every dependency, so it goes on
 //! before the first one — the user's or the magics' serde_json.
+//! It also remembers whether the session has dependencies at all (items-only
+//! cells only wait for the next build while it has none, see
+//! `deferred_items.rs`).
 
 use evcxr::CommandContext;
 
@@ -12,6 +15,7 @@ use evcxr::CommandContext;
 pub(super) struct CompileCache {
     mb: u64,
     on: bool,
+    dependencies: bool,
 }
 
 impl CompileCache {
@@ -23,11 +27,20 @@ impl CompileCache {
                 .and_then(|v| v.trim().parse::<u64>().ok())
                 .unwrap_or(500),
             on: false,
+            dependencies: false,
         }
+    }
+
+    /// True once a `:dep` or `extern crate` was evaluated in this session.
+    pub(super) fn has_dependencies(&self) -> bool {
+        self.dependencies
     }
 
     /// Turns the cache on if `code` adds a dependency and it is not on yet.
     pub(super) fn before(&mut self, ctx: &mut CommandContext, code: &str) {
+        if adds_dependency(code) || code.contains("extern crate") {
+            self.dependencies = true;
+        }
         if self.on || self.mb == 0 || !adds_dependency(code) {
             return;
         }

@@ -12,6 +12,7 @@ use jupyter_protocol::{
 use sluice_magics::diagnostic::{CellSpan, Diagnostic, Label};
 
 use super::compile_cache::CompileCache;
+use super::deferred_items::{self, DeferredItems, Source};
 use super::fast_display::FastDisplay;
 use super::interrupt::Interrupter;
 use super::magic_bridge::{EvcxrSession, IopubDisplay};
@@ -19,6 +20,10 @@ use super::{Outlets, Request, introspect};
 use crate::display;
 use crate::streams::{PanicReport, Streams};
 use sluice_magics::cell::Magics;
+
+mod waiting;
+
+use waiting::primary_line;
 
 /// How a cell ended, before it becomes messages.
 pub(super) enum Outcome {
@@ -37,6 +42,7 @@ pub(super) struct Worker {
     magics: Magics,
     cache: CompileCache,
     display: FastDisplay,
+    items: DeferredItems,
 }
 
 impl Worker {
@@ -50,6 +56,7 @@ impl Worker {
             magics: Magics::default(),
             cache: CompileCache::from_env(),
             display: FastDisplay::from_env(),
+            items: DeferredItems::from_env(),
         }
     }
 
@@ -63,23 +70,41 @@ impl Worker {
                 }
                 Request::Complete(msg, req) => {
                     self.outlets.iopub.busy(&msg);
-                    let reply = match &mut self.ctx {
-                        Ok(ctx) => introspect::complete(ctx, &req),
-                        Err(_) => introspect::complete_empty(&req),
-                    };
+                    let reply = self.complete(&req);
                     let _ = self.outlets.shell.send(reply.as_child_of(&msg));
                     self.outlets.iopub.idle(&msg);
                 }
                 Request::Inspect(msg, req) => {
                     self.outlets.iopub.busy(&msg);
-                    let reply = match &mut self.ctx {
-                        Ok(ctx) => introspect::inspect(ctx, &req),
-                        Err(_) => introspect::inspect_empty(),
-                    };
+                    let reply = self.inspect(&req);
                     let _ = self.outlets.shell.send(reply.as_child_of(&msg));
                     self.outlets.iopub.idle(&msg);
                 }
             }
+        }
+    }
+
+    /// Completions, with the waiting items as context.
+    fn complete(
+        &mut self,
+        req: &jupyter_protocol::CompleteRequest,
+    ) -> jupyter_protocol::CompleteReply {
+        let context = self.items.alone().map(|a| a.code).unwrap_or_default();
+        match &mut self.ctx {
+            Ok(ctx) => introspect::complete(ctx, req, &context),
+            Err(_) => introspect::complete_empty(req),
+        }
+    }
+
+    /// Inspection, with the waiting items as context.
+    fn inspect(
+        &mut self,
+        req: &jupyter_protocol::InspectRequest,
+    ) -> jupyter_protocol::InspectReply {
+        let context = self.items.alone().map(|a| a.code).unwrap_or_default();
+        match &mut self.ctx {
+            Ok(ctx) => introspect::inspect(ctx, req, &context),
+            Err(_) => introspect::inspect_empty(),
         }
     }
 
@@ -142,7 +167,7 @@ impl Worker {
             );
         }
 
-        let outcome = self.evaluate(msg, req);
+        let outcome = self.evaluate(msg, req, self.count);
         let (status, error, plain) = match outcome {
             Outcome::Ok(content) => {
                 let outputs = display::split(&content, req.code.trim_start().starts_with(':'));
@@ -198,17 +223,36 @@ impl Worker {
     }
 
     /// Evaluates the cell's code with evcxr and classifies the result.
-    fn evaluate(&mut self, msg: &JupyterMessage, req: &ExecuteRequest) -> Outcome {
+    fn evaluate(&mut self, msg: &JupyterMessage, req: &ExecuteRequest, count: usize) -> Outcome {
+        if let Err(reason) = &self.ctx {
+            return Outcome::Err(simple_error("EngineUnavailable", reason));
+        }
+        if req.code.trim().is_empty() {
+            return Outcome::Ok(HashMap::new());
+        }
+        // Magic cells, evcxr commands and shell lines see the session as the
+        // cells before them left it: waiting items are built first.
+        let shape = deferred_items::shape(&req.code);
+        if Magics::is_magic(&req.code) || deferred_items::starts_with_command(&req.code) {
+            if let Err(e) = self.build_waiting_items() {
+                return Outcome::Err(e);
+            }
+            if Magics::is_magic(&req.code) {
+                return self.run_magic(msg, &req.code);
+            }
+        } else if let Some(sh) = &shape
+            && let Some(outcome) = self.try_defer(count, &req.code, sh)
+        {
+            return outcome;
+        }
+        let (block, binds) = match self.block_for(&req.code, shape.as_ref()) {
+            Ok(b) => b,
+            Err(e) => return Outcome::Err(e),
+        };
         let ctx = match &mut self.ctx {
             Ok(ctx) => ctx,
             Err(reason) => return Outcome::Err(simple_error("EngineUnavailable", reason)),
         };
-        if req.code.trim().is_empty() {
-            return Outcome::Ok(HashMap::new());
-        }
-        if Magics::is_magic(&req.code) {
-            return self.run_magic(msg, &req.code);
-        }
         let streams = self.streams.clone();
         if let Some(s) = &streams {
             s.set_parent(Some(msg.clone()));
@@ -237,31 +281,13 @@ impl Worker {
             },
         };
 
-        // Results of finished magic cells are bound together with this cell
-        // (one compile instead of two): their `let`s go on a line before it.
-        // evcxr commands get them evaluated on their own first.
-        let mut offset = 0;
-        let mut code = std::borrow::Cow::Borrowed(req.code.as_str());
-        if let Some(prelude) = self.magics.pending_prelude() {
-            if req.code.trim_start().starts_with(':') {
-                let mut session = EvcxrSession {
-                    ctx: &mut *ctx,
-                    streams: streams.as_ref(),
-                    cache: &mut self.cache,
-                };
-                if let Err(e) = self.magics.flush_pending(&mut session) {
-                    return Outcome::Err(simple_error("BindError", &e.to_string()));
-                }
-            } else {
-                offset = 1;
-                code = std::borrow::Cow::Owned(format!("{prelude}\n{}", req.code));
-            }
-        }
+        let offset = block.start_of(Source::Cell).unwrap_or(1) - 1;
+        let code = block.code.as_str();
 
-        self.cache.before(ctx, &code);
+        self.cache.before(ctx, code);
         self.interrupter.set_busy(true);
         let started = std::time::Instant::now();
-        let result = ctx.execute_with_callbacks(&code, &mut callbacks);
+        let result = ctx.execute_with_callbacks(code, &mut callbacks);
         let evcxr_done = started.elapsed();
         self.interrupter.set_busy(false);
         let panic = streams.as_ref().and_then(Streams::flush);
@@ -281,12 +307,17 @@ impl Worker {
         );
         let interrupted = self.interrupter.was_requested();
 
+        // evcxr keeps a block's items once the block was built and run
+        // (also when the run panicked).
+        if result.is_ok() {
+            self.items.clear();
+        }
         match result {
             Ok(outputs) => match panic {
                 Some(p) => {
                     // A waiting bind that panics (its results file is gone)
                     // is dropped; one that did not run yet stays waiting.
-                    if offset > 0 && p.message.starts_with("sluice: ") {
+                    if binds && p.message.starts_with("sluice: ") {
                         self.magics.pending_done();
                     }
                     Outcome::Err(panic_error(&p))
@@ -318,12 +349,17 @@ impl Worker {
                 }
             },
             Err(evcxr::Error::CompilationErrors(errors)) => {
-                let in_prelude = errors.iter().any(|e| {
-                    e.spanned_messages()
-                        .iter()
-                        .any(|m| m.is_primary && m.span.is_some_and(|s| s.start_line <= offset))
-                });
-                if in_prelude {
+                let sources: Vec<Source> = errors
+                    .iter()
+                    .filter_map(|e| primary_line(e).and_then(|l| block.source_of(l)))
+                    .collect();
+                if let Some(cell) = sources.iter().find_map(|s| match s {
+                    Source::Deferred(n) => Some(*n),
+                    _ => None,
+                }) {
+                    return Outcome::Err(self.items_failed(&errors, &block, cell));
+                }
+                if sources.contains(&Source::Prelude) {
                     // A waiting bind no longer compiles (say, its type was
                     // redefined): drop it rather than block every later cell.
                     let names = self.magics.pending_names().join(", ");
@@ -335,6 +371,12 @@ impl Worker {
                             "the results of {names} could not be bound ({first}); this cell did not run. Run it again; `%slurm load NAME` binds the results once their type compiles"
                         ),
                     ));
+                }
+                if !self.items.is_empty() && !sources.contains(&Source::Cell) {
+                    // No error points into this cell: blame the waiting
+                    // items rather than block every later cell.
+                    let first = self.items.cells().first().copied().unwrap_or(count);
+                    return Outcome::Err(self.items_failed(&errors, &block, first));
                 }
                 Outcome::Err(compile_error(&errors, &req.code, offset))
             }
@@ -438,17 +480,11 @@ impl Worker {
         for req in keep {
             match req {
                 Request::Complete(msg, req) => {
-                    let reply = match &mut self.ctx {
-                        Ok(ctx) => introspect::complete(ctx, &req),
-                        Err(_) => introspect::complete_empty(&req),
-                    };
+                    let reply = self.complete(&req);
                     let _ = self.outlets.shell.send(reply.as_child_of(&msg));
                 }
                 Request::Inspect(msg, req) => {
-                    let reply = match &mut self.ctx {
-                        Ok(ctx) => introspect::inspect(ctx, &req),
-                        Err(_) => introspect::inspect_empty(),
-                    };
+                    let reply = self.inspect(&req);
                     let _ = self.outlets.shell.send(reply.as_child_of(&msg));
                 }
                 Request::Execute(..) => {}
@@ -502,14 +538,26 @@ fn starts_with_dep(code: &str) -> bool {
     code.trim_start().starts_with(":dep ")
 }
 
-/// `offset`: lines put before the cell's code (pending binds); spans are
-/// moved back onto the cell's own lines.
+/// `offset`: lines put before the cell's code (pending binds, waiting
+/// items); spans are moved back onto the cell's own lines.
 fn compile_error(errors: &[evcxr::CompilationError], code: &str, offset: usize) -> ErrorOutput {
+    compile_error_in(errors, code, offset, usize::MAX)
+}
+
+/// Like [`compile_error`] for code on lines `offset + 1 ..= last` of the
+/// evaluated block.
+fn compile_error_in(
+    errors: &[evcxr::CompilationError],
+    code: &str,
+    offset: usize,
+    last: usize,
+) -> ErrorOutput {
     let diags: Vec<Diagnostic> = errors
         .iter()
         .map(|e| {
             let mut d = to_diagnostic(e);
-            d.labels.retain(|l| l.span.start_line > offset);
+            d.labels
+                .retain(|l| l.span.start_line > offset && l.span.start_line <= last);
             for l in &mut d.labels {
                 l.span.start_line -= offset;
                 l.span.end_line = l

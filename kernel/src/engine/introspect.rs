@@ -2,7 +2,9 @@
 //!
 //! Jupyter counts cursor positions in Unicode characters, evcxr in bytes;
 //! both directions are converted here. Completions are bare names (`drain`,
-//! not evcxr's call snippet `drain(range)`).
+//! not evcxr's call snippet `drain(range)`). `context` is code that goes
+//! before the request's (items-only cells waiting to be built), so their
+//! names complete and inspect too.
 
 use evcxr::CommandContext;
 use jupyter_protocol::{CompleteReply, CompleteRequest, InspectReply, InspectRequest, ReplyStatus};
@@ -10,18 +12,30 @@ use jupyter_protocol::{CompleteReply, CompleteRequest, InspectReply, InspectRequ
 use crate::completion;
 use crate::display;
 
-pub(super) fn complete(ctx: &mut CommandContext, req: &CompleteRequest) -> CompleteReply {
+pub(super) fn complete(
+    ctx: &mut CommandContext,
+    req: &CompleteRequest,
+    context: &str,
+) -> CompleteReply {
     if let Some(reply) = completion::magic_completions(&req.code, req.cursor_pos) {
         return reply;
     }
     let byte_pos = completion::char_to_byte(&req.code, req.cursor_pos);
-    match ctx.completions(&req.code, byte_pos) {
+    // evcxr reads commands only at the top of a cell: no context before them.
+    let context = if req.code.trim_start().starts_with(':') {
+        ""
+    } else {
+        context
+    };
+    let code = format!("{context}{}", req.code);
+    match ctx.completions(&code, context.len() + byte_pos) {
         Ok(c) => {
             let names = completion::clean(c.completions.iter().map(|c| c.code.as_str()));
+            let back = |offset: usize| offset.saturating_sub(context.len()).min(req.code.len());
             CompleteReply {
                 matches: names,
-                cursor_start: completion::byte_to_char(&req.code, c.start_offset),
-                cursor_end: completion::byte_to_char(&req.code, c.end_offset),
+                cursor_start: completion::byte_to_char(&req.code, back(c.start_offset)),
+                cursor_end: completion::byte_to_char(&req.code, back(c.end_offset)),
                 metadata: Default::default(),
                 status: ReplyStatus::Ok,
                 error: None,
@@ -45,7 +59,11 @@ pub(super) fn complete_empty(req: &CompleteRequest) -> CompleteReply {
     }
 }
 
-pub(super) fn inspect(ctx: &mut CommandContext, req: &InspectRequest) -> InspectReply {
+pub(super) fn inspect(
+    ctx: &mut CommandContext,
+    req: &InspectRequest,
+    context: &str,
+) -> InspectReply {
     let byte_pos = completion::char_to_byte(&req.code, req.cursor_pos);
     // A notebook variable under the cursor: its type is the most useful answer.
     if let Some(word) = completion::word_at(&req.code, byte_pos) {
@@ -59,7 +77,7 @@ pub(super) fn inspect(ctx: &mut CommandContext, req: &InspectRequest) -> Inspect
     }
     // Hover needs the cursor inside or at the end of a word.
     let pos = completion::word_end(&req.code, byte_pos);
-    match ctx.hover_at(&req.code, pos) {
+    match ctx.hover_at(&format!("{context}{}", req.code), context.len() + pos) {
         Ok((plain, html)) if !plain.trim().is_empty() => found(&plain, Some(&html)),
         Ok(_) => inspect_empty(),
         Err(e) => {

@@ -11,6 +11,7 @@
 //! earlier simply wait in the queue.
 
 mod compile_cache;
+mod deferred_items;
 mod execute;
 mod fast_display;
 mod interrupt;

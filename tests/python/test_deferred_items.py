@@ -1,0 +1,145 @@
+"""Items-only cells (see the kernel's engine/deferred_items.rs): checked when
+they run, built with the next cell. Everything a user can see must be as if
+each cell had been built on its own: values, errors on the right cell and
+lines, impls filed as evcxr files them, completions, commands and magics
+in between, panics; a build-only error is reported, never swallowed."""
+
+import os
+
+from jupyter_client.manager import start_new_kernel
+
+from conftest import STARTUP_TIMEOUT, run_cell
+
+
+def ok(kc, code):
+    c = run_cell(kc, code)
+    assert c.status == "ok", (code, c.error())
+    return c
+
+
+def value(kc, code):
+    res = ok(kc, code).of_type("execute_result")
+    assert res, f"no result for {code!r}"
+    return res[0]["content"]["data"]["text/plain"]
+
+
+def traceback(c):
+    return "\n".join(c.error()["traceback"])
+
+
+# A constant that fails only when a full build monomorphizes `g::<u8>`:
+# `cargo check` accepts it, `cargo build` does not.
+BUILD_ONLY_ERROR = """pub struct Check<const N: usize>;
+impl<const N: usize> Check<N> { pub const OK: () = assert!(N > 0, "N must be positive"); }
+pub fn g<T>() { let _ = Check::<0>::OK; }
+pub fn zero() { g::<u8>() }"""
+
+
+def test_items_then_use_give_the_same_values(kernel):
+    _, kc = kernel
+    c = ok(kc, "#[derive(Debug, Clone)]\npub struct Point { pub x: i32, pub y: i32 }")
+    assert not c.of_type("execute_result") and not c.of_type("error")
+    ok(kc, "impl Point { pub fn norm1(&self) -> i32 { self.x.abs() + self.y.abs() } }")
+    ok(kc, "pub fn origin() -> Point { Point { x: 0, y: 0 } }\nconst LIMIT: i32 = 10;")
+    assert value(kc, "let p = Point { x: 3, y: -4 };\np.norm1() + origin().norm1() + LIMIT") == "17"
+    assert value(kc, "p.clone()") == "Point { x: 3, y: -4 }", "the variable and the items stay"
+
+
+def test_an_error_in_an_items_cell_is_reported_on_its_own_lines(kernel):
+    _, kc = kernel
+    ok(kc, "pub struct Waiting { pub v: u8 }")
+    c = run_cell(kc, "pub struct Fine;\n\npub fn broken() -> u8 { \"not a number\" }")
+    assert c.status == "error"
+    err = c.error()
+    assert err["ename"] == "CompileError", err
+    tb = traceback(c)
+    assert "mismatched types" in tb, tb
+    assert "pub fn broken() -> u8" in tb, "the cell's own line is shown"
+    assert "3 |" in tb or ":3:" in tb, f"line 3 of the cell: {tb}"
+    # the failed cell defined nothing; the items waiting before it are intact
+    assert run_cell(kc, "let f = Fine;").status == "error"
+    assert value(kc, "Waiting { v: 7 }.v") == "7"
+
+
+def test_an_error_in_the_next_cell_keeps_the_items_waiting(kernel):
+    _, kc = kernel
+    ok(kc, "pub fn answer() -> i64 { 42 }")
+    c = run_cell(kc, "let wrong: i64 = \"text\";\nwrong")
+    assert c.status == "error"
+    tb = traceback(c)
+    assert "let wrong: i64" in tb and "pub fn answer" not in tb, tb
+    assert value(kc, "answer()") == "42"
+
+
+def test_an_impl_that_begins_a_running_cell_after_a_waiting_struct(kernel):
+    _, kc = kernel
+    ok(kc, "pub struct Meters(pub f64);")
+    assert value(kc, "impl Meters { pub fn double(&self) -> f64 { self.0 * 2.0 } }\nMeters(1.5).double()") == "3.0"
+    # redefining the struct keeps that impl, as evcxr does cell by cell
+    ok(kc, "pub struct Meters(pub f64, pub u8);")
+    assert value(kc, "Meters(2.0, 0).double()") == "4.0"
+
+
+def test_completion_and_inspection_see_waiting_items(kernel):
+    _, kc = kernel
+    ok(kc, "pub struct Deferred { pub field_one: i32, pub field_two: i32 }")
+    code = "let d = Deferred { field_one: 1, field_two: 2 };\nd.field_o"
+    kc.complete(code, len(code))
+    reply = kc.get_shell_msg(timeout=60)
+    assert reply["content"]["status"] == "ok"
+    assert "field_one" in reply["content"]["matches"], reply["content"]
+    assert reply["content"]["cursor_start"] == len(code) - len("field_o")
+    assert value(kc, code.replace("d.field_o", "d.field_one + d.field_two")) == "3"
+
+
+def test_commands_and_panics_between_items(kernel):
+    _, kc = kernel
+    ok(kc, "pub fn helper() -> u32 { 41 }")
+    ok(kc, ":fmt {:?}")
+    assert value(kc, "helper() + 1") == "42"
+    ok(kc, "pub fn other() -> u32 { 1 }")
+    c = run_cell(kc, 'panic!("boom")')
+    assert c.status == "error" and "boom" in c.error()["evalue"]
+    assert value(kc, "other() + helper()") == "42", "the panicking cell's build kept the items"
+
+
+def test_a_magic_cell_sees_waiting_items(kernel, tmp_path):
+    _, kc = kernel
+    ok(kc, "pub fn triple(x: i64) -> i64 { 3 * x }")
+    c = run_cell(kc, "%%slurm map 0..4 -> tripled\n|x: i64| triple(x)")
+    assert c.status == "ok", c.error()
+    ok(kc, "%slurm wait tripled")
+    assert value(kc, "tripled.iter().sum::<i64>()") == "18"
+
+
+def test_a_build_only_error_is_reported_at_the_next_cell_and_clears():
+    km, kc = start_new_kernel(kernel_name="sluice", startup_timeout=STARTUP_TIMEOUT)
+    try:
+        ok(kc, BUILD_ONLY_ERROR)  # type-checks: it waits
+        c = run_cell(kc, "1 + 1")
+        assert c.status == "error"
+        err = c.error()
+        assert err["ename"] == "DeferredItemsError", err
+        tb = traceback(c)
+        assert "cell [1]" in tb and "N must be positive" in tb, tb
+        # the items are dropped: later cells work, and do not see them
+        assert value(kc, "2 + 2") == "4"
+        assert run_cell(kc, "zero()").status == "error"
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+
+
+def test_turned_off_the_items_cell_is_built_at_once():
+    os.environ["SLUICE_DEFER_ITEMS"] = "0"
+    try:
+        km, kc = start_new_kernel(kernel_name="sluice", startup_timeout=STARTUP_TIMEOUT)
+    finally:
+        del os.environ["SLUICE_DEFER_ITEMS"]
+    try:
+        c = run_cell(kc, BUILD_ONLY_ERROR)
+        assert c.status == "error" and c.error()["ename"] == "CompileError", c.error()
+        assert "N must be positive" in traceback(c)
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
