@@ -5,12 +5,14 @@
 //! tells it which request is current and asks it to [`Streams::flush`] before
 //! it publishes a reply, so every stream message of a cell goes out before
 //! that cell's `idle`. The forwarder also notices panic reports on stderr,
-//! so a panicking cell becomes an error instead of a silent "ok".
+//! so a panicking cell becomes an error instead of a silent "ok", and turns
+//! the line `sluice::clear_output` prints on stdout into a `clear_output`
+//! message, in order with the text around it.
 
 use std::time::Duration;
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, select};
-use jupyter_protocol::{JupyterMessage, StreamContent};
+use jupyter_protocol::{ClearOutput, JupyterMessage, StreamContent};
 
 use crate::iopub::Iopub;
 
@@ -23,6 +25,10 @@ const STDERR_SETTLE: Duration = Duration::from_millis(8);
 const STDERR_HANDOFF: Duration = Duration::from_millis(1);
 /// A flush never waits longer than this for a child that keeps writing.
 const FLUSH_LIMIT: Duration = Duration::from_millis(500);
+
+/// The line the session's `sluice::clear_output(wait)` prints (see
+/// `engine/session_api.rs`), followed by ` wait` or ` now`.
+pub const CLEAR_OUTPUT_MARKER: &str = "SLUICE_CLEAR_OUTPUT";
 
 /// A panic seen on the child's stderr during the current cell.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -185,26 +191,42 @@ impl Forwarder {
     }
 
     /// Sends `first` and whatever else is already queued on the same channel
-    /// as one stream message (a loop printing 10,000 lines is not 10,000 messages).
+    /// as one stream message (a loop printing 10,000 lines is not 10,000
+    /// messages); a clear-output line splits the batch where it stands.
     fn forward_batch(&mut self, is_err: bool, first: String, more: &Receiver<String>) {
         let mut text = String::new();
-        self.take_line(is_err, &first, &mut text);
-        while text.len() < 64 * 1024 {
-            match more.try_recv() {
-                Ok(line) => self.take_line(is_err, &line, &mut text),
-                Err(_) => break,
+        let mut next = Some(first);
+        while let Some(line) = next.take() {
+            match clear_output_wait(is_err, &line) {
+                Some(wait) => {
+                    self.send_stream(is_err, &mut text);
+                    if let Some(parent) = &self.parent {
+                        self.iopub.send(ClearOutput { wait }.as_child_of(parent));
+                    }
+                }
+                None => self.take_line(is_err, &line, &mut text),
+            }
+            if text.len() < 64 * 1024 {
+                next = more.try_recv().ok();
             }
         }
+        self.send_stream(is_err, &mut text);
+    }
+
+    /// Publishes the batch as one stream message (nothing when it is empty
+    /// or no request is current) and empties it.
+    fn send_stream(&mut self, is_err: bool, text: &mut String) {
+        let batch = std::mem::take(text);
         let Some(parent) = &self.parent else {
             return;
         };
-        if text.is_empty() {
+        if batch.is_empty() {
             return;
         }
         let content = if is_err {
-            StreamContent::stderr(&text)
+            StreamContent::stderr(&batch)
         } else {
-            StreamContent::stdout(&text)
+            StreamContent::stdout(&batch)
         };
         self.iopub.send(content.as_child_of(parent));
     }
@@ -262,6 +284,19 @@ enum ReportState {
     Backtrace,
 }
 
+/// `SLUICE_CLEAR_OUTPUT wait` on stdout → `Some(true)`, `... now` →
+/// `Some(false)`; anything else (and stderr) → `None`.
+fn clear_output_wait(is_err: bool, line: &str) -> Option<bool> {
+    if is_err {
+        return None;
+    }
+    match line.strip_prefix(CLEAR_OUTPUT_MARKER)? {
+        " wait" => Some(true),
+        " now" => Some(false),
+        _ => None,
+    }
+}
+
 /// `thread 'main' panicked at src/lib.rs:3:5:` → `src/lib.rs:3:5`.
 fn parse_panic_header(line: &str) -> Option<String> {
     if !line.starts_with("thread '") {
@@ -287,5 +322,20 @@ mod tests {
             Some("src/lib.rs:6:1".to_string())
         );
         assert_eq!(parse_panic_header("hello panicked at"), None);
+    }
+
+    #[test]
+    fn clear_output_lines() {
+        assert_eq!(
+            clear_output_wait(false, "SLUICE_CLEAR_OUTPUT wait"),
+            Some(true)
+        );
+        assert_eq!(
+            clear_output_wait(false, "SLUICE_CLEAR_OUTPUT now"),
+            Some(false)
+        );
+        assert_eq!(clear_output_wait(true, "SLUICE_CLEAR_OUTPUT now"), None);
+        assert_eq!(clear_output_wait(false, "SLUICE_CLEAR_OUTPUT"), None);
+        assert_eq!(clear_output_wait(false, "x SLUICE_CLEAR_OUTPUT now"), None);
     }
 }

@@ -35,6 +35,8 @@ class SluiceConformance(jkt.KernelTests):
     supported_history_operations = ("tail", "range", "search")
 
     code_inspect_sample = "Vec"
+    code_page_something = "?Vec"
+    code_clear_output = "sluice::clear_output(false);"
 
 
 class SluiceIopubWelcome(jkt.IopubWelcomeTests):

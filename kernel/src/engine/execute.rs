@@ -16,7 +16,7 @@ use super::deferred_items::{self, DeferredItems, Source};
 use super::fast_display::FastDisplay;
 use super::interrupt::Interrupter;
 use super::magic_bridge::{EvcxrSession, IopubDisplay};
-use super::{Outlets, Request, introspect};
+use super::{Outlets, Request, introspect, pager, session_api};
 use crate::display;
 use crate::streams::{PanicReport, Streams};
 use sluice_magics::cell::Magics;
@@ -31,6 +31,8 @@ pub(super) enum Outcome {
     Ok(HashMap<String, String>),
     /// Failed; what the user sees.
     Err(ErrorOutput),
+    /// A `?name` cell: documentation for the pager (`None`: none found).
+    Page(String, Option<jupyter_protocol::Media>),
 }
 
 pub(super) struct Worker {
@@ -129,7 +131,7 @@ impl Worker {
                 {
                     tracing::warn!("SLUICE_CELL_OPT={opt}: {e}");
                 }
-                self.display.install(&mut ctx);
+                self.display.install(&mut ctx, &session_api::module());
                 streams.flush();
                 self.streams = Some(streams);
                 self.ctx = Ok(ctx);
@@ -167,8 +169,30 @@ impl Worker {
             );
         }
 
-        let outcome = self.evaluate(msg, req, self.count);
+        let outcome = match pager::request(&req.code) {
+            Some(name) => {
+                let reply = self.inspect(&pager::inspect_request(name));
+                Outcome::Page(name.to_string(), reply.found.then_some(reply.data))
+            }
+            None => self.evaluate(msg, req, self.count),
+        };
+        let mut payload = vec![];
         let (status, error, plain) = match outcome {
+            Outcome::Page(_, Some(data)) => {
+                payload.push(pager::page(data));
+                (ReplyStatus::Ok, None, String::new())
+            }
+            Outcome::Page(name, None) => {
+                if !req.silent {
+                    iopub.send(
+                        jupyter_protocol::StreamContent::stdout(&format!(
+                            "No documentation found for `{name}`.\n"
+                        ))
+                        .as_child_of(msg),
+                    );
+                }
+                (ReplyStatus::Ok, None, String::new())
+            }
             Outcome::Ok(content) => {
                 let outputs = display::split(&content, req.code.trim_start().starts_with(':'));
                 let plain = content.get("text/plain").cloned().unwrap_or_default();
@@ -213,7 +237,7 @@ impl Worker {
         let reply = ExecuteReply {
             status,
             execution_count: count,
-            payload: vec![],
+            payload,
             user_expressions: Some(HashMap::new()),
             error,
         };
@@ -326,7 +350,8 @@ impl Worker {
                     self.magics.pending_done();
                     self.magics.record_cell(&req.code);
                     if req.code.trim_start().starts_with(':') {
-                        self.display.after_command(ctx, &req.code);
+                        self.display
+                            .after_command(ctx, &req.code, &session_api::module());
                     }
                     // The user's first `:dep` already made evcxr drop what it
                     // drops: add serde_json for the magics right behind it.

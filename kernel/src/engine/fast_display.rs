@@ -29,24 +29,37 @@ impl FastDisplay {
         }
     }
 
-    /// Defines the trait in the session (warm-up, and after `:clear`).
-    pub(super) fn install(&self, ctx: &mut CommandContext) {
+    /// Defines the trait in the session (warm-up, and after `:clear`),
+    /// together with `items` (the kernel's other session items), in one build.
+    pub(super) fn install(&self, ctx: &mut CommandContext, items: &str) {
         if !self.enabled {
+            if let Err(e) = ctx.execute(items) {
+                tracing::warn!("cannot define the session items: {e}");
+            }
             return;
         }
         let with_impl = !self.types;
-        if with_impl && ctx.execute(&module(Some(&self.format))).is_ok() {
+        if with_impl
+            && ctx
+                .execute(&format!("{items}\n{}", module(Some(&self.format))))
+                .is_ok()
+        {
             return;
         }
         // The format does not compile, or types are shown: evcxr's path.
-        if let Err(e) = ctx.execute(&module(None)) {
+        if let Err(e) = ctx.execute(&format!("{items}\n{}", module(None))) {
             tracing::warn!("cannot define the display trait: {e}");
         }
     }
 
-    /// Follows evcxr commands that change how results are shown.
-    pub(super) fn after_command(&mut self, ctx: &mut CommandContext, code: &str) {
+    /// Follows evcxr commands that change how results are shown; after
+    /// `:clear` (which drops every item) `items` are defined again too.
+    pub(super) fn after_command(&mut self, ctx: &mut CommandContext, code: &str, items: &str) {
+        let cleared = code.lines().any(|l| l.trim() == ":clear");
         if !self.enabled {
+            if cleared && let Err(e) = ctx.execute(items) {
+                tracing::warn!("cannot define the session items: {e}");
+            }
             return;
         }
         let mut changed = false;
@@ -67,7 +80,8 @@ impl FastDisplay {
             }
         }
         if changed {
-            self.install(ctx);
+            // Redefining only the trait leaves `items` as they are.
+            self.install(ctx, if cleared { items } else { "" });
         }
     }
 }

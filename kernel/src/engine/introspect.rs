@@ -12,6 +12,9 @@ use jupyter_protocol::{CompleteReply, CompleteRequest, InspectReply, InspectRequ
 use crate::completion;
 use crate::display;
 
+/// What evcxr's hover says when it knows nothing about the name.
+const NOTHING_FOUND: &str = "No documentation found";
+
 pub(super) fn complete(
     ctx: &mut CommandContext,
     req: &CompleteRequest,
@@ -78,7 +81,10 @@ pub(super) fn inspect(
     // Hover needs the cursor inside or at the end of a word.
     let pos = completion::word_end(&req.code, byte_pos);
     match ctx.hover_at(&format!("{context}{}", req.code), context.len() + pos) {
-        Ok((plain, html)) if !plain.trim().is_empty() => found(&plain, Some(&html)),
+        // evcxr answers "No documentation found" rather than nothing.
+        Ok((plain, html)) if !plain.trim().is_empty() && plain.trim() != NOTHING_FOUND => {
+            found(&plain, Some(&html))
+        }
         Ok(_) => inspect_empty(),
         Err(e) => {
             tracing::debug!("inspect failed: {e}");

@@ -17,6 +17,8 @@ mod fast_display;
 mod interrupt;
 mod introspect;
 mod magic_bridge;
+mod pager;
+mod session_api;
 
 use std::sync::{Arc, Mutex};
 
