@@ -131,7 +131,12 @@ impl Worker {
                 {
                     tracing::warn!("SLUICE_CELL_OPT={opt}: {e}");
                 }
+                let context_ready = started.elapsed();
                 self.display.install(&mut ctx, &session_api::module());
+                tracing::debug!(
+                    "evcxr context {context_ready:?}, session items {:?}",
+                    started.elapsed() - context_ready
+                );
                 streams.flush();
                 self.streams = Some(streams);
                 self.ctx = Ok(ctx);
