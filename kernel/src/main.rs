@@ -15,6 +15,7 @@ mod is_complete;
 mod kernel_info;
 mod pipe_probe;
 mod server;
+mod session_output;
 mod streams;
 mod wire;
 

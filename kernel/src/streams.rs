@@ -6,15 +6,21 @@
 //! it publishes a reply, so every stream message of a cell goes out before
 //! that cell's `idle`. The forwarder also notices panic reports on stderr,
 //! so a panicking cell becomes an error instead of a silent "ok", and turns
-//! the line `sluice::clear_output` prints on stdout into a `clear_output`
-//! message, in order with the text around it.
+//! what the session's `sluice` module prints for the kernel (clear-output
+//! lines, display blocks: `session_output.rs`) into messages, in order with
+//! the text around them.
 
 use std::time::Duration;
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, select};
-use jupyter_protocol::{ClearOutput, JupyterMessage, StreamContent};
+use std::collections::HashSet;
+
+use jupyter_protocol::{
+    ClearOutput, DisplayData, JupyterMessage, StreamContent, Transient, UpdateDisplayData,
+};
 
 use crate::iopub::Iopub;
+use crate::session_output::{Event, SessionOutput};
 
 /// How long stderr must stay quiet before a flush is complete when the pipe
 /// cannot be looked at. Lines the child wrote before it finished are
@@ -25,10 +31,6 @@ const STDERR_SETTLE: Duration = Duration::from_millis(8);
 const STDERR_HANDOFF: Duration = Duration::from_millis(1);
 /// A flush never waits longer than this for a child that keeps writing.
 const FLUSH_LIMIT: Duration = Duration::from_millis(500);
-
-/// The line the session's `sluice::clear_output(wait)` prints (see
-/// `engine/session_api.rs`), followed by ` wait` or ` now`.
-pub const CLEAR_OUTPUT_MARKER: &str = "SLUICE_CLEAR_OUTPUT";
 
 /// A panic seen on the child's stderr during the current cell.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -95,6 +97,10 @@ struct Forwarder {
     report: ReportState,
     child: Option<ChildHandle>,
     probe: Option<crate::pipe_probe::StderrProbe>,
+    /// Reads the session's clear-output lines and display blocks.
+    session: SessionOutput,
+    /// Display ids shown so far (the next display with one updates it).
+    shown: HashSet<String>,
 }
 
 impl Forwarder {
@@ -106,6 +112,8 @@ impl Forwarder {
             report: ReportState::Outside,
             child: None,
             probe: None,
+            session: SessionOutput::default(),
+            shown: HashSet::new(),
         }
     }
 
@@ -172,6 +180,7 @@ impl Forwarder {
                         self.parent = p.map(|p| *p);
                         self.panic = None;
                         self.report = ReportState::Outside;
+                        self.session.reset();
                     }
                     Ok(Control::SetChild(c)) => {
                         self.child = Some(c);
@@ -197,20 +206,54 @@ impl Forwarder {
         let mut text = String::new();
         let mut next = Some(first);
         while let Some(line) = next.take() {
-            match clear_output_wait(is_err, &line) {
-                Some(wait) => {
+            let event = if is_err {
+                Event::Text
+            } else {
+                self.session.line(&line)
+            };
+            match event {
+                Event::Text => self.take_line(is_err, &line, &mut text),
+                Event::Consumed => {}
+                Event::ClearOutput { wait } => {
                     self.send_stream(is_err, &mut text);
                     if let Some(parent) = &self.parent {
                         self.iopub.send(ClearOutput { wait }.as_child_of(parent));
                     }
                 }
-                None => self.take_line(is_err, &line, &mut text),
+                Event::Display { mime, id, content } => {
+                    self.send_stream(is_err, &mut text);
+                    self.send_display(&mime, id, &content);
+                }
             }
             if text.len() < 64 * 1024 {
                 next = more.try_recv().ok();
             }
         }
         self.send_stream(is_err, &mut text);
+    }
+
+    /// Publishes a display block: new, or an update of the display with the
+    /// same id shown before.
+    fn send_display(&mut self, mime: &str, id: Option<String>, content: &str) {
+        let Some(parent) = &self.parent else {
+            return;
+        };
+        let data = crate::display::bundle(mime, content);
+        let msg = match id {
+            Some(id) if self.shown.contains(&id) => {
+                UpdateDisplayData::new(data, &id).as_child_of(parent)
+            }
+            Some(id) => {
+                let mut d = DisplayData::new(data);
+                d.transient = Some(Transient {
+                    display_id: Some(id.clone()),
+                });
+                self.shown.insert(id);
+                d.as_child_of(parent)
+            }
+            None => DisplayData::new(data).as_child_of(parent),
+        };
+        self.iopub.send(msg);
     }
 
     /// Publishes the batch as one stream message (nothing when it is empty
@@ -284,19 +327,6 @@ enum ReportState {
     Backtrace,
 }
 
-/// `SLUICE_CLEAR_OUTPUT wait` on stdout → `Some(true)`, `... now` →
-/// `Some(false)`; anything else (and stderr) → `None`.
-fn clear_output_wait(is_err: bool, line: &str) -> Option<bool> {
-    if is_err {
-        return None;
-    }
-    match line.strip_prefix(CLEAR_OUTPUT_MARKER)? {
-        " wait" => Some(true),
-        " now" => Some(false),
-        _ => None,
-    }
-}
-
 /// `thread 'main' panicked at src/lib.rs:3:5:` → `src/lib.rs:3:5`.
 fn parse_panic_header(line: &str) -> Option<String> {
     if !line.starts_with("thread '") {
@@ -322,20 +352,5 @@ mod tests {
             Some("src/lib.rs:6:1".to_string())
         );
         assert_eq!(parse_panic_header("hello panicked at"), None);
-    }
-
-    #[test]
-    fn clear_output_lines() {
-        assert_eq!(
-            clear_output_wait(false, "SLUICE_CLEAR_OUTPUT wait"),
-            Some(true)
-        );
-        assert_eq!(
-            clear_output_wait(false, "SLUICE_CLEAR_OUTPUT now"),
-            Some(false)
-        );
-        assert_eq!(clear_output_wait(true, "SLUICE_CLEAR_OUTPUT now"), None);
-        assert_eq!(clear_output_wait(false, "SLUICE_CLEAR_OUTPUT"), None);
-        assert_eq!(clear_output_wait(false, "x SLUICE_CLEAR_OUTPUT now"), None);
     }
 }

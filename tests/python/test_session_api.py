@@ -57,3 +57,35 @@ def test_question_mark_on_an_unknown_name(kernel):
     c = run_cell(kc, 'let r: Result<i32, String> = Ok(3);\nlet v = r?;\nv')
     assert c.status == "ok", c.error()
     assert c.of_type("execute_result")[0]["content"]["data"]["text/plain"] == "3"
+
+
+def test_display_shows_at_once_in_order(kernel):
+    _, kc = kernel
+    c = run_cell(kc, 'for i in 1..=2 {\n'
+                     '    println!("row {i}");\n'
+                     '    sluice::display("text/html", &format!("<b>{i}</b>"));\n'
+                     '}\n'
+                     'sluice::display("application/json", "{\\"k\\": [1, 2]}");')
+    assert c.status == "ok", c.error()
+    seen = [(m["msg_type"], m["content"].get("text") or m["content"].get("data"))
+            for m in c.outputs if m["msg_type"] in ("stream", "display_data")]
+    assert seen == [("stream", "row 1\n"), ("display_data", {"text/html": "<b>1</b>"}),
+                    ("stream", "row 2\n"), ("display_data", {"text/html": "<b>2</b>"}),
+                    ("display_data", {"application/json": {"k": [1, 2]}})], seen
+
+
+def test_display_in_updates_the_same_display(kernel):
+    _, kc = kernel
+    c = run_cell(kc, 'sluice::display_in("my progress", "text/plain", "0 %");\n'
+                     'sluice::display_in("my progress", "text/plain", "50 %");')
+    assert c.status == "ok", c.error()
+    first, second = c.outputs
+    assert first["msg_type"] == "display_data" and first["content"]["data"] == {"text/plain": "0 %"}
+    display_id = first["content"]["transient"]["display_id"]
+    assert second["msg_type"] == "update_display_data"
+    assert second["content"]["transient"]["display_id"] == display_id
+    # a later cell updates the display where it is
+    c = run_cell(kc, 'sluice::display_in("my progress", "text/plain", "100 %");')
+    (upd,) = c.outputs
+    assert upd["msg_type"] == "update_display_data" and upd["content"]["data"] == {"text/plain": "100 %"}
+    assert upd["content"]["transient"]["display_id"] == display_id
