@@ -90,10 +90,17 @@ impl SessionOutput {
         Event::Text
     }
 
-    /// A new cell starts: a block left open (the cell panicked in it) is
-    /// dropped.
-    pub fn reset(&mut self) {
-        self.block = None;
+    /// The cell ended inside a block (it printed a header and never the end
+    /// line, or panicked in between): what it printed, to show as text.
+    pub fn take_open(&mut self) -> Option<String> {
+        let block = self.block.take()?;
+        let id = block.id.map(|id| format!(" {id}")).unwrap_or_default();
+        let mut text = format!("{BEGIN_DISPLAY} {}{id}\n", block.mime);
+        if !block.content.is_empty() {
+            text.push_str(&block.content);
+            text.push('\n');
+        }
+        Some(text)
     }
 }
 
@@ -146,13 +153,18 @@ mod tests {
     }
 
     #[test]
-    fn malformed_headers_are_text_and_reset_drops_an_open_block() {
+    fn malformed_headers_are_text_and_an_open_block_is_given_back() {
         let mut s = SessionOutput::default();
         assert_eq!(s.line("SLUICE_BEGIN_DISPLAY"), Event::Text);
         assert_eq!(s.line("SLUICE_BEGIN_DISPLAY nomime"), Event::Text);
         assert_eq!(s.line("SLUICE_BEGIN_DISPLAY a/b id extra"), Event::Text);
         assert_eq!(s.line("SLUICE_BEGIN_DISPLAY a/b"), Event::Consumed);
-        s.reset();
+        assert_eq!(s.line("kept"), Event::Consumed);
+        assert_eq!(
+            s.take_open().as_deref(),
+            Some("SLUICE_BEGIN_DISPLAY a/b\nkept\n")
+        );
+        assert_eq!(s.take_open(), None);
         assert_eq!(s.line("after"), Event::Text);
     }
 }

@@ -180,7 +180,7 @@ impl Forwarder {
                         self.parent = p.map(|p| *p);
                         self.panic = None;
                         self.report = ReportState::Outside;
-                        self.session.reset();
+                        self.session = SessionOutput::default();
                     }
                     Ok(Control::SetChild(c)) => {
                         self.child = Some(c);
@@ -189,6 +189,10 @@ impl Forwarder {
                     Ok(Control::Flush(reply)) => {
                         while let Ok(line) = stdout.try_recv() {
                             self.forward_batch(false, line, &stdout);
+                        }
+                        // A display block the cell never ended is its text.
+                        if let Some(mut text) = self.session.take_open() {
+                            self.send_stream(false, &mut text);
                         }
                         self.drain_stderr(&stderr);
                         let _ = reply.send(self.panic.take());

@@ -1,6 +1,7 @@
 """The official Jupyter kernel conformance suite (jupyter_kernel_test), with
 every sample filled in, run against the real sluice kernel."""
 
+import time
 import unittest
 
 import jupyter_kernel_test as jkt
@@ -42,6 +43,16 @@ class SluiceConformance(jkt.KernelTests):
 class SluiceIopubWelcome(jkt.IopubWelcomeTests):
     kernel_name = "sluice"
     support_iopub_welcome = True
+
+    @classmethod
+    def tearDownClass(cls):
+        # The upstream test ends as soon as the welcome arrives; the heartbeat
+        # channel creates its socket on its own thread and must have done so
+        # before the channels stop (else that thread fails on a closed context).
+        deadline = time.monotonic() + 10
+        while cls.kc.hb_channel.socket is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        super().tearDownClass()
 
 
 if __name__ == "__main__":

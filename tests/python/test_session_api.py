@@ -89,3 +89,13 @@ def test_display_in_updates_the_same_display(kernel):
     (upd,) = c.outputs
     assert upd["msg_type"] == "update_display_data" and upd["content"]["data"] == {"text/plain": "100 %"}
     assert upd["content"]["transient"]["display_id"] == display_id
+
+
+def test_an_unfinished_display_block_is_shown_as_text(kernel):
+    _, kc = kernel
+    c = run_cell(kc, 'println!("SLUICE_BEGIN_DISPLAY text/html");\nprintln!("<p>never ended</p>");')
+    assert c.status == "ok", c.error()
+    assert "<p>never ended</p>" in c.stream(), c.outputs
+    assert not c.of_type("display_data")
+    c = run_cell(kc, 'println!("next cell");')
+    assert c.stream() == "next cell\n"
