@@ -71,6 +71,18 @@ def test_an_error_in_the_next_cell_keeps_the_items_waiting(kernel):
     assert value(kc, "answer()") == "42"
 
 
+def test_uses_wait_with_the_items(kernel):
+    _, kc = kernel
+    ok(kc, "use std::collections::HashMap;\nuse std::fmt::{self, Display};\n"
+           "pub struct Index(pub HashMap<String, u32>);\n"
+           "impl Display for Index { fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result { write!(f, \"{} keys\", self.0.len()) } }")
+    assert value(kc, "let mut m = HashMap::new();\nm.insert(\"a\".to_string(), 1);\nIndex(m).to_string()") == '"1 keys"'
+    c = run_cell(kc, "use std::nope::Thing;\npub struct Uses(Thing);")
+    assert c.status == "error" and "use std::nope::Thing" in traceback(c), c.error()
+    ok(kc, "use std::collections::HashMap;")  # already defined: built at once, still fine
+    assert value(kc, "HashMap::<u8, u8>::new().len()") == "0"
+
+
 def test_an_impl_that_begins_a_running_cell_after_a_waiting_struct(kernel):
     _, kc = kernel
     ok(kc, "pub struct Meters(pub f64);")

@@ -1,7 +1,7 @@
 //! Items-only cells, built together with the next cell.
 //!
 //! A cell that only defines new items (structs, enums, fns, traits, impls,
-//! consts) has nothing to run, yet evcxr builds and loads a whole library
+//! consts, `use`s) has nothing to run, yet evcxr builds and loads a whole library
 //! for it. Here such a cell is type-checked at once (`cargo check`, so its
 //! errors stay on its own lines) and waits; its items are built with the
 //! next cell's code, one build instead of two.
@@ -35,10 +35,11 @@ pub(super) struct Shape {
     pub lead: Lead,
     /// Whether any item evcxr files by position has a name.
     pub has_named: bool,
-    /// Names of the items that have one.
+    /// Names of the items that have one, and those `use`s bring in.
     pub names: Vec<String>,
-    /// Only items that can wait: no statements, no `use`, `extern crate`,
-    /// `macro_rules!`, inner attributes, evcxr commands or shell lines.
+    /// Only items that can wait: no statements, `extern crate`,
+    /// `macro_rules!`, macro calls, glob or `_` imports, inner attributes,
+    /// evcxr commands or shell lines.
     pub can_wait: bool,
 }
 
@@ -78,7 +79,16 @@ pub(super) fn shape(code: &str) -> Option<Shape> {
             continue;
         };
         let name = match &item {
-            ast::Item::Use(_) | ast::Item::ExternCrate(_) | ast::Item::MacroRules(_) => {
+            // evcxr files `use`s by the names they bring in, apart from the
+            // other items: they take no part in the ordering.
+            ast::Item::Use(u) => {
+                let named = u
+                    .use_tree()
+                    .is_some_and(|t| use_names(&t, None, &mut shape.names));
+                shape.can_wait &= named;
+                continue;
+            }
+            ast::Item::ExternCrate(_) | ast::Item::MacroRules(_) => {
                 shape.can_wait = false;
                 continue;
             }
@@ -114,6 +124,37 @@ pub(super) fn shape(code: &str) -> Option<Shape> {
     }
     shape.can_wait &= any;
     Some(shape)
+}
+
+/// Adds the names a `use` tree brings in; false for what cannot be named
+/// (a glob, `as _`, `super`): such a `use` is built at once.
+fn use_names(tree: &ast::UseTree, parent: Option<&str>, names: &mut Vec<String>) -> bool {
+    if tree.star_token().is_some() {
+        return false;
+    }
+    let last = tree
+        .path()
+        .and_then(|p| p.segment())
+        .and_then(|seg| match seg.kind()? {
+            ast::PathSegmentKind::Name(n) => Some(n.text().to_string()),
+            ast::PathSegmentKind::SelfKw => parent.map(str::to_string),
+            _ => None,
+        });
+    if let Some(list) = tree.use_tree_list() {
+        let prefix = last.as_deref().or(parent);
+        return list.use_trees().all(|t| use_names(&t, prefix, names));
+    }
+    let name = match tree.rename() {
+        Some(rename) => ast::HasName::name(&rename).map(|n| n.text().to_string()),
+        None => last,
+    };
+    match name {
+        Some(n) => {
+            names.push(n);
+            true
+        }
+        None => false,
+    }
 }
 
 /// True if the cell's first code line is an evcxr command (`:dep`) or a
@@ -348,7 +389,8 @@ mod tests {
             "let x = 1;",
             "struct A; A",
             "fn f() {}\nf();",
-            "use std::collections::HashMap;",
+            "use std::io::*;",
+            "use std::fmt::Write as _;",
             "extern crate serde;",
             "macro_rules! m { () => {} }",
             "#![allow(unused)]\nstruct A;",
@@ -362,6 +404,21 @@ mod tests {
         assert!(shape(":dep rand = \"0.8\"\nstruct A;").is_none());
         assert!(shape("!ls\nstruct A;").is_none());
         assert!(shape("struct A {").is_none());
+    }
+
+    #[test]
+    fn uses_can_wait_with_the_names_they_bring_in() {
+        let sh = s(
+            "use std::collections::HashMap;\nuse std::io::{self, Write as W, BufRead};\npub struct Index(HashMap<String, u32>);",
+        );
+        assert!(sh.can_wait);
+        assert_eq!(sh.names, vec!["HashMap", "io", "W", "BufRead", "Index"]);
+        assert_eq!(sh.lead, Lead::Named, "a use does not lead");
+        let sh = s(
+            "use std::fmt;\nimpl fmt::Display for X { fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result { Ok(()) } }",
+        );
+        assert_eq!(sh.lead, Lead::Unnamed);
+        assert!(sh.can_wait && !sh.has_named);
     }
 
     #[test]
