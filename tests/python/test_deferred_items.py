@@ -5,6 +5,8 @@ lines, impls filed as evcxr files them, completions, commands and magics
 in between, panics; a build-only error is reported, never swallowed."""
 
 import os
+import threading
+import time
 
 from jupyter_client.manager import start_new_kernel
 
@@ -113,6 +115,24 @@ def test_commands_and_panics_between_items(kernel):
     c = run_cell(kc, 'panic!("boom")')
     assert c.status == "error" and "boom" in c.error()["evalue"]
     assert value(kc, "other() + helper()") == "42", "the panicking cell's build kept the items"
+
+
+def test_an_interrupted_cell_keeps_the_waiting_items(kernel):
+    km, kc = kernel
+    ok(kc, "pub fn still_here() -> u8 { 9 }")
+    result = {}
+
+    def spin():
+        result["cell"] = run_cell(kc, "loop { std::thread::sleep(std::time::Duration::from_millis(50)); }")
+
+    t = threading.Thread(target=spin)
+    t.start()
+    time.sleep(3)
+    km.interrupt_kernel()
+    t.join(60)
+    assert result["cell"].status == "error"
+    assert result["cell"].error()["ename"] == "Interrupted", result["cell"].error()
+    assert value(kc, "still_here()") == "9"
 
 
 def test_a_magic_cell_sees_waiting_items(kernel, tmp_path):
