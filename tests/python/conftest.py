@@ -2,6 +2,7 @@
 helper that runs one cell and collects what it published."""
 
 import queue
+import threading
 import time
 
 import pytest
@@ -64,6 +65,18 @@ def run_cell(kc, code, timeout=120, **kwargs):
             continue
         outputs.append(msg)
     return Cell(reply, outputs)
+
+
+def run_interrupted(km, kc, code, after, timeout=120):
+    """Runs `code` on a thread, sends an interrupt `after` seconds later (the
+    cell is running by then) and returns its Cell."""
+    result = {}
+    t = threading.Thread(target=lambda: result.update(cell=run_cell(kc, code, timeout=timeout)))
+    t.start()
+    time.sleep(after)
+    km.interrupt_kernel()
+    t.join(timeout)
+    return result["cell"]
 
 
 @pytest.fixture(scope="module")

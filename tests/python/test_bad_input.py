@@ -11,7 +11,7 @@ import uuid
 
 import zmq
 
-from conftest import run_cell
+from conftest import run_cell, run_interrupted
 
 
 def still_works(kc):
@@ -144,17 +144,7 @@ def test_heartbeat_and_control_answer_during_a_long_cell(kernel):
 def test_interrupt_names_the_lost_variables_and_keeps_items(kernel):
     km, kc = kernel
     assert run_cell(kc, "fn double(x: i32) -> i32 { x * 2 }\nlet counter = 10u64;").status == "ok"
-    result = {}
-
-    def spin():
-        result["cell"] = run_cell(kc, "loop { std::thread::sleep(std::time::Duration::from_millis(50)); }")
-
-    t = threading.Thread(target=spin)
-    t.start()
-    time.sleep(3)
-    km.interrupt_kernel()
-    t.join(60)
-    cell = result["cell"]
+    cell = run_interrupted(km, kc, "loop { std::thread::sleep(std::time::Duration::from_millis(50)); }", after=3)
     assert cell.status == "error"
     err = cell.error()
     assert err["ename"] == "Interrupted"

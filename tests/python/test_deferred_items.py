@@ -5,12 +5,10 @@ lines, impls filed as evcxr files them, completions, commands and magics
 in between, panics; a build-only error is reported, never swallowed."""
 
 import os
-import threading
-import time
 
 from jupyter_client.manager import start_new_kernel
 
-from conftest import STARTUP_TIMEOUT, run_cell
+from conftest import STARTUP_TIMEOUT, run_cell, run_interrupted
 
 
 def ok(kc, code):
@@ -120,18 +118,9 @@ def test_commands_and_panics_between_items(kernel):
 def test_an_interrupted_cell_keeps_the_waiting_items(kernel):
     km, kc = kernel
     ok(kc, "pub fn still_here() -> u8 { 9 }")
-    result = {}
-
-    def spin():
-        result["cell"] = run_cell(kc, "loop { std::thread::sleep(std::time::Duration::from_millis(50)); }")
-
-    t = threading.Thread(target=spin)
-    t.start()
-    time.sleep(3)
-    km.interrupt_kernel()
-    t.join(60)
-    assert result["cell"].status == "error"
-    assert result["cell"].error()["ename"] == "Interrupted", result["cell"].error()
+    c = run_interrupted(km, kc, "loop { std::thread::sleep(std::time::Duration::from_millis(50)); }", after=3)
+    assert c.status == "error"
+    assert c.error()["ename"] == "Interrupted", c.error()
     assert value(kc, "still_here()") == "9"
 
 

@@ -6,14 +6,13 @@ ledger across a restart, and bad input."""
 import json
 import os
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 import pytest
 from jupyter_client.manager import start_new_kernel
 
-from conftest import STARTUP_TIMEOUT, run_cell
+from conftest import STARTUP_TIMEOUT, run_cell, run_interrupted
 
 TIMEOUT = 600
 
@@ -151,17 +150,8 @@ def test_no_wait_then_wait_and_logs(nb):
 
 def test_interrupt_stops_waiting_not_the_job(nb):
     km, kc, _ = nb
-    result = {}
-
-    def waiting():
-        result["cell"] = cell(kc, "%%slurm map 0..2 -> patient\nfn f(x: u64) -> u64 { std::thread::sleep(std::time::Duration::from_secs(4)); x }")
-
-    t = threading.Thread(target=waiting)
-    t.start()
-    time.sleep(2.0)
-    km.interrupt_kernel()
-    t.join(TIMEOUT)
-    c = result["cell"]
+    c = run_interrupted(km, kc, "%%slurm map 0..2 -> patient\nfn f(x: u64) -> u64 { std::thread::sleep(std::time::Duration::from_secs(4)); x }",
+                        after=2.0, timeout=TIMEOUT)
     assert c.status == "error"
     assert c.error()["ename"] == "Interrupted"
     assert "keeps running" in c.error()["evalue"]

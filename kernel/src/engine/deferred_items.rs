@@ -187,7 +187,7 @@ pub(super) enum Source {
 }
 
 /// A combined block and the line range (1-based, inclusive) of each part.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub(super) struct Assembled {
     pub code: String,
     pub ranges: Vec<(Source, usize, usize)>,
@@ -202,12 +202,37 @@ impl Assembled {
             .map(|(s, _, _)| *s)
     }
 
-    /// First line of a part.
-    pub fn start_of(&self, source: Source) -> Option<usize> {
+    /// First and last line of a part.
+    pub fn lines_of(&self, source: Source) -> Option<(usize, usize)> {
         self.ranges
             .iter()
             .find(|(s, _, _)| *s == source)
-            .map(|(_, a, _)| *a)
+            .map(|(_, a, b)| (*a, *b))
+    }
+
+    /// First line of a part.
+    pub fn start_of(&self, source: Source) -> Option<usize> {
+        self.lines_of(source).map(|(a, _)| a)
+    }
+
+    /// A part's own code.
+    pub fn code_of(&self, source: Source) -> Option<String> {
+        let (first, last) = self.lines_of(source)?;
+        let lines: Vec<&str> = self
+            .code
+            .lines()
+            .skip(first - 1)
+            .take(last + 1 - first)
+            .collect();
+        Some(lines.join("\n"))
+    }
+
+    /// Appends waiting parts in an order evcxr files as cell by cell.
+    fn push_waiting(&mut self, parts: &[&Part]) -> Option<()> {
+        for i in arrange(parts)? {
+            self.push(Source::Deferred(parts[i].cell), &parts[i].code);
+        }
+        Some(())
     }
 
     fn push(&mut self, source: Source, code: &str) {
@@ -266,14 +291,8 @@ impl DeferredItems {
             shape: shape.clone(),
         };
         parts.push(&candidate);
-        let order = arrange(&parts)?;
-        let mut out = Assembled {
-            code: String::new(),
-            ranges: Vec::new(),
-        };
-        for i in order {
-            out.push(Source::Deferred(parts[i].cell), &parts[i].code);
-        }
+        let mut out = Assembled::default();
+        out.push_waiting(&parts)?;
         Some(out)
     }
 
@@ -295,10 +314,7 @@ impl DeferredItems {
         cell: &str,
         cell_shape: Option<&Shape>,
     ) -> Option<Assembled> {
-        let mut out = Assembled {
-            code: String::new(),
-            ranges: Vec::new(),
-        };
+        let mut out = Assembled::default();
         if let Some(p) = prelude {
             out.push(Source::Prelude, p);
         }
@@ -309,10 +325,7 @@ impl DeferredItems {
             if shape.lead == Lead::Unnamed && self.parts.iter().any(|p| p.shape.has_named) {
                 return None;
             }
-            let parts: Vec<&Part> = self.parts.iter().collect();
-            for i in arrange(&parts)? {
-                out.push(Source::Deferred(parts[i].cell), &parts[i].code);
-            }
+            out.push_waiting(&self.parts.iter().collect::<Vec<_>>())?;
         }
         out.push(Source::Cell, cell);
         Some(out)
@@ -324,14 +337,8 @@ impl DeferredItems {
         if self.parts.is_empty() {
             return None;
         }
-        let parts: Vec<&Part> = self.parts.iter().collect();
-        let mut out = Assembled {
-            code: String::new(),
-            ranges: Vec::new(),
-        };
-        for i in arrange(&parts)? {
-            out.push(Source::Deferred(parts[i].cell), &parts[i].code);
-        }
+        let mut out = Assembled::default();
+        out.push_waiting(&self.parts.iter().collect::<Vec<_>>())?;
         Some(out)
     }
 
@@ -471,6 +478,11 @@ mod tests {
         assert_eq!(c.source_of(3), Some(Source::Deferred(1)));
         assert_eq!(c.source_of(5), Some(Source::Cell));
         assert_eq!(c.start_of(Source::Cell), Some(4));
+        assert_eq!(
+            c.code_of(Source::Deferred(1)).as_deref(),
+            Some("struct P { x: i32 }")
+        );
+        assert_eq!(c.lines_of(Source::Cell), Some((4, 5)));
         // A running cell that begins with an impl cannot follow a named item.
         let cell = "impl P { fn w(&self) {} }\nP { x: 1 }.w()";
         assert!(d.combine(None, cell, Some(&s(cell))).is_none());

@@ -103,19 +103,8 @@ impl Worker {
         let cells = self.items.cells();
         self.items.clear();
         let source = Source::Deferred(cell);
-        let (first, last) = block
-            .ranges
-            .iter()
-            .find(|(s, _, _)| *s == source)
-            .map(|(_, a, b)| (*a, *b))
-            .unwrap_or((1, 0));
-        let code: String = block
-            .code
-            .lines()
-            .skip(first.saturating_sub(1))
-            .take(last + 1 - first.min(last + 1))
-            .collect::<Vec<_>>()
-            .join("\n");
+        let (first, last) = block.lines_of(source).unwrap_or((1, 0));
+        let code = block.code_of(source).unwrap_or_default();
         let mut err = compile_error_in(errors, &code, first - 1, last);
         err.ename = "DeferredItemsError".into();
         err.traceback.insert(
@@ -136,11 +125,11 @@ impl Worker {
         if self.cache.has_dependencies() || self.magics.pending_prelude().is_some() {
             return None;
         }
-        let defined: std::collections::HashSet<String> = match &self.ctx {
-            Ok(ctx) => ctx.defined_item_names().map(str::to_string).collect(),
-            Err(_) => return None,
-        };
-        if !self.items.may_wait(shape, &|n| defined.contains(n)) {
+        let ctx = self.ctx.as_ref().ok()?;
+        if !self
+            .items
+            .may_wait(shape, &|n| ctx.defined_item_names().any(|d| d == n))
+        {
             return None;
         }
         let block = match self.items.with_candidate(count, code, shape) {
