@@ -10,9 +10,9 @@ use petgraph::Direction;
 use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::visit::EdgeRef;
 
+use crate::domain::{Counts, DependencyKind, JobKind, JobState};
 use crate::ledger::JobRecord;
 use crate::render::esc;
-use crate::state::Counts;
 
 /// One job in the graph.
 #[derive(Debug, Clone, PartialEq)]
@@ -20,14 +20,14 @@ pub struct JobNode {
     /// The job's NAME.
     pub name: String,
     /// map, run or sweep.
-    pub kind: String,
+    pub kind: JobKind,
     /// Element counts per state.
     pub counts: Counts,
 }
 
 impl JobNode {
     /// The job's overall state, as the graph colours it.
-    pub fn state(&self) -> &'static str {
+    pub fn state(&self) -> JobState {
         self.counts.job_state()
     }
 
@@ -39,7 +39,7 @@ impl JobNode {
 
 /// The workflow: an edge `a -> b` labelled `afterok` means b waits for a.
 pub struct Workflow {
-    graph: DiGraph<JobNode, String>,
+    graph: DiGraph<JobNode, DependencyKind>,
 }
 
 impl Workflow {
@@ -49,11 +49,11 @@ impl Workflow {
     pub fn build(jobs: &[(JobRecord, Counts)]) -> Workflow {
         let mut graph = DiGraph::new();
         let mut by_name: HashMap<String, NodeIndex> = HashMap::new();
-        let mut edges: Vec<(NodeIndex, String, String)> = Vec::new();
+        let mut edges: Vec<(NodeIndex, DependencyKind, String)> = Vec::new();
         for (job, counts) in jobs {
             let node = JobNode {
                 name: job.name.clone(),
-                kind: job.kind.clone(),
+                kind: job.kind,
                 counts: counts.clone(),
             };
             let idx = match by_name.get(&job.name) {
@@ -65,9 +65,8 @@ impl Workflow {
                 None => graph.add_node(node),
             };
             by_name.insert(job.name.clone(), idx);
-            for dep in job.deps.split(',').filter(|d| !d.is_empty()) {
-                let (kind, name) = dep.split_once(':').unwrap_or(("afterok", dep));
-                edges.push((idx, kind.to_string(), name.to_string()));
+            for dep in &job.deps {
+                edges.push((idx, dep.kind, dep.name.clone()));
             }
         }
         for (to, kind, name) in edges {
@@ -84,14 +83,14 @@ impl Workflow {
     }
 
     /// Edges as (from, to, kind).
-    pub fn edges(&self) -> Vec<(&str, &str, &str)> {
+    pub fn edges(&self) -> Vec<(&str, &str, DependencyKind)> {
         self.graph
             .edge_references()
             .map(|e| {
                 (
                     self.graph[e.source()].name.as_str(),
                     self.graph[e.target()].name.as_str(),
-                    e.weight().as_str(),
+                    *e.weight(),
                 )
             })
             .collect()
@@ -132,7 +131,7 @@ impl Workflow {
             );
         }
         for (from, to, kind) in self.edges() {
-            let style = if kind == "aftercorr" {
+            let style = if kind.is_element_wise() {
                 ", style=dashed"
             } else {
                 ""
@@ -170,7 +169,13 @@ impl Workflow {
             let deps: Vec<String> = self
                 .graph
                 .edges_directed(n, Direction::Incoming)
-                .map(|e| format!("{} {}", edge_label(e.weight()), self.graph[e.source()].name))
+                .map(|e| {
+                    format!(
+                        "{} {}",
+                        edge_label(*e.weight()),
+                        self.graph[e.source()].name
+                    )
+                })
                 .collect();
             if !deps.is_empty() {
                 let _ = write!(out, "  <- {}", deps.join(", "));
@@ -205,8 +210,8 @@ impl Workflow {
             let (fx, fy) = pos[e.source().index()];
             let (tx, ty) = pos[e.target().index()];
             let (x1, y1, x2, y2) = (fx + W, fy + H / 2, tx, ty + H / 2);
-            let kind = e.weight();
-            let dash = if kind == "aftercorr" {
+            let kind = *e.weight();
+            let dash = if kind.is_element_wise() {
                 " stroke-dasharray=\"5,3\""
             } else {
                 ""
@@ -218,7 +223,7 @@ impl Workflow {
 <text x=\"{}\" y=\"{}\" text-anchor=\"middle\" fill=\"#333\" font-size=\"10\">{}</text></g>",
                 esc(&self.graph[e.source()].name),
                 esc(&self.graph[e.target()].name),
-                esc(kind),
+                kind,
                 esc(&self.graph[e.source()].name),
                 esc(&self.graph[e.target()].name),
                 (x1 + x2) / 2,
@@ -236,7 +241,7 @@ impl Workflow {
 <text x=\"{tx}\" y=\"{ty1}\" text-anchor=\"middle\" font-weight=\"bold\">{name}</text>\
 <text x=\"{tx}\" y=\"{ty2}\" text-anchor=\"middle\">{kind} · {done}/{total} · {state}</text></g>",
                 name = esc(&j.name),
-                kind = esc(&j.kind),
+                kind = j.kind,
                 state = j.state(),
                 fill = colour(j.state()),
                 tx = x + W / 2,
@@ -251,21 +256,21 @@ impl Workflow {
     }
 }
 
-fn edge_label(kind: &str) -> String {
-    if kind == "aftercorr" {
-        "aftercorr (element-wise)".into()
+fn edge_label(kind: DependencyKind) -> String {
+    if kind.is_element_wise() {
+        format!("{kind} (element-wise)")
     } else {
         kind.to_string()
     }
 }
 
-fn colour(state: &str) -> &'static str {
+fn colour(state: JobState) -> &'static str {
     match state {
-        "COMPLETED" => "#c8e6c9",
-        "RUNNING" => "#bbdefb",
-        "PENDING" => "#eeeeee",
-        "FAILED" => "#ffcdd2",
-        _ => "#ffe0b2",
+        JobState::Completed => "#c8e6c9",
+        JobState::Running => "#bbdefb",
+        JobState::Pending => "#eeeeee",
+        JobState::Failed => "#ffcdd2",
+        JobState::Cancelled => "#ffe0b2",
     }
 }
 
@@ -273,19 +278,26 @@ fn colour(state: &str) -> &'static str {
 mod tests {
     use super::*;
 
-    fn job(name: &str, kind: &str, deps: &str) -> (JobRecord, Counts) {
+    fn job(name: &str, kind: JobKind, deps: &[(DependencyKind, &str)]) -> (JobRecord, Counts) {
         let record = JobRecord {
             id: 1,
             name: name.into(),
-            kind: kind.into(),
-            backend: "local".into(),
+            kind,
+            backend: crate::domain::Backend::Local,
             items: 3,
             result_type: "i64".into(),
-            dir: "/nonexistent".into(),
+            dir: crate::jobdir::JobDir::new("/nonexistent"),
             binary: "/nonexistent".into(),
-            state: "COMPLETED".into(),
+            state: JobState::Completed,
             created: 0.0,
-            deps: deps.into(),
+            deps: deps
+                .iter()
+                .map(|(kind, name)| crate::domain::Dependency {
+                    job: 0,
+                    name: name.to_string(),
+                    kind: *kind,
+                })
+                .collect(),
         };
         let counts = Counts {
             completed: 3,
@@ -297,16 +309,19 @@ mod tests {
     #[test]
     fn pipeline_layers_and_edge_kinds() {
         let jobs = vec![
-            job("a", "map", ""),
-            job("b", "map", "aftercorr:a"),
-            job("c", "run", "afterok:b"),
-            job("s", "sweep", ""),
+            job("a", JobKind::Map, &[]),
+            job("b", JobKind::Map, &[(DependencyKind::Aftercorr, "a")]),
+            job("c", JobKind::Run, &[(DependencyKind::Afterok, "b")]),
+            job("s", JobKind::Sweep, &[]),
         ];
         let w = Workflow::build(&jobs);
         assert_eq!(w.nodes().count(), 4);
         assert_eq!(
             w.edges(),
-            vec![("a", "b", "aftercorr"), ("b", "c", "afterok")]
+            vec![
+                ("a", "b", DependencyKind::Aftercorr),
+                ("b", "c", DependencyKind::Afterok)
+            ]
         );
         assert_eq!(w.layers(), vec![0, 1, 2, 0]);
         let text = w.text();
@@ -324,13 +339,13 @@ mod tests {
     #[test]
     fn resubmitted_name_keeps_one_node() {
         let jobs = vec![
-            job("a", "map", ""),
-            job("b", "run", "afterok:a"),
-            job("a", "map", ""),
+            job("a", JobKind::Map, &[]),
+            job("b", JobKind::Run, &[(DependencyKind::Afterok, "a")]),
+            job("a", JobKind::Map, &[]),
         ];
         let w = Workflow::build(&jobs);
         assert_eq!(w.nodes().count(), 2);
-        assert_eq!(w.edges(), vec![("a", "b", "afterok")]);
+        assert_eq!(w.edges(), vec![("a", "b", DependencyKind::Afterok)]);
         assert_eq!(Workflow::build(&[]).text(), "no jobs yet");
     }
 }

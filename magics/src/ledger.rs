@@ -2,15 +2,22 @@
 //! record of every job (name, kind, paths, types, states) and its elements,
 //! so a restarted kernel can list, reload and retry earlier jobs. The only
 //! module that touches SQLite. Schema version in `PRAGMA user_version`.
+//!
+//! Domain types are stored as their `Display` text and read back with
+//! `FromStr`; a value this version does not know is an error, never a guess.
+//! Schema history: 1 jobs and elements; 2 `slurm_arrays`; 3 `jobs.dependencies`
+//! (JSON: job id, name and kind of every dependency; replaces the `deps`
+//! text `afterok:a,aftercorr:b`, which version 3 converts on open).
 
 use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use crate::executor::JobId;
-use crate::state::State;
+use crate::domain::{Backend, Dependency, DependencyKind, ElementState, JobId, JobKind, JobState};
+use crate::executor::{ClusterJob, Submitted};
+use crate::jobdir::JobDir;
 
-const SCHEMA_VERSION: i32 = 2;
+const SCHEMA_VERSION: i32 = 3;
 
 /// Ledger failures.
 #[derive(Debug, thiserror::Error)]
@@ -33,35 +40,24 @@ pub struct JobRecord {
     pub id: JobId,
     /// The NAME results are bound to.
     pub name: String,
-    /// `map` or `run`.
-    pub kind: String,
-    /// `local` or `slurm`.
-    pub backend: String,
+    /// Which magic made it.
+    pub kind: JobKind,
+    /// Where it runs.
+    pub backend: Backend,
     /// Number of items (map) or 1 (run).
     pub items: usize,
     /// Rust type of one result.
     pub result_type: String,
     /// The job directory.
-    pub dir: PathBuf,
+    pub dir: JobDir,
     /// The task binary.
     pub binary: PathBuf,
     /// Last known overall state.
-    pub state: String,
+    pub state: JobState,
     /// Unix time of submission.
     pub created: f64,
-    /// Names of the jobs it depends on, with the kind (`afterok:a,...`).
-    pub deps: String,
-}
-
-/// The Slurm side of a job: its arrays and where its files live.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SlurmPlacement {
-    /// `(array job id, index offset)` of every sbatch, oldest first.
-    pub arrays: Vec<(String, usize)>,
-    /// `ssh://...`, or empty on the login node.
-    pub host: String,
-    /// The job directory on the cluster.
-    pub remote_dir: PathBuf,
+    /// The jobs it depends on.
+    pub deps: Vec<Dependency>,
 }
 
 /// An open ledger.
@@ -83,7 +79,7 @@ impl Ledger {
         let version: i32 = conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .map_err(sql)?;
-        if version < SCHEMA_VERSION {
+        if version < 2 {
             conn.execute_batch(
                 "CREATE TABLE IF NOT EXISTS jobs (
                     id INTEGER PRIMARY KEY, name TEXT NOT NULL, kind TEXT NOT NULL,
@@ -99,6 +95,11 @@ impl Ledger {
                  PRAGMA journal_mode = WAL;",
             )
             .map_err(sql)?;
+        }
+        if version < 3 {
+            migrate_dependencies(&conn).map_err(sql)?;
+        }
+        if version < SCHEMA_VERSION {
             conn.pragma_update(None, "user_version", SCHEMA_VERSION)
                 .map_err(sql)?;
         }
@@ -128,20 +129,20 @@ impl Ledger {
     pub fn insert(&self, j: &JobRecord) -> Result<(), LedgerError> {
         self.conn
             .execute(
-                "INSERT OR REPLACE INTO jobs (id, name, kind, backend, items, result_type, dir, binary, state, created, deps)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                "INSERT OR REPLACE INTO jobs (id, name, kind, backend, items, result_type, dir, binary, state, created, deps, dependencies)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, '', ?11)",
                 params![
                     j.id as i64,
                     j.name,
-                    j.kind,
-                    j.backend,
+                    j.kind.as_str(),
+                    j.backend.as_str(),
                     j.items as i64,
                     j.result_type,
-                    j.dir.to_string_lossy(),
+                    j.dir.path().to_string_lossy(),
                     j.binary.to_string_lossy(),
-                    j.state,
+                    j.state.as_str(),
                     j.created,
-                    j.deps
+                    dependencies_json(&j.deps)
                 ],
             )
             .map_err(self.sql())?;
@@ -152,8 +153,8 @@ impl Ledger {
     pub fn record_states(
         &mut self,
         job: JobId,
-        overall: &str,
-        states: &[State],
+        overall: JobState,
+        states: &[ElementState],
     ) -> Result<(), LedgerError> {
         let path = self.path.clone();
         let sql = |source| LedgerError::Sql {
@@ -166,44 +167,47 @@ impl Ledger {
                 .prepare("INSERT OR REPLACE INTO elements (job, idx, state, exit, reason) VALUES (?1, ?2, ?3, ?4, ?5)")
                 .map_err(sql)?;
             for (i, s) in states.iter().enumerate() {
-                let (exit, reason) = match s {
-                    State::Failed(c) => (*c, String::new()),
-                    State::Cancelled(r) => (0, r.clone()),
-                    _ => (0, String::new()),
-                };
+                let (exit, reason) = s.detail();
                 stmt.execute(params![job as i64, i as i64, s.name(), exit, reason])
                     .map_err(sql)?;
             }
             tx.execute(
                 "UPDATE jobs SET state = ?1 WHERE id = ?2",
-                params![overall, job as i64],
+                params![overall.as_str(), job as i64],
             )
             .map_err(sql)?;
         }
         tx.commit().map_err(sql)
     }
 
-    /// Records Slurm array ids of a job (appended: a retry adds arrays).
-    pub fn record_slurm(
+    /// Records where a cluster keeps a job (its arrays are appended: a
+    /// retry adds arrays). `host`: `ssh://...`, or "" on the login node.
+    pub fn record_cluster_job(
         &self,
         job: JobId,
-        arrays: &[(String, usize)],
+        placed: &ClusterJob,
         host: &str,
-        remote_dir: &Path,
     ) -> Result<(), LedgerError> {
-        for (id, offset) in arrays {
+        for a in &placed.arrays {
             self.conn
                 .execute(
                     "INSERT OR REPLACE INTO slurm_arrays (job, array_id, offset, host, remote_dir) VALUES (?1, ?2, ?3, ?4, ?5)",
-                    params![job as i64, id, *offset as i64, host, remote_dir.to_string_lossy()],
+                    params![
+                        job as i64,
+                        a.array_id.as_str(),
+                        a.offset as i64,
+                        host,
+                        placed.remote_dir.to_string_lossy()
+                    ],
                 )
                 .map_err(self.sql())?;
         }
         Ok(())
     }
 
-    /// The Slurm arrays of a job, if it ran on Slurm.
-    pub fn slurm(&self, job: JobId) -> Result<Option<SlurmPlacement>, LedgerError> {
+    /// Where a cluster keeps the job, and the host it was reached through
+    /// ("" on the login node); None for a job that never ran on a cluster.
+    pub fn cluster_job(&self, job: JobId) -> Result<Option<(ClusterJob, String)>, LedgerError> {
         let mut stmt = self
             .conn
             .prepare("SELECT array_id, offset, host, remote_dir FROM slurm_arrays WHERE job = ?1 ORDER BY rowid")
@@ -218,26 +222,33 @@ impl Ledger {
         let Some(first) = rows.first() else {
             return Ok(None);
         };
-        Ok(Some(SlurmPlacement {
-            host: first.2.clone(),
+        let placed = ClusterJob {
             remote_dir: PathBuf::from(&first.3),
-            arrays: rows.iter().map(|r| (r.0.clone(), r.1 as usize)).collect(),
-        }))
+            arrays: rows
+                .iter()
+                .map(|r| Submitted {
+                    array_id: crate::domain::SlurmJobId(r.0.clone()),
+                    offset: usize::try_from(r.1).unwrap_or(0),
+                })
+                .collect(),
+        };
+        Ok(Some((placed, first.2.clone())))
     }
 
     /// Element states as recorded.
-    pub fn states(&self, job: JobId) -> Result<Vec<State>, LedgerError> {
+    pub fn states(&self, job: JobId) -> Result<Vec<ElementState>, LedgerError> {
         let mut stmt = self
             .conn
             .prepare("SELECT state, exit, reason FROM elements WHERE job = ?1 ORDER BY idx")
             .map_err(self.sql())?;
         let rows = stmt
             .query_map(params![job as i64], |r| {
-                Ok(State::from_parts(
+                ElementState::from_parts(
                     &r.get::<_, String>(0)?,
                     r.get(1)?,
                     &r.get::<_, String>(2)?,
-                ))
+                )
+                .map_err(|e| unknown_value(0, e))
             })
             .map_err(self.sql())?;
         rows.collect::<Result<_, _>>().map_err(self.sql())
@@ -247,7 +258,7 @@ impl Ledger {
     pub fn jobs(&self) -> Result<Vec<JobRecord>, LedgerError> {
         let mut stmt = self
             .conn
-            .prepare("SELECT id, name, kind, backend, items, result_type, dir, binary, state, created, deps FROM jobs ORDER BY id")
+            .prepare("SELECT id, name, kind, backend, items, result_type, dir, binary, state, created, dependencies FROM jobs ORDER BY id")
             .map_err(self.sql())?;
         let rows = stmt.query_map([], row_to_job).map_err(self.sql())?;
         rows.collect::<Result<_, _>>().map_err(self.sql())
@@ -257,7 +268,7 @@ impl Ledger {
     pub fn find(&self, name: &str) -> Result<Option<JobRecord>, LedgerError> {
         self.conn
             .query_row(
-                "SELECT id, name, kind, backend, items, result_type, dir, binary, state, created, deps
+                "SELECT id, name, kind, backend, items, result_type, dir, binary, state, created, dependencies
                  FROM jobs WHERE name = ?1 ORDER BY id DESC LIMIT 1",
                 params![name],
                 row_to_job,
@@ -268,19 +279,70 @@ impl Ledger {
 }
 
 fn row_to_job(r: &rusqlite::Row<'_>) -> rusqlite::Result<JobRecord> {
+    let text = |i: usize| r.get::<_, String>(i);
     Ok(JobRecord {
         id: r.get::<_, i64>(0)? as JobId,
-        name: r.get(1)?,
-        kind: r.get(2)?,
-        backend: r.get(3)?,
+        name: text(1)?,
+        kind: text(2)?.parse().map_err(|e| unknown_value(2, e))?,
+        backend: text(3)?.parse().map_err(|e| unknown_value(3, e))?,
         items: r.get::<_, i64>(4)? as usize,
-        result_type: r.get(5)?,
-        dir: PathBuf::from(r.get::<_, String>(6)?),
-        binary: PathBuf::from(r.get::<_, String>(7)?),
-        state: r.get(8)?,
+        result_type: text(5)?,
+        dir: JobDir::new(text(6)?),
+        binary: PathBuf::from(text(7)?),
+        state: text(8)?.parse().map_err(|e| unknown_value(8, e))?,
         created: r.get(9)?,
-        deps: r.get(10)?,
+        deps: serde_json::from_str(&text(10)?).map_err(|e| unknown_value(10, e))?,
     })
+}
+
+/// A stored value this version cannot read, as rusqlite's conversion error.
+fn unknown_value(
+    column: usize,
+    e: impl std::error::Error + Send + Sync + 'static,
+) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(column, rusqlite::types::Type::Text, Box::new(e))
+}
+
+fn dependencies_json(deps: &[Dependency]) -> String {
+    serde_json::to_string(deps).unwrap_or_else(|_| "[]".into())
+}
+
+/// Schema 3: adds `jobs.dependencies` and fills it from the old `deps`
+/// text (`afterok:a,aftercorr:b`), naming the latest earlier job of each
+/// name, as the job saw it when it was submitted.
+fn migrate_dependencies(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch("ALTER TABLE jobs ADD COLUMN dependencies TEXT NOT NULL DEFAULT '[]'")?;
+    let rows: Vec<(i64, String)> = conn
+        .prepare("SELECT id, deps FROM jobs WHERE deps != ''")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    for (id, text) in rows {
+        let mut deps = Vec::new();
+        for part in text.split(',').filter(|p| !p.is_empty()) {
+            let (kind, name) = part.split_once(':').unwrap_or(("afterok", part));
+            let kind: DependencyKind = kind.parse().map_err(|e| unknown_value(10, e))?;
+            let job: Option<i64> = conn
+                .query_row(
+                    "SELECT MAX(id) FROM jobs WHERE name = ?1 AND id < ?2",
+                    params![name, id],
+                    |r| r.get(0),
+                )
+                .optional()?
+                .flatten();
+            if let Some(job) = job {
+                deps.push(Dependency {
+                    job: job as JobId,
+                    name: name.to_string(),
+                    kind,
+                });
+            }
+        }
+        conn.execute(
+            "UPDATE jobs SET dependencies = ?1 WHERE id = ?2",
+            params![dependencies_json(&deps), id],
+        )?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -291,15 +353,15 @@ mod tests {
         JobRecord {
             id,
             name: name.into(),
-            kind: "map".into(),
-            backend: "local".into(),
+            kind: JobKind::Map,
+            backend: Backend::Local,
             items: 3,
             result_type: "i64".into(),
-            dir: PathBuf::from(format!("/j/{id}")),
+            dir: JobDir::new(format!("/j/{id}")),
             binary: PathBuf::from("/b"),
-            state: "PENDING".into(),
+            state: JobState::Pending,
             created: 1.0,
-            deps: String::new(),
+            deps: Vec::new(),
         }
     }
 
@@ -314,11 +376,11 @@ mod tests {
             l.insert(&record(2, "parts")).expect("insert");
             l.record_states(
                 2,
-                "FAILED",
+                JobState::Failed,
                 &[
-                    State::Completed,
-                    State::Failed(3),
-                    State::Cancelled("why".into()),
+                    ElementState::Completed,
+                    ElementState::Failed(3),
+                    ElementState::Cancelled("why".into()),
                 ],
             )
             .expect("states");
@@ -327,31 +389,33 @@ mod tests {
         assert_eq!(l.next_id().expect("id"), 3);
         let j = l.find("parts").expect("find").expect("exists");
         assert_eq!(j.id, 2);
-        assert_eq!(j.state, "FAILED");
+        assert_eq!(j.state, JobState::Failed);
         assert_eq!(
             l.states(2).expect("states"),
             vec![
-                State::Completed,
-                State::Failed(3),
-                State::Cancelled("why".into())
+                ElementState::Completed,
+                ElementState::Failed(3),
+                ElementState::Cancelled("why".into())
             ]
         );
         assert_eq!(l.jobs().expect("jobs").len(), 2);
-        assert_eq!(l.slurm(2).expect("slurm"), None);
-        l.record_slurm(
-            2,
-            &[("41".into(), 0), ("42".into(), 10001)],
-            "",
-            Path::new("/r/2"),
-        )
-        .expect("record");
-        l.record_slurm(2, &[("57".into(), 0)], "", Path::new("/r/2"))
+        assert_eq!(l.cluster_job(2).expect("cluster job"), None);
+        let arrays = |ids: &[(&str, usize)]| ClusterJob {
+            arrays: ids
+                .iter()
+                .map(|(id, offset)| Submitted {
+                    array_id: crate::domain::SlurmJobId(id.to_string()),
+                    offset: *offset,
+                })
+                .collect(),
+            remote_dir: PathBuf::from("/r/2"),
+        };
+        l.record_cluster_job(2, &arrays(&[("41", 0), ("42", 10001)]), "")
+            .expect("record");
+        l.record_cluster_job(2, &arrays(&[("57", 0)]), "")
             .expect("retry");
-        let p = l.slurm(2).expect("slurm").expect("recorded");
-        assert_eq!(
-            p.arrays,
-            vec![("41".into(), 0), ("42".into(), 10001), ("57".into(), 0)]
-        );
-        assert_eq!(p.remote_dir, PathBuf::from("/r/2"));
+        let (p, host) = l.cluster_job(2).expect("cluster job").expect("recorded");
+        assert_eq!(p, arrays(&[("41", 0), ("42", 10001), ("57", 0)]));
+        assert_eq!(host, "");
     }
 }

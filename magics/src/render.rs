@@ -1,8 +1,8 @@
 //! Rendering progress and job tables as HTML with a text/plain twin. No IO.
 
+use crate::domain::Counts;
 use crate::ledger::JobRecord;
 use crate::session::Rendered;
-use crate::state::Counts;
 
 /// `s` safe inside HTML/SVG text and attribute values.
 pub fn esc(s: &str) -> String {
@@ -91,7 +91,7 @@ pub fn jobs_table(jobs: &[(JobRecord, Counts)]) -> Rendered {
         let state = if c.total() > 0 {
             c.job_state()
         } else {
-            j.state.as_str()
+            j.state
         };
         text.push_str(&format!(
             "{:>5}  {:<16} {:<5} {:<7} {:<10} {:>7} {:>7} {:>7}  {}\n",

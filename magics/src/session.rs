@@ -1,14 +1,78 @@
 //! The seam between the magics and the notebook: two small traits the
-//! kernel implements. `Session` evaluates Rust in the notebook's evcxr
-//! session; `Display` shows and updates outputs. The magics never see a
+//! kernel implements. [`Session`] evaluates Rust in the notebook's evcxr
+//! session; [`Display`] shows and updates outputs. The magics never see a
 //! Jupyter message or evcxr itself, so they can be driven by anything that
 //! implements these.
 
+/// One compiler diagnostic of a failed evaluation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CompileDiagnostic {
+    /// rustc's error code (`E0277`), if it has one.
+    pub code: Option<String>,
+    /// The message, as rustc wrote it (first line: the headline).
+    pub message: String,
+}
+
+/// Why an evaluation in the session failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum EvalError {
+    /// The code did not compile.
+    #[error("{}", .0.iter().map(|d| d.message.as_str()).collect::<Vec<_>>().join("\n"))]
+    Compile(Vec<CompileDiagnostic>),
+    /// The code panicked.
+    #[error("panicked at {location}: {message}")]
+    Panic {
+        /// The panic message.
+        message: String,
+        /// `file:line:col` as the panic hook reported it.
+        location: String,
+    },
+    /// The evaluation was interrupted.
+    #[error("interrupted")]
+    Interrupted,
+    /// Anything else the engine reported (a command failed, the session's
+    /// process died, ...).
+    #[error("{0}")]
+    Other(String),
+}
+
+impl EvalError {
+    /// The first line of the error, for one-line reports.
+    pub fn headline(&self) -> String {
+        self.to_string().lines().next().unwrap_or("").to_string()
+    }
+
+    /// True if the code failed to compile because a trait bound on `trait_name`
+    /// is not satisfied (rustc's E0277, or the "is not an iterator" family).
+    pub fn unsatisfied_trait(&self, trait_name: &str) -> bool {
+        match self {
+            EvalError::Compile(diags) => diags.iter().any(|d| {
+                matches!(d.code.as_deref(), Some("E0277") | Some("E0599"))
+                    && d.message.contains(trait_name)
+            }),
+            _ => false,
+        }
+    }
+}
+
 /// Evaluating code in the notebook's session.
 pub trait Session {
-    /// Evaluates `code`; Ok with the text of its value (may be empty), or
-    /// Err with the error text (compile error, panic, ...).
-    fn eval(&mut self, code: &str) -> Result<String, String>;
+    /// Evaluates `code`; Ok with the text of its value (may be empty).
+    ///
+    /// # Errors
+    /// [`EvalError`]: compile errors with their diagnostics, a panic, an
+    /// interrupt, or another engine failure.
+    fn eval(&mut self, code: &str) -> Result<String, EvalError>;
+
+    /// Adds a crate to the session, as evcxr's `:dep NAME = SPEC` does
+    /// (`spec` is the Cargo.toml value, e.g. `"1"`), and rebuilds the
+    /// session so what the new crate changes happens now.
+    ///
+    /// # Errors
+    /// The crate could not be added (not found, does not build).
+    fn add_dependency(&mut self, name: &str, spec: &str) -> Result<(), EvalError>;
+
     /// The session's variables and their types.
     fn variables(&self) -> Vec<(String, String)>;
 }

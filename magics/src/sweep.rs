@@ -1,17 +1,19 @@
-//! `%%sweep` without IO: the parameter grammar (`lr in [1e-3, 1e-2], bs in
-//! 32..=64, x in linspace(0, 1, 5)`), the expansion into configurations
-//! (grid, zip, or a seeded random sample of the grid), and ranking results
-//! by an objective.
+//! Sweeps without IO and without text: the parameters of a `%%sweep`
+//! ([`SweepSpec`], parsed by `grammar::sweep`), their expansion into
+//! configurations (grid, zip, or a seeded random sample of the grid), and
+//! ranking results by an objective. The spec is saved with the job as JSON
+//! (`sweep.spec`), so the table can be rebuilt when the job is waited for or
+//! loaded later.
 
-use crate::grammar::{GrammarError, JobOptions};
+use serde::{Deserialize, Serialize};
 
 /// One parameter value.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Value {
     /// An integer.
     Int(i64),
-    /// A float.
-    Float(f64),
+    /// A float (stored as its shortest text, so NaN and infinities survive).
+    Float(#[serde(with = "float_text")] f64),
     /// A string.
     Str(String),
     /// A bool.
@@ -46,7 +48,7 @@ impl Value {
 }
 
 /// The Rust type of a parameter, from its values.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ParamType {
     /// i64
     Int,
@@ -71,7 +73,7 @@ impl ParamType {
 }
 
 /// A swept parameter.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Param {
     /// Its name in the body.
     pub name: String,
@@ -82,7 +84,7 @@ pub struct Param {
 }
 
 /// Which way the objective is better.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Objective {
     /// Larger is better; the field (or `value`).
     Maximize(String),
@@ -90,13 +92,11 @@ pub enum Objective {
     Minimize(String),
 }
 
-/// A parsed `%%sweep` line.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SweepMagic {
+/// What a sweep runs: its parameters, how they combine, and its objective.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SweepSpec {
     /// The parameters.
     pub params: Vec<Param>,
-    /// `-> NAME` (default `sweep`).
-    pub name: Option<String>,
     /// `--maximize` / `--minimize`.
     pub objective: Option<Objective>,
     /// `--random N`.
@@ -107,270 +107,25 @@ pub struct SweepMagic {
     pub zip: bool,
     /// `--save FILE` (.csv or .json).
     pub save: Option<String>,
-    /// Shared job options.
-    pub options: JobOptions,
-    /// The line as written after `%%sweep`, kept with the job so the table
-    /// can be rebuilt when the job is waited for or loaded later.
-    pub spec: String,
 }
 
 /// Configurations this many or more are refused (use --random).
 pub const MAX_CONFIGS: usize = 100_000;
 
-#[derive(clap::Parser, Debug)]
-#[command(name = "%%sweep", no_binary_name = true)]
-struct SweepFlags {
-    #[arg(long, conflicts_with = "minimize")]
-    maximize: Option<String>,
-    #[arg(long)]
-    minimize: Option<String>,
-    #[arg(long)]
-    random: Option<usize>,
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
-    #[arg(long)]
-    zip: bool,
-    #[arg(long)]
-    save: Option<String>,
-    #[command(flatten)]
-    options: JobOptions,
-}
+/// A float as Rust's shortest round-trip text (`0.1`, `NaN`, `inf`).
+mod float_text {
+    pub fn serialize<S: serde::Serializer>(f: &f64, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format!("{f:?}"))
+    }
 
-fn err(m: impl Into<String>) -> GrammarError {
-    GrammarError {
-        message: format!(
-            "{}\n\nusage: %%sweep PARAM in VALUES, ... [-> NAME] [--maximize FIELD | --minimize FIELD] [--random N --seed S] [--zip] [--save FILE] [OPTIONS]\nVALUES: [1, 2, 3] | 0..4 | 1..=3 | linspace(0, 1, 5) | logspace(-3, -1, 3)",
-            m.into()
-        ),
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+        let text = <String as serde::Deserialize>::deserialize(d)?;
+        text.parse().map_err(serde::de::Error::custom)
     }
-}
-
-/// Parses everything after `%%sweep` on the first line.
-pub fn parse(line: &str) -> Result<SweepMagic, GrammarError> {
-    // The spec ends at the first ` -> ` or ` --` outside brackets.
-    let mut depth = 0i32;
-    let bytes = line.as_bytes();
-    let mut cut = line.len();
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'[' | b'(' => depth += 1,
-            b']' | b')' => depth -= 1,
-            b'-' if depth == 0 && (line[i..].starts_with("->") || line[i..].starts_with("--")) => {
-                cut = i;
-                break;
-            }
-            _ => {}
-        }
-        i += 1;
-    }
-    let (spec, rest) = line.split_at(cut);
-    let params = parse_params(spec)?;
-    let words = shlex::split(rest).ok_or_else(|| err("unbalanced quotes"))?;
-    let mut name = None;
-    let mut flags = Vec::new();
-    let mut it = words.into_iter();
-    while let Some(w) = it.next() {
-        if w == "->" {
-            name = Some(it.next().ok_or_else(|| err("`->` needs a NAME"))?);
-        } else if let Some(n) = w.strip_prefix("->") {
-            name = Some(n.to_string());
-        } else {
-            flags.push(w);
-        }
-    }
-    if let Some(n) = &name
-        && !crate::grammar::is_identifier(n)
-    {
-        return Err(err(format!("`-> {n}`: NAME must be a Rust identifier")));
-    }
-    let f = <SweepFlags as clap::Parser>::try_parse_from(flags)
-        .map_err(|e| err(e.render().to_string().trim_end()))?;
-    let objective = match (f.maximize, f.minimize) {
-        (Some(m), _) => Some(Objective::Maximize(m)),
-        (_, Some(m)) => Some(Objective::Minimize(m)),
-        _ => None,
-    };
-    if f.random == Some(0) {
-        return Err(err("--random needs a positive count"));
-    }
-    Ok(SweepMagic {
-        params,
-        name,
-        objective,
-        random: f.random,
-        seed: f.seed,
-        zip: f.zip,
-        save: f.save,
-        options: f.options,
-        spec: line.trim().to_string(),
-    })
-}
-
-fn split_top(s: &str, sep: char) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut depth = 0i32;
-    let mut quote = false;
-    let mut cur = String::new();
-    for c in s.chars() {
-        match c {
-            '"' => quote = !quote,
-            '[' | '(' if !quote => depth += 1,
-            ']' | ')' if !quote => depth -= 1,
-            _ => {}
-        }
-        if c == sep && depth == 0 && !quote {
-            out.push(std::mem::take(&mut cur));
-        } else {
-            cur.push(c);
-        }
-    }
-    out.push(cur);
-    out
-}
-
-fn parse_params(spec: &str) -> Result<Vec<Param>, GrammarError> {
-    if spec.trim().is_empty() {
-        return Err(err("no parameters: write e.g. `%%sweep lr in [0.1, 0.01]`"));
-    }
-    let mut params: Vec<Param> = Vec::new();
-    for part in split_top(spec, ',') {
-        let part = part.trim();
-        let (name, values) = part
-            .split_once(" in ")
-            .ok_or_else(|| err(format!("`{part}`: write PARAM in VALUES")))?;
-        let name = name.trim();
-        if !crate::grammar::is_identifier(name) {
-            return Err(err(format!(
-                "`{name}` is not a parameter name (a Rust identifier)"
-            )));
-        }
-        if params.iter().any(|p| p.name == name) {
-            return Err(err(format!("parameter `{name}` is given twice")));
-        }
-        let values = parse_values(values.trim()).map_err(|m| err(format!("{name}: {m}")))?;
-        if values.is_empty() {
-            return Err(err(format!("parameter `{name}` has no values")));
-        }
-        let ty = type_of(&values).map_err(|m| err(format!("{name}: {m}")))?;
-        params.push(Param {
-            name: name.to_string(),
-            values,
-            ty,
-        });
-    }
-    Ok(params)
-}
-
-fn parse_values(s: &str) -> Result<Vec<Value>, String> {
-    let num = |x: &str| -> Result<f64, String> {
-        x.trim()
-            .replace('_', "")
-            .parse::<f64>()
-            .map_err(|_| format!("`{}` is not a number", x.trim()))
-    };
-    if let Some(inner) = s.strip_prefix('[').and_then(|r| r.strip_suffix(']')) {
-        if inner.trim().is_empty() {
-            return Ok(Vec::new());
-        }
-        return split_top(inner, ',')
-            .iter()
-            .map(|v| literal(v.trim()))
-            .collect();
-    }
-    for (fname, log) in [("linspace", false), ("logspace", true)] {
-        if let Some(args) = s
-            .strip_prefix(fname)
-            .and_then(|r| r.trim().strip_prefix('('))
-            .and_then(|r| r.strip_suffix(')'))
-        {
-            let a: Vec<&str> = args.split(',').collect();
-            if a.len() != 3 {
-                return Err(format!("{fname}(start, stop, n) takes three arguments"));
-            }
-            let (lo, hi) = (num(a[0])?, num(a[1])?);
-            let n: usize = a[2]
-                .trim()
-                .parse()
-                .map_err(|_| format!("`{}` is not a count", a[2].trim()))?;
-            return Ok((0..n)
-                .map(|i| {
-                    let t = if n == 1 {
-                        lo
-                    } else {
-                        lo + (hi - lo) * i as f64 / (n - 1) as f64
-                    };
-                    Value::Float(if log { 10f64.powf(t) } else { t })
-                })
-                .collect());
-        }
-    }
-    if let Some((a, b)) = s.split_once("..") {
-        let (b, inclusive) = match b.strip_prefix('=') {
-            Some(b) => (b, true),
-            None => (b, false),
-        };
-        let parse = |x: &str| {
-            x.trim()
-                .replace('_', "")
-                .parse::<i64>()
-                .map_err(|_| format!("`{}` is not an integer", x.trim()))
-        };
-        let (a, b) = (parse(a)?, parse(b)?);
-        let end = if inclusive { b + 1 } else { b };
-        if end - a > MAX_CONFIGS as i64 {
-            return Err(format!("the range {s} has more than {MAX_CONFIGS} values"));
-        }
-        return Ok((a..end).map(Value::Int).collect());
-    }
-    Err(format!(
-        "`{s}` is not a list [..], a range a..b, linspace(..) or logspace(..)"
-    ))
-}
-
-fn literal(v: &str) -> Result<Value, String> {
-    if let Some(s) = v.strip_prefix('"').and_then(|r| r.strip_suffix('"')) {
-        return Ok(Value::Str(s.to_string()));
-    }
-    match v {
-        "true" => return Ok(Value::Bool(true)),
-        "false" => return Ok(Value::Bool(false)),
-        _ => {}
-    }
-    let clean = v.replace('_', "");
-    if let Ok(i) = clean.parse::<i64>() {
-        return Ok(Value::Int(i));
-    }
-    clean
-        .trim_end_matches("f64")
-        .parse::<f64>()
-        .map(Value::Float)
-        .map_err(|_| format!("`{v}` is not a number, string or bool"))
-}
-
-fn type_of(values: &[Value]) -> Result<ParamType, String> {
-    let mut ty: Option<ParamType> = None;
-    for v in values {
-        let t = match v {
-            Value::Int(_) => ParamType::Int,
-            Value::Float(_) => ParamType::Float,
-            Value::Str(_) => ParamType::Str,
-            Value::Bool(_) => ParamType::Bool,
-        };
-        ty = Some(match (ty, t) {
-            (None, t) => t,
-            (Some(a), b) if a == b => a,
-            (Some(ParamType::Int), ParamType::Float) | (Some(ParamType::Float), ParamType::Int) => {
-                ParamType::Float
-            }
-            (Some(a), b) => return Err(format!("mixes {} and {} values", a.rust(), b.rust())),
-        });
-    }
-    ty.ok_or_else(|| "no values".into())
 }
 
 /// The configurations, as value indices per parameter, in a reproducible order.
-pub fn expand(m: &SweepMagic) -> Result<Vec<Vec<usize>>, String> {
+pub fn expand(m: &SweepSpec) -> Result<Vec<Vec<usize>>, String> {
     let lens: Vec<usize> = m.params.iter().map(|p| p.values.len()).collect();
     if m.zip {
         let n = lens[0];
@@ -488,77 +243,29 @@ mod tests {
     use super::*;
 
     #[test]
-    fn parses_the_seed_sweep() {
-        let m = parse(
-            " lr in [1e-3, 1e-2, 1e-1], bs in [32, 64], seed in 0..2 -> runs --maximize accuracy",
-        )
-        .expect("parses");
-        assert_eq!(m.params.len(), 3);
-        assert_eq!(m.params[0].ty, ParamType::Float);
-        assert_eq!(m.params[1].values, vec![Value::Int(32), Value::Int(64)]);
-        assert_eq!(m.params[2].values, vec![Value::Int(0), Value::Int(1)]);
-        assert_eq!(m.name.as_deref(), Some("runs"));
-        assert_eq!(m.objective, Some(Objective::Maximize("accuracy".into())));
-        assert_eq!(expand(&m).expect("grid").len(), 12);
-    }
-
-    #[test]
-    fn grid_order_is_row_major() {
-        let m = parse("a in [1, 2], b in [\"x\", \"y\"]").expect("parses");
-        assert_eq!(
-            expand(&m).expect("grid"),
-            vec![vec![0, 0], vec![0, 1], vec![1, 0], vec![1, 1]]
-        );
-    }
-
-    #[test]
-    fn spacing_helpers() {
-        let m = parse("x in linspace(0, 1, 5), y in logspace(-2, 0, 3)").expect("parses");
-        assert_eq!(m.params[0].values[2], Value::Float(0.5));
-        assert_eq!(Value::Float(0.039810717055349734).text(), "0.0398107");
-        assert_eq!(Value::Float(0.001).text(), "0.001");
-        match &m.params[1].values[0] {
-            Value::Float(f) => assert!((f - 0.01).abs() < 1e-12),
-            v => panic!("{v:?}"),
-        }
-    }
-
-    #[test]
-    fn zip_and_random_are_reproducible() {
-        let m = parse("a in [1, 2, 3], b in [4, 5, 6] --zip").expect("parses");
-        assert_eq!(
-            expand(&m).expect("zip"),
-            vec![vec![0, 0], vec![1, 1], vec![2, 2]]
-        );
-        let r = parse("a in 0..100, b in 0..100 --random 7 --seed 42").expect("parses");
-        let s1 = expand(&r).expect("random");
-        let s2 = expand(&r).expect("random");
-        assert_eq!(s1, s2);
-        assert_eq!(s1.len(), 7);
-        let mut uniq = s1.clone();
-        uniq.sort();
-        uniq.dedup();
-        assert_eq!(uniq.len(), 7);
-        let other = parse("a in 0..100, b in 0..100 --random 7 --seed 43").expect("parses");
-        assert_ne!(expand(&other).expect("random"), s1);
-    }
-
-    #[test]
-    fn bad_sweeps() {
-        assert!(parse("lr in []").is_err());
-        assert!(
-            parse("lr in [1], lr in [2]")
-                .expect_err("dup")
-                .message
-                .contains("twice")
-        );
-        assert!(parse("lr in [1, \"a\"]").is_err());
-        assert!(parse("lr in [one, two]").is_err());
-        assert!(parse("").is_err());
-        let big = parse("a in 0..1000, b in 0..1000").expect("parses");
-        assert!(expand(&big).expect_err("too big").contains("--random"));
-        let zip = parse("a in [1, 2], b in [1] --zip").expect("parses");
-        assert!(expand(&zip).is_err());
+    fn specs_round_trip_through_json_with_any_float() {
+        let spec = SweepSpec {
+            params: vec![Param {
+                name: "lr".into(),
+                values: vec![
+                    Value::Float(0.1),
+                    Value::Float(f64::INFINITY),
+                    Value::Float(-0.0),
+                ],
+                ty: ParamType::Float,
+            }],
+            objective: Some(Objective::Minimize("loss".into())),
+            random: None,
+            seed: 0,
+            zip: false,
+            save: Some("t.csv".into()),
+        };
+        let text = serde_json::to_string(&spec).expect("serializes");
+        let back: SweepSpec = serde_json::from_str(&text).expect("parses");
+        assert_eq!(back, spec);
+        let nan = Value::Float(f64::NAN);
+        let text = serde_json::to_string(&nan).expect("serializes");
+        assert!(matches!(serde_json::from_str(&text), Ok(Value::Float(f)) if f.is_nan()));
     }
 
     #[test]

@@ -16,6 +16,7 @@ const RUNTIME_TOML: &str = include_str!("../runtime/Cargo.toml");
 
 /// Why a build failed.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum BuildError {
     /// The cell does not compile.
     #[error("the task does not compile")]
@@ -32,6 +33,9 @@ pub enum BuildError {
         #[source]
         source: std::io::Error,
     },
+    /// The built task cannot say what it returns; how to write it.
+    #[error("{0}")]
+    UnknownOutputType(String),
 }
 
 /// A built task binary.

@@ -2,8 +2,6 @@
 //! body verbatim at a known line (so compile errors map back to the cell),
 //! and a `main` that hands the body to the runtime. No IO.
 
-use std::hash::{Hash, Hasher};
-
 /// What kind of task, with what it needs.
 #[derive(Debug, Clone)]
 pub enum TaskKind {
@@ -113,9 +111,18 @@ pub fn generate(kind: &TaskKind, body: &str, items: &str, deps: &[(String, Strin
         dep_lines.retain(|(m, _)| m != n);
         dep_lines.push((n.clone(), v.clone()));
     }
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    (RUNTIME_SOURCE, &main, &dep_lines).hash(&mut hasher);
-    let hash = format!("{:016x}", hasher.finish());
+    // BLAKE3 over length-prefixed parts: a fixed definition, so the key of
+    // a built task is the same on every toolchain.
+    let mut hasher = blake3::Hasher::new();
+    let deps_text: Vec<String> = dep_lines
+        .iter()
+        .map(|(n, v)| format!("{n} = {v}"))
+        .collect();
+    for part in [RUNTIME_SOURCE, main.as_str(), deps_text.join("\n").as_str()] {
+        hasher.update(&(part.len() as u64).to_le_bytes());
+        hasher.update(part.as_bytes());
+    }
+    let hash = hasher.finalize().to_hex()[..16].to_string();
     let mut toml = format!(
         "[package]\nname = \"sluice-task-{hash}\"\nversion = \"0.0.0\"\nedition = \"2024\"\npublish = false\n\n[dependencies]\nsluice-runtime = {{ path = \"../../runtime\" }}\n"
     );

@@ -346,7 +346,7 @@ impl Worker {
                 Some(p) => {
                     // A waiting bind that panics (its results file is gone)
                     // is dropped; one that did not run yet stays waiting.
-                    if binds && p.message.starts_with("sluice: ") {
+                    if binds && Magics::is_bind_panic(&p.message) {
                         self.magics.pending_done();
                     }
                     Outcome::Err(panic_error(&p))

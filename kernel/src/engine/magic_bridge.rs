@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use evcxr::CommandContext;
 use jupyter_protocol::{DisplayData, JupyterMessage, Transient, UpdateDisplayData};
-use sluice_magics::session::{Display, Rendered, Session};
+use sluice_magics::session::{CompileDiagnostic, Display, EvalError, Rendered, Session};
 
 use super::interrupt::Interrupter;
 use crate::display;
@@ -20,20 +20,32 @@ pub(super) struct EvcxrSession<'a> {
 }
 
 impl Session for EvcxrSession<'_> {
-    fn eval(&mut self, code: &str) -> Result<String, String> {
+    fn eval(&mut self, code: &str) -> Result<String, EvalError> {
         self.cache.before(self.ctx, code);
         let result = self.ctx.execute(code);
         let panic = self.streams.and_then(Streams::flush);
         match (result, panic) {
-            (_, Some(p)) => Err(format!("panicked at {}: {}", p.location, p.message)),
+            (_, Some(p)) => Err(EvalError::Panic {
+                message: p.message,
+                location: p.location,
+            }),
             (Ok(out), None) => Ok(out.get("text/plain").unwrap_or_default().to_string()),
-            (Err(evcxr::Error::CompilationErrors(errs)), None) => Err(errs
-                .iter()
-                .map(|e| e.message())
-                .collect::<Vec<_>>()
-                .join("\n")),
-            (Err(e), None) => Err(e.to_string()),
+            (Err(evcxr::Error::CompilationErrors(errs)), None) => Err(EvalError::Compile(
+                errs.iter()
+                    .map(|e| CompileDiagnostic {
+                        code: e.code().map(str::to_string),
+                        message: e.message(),
+                    })
+                    .collect(),
+            )),
+            (Err(e), None) => Err(EvalError::Other(e.to_string())),
         }
+    }
+
+    /// `:dep NAME = SPEC`, then an empty statement so the session is rebuilt
+    /// (and evcxr drops what it drops) right away.
+    fn add_dependency(&mut self, name: &str, spec: &str) -> Result<(), EvalError> {
+        self.eval(&format!(":dep {name} = {spec}\n()")).map(|_| ())
     }
 
     fn variables(&self) -> Vec<(String, String)> {

@@ -12,8 +12,38 @@ use std::io::{BufRead, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+/// `status/<item>.json`: how one item ended. Written by the task for every
+/// item it ran, and by an executor for items of an element it killed; read
+/// by sluice to decide the element's state. One definition for both sides.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Status {
+    /// The item's index in the job.
+    pub index: usize,
+    /// 0 if the item produced a result, else non-zero (-1: killed).
+    pub exit: i32,
+    /// Unix time (seconds) the item started; 0 if unknown.
+    #[serde(default)]
+    pub start: f64,
+    /// Unix time (seconds) the item ended; 0 if unknown.
+    #[serde(default)]
+    pub end: f64,
+    /// The host it ran on.
+    #[serde(default)]
+    pub host: String,
+    /// Peak resident memory of the element's process so far, KiB.
+    #[serde(default)]
+    pub peak_rss_kib: u64,
+    /// Why it failed (a panic message, a kill reason).
+    #[serde(default)]
+    pub error: Option<String>,
+    /// A Slurm state name an executor decided (TIMEOUT, OUT_OF_MEMORY,
+    /// CANCELLED); None when the task itself wrote the status.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+}
 
 /// Where an element's input comes from (the `input` file in the job dir).
 enum Input {
@@ -148,19 +178,19 @@ where
 }
 
 fn write_status(dir: &Path, i: usize, ok: bool, start: f64, error: Option<&str>) {
-    let status = serde_json::json!({
-        "index": i,
-        "exit": if ok { 0 } else { 1 },
-        "start": start,
-        "end": now(),
-        "host": hostname(),
-        "peak_rss_kib": peak_rss_kib(),
-        "error": error,
-    });
-    let _ = write_atomic(
-        &dir.join("status").join(format!("{i}.json")),
-        &status.to_string(),
-    );
+    let status = Status {
+        index: i,
+        exit: if ok { 0 } else { 1 },
+        start,
+        end: now(),
+        host: hostname(),
+        peak_rss_kib: peak_rss_kib(),
+        error: error.map(str::to_string),
+        state: None,
+    };
+    if let Ok(text) = serde_json::to_string(&status) {
+        let _ = write_atomic(&dir.join("status").join(format!("{i}.json")), &text);
+    }
 }
 
 /// Entry point of a map task: runs this element's items through `f`.

@@ -3,10 +3,10 @@
 //! into the job directory, and loaded by the task when it starts. Their
 //! values are not part of the task's hash, so changing one never rebuilds.
 
-use std::path::Path;
-
-use super::MagicError;
 use crate::body::names_used;
+use crate::error::MagicError;
+use crate::jobdir::JobDir;
+use crate::pipeline::bind::BIND_PANIC_PREFIX;
 use crate::session::Session;
 
 /// `(name, type)` of the session variables `body` uses, except `exclude`
@@ -32,39 +32,42 @@ pub(super) fn captures_of(
 /// Writes each capture as `captures/<name>.json` in `dir`, serialized by
 /// the session itself (one evaluation for all of them).
 pub(super) fn write_captures(
-    dir: &Path,
+    dir: &JobDir,
     captures: &[(String, String)],
     session: &mut dyn Session,
 ) -> Result<(), MagicError> {
     if captures.is_empty() {
         return Ok(());
     }
-    let cdir = dir.join("captures");
+    let p = BIND_PANIC_PREFIX;
     let mut code = format!(
-        "{{ std::fs::create_dir_all(r#\"{}\"#).expect(\"sluice: cannot create the captures directory\");",
-        cdir.display()
+        "{{ std::fs::create_dir_all(r#\"{}\"#).expect(\"{p}cannot create the captures directory\");",
+        dir.captures_dir().display()
     );
     for (name, _) in captures {
         code.push_str(&format!(
-            " std::fs::write(r#\"{}\"#, serde_json::to_string(&{name}).expect(\"sluice: cannot serialize `{name}`\")).expect(\"sluice: cannot write `{name}`\");",
-            cdir.join(format!("{name}.json")).display()
+            " std::fs::write(r#\"{}\"#, serde_json::to_string(&{name}).expect(\"{p}cannot serialize `{name}`\")).expect(\"{p}cannot write `{name}`\");",
+            dir.capture(name).display()
         ));
     }
     code.push_str(" }");
-    session.eval(&code).map(|_| ()).map_err(|e| {
+    session.eval(&code).map(|_| ()).map_err(|source| {
         let list = captures
             .iter()
             .map(|(n, t)| format!("`{n}` ({t})"))
             .collect::<Vec<_>>()
             .join(", ");
-        let why = if e.contains("Serialize") {
-            "a type that is not serde::Serialize; derive Serialize and Deserialize on it, or compute the value inside the cell".to_string()
-        } else {
-            e.lines().next().unwrap_or("").to_string()
-        };
-        MagicError::Items(format!(
-            "the body uses the notebook variables {list}, which are sent to the task as JSON, but: {why}"
-        ))
+        if source.unsatisfied_trait("Serialize") {
+            return MagicError::Items(format!(
+                "the body uses the notebook variables {list}, which are sent to the task as JSON, but: a type that is not serde::Serialize; derive Serialize and Deserialize on it, or compute the value inside the cell"
+            ));
+        }
+        MagicError::ItemsEval {
+            what: format!(
+                "the body uses the notebook variables {list}, which are sent to the task as JSON, but"
+            ),
+            source,
+        }
     })
 }
 

@@ -1,107 +1,37 @@
-//! Running magic cells: the orchestration from a parsed magic to bound
-//! results. `Magics` owns the notebook record, the ledger, the executor and
-//! the jobs of this session; `map`, `run` and `line` hold one magic each,
-//! `jobs` the waiting, binding and job lookup they share.
+//! Running magic cells: from the text of a cell to bound results.
+//! [`Magics`] owns what a kernel session keeps between cells — the notebook
+//! record, the [`Workspace`] (ledger, executors, jobs) and the waiting
+//! binds — and dispatches each magic. `map`, `run` and `sweep` only make a
+//! plan and render their result; the one tail they share, submit → watch
+//! → bind, is [`Magics::launch`]. `line` has one function per `%slurm`
+//! sub-command.
 
-mod backend;
 mod captures;
-mod error;
-mod jobs;
+mod items;
 mod line;
 mod map;
-mod pending;
 mod run;
 mod serde_dep;
 mod sweep;
+mod sweep_table;
 
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+pub use crate::error::{FailedItem, MagicError};
 
-pub use error::{FailedItem, MagicError};
-
-use crate::executor::local::LocalExecutor;
-use crate::executor::slurm::SlurmExecutor;
+use crate::config::Config;
+use crate::domain::{ElementState, JobKind};
 use crate::grammar::{self, LineMagic, Magic};
-use crate::ledger::{JobRecord, Ledger};
+use crate::ledger::JobRecord;
 use crate::notebook::Notebook;
+use crate::pipeline::bind::{self, BIND_PANIC_PREFIX, Pending};
+use crate::pipeline::{Prepared, Workspace, submit, watch};
+use crate::render;
 use crate::session::{Display, Session};
-
-/// Where jobs run by default, from `%slurm config` or the environment.
-#[derive(Debug, Clone)]
-pub struct Config {
-    /// `local` (the only backend this version runs).
-    pub backend: String,
-    /// Directory holding `.sluice/` (jobs and ledger).
-    pub workdir: PathBuf,
-    /// `ssh://user@host[:port]` of a remote cluster's login node.
-    pub host: Option<String>,
-    /// SSH private key for `host`.
-    pub identity: Option<String>,
-    /// Default `--partition` of jobs.
-    pub partition: Option<String>,
-    /// Default `--account` of jobs.
-    pub account: Option<String>,
-    /// Job root on the cluster over SSH (absolute, or relative to the
-    /// remote home; default `.sluice-remote/<machine>-<hash>`).
-    pub remote_workdir: Option<String>,
-}
-
-impl Config {
-    /// Defaults from the environment, so one notebook runs unchanged on
-    /// `local` and on a cluster: `SLUICE_BACKEND` (else local),
-    /// `SLUICE_WORKDIR` (else the current directory), `SLUICE_HOST`,
-    /// `SLUICE_IDENTITY`, `SLUICE_PARTITION`, `SLUICE_ACCOUNT`,
-    /// `SLUICE_REMOTE_WORKDIR`.
-    pub fn from_env() -> Config {
-        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
-        Config {
-            backend: var("SLUICE_BACKEND").unwrap_or_else(|| "local".into()),
-            workdir: var("SLUICE_WORKDIR")
-                .map(PathBuf::from)
-                .or_else(|| std::env::current_dir().ok())
-                .unwrap_or_else(|| PathBuf::from(".")),
-            host: var("SLUICE_HOST"),
-            identity: var("SLUICE_IDENTITY"),
-            partition: var("SLUICE_PARTITION"),
-            account: var("SLUICE_ACCOUNT"),
-            remote_workdir: var("SLUICE_REMOTE_WORKDIR"),
-        }
-    }
-
-    /// The settings as `%slurm config` shows them.
-    pub fn describe(&self, sluice_dir: &std::path::Path) -> String {
-        let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "(none)".into());
-        format!(
-            "backend: {}\nworkdir: {}\njobs and ledger: {}\nhost: {}\nidentity: {}\nremote workdir: {}\npartition: {}\naccount: {}{}",
-            self.backend,
-            self.workdir.display(),
-            sluice_dir.display(),
-            opt(&self.host),
-            opt(&self.identity),
-            opt(&self.remote_workdir),
-            opt(&self.partition),
-            opt(&self.account),
-            if self.backend == "local" && (self.partition.is_some() || self.account.is_some()) {
-                "\n(the local executor has one partition; partition and account apply on a cluster)"
-            } else {
-                ""
-            }
-        )
-    }
-}
 
 /// The state behind every magic of one kernel session.
 pub struct Magics {
     notebook: Notebook,
-    config: Config,
-    ledger: Option<Ledger>,
-    executor: Option<LocalExecutor>,
-    /// The Slurm executor, once a job or `%slurm config` needs it.
-    slurm: Option<SlurmExecutor>,
-    /// Jobs submitted or loaded in this session, by NAME.
-    jobs: HashMap<String, JobRecord>,
-    /// Binds waiting for the next evaluation (see `pending.rs`).
-    pending: Vec<pending::PendingBind>,
+    ws: Workspace,
+    pending: Pending,
     /// serde_json is in the session (see `serde_dep.rs`).
     serde_json: bool,
 }
@@ -117,12 +47,8 @@ impl Magics {
     pub fn new(config: Config) -> Magics {
         Magics {
             notebook: Notebook::default(),
-            config,
-            ledger: None,
-            executor: None,
-            slurm: None,
-            jobs: HashMap::new(),
-            pending: Vec::new(),
+            ws: Workspace::new(config),
+            pending: Pending::default(),
             serde_json: false,
         }
     }
@@ -137,7 +63,43 @@ impl Magics {
         grammar::is_magic(code)
     }
 
+    /// True if a panic with this message came from a bind the magics
+    /// queued (its results file is gone or does not match), not from the
+    /// user's own code.
+    pub fn is_bind_panic(message: &str) -> bool {
+        message.starts_with(BIND_PANIC_PREFIX)
+    }
+
+    /// The waiting binds as one line to put before the next cell's code
+    /// (None when nothing waits). Call [`Magics::pending_done`] once that
+    /// evaluation succeeded.
+    pub fn pending_prelude(&self) -> Option<String> {
+        self.pending.prelude()
+    }
+
+    /// Names whose binds are waiting.
+    pub fn pending_names(&self) -> Vec<String> {
+        self.pending.names()
+    }
+
+    /// The prelude was evaluated (or given up): nothing waits any more.
+    pub fn pending_done(&mut self) {
+        self.pending.clear();
+    }
+
+    /// Evaluates the waiting binds now (before evcxr commands, and before
+    /// magic cells that read the session's variables).
+    ///
+    /// # Errors
+    /// [`MagicError::Bind`] naming the binds that failed.
+    pub fn flush_pending(&mut self, session: &mut dyn Session) -> Result<(), MagicError> {
+        self.pending.flush(session)
+    }
+
     /// Runs a magic cell.
+    ///
+    /// # Errors
+    /// Whatever stops the magic; the cell shows it as an error.
     pub fn run(
         &mut self,
         code: &str,
@@ -162,14 +124,23 @@ impl Magics {
         // task: a waiting bind they mention is evaluated first. (A run body
         // loads earlier jobs from their files; ITEMS naming a job reads its
         // results directory; neither needs the session.)
-        if matches!(magic, Magic::Map(_) | Magic::Sweep(_)) && self.mentions_pending(&body) {
-            self.flush_pending(session)?;
+        if matches!(magic, Magic::Map(_) | Magic::Sweep(_)) && self.pending.mentioned_in(&body) {
+            self.pending.flush(session)?;
         }
         match magic {
-            Magic::Map(m) => self.map(m, &body, session, display),
-            Magic::Run(r) => self.run_job(r, &body, session, display),
+            Magic::Map(m) => {
+                let p = self.plan_map(m, &body, session, display)?;
+                self.launch(p, session, display)
+            }
+            Magic::Run(r) => {
+                let p = self.plan_run(r, &body, session, display)?;
+                self.launch(p, session, display)
+            }
+            Magic::Sweep(s) => {
+                let p = self.plan_sweep(s, &body, session, display)?;
+                self.launch(p, session, display)
+            }
             Magic::Line(l) => self.line(l, session, display),
-            Magic::Sweep(s) => self.sweep(s, &body, session, display),
             Magic::LsMagic => {
                 display.show(&line::lsmagic(), None);
                 Ok(())
@@ -177,49 +148,65 @@ impl Magics {
         }
     }
 
-    fn sluice_dir(&self) -> PathBuf {
-        self.config.workdir.join(".sluice")
+    /// The tail every cell magic shares: submit; with `--no-wait` say where
+    /// the job is and return; else watch it to the end and bind it.
+    fn launch(
+        &mut self,
+        p: Prepared,
+        session: &mut dyn Session,
+        display: &mut dyn Display,
+    ) -> Result<(), MagicError> {
+        let shadowed = shadow_note(&p.plan.name, session, &self.ws);
+        let record = submit::submit(&mut self.ws, &p)?;
+        if p.plan.no_wait {
+            display.show(&render::pre(&queued_note(&record, p.plan.elements())), None);
+            return Ok(());
+        }
+        let states = watch::wait(&mut self.ws, &record, display)?;
+        let msg = self.finish(&record, &states, session, display)?;
+        display.show(&render::pre(&format!("{msg}{shadowed}")), None);
+        Ok(())
     }
 
-    /// Where task crates are built: shared by all notebooks of the user, so
-    /// dependencies compile once (`SLUICE_BUILD_DIR` overrides).
-    fn build_root(&self) -> PathBuf {
-        if let Some(d) = std::env::var_os("SLUICE_BUILD_DIR") {
-            return PathBuf::from(d);
-        }
-        let cache = std::env::var_os("XDG_CACHE_HOME")
-            .map(PathBuf::from)
-            .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cache")));
-        match cache {
-            Some(c) => c.join("sluice/build"),
-            None => self.sluice_dir().join("build"),
-        }
-    }
-
-    fn ledger(&mut self) -> Result<&mut Ledger, MagicError> {
-        if self.ledger.is_none() {
-            let dir = self.sluice_dir();
-            std::fs::create_dir_all(&dir)
-                .map_err(error::io(format!("creating {}", dir.display())))?;
-            self.ledger = Some(Ledger::open(&dir.join("ledger.sqlite"))?);
-        }
-        match self.ledger.as_mut() {
-            Some(l) => Ok(l),
-            None => Err(MagicError::Submit("the ledger could not be opened".into())),
+    /// Binds a finished job's results the way its kind does: a sweep shows
+    /// its table and binds `NAME`/`NAME_best`; map and run bind `NAME`.
+    fn finish(
+        &mut self,
+        job: &JobRecord,
+        states: &[ElementState],
+        session: &mut dyn Session,
+        display: &mut dyn Display,
+    ) -> Result<String, MagicError> {
+        match job.kind {
+            JobKind::Sweep => self.finish_sweep(job, states, session, display),
+            JobKind::Map | JobKind::Run => bind::bind(&mut self.pending, job, states, session),
         }
     }
+}
 
-    fn executor(&mut self) -> &LocalExecutor {
-        self.executor.get_or_insert_with(LocalExecutor::start)
+/// What `--no-wait` says: the job is queued, and how to bind it later.
+fn queued_note(job: &JobRecord, elements: usize) -> String {
+    let (name, id, items) = (&job.name, job.id, job.items);
+    match job.kind {
+        JobKind::Map => format!(
+            "queued `{name}` (job {id}, {items} items, {elements} elements); later cells may depend on it; `%slurm wait {name}` binds it"
+        ),
+        JobKind::Run => format!("queued `{name}` (job {id}); `%slurm wait {name}` binds it"),
+        JobKind::Sweep => format!(
+            "queued sweep `{name}` (job {id}, {items} configurations); `%slurm wait {name}` shows the table and binds it"
+        ),
     }
+}
 
-    fn check_backend(&self, requested: Option<&str>) -> Result<String, MagicError> {
-        let backend = requested.unwrap_or(&self.config.backend).to_string();
-        match backend.as_str() {
-            "local" | "slurm" => Ok(backend),
-            other => Err(MagicError::Unsupported(format!(
-                "unknown backend `{other}`: use local or slurm"
-            ))),
+/// What happens to an existing variable of the same name (said, not hidden).
+fn shadow_note(name: &str, session: &dyn Session, ws: &Workspace) -> String {
+    if ws.jobs.contains_key(name) {
+        return String::new();
+    }
+    match session.variables().into_iter().find(|(n, _)| n == name) {
+        Some((_, ty)) => {
+            format!("; note: this replaces the earlier variable `{name}: {ty}` (Rust shadowing)")
         }
+        None => String::new(),
     }
 }

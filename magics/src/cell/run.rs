@@ -1,25 +1,27 @@
-//! `%%slurm run [-> NAME[: TYPE]] [OPTIONS]`: one job; every earlier job
-//! whose NAME the body uses is loaded inside the task and waited for
-//! (afterok): fan-in.
+//! `%%slurm run [-> NAME[: TYPE]] [OPTIONS]`: the plan of one job; every
+//! earlier job whose NAME the body uses is loaded inside the task and
+//! waited for (afterok): fan-in.
 
-use super::error::io;
-use super::jobs::describe_output_type;
-use super::{MagicError, Magics};
+use super::Magics;
+use super::captures;
 use crate::body::names_used;
-use crate::grammar::{DependencyKind, RunMagic};
-use crate::render;
+use crate::domain::{DependencyKind, JobKind, TaskPlan};
+use crate::error::MagicError;
+use crate::grammar::RunMagic;
+use crate::pipeline::{Prepared, build, plan, submit};
 use crate::session::{Display, Session};
 use crate::taskgen::TaskKind;
 
 impl Magics {
-    pub(super) fn run_job(
+    /// Builds the task, writes the captures, and plans the job.
+    pub(super) fn plan_run(
         &mut self,
         r: RunMagic,
         body: &str,
         session: &mut dyn Session,
         display: &mut dyn Display,
-    ) -> Result<(), MagicError> {
-        let backend = self.check_backend(r.options.backend.as_deref())?;
+    ) -> Result<Prepared, MagicError> {
+        let backend = self.ws.backend(r.options.backend)?;
         if body.trim().is_empty() {
             return Err(MagicError::Body(crate::body::BodyError::Syntax(
                 "the body is empty: write the expression or block the job computes".into(),
@@ -30,67 +32,52 @@ impl Magics {
         let mut inputs = Vec::new();
         let mut deps = Vec::new();
         for used in names_used(body)? {
-            let Ok(job) = self.find_job(&used) else {
+            let Ok(job) = self.ws.find_job(&used) else {
                 continue;
             };
-            let ty = if job.kind == "run" {
+            if job.kind == JobKind::Run {
                 return Err(MagicError::Items(format!(
                     "`{used}` is a `run` job; a run body can use map jobs' results (a Vec)"
                 )));
-            } else {
-                job.result_type.clone()
-            };
-            deps.push(self.dependency_on(&job, DependencyKind::Afterok)?);
-            inputs.push((used.clone(), ty, super::map::sibling(&job.dir)));
+            }
+            deps.push(plan::dependency_on(
+                &mut self.ws,
+                &job,
+                DependencyKind::Afterok,
+            )?);
+            inputs.push((used.clone(), job.result_type.clone(), job.dir.as_sibling()));
         }
-        deps.extend(self.dependencies(&r.options)?);
+        deps.extend(plan::dependencies(&mut self.ws, &r.options)?);
         let loaded: Vec<String> = inputs.iter().map(|(n, _, _)| n.clone()).collect();
-        let captures = super::captures::captures_of(body, &loaded, session)?;
+        let captured = captures::captures_of(body, &loaded, session)?;
         let kind = TaskKind::Run {
             inputs,
-            captures: captures.clone(),
+            captures: captured.clone(),
         };
-        let built = self
-            .build_task(&kind, body, display)
-            .map_err(|e| super::captures::explain_build_error(e, &captures))?;
-        let result_type = match r.result_type.clone() {
-            Some(t) => t,
-            None => describe_output_type(&built).ok_or_else(|| {
-                MagicError::Build(
-                    "cannot learn the result type; write it as `-> NAME: TYPE`".into(),
-                )
-            })?,
-        };
-        let (id, dir) = self.new_job_dir()?;
-        super::captures::write_captures(&dir, &captures, session)?;
-        std::fs::write(dir.join("count"), "1").map_err(io("writing the job's count"))?;
-        let (record, spec) = super::jobs::Planned {
+        let binary = build::build(&self.ws.build_root(), &self.notebook, &kind, body, display)
+            .map_err(|e| captures::explain_build_error(e, &captured))?;
+        let result_type = build::output_type(
+            r.result_type.clone(),
+            &binary,
+            "cannot learn the result type; write it as `-> NAME: TYPE`",
+        )?;
+        let (id, dir) = submit::new_job(&mut self.ws)?;
+        captures::write_captures(&dir, &captured, session)?;
+        Ok(Prepared {
             id,
-            name: &name,
-            kind: "run",
-            backend,
-            items: 1,
-            elements: 1,
-            result_type,
+            plan: TaskPlan {
+                name,
+                kind: JobKind::Run,
+                backend,
+                items: 1,
+                chunk: 1,
+                result_type,
+                deps,
+                resources: plan::resources(&self.ws, &r.options),
+                no_wait: r.options.no_wait,
+            },
+            binary,
             dir,
-            binary: built,
-            deps,
-            options: &r.options,
-        }
-        .into_parts();
-        self.submit(record.clone(), spec)?;
-        if r.options.no_wait {
-            display.show(
-                &render::pre(&format!(
-                    "queued `{name}` (job {id}); `%slurm wait {name}` binds it"
-                )),
-                None,
-            );
-            return Ok(());
-        }
-        let states = self.wait(&record, display)?;
-        let msg = self.bind(&record, &states, session)?;
-        display.show(&render::pre(&msg), None);
-        Ok(())
+        })
     }
 }

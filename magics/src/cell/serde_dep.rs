@@ -6,13 +6,13 @@
 //! (which already did that) or, failing that, at the first magic that needs
 //! it — and then the output says which variables went.
 
-use super::{MagicError, Magics};
+use super::Magics;
+use crate::error::MagicError;
 use crate::render;
 use crate::session::{Display, Session};
 
-/// The evcxr command that adds it, and an empty statement so the session is
-/// rebuilt (and evcxr drops what it drops) right away.
-pub const SERDE_JSON_DEP: &str = ":dep serde_json = \"1\"\n()";
+/// The crate the magics need in the session, and its version requirement.
+pub const SERDE_JSON: (&str, &str) = ("serde_json", "\"1\"");
 
 impl Magics {
     /// True once serde_json is in the session.
@@ -34,13 +34,13 @@ impl Magics {
         // evcxr's compile cache is shared by every kernel of the user; two
         // kernels adding crates at once can trip over it: try again.
         let mut attempt = 0;
-        while let Err(e) = session.eval(SERDE_JSON_DEP) {
+        while let Err(source) = session.add_dependency(SERDE_JSON.0, SERDE_JSON.1) {
             attempt += 1;
             if attempt == 3 {
-                return Err(MagicError::Bind(format!(
-                    "cannot add serde_json to the session (values travel to and from tasks as JSON): {}",
-                    e.lines().next().unwrap_or("")
-                )));
+                return Err(MagicError::Bind {
+                    what: "cannot add serde_json to the session (values travel to and from tasks as JSON)".into(),
+                    source,
+                });
             }
             std::thread::sleep(std::time::Duration::from_millis(300));
         }

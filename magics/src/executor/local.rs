@@ -11,15 +11,18 @@
 //! never run is CANCELLED with Slurm's DependencyNeverSatisfied reason.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::{JobId, JobSnapshot, JobSpec};
-use crate::grammar::DependencyKind;
-use crate::state::{Readiness, State, element_readiness, job_readiness};
+use sluice_runtime::Status;
+
+use super::{ClusterJob, Executor, ExecutorError, JobId, JobSnapshot, JobSpec};
+use crate::domain::{
+    DependencyKind, ElementState, Readiness, element_readiness, items_of, job_readiness,
+};
+use crate::jobdir::JobDir;
 
 const TICK: Duration = Duration::from_millis(50);
 
@@ -39,12 +42,12 @@ struct Running {
     pid: u32,
     started: Instant,
     /// Why we killed it, if we did.
-    killed: Option<State>,
+    killed: Option<ElementState>,
 }
 
 struct JobRun {
     spec: JobSpec,
-    states: Vec<State>,
+    states: Vec<ElementState>,
     peak_kib: Vec<u64>,
     queue: VecDeque<usize>,
     running: HashMap<usize, Running>,
@@ -102,46 +105,91 @@ impl LocalExecutor {
         }
         exec
     }
+}
 
-    /// Queues a job (or, for a job id already known, reruns `spec.run`).
-    pub fn submit(&self, spec: JobSpec) -> Result<(), LocalError> {
+impl Executor for LocalExecutor {
+    /// Queues a job (or, for a job id already known, reruns `spec.run`);
+    /// registered before returning, so a snapshot right after sees it.
+    fn submit(&mut self, spec: &JobSpec) -> Result<Option<ClusterJob>, ExecutorError> {
         let (cpus, mem) = self.capacity;
-        if spec.cpus > cpus {
+        if spec.resources.cpus > cpus {
             return Err(LocalError::TooBig {
-                asked: format!("{} CPUs", spec.cpus),
+                asked: format!("{} CPUs", spec.resources.cpus),
                 have: format!("{cpus} CPUs"),
-            });
+            }
+            .into());
         }
-        if let Some(m) = spec.mem_mb
+        if let Some(m) = spec.resources.mem_mb
             && m > mem
         {
             return Err(LocalError::TooBig {
                 asked: format!("{m} MB"),
                 have: format!("{mem} MB"),
-            });
+            }
+            .into());
         }
-        // Registered before returning, so a snapshot right after submit sees it.
         match self.shared.lock() {
-            Ok(mut shared) => register(&mut shared, spec),
-            Err(_) => return Err(LocalError::Stopped),
+            Ok(mut shared) => register(&mut shared, spec.clone()),
+            Err(_) => return Err(LocalError::Stopped.into()),
         }
         self.events
             .send(Event::Wake)
-            .map_err(|_| LocalError::Stopped)
+            .map_err(|_| LocalError::Stopped)?;
+        Ok(None)
     }
 
-    /// Cancels a job's pending and running elements.
-    pub fn cancel(&self, job: JobId) {
-        let _ = self.events.send(Event::Cancel(job));
-    }
-
-    /// The job's states, if this executor knows it.
-    pub fn snapshot(&self, job: JobId) -> Option<JobSnapshot> {
+    fn snapshot(&self, job: JobId) -> Option<JobSnapshot> {
         let shared = self.shared.lock().ok()?;
         shared.jobs.get(&job).map(|j| JobSnapshot {
             states: j.states.clone(),
             peak_kib: j.peak_kib.clone(),
         })
+    }
+
+    fn cancel(&mut self, job: JobId) -> Result<(), ExecutorError> {
+        self.events
+            .send(Event::Cancel(job))
+            .map_err(|_| LocalError::Stopped.into())
+    }
+
+    /// Local elements are children of the kernel that ran them: a new
+    /// kernel cannot watch them.
+    fn reattach(
+        &mut self,
+        _spec: &JobSpec,
+        _placed: &ClusterJob,
+        _recorded: &[ElementState],
+    ) -> Result<bool, ExecutorError> {
+        Ok(false)
+    }
+
+    /// The files are already here.
+    fn fetch(&mut self, _dir: &JobDir, _placed: &ClusterJob) -> Result<(), ExecutorError> {
+        Ok(())
+    }
+
+    fn forget_status(
+        &mut self,
+        dir: &JobDir,
+        _placed: Option<&ClusterJob>,
+        items: &[usize],
+    ) -> Result<(), ExecutorError> {
+        for &i in items {
+            let _ = std::fs::remove_file(dir.status(i));
+        }
+        Ok(())
+    }
+
+    /// Enough elements to keep every core busy a few times over, few enough
+    /// that process start-up is amortised.
+    fn auto_chunk(&self, count: usize) -> usize {
+        count
+            .div_ceil((self.capacity.0 as usize).saturating_mul(8).max(1))
+            .max(1)
+    }
+
+    fn note(&self, _id: JobId) -> String {
+        String::new()
     }
 }
 
@@ -150,14 +198,14 @@ fn register(shared: &mut Shared, spec: JobSpec) {
     let n = spec.elements;
     let job = shared.jobs.entry(spec.id).or_insert_with(|| JobRun {
         spec: spec.clone(),
-        states: vec![State::Pending; n],
+        states: vec![ElementState::Pending; n],
         peak_kib: vec![0; n],
         queue: VecDeque::new(),
         running: HashMap::new(),
     });
     for &i in &spec.run {
         if i < n && !job.running.contains_key(&i) {
-            job.states[i] = State::Pending;
+            job.states[i] = ElementState::Pending;
             job.queue.push_back(i);
         }
     }
@@ -210,10 +258,10 @@ impl Scheduler {
             Event::Cancel(id) => {
                 if let Some(job) = shared.jobs.get_mut(&id) {
                     for i in job.queue.drain(..) {
-                        job.states[i] = State::Cancelled("cancelled by the user".into());
+                        job.states[i] = ElementState::Cancelled("cancelled by the user".into());
                     }
                     for r in job.running.values_mut() {
-                        r.killed = Some(State::Cancelled("cancelled by the user".into()));
+                        r.killed = Some(ElementState::Cancelled("cancelled by the user".into()));
                         kill(r.pid);
                     }
                 }
@@ -224,17 +272,25 @@ impl Scheduler {
                 {
                     j.states[index] = match (r.killed, code) {
                         (Some(why), _) => why,
-                        (None, Some(0)) => State::Completed,
-                        (None, Some(c)) => State::Failed(c),
-                        (None, None) => State::Failed(-1),
+                        (None, Some(0)) => ElementState::Completed,
+                        (None, Some(c)) => ElementState::Failed(c),
+                        (None, None) => ElementState::Failed(-1),
                     };
-                    if let Some(rss) = peak_from_status(&j.spec.dir, index) {
+                    let items = items_of(j.spec.items, j.spec.chunk, index);
+                    if let Some(rss) = items
+                        .clone()
+                        .filter_map(|i| j.spec.dir.read_status(i))
+                        .map(|s| s.peak_rss_kib)
+                        .max()
+                    {
                         j.peak_kib[index] = j.peak_kib[index].max(rss);
                     }
-                    self.free_cpus += j.spec.cpus;
-                    self.free_mem += j.spec.mem_mb.unwrap_or(0);
-                    if !matches!(j.states[index], State::Completed) {
-                        write_kill_status(&j.spec.dir, index, &j.states[index]);
+                    self.free_cpus += j.spec.resources.cpus;
+                    self.free_mem += j.spec.resources.mem_mb.unwrap_or(0);
+                    if !matches!(j.states[index], ElementState::Completed) {
+                        for i in items {
+                            write_kill_status(&j.spec.dir, i, &j.states[index]);
+                        }
                     }
                 }
             }
@@ -246,7 +302,7 @@ impl Scheduler {
             return;
         };
         for job in shared.jobs.values_mut() {
-            let (limit, mem) = (job.spec.time_limit, job.spec.mem_mb);
+            let (limit, mem) = (job.spec.resources.time_limit, job.spec.resources.mem_mb);
             for (&i, r) in job.running.iter_mut() {
                 if r.killed.is_some() {
                     continue;
@@ -256,7 +312,7 @@ impl Scheduler {
                     if let Some(m) = mem
                         && rss > m * 1024
                     {
-                        r.killed = Some(State::OutOfMemory);
+                        r.killed = Some(ElementState::OutOfMemory);
                         kill(r.pid);
                         continue;
                     }
@@ -264,7 +320,7 @@ impl Scheduler {
                 if let Some(t) = limit
                     && r.started.elapsed() >= Duration::from_secs(t)
                 {
-                    r.killed = Some(State::Timeout);
+                    r.killed = Some(ElementState::Timeout);
                     kill(r.pid);
                 }
             }
@@ -308,7 +364,7 @@ impl Scheduler {
                 Readiness::Never(why) => {
                     if let Some(j) = shared.jobs.get_mut(&id) {
                         for i in j.queue.drain(..) {
-                            j.states[i] = State::Cancelled(why.clone());
+                            j.states[i] = ElementState::Cancelled(why.clone());
                         }
                     }
                     tracing::info!("{name}: {why}");
@@ -325,8 +381,11 @@ impl Scheduler {
                 let Some(job) = shared.jobs.get_mut(&id) else {
                     continue;
                 };
-                let max = job.spec.max_concurrent.unwrap_or(usize::MAX);
-                let (cpus, mem) = (job.spec.cpus, job.spec.mem_mb.unwrap_or(0));
+                let max = job.spec.resources.max_concurrent.unwrap_or(usize::MAX);
+                let (cpus, mem) = (
+                    job.spec.resources.cpus,
+                    job.spec.resources.mem_mb.unwrap_or(0),
+                );
                 let mut running = job.running.len();
                 while running < max && cpus <= self.free_cpus && mem <= self.free_mem {
                     let Some(i) = job.queue.pop_front() else {
@@ -341,8 +400,11 @@ impl Scheduler {
                 let Some(job) = shared.jobs.get(&id) else {
                     continue;
                 };
-                let max = job.spec.max_concurrent.unwrap_or(usize::MAX);
-                let (cpus, mem) = (job.spec.cpus, job.spec.mem_mb.unwrap_or(0));
+                let max = job.spec.resources.max_concurrent.unwrap_or(usize::MAX);
+                let (cpus, mem) = (
+                    job.spec.resources.cpus,
+                    job.spec.resources.mem_mb.unwrap_or(0),
+                );
                 let mut running = job.running.len();
                 for &i in &job.queue {
                     let mut ready = Readiness::Ready;
@@ -387,13 +449,16 @@ impl Scheduler {
                 continue;
             };
             for (i, why) in never {
-                job.states[i] = State::Cancelled(why);
+                job.states[i] = ElementState::Cancelled(why);
             }
-            let (cpus, mem) = (job.spec.cpus, job.spec.mem_mb.unwrap_or(0));
+            let (cpus, mem) = (
+                job.spec.resources.cpus,
+                job.spec.resources.mem_mb.unwrap_or(0),
+            );
             for i in started {
                 match spawn(&job.spec, i, self.events.clone()) {
                     Ok(pid) => {
-                        job.states[i] = State::Running;
+                        job.states[i] = ElementState::Running;
                         job.running.insert(
                             i,
                             Running {
@@ -407,9 +472,9 @@ impl Scheduler {
                         tracing::warn!("cannot start {}[{i}]: {e}", job.spec.name);
                         self.free_cpus += cpus;
                         self.free_mem += mem;
-                        job.states[i] = State::Failed(-1);
+                        job.states[i] = ElementState::Failed(-1);
                         let _ = std::fs::write(
-                            job.spec.dir.join("logs").join(format!("{i}.err")),
+                            job.spec.dir.log(i, "err"),
                             format!("sluice: cannot start the task: {e}\n"),
                         );
                     }
@@ -421,12 +486,11 @@ impl Scheduler {
 
 /// Starts element `i`: the task binary with Slurm's environment, logs to files.
 fn spawn(spec: &JobSpec, i: usize, events: Sender<Event>) -> std::io::Result<u32> {
-    let logs = spec.dir.join("logs");
-    std::fs::create_dir_all(&logs)?;
-    let out = std::fs::File::create(logs.join(format!("{i}.out")))?;
-    let err = std::fs::File::create(logs.join(format!("{i}.err")))?;
+    std::fs::create_dir_all(spec.dir.logs_dir())?;
+    let out = std::fs::File::create(spec.dir.log(i, "out"))?;
+    let err = std::fs::File::create(spec.dir.log(i, "err"))?;
     let mut cmd = Command::new(&spec.binary);
-    cmd.env("SLUICE_JOB_DIR", &spec.dir)
+    cmd.env("SLUICE_JOB_DIR", spec.dir.path())
         .env("SLURM_ARRAY_TASK_ID", i.to_string())
         .env("SLURM_ARRAY_JOB_ID", spec.id.to_string())
         .env("SLURM_JOB_ID", (spec.id * 1_000_000 + i as u64).to_string())
@@ -436,16 +500,16 @@ fn spawn(spec: &JobSpec, i: usize, events: Sender<Event>) -> std::io::Result<u32
             "SLURM_ARRAY_TASK_MAX",
             spec.elements.saturating_sub(1).to_string(),
         )
-        .env("SLURM_CPUS_PER_TASK", spec.cpus.to_string())
+        .env("SLURM_CPUS_PER_TASK", spec.resources.cpus.to_string())
         .env("SLURM_JOB_NAME", &spec.name)
         .env("SLURM_NTASKS", "1")
         .env("SLURM_JOB_PARTITION", "local")
         .env("RUST_BACKTRACE", "0")
-        .current_dir(&spec.dir)
+        .current_dir(spec.dir.path())
         .stdin(Stdio::null())
         .stdout(out)
         .stderr(err);
-    if let Some(m) = spec.mem_mb {
+    if let Some(m) = spec.resources.mem_mb {
         cmd.env("SLURM_MEM_PER_NODE", m.to_string());
     }
     let mut child = cmd.spawn()?;
@@ -477,24 +541,23 @@ fn rss_kib(pid: u32) -> Option<u64> {
         .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
 }
 
-fn peak_from_status(dir: &Path, i: usize) -> Option<u64> {
-    let s = std::fs::read_to_string(dir.join("status").join(format!("{i}.json"))).ok()?;
-    let v: serde_json::Value = serde_json::from_str(&s).ok()?;
-    v["peak_rss_kib"].as_u64()
-}
-
-/// The runtime could not write a status for an element we killed: we do.
-fn write_kill_status(dir: &Path, i: usize, state: &State) {
-    let path = dir.join("status").join(format!("{i}.json"));
-    if path.exists() {
-        return;
-    }
+/// The runtime could not write a status for an item of an element we
+/// killed: we do, with the state we decided.
+fn write_kill_status(dir: &JobDir, item: usize, state: &ElementState) {
     let reason = match state {
-        State::Cancelled(r) => r.clone(),
+        ElementState::Cancelled(r) => r.clone(),
         other => other.name().to_string(),
     };
-    let v = serde_json::json!({"index": i, "exit": -1, "state": state.name(), "error": reason});
-    let _ = std::fs::write(path, v.to_string());
+    dir.write_status_if_missing(&Status {
+        index: item,
+        exit: -1,
+        start: 0.0,
+        end: 0.0,
+        host: String::new(),
+        peak_rss_kib: 0,
+        error: Some(reason),
+        state: Some(state.name().to_string()),
+    });
 }
 
 fn total_memory_mb() -> Option<u64> {

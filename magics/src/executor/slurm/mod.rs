@@ -17,11 +17,11 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use super::{JobId, JobSnapshot, JobSpec};
+use super::{ClusterJob, Executor, ExecutorError, JobId, JobSnapshot, JobSpec, Submitted};
 use crate::cluster::{Cluster, ClusterError};
-use crate::grammar::DependencyKind;
-use crate::state::State;
-use sbatch::{SbatchOptions, SlurmDependency};
+use crate::domain::{DependencyKind, ElementState, SlurmJobId};
+use crate::jobdir::JobDir;
+use sbatch::SlurmDependency;
 
 /// Fastest and slowest poll while jobs are active.
 const POLL_MIN: Duration = Duration::from_millis(300);
@@ -54,28 +54,19 @@ pub enum SlurmError {
 #[derive(Debug, Clone)]
 pub struct Placement {
     /// Local copy of the job directory (results are read here).
-    pub local_dir: PathBuf,
-    /// The job directory on the cluster.
-    pub remote_dir: PathBuf,
+    pub local_dir: JobDir,
+    /// The job directory on the cluster (the same on the login node).
+    pub remote_dir: JobDir,
     /// Items and items per element.
     pub items: usize,
     /// Items per element.
     pub chunk: usize,
 }
 
-/// One sbatch of a job: Slurm's array id and the index offset.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Submitted {
-    /// Slurm array job id.
-    pub array_id: String,
-    /// Element index = task id + offset.
-    pub offset: usize,
-}
-
 struct Tracked {
     place: Placement,
     slices: Vec<Submitted>,
-    states: Vec<State>,
+    states: Vec<ElementState>,
     reasons: Vec<String>,
     /// Elements out of the queue without a final state yet, since when.
     gone: HashMap<usize, Instant>,
@@ -129,6 +120,53 @@ pub struct SlurmExecutor {
     pub stats: Arc<Stats>,
     /// Binaries known to be on the cluster and runnable there.
     staged: Vec<PathBuf>,
+}
+
+/// Connects to the cluster `config` names (its `--host`, or this login
+/// node) and starts the executor. Job files live under
+/// `config.remote_workdir` over SSH (absolute, or relative to the remote
+/// home; default `.sluice-remote/<machine>-<hash of the workdir>`), and in
+/// `.sluice/` beside the notebook on the login node.
+///
+/// # Errors
+/// The cluster cannot be reached, or is not usable (see [`SlurmExecutor::start`]).
+pub fn connect(config: &crate::config::Config) -> Result<SlurmExecutor, SlurmError> {
+    let mut cluster = Cluster::connect(config.host.as_deref(), config.identity.as_deref())?;
+    let root = if cluster.is_remote() {
+        match &config.remote_workdir {
+            Some(d) if d.starts_with('/') => PathBuf::from(d),
+            other => {
+                let home = cluster.home()?;
+                home.join(
+                    other
+                        .clone()
+                        .unwrap_or_else(|| default_remote_workdir(&config.workdir)),
+                )
+            }
+        }
+    } else {
+        config.sluice_dir()
+    };
+    SlurmExecutor::start(cluster, root)
+}
+
+/// `.sluice-remote/<this machine>-<hash of the workdir>` under the remote
+/// home: one directory per notebook directory and laptop, so job ids of
+/// different notebooks never meet. The hash is BLAKE3 (a fixed definition:
+/// the same directory on every toolchain).
+fn default_remote_workdir(workdir: &Path) -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_default();
+    let mut h = blake3::Hasher::new();
+    h.update(host.as_bytes());
+    h.update(&[0]);
+    h.update(workdir.as_os_str().as_encoded_bytes());
+    let safe: String = host
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+        .collect();
+    format!(".sluice-remote/{safe}-{}", &h.finalize().to_hex()[..8])
 }
 
 fn lock<T>(m: &Mutex<T>) -> Result<MutexGuard<'_, T>, SlurmError> {
@@ -253,15 +291,22 @@ impl SlurmExecutor {
         self.info.root.join("jobs").join(id.to_string())
     }
 
+    /// Where the cluster keeps job `spec`'s files.
+    fn placement(&self, spec: &JobSpec, remote_dir: PathBuf) -> Placement {
+        Placement {
+            local_dir: spec.dir.clone(),
+            remote_dir: JobDir::new(remote_dir),
+            items: spec.items,
+            chunk: spec.chunk,
+        }
+    }
+
     /// Stages the job's files and binary, submits one sbatch per slice, and
     /// watches the job. Returns the Slurm array ids.
-    pub fn submit(
-        &mut self,
-        spec: &JobSpec,
-        options: &SbatchOptions,
-        place: Placement,
-    ) -> Result<Vec<Submitted>, SlurmError> {
-        options.check()?;
+    fn submit_arrays(&mut self, spec: &JobSpec) -> Result<Vec<Submitted>, SlurmError> {
+        let place = self.placement(spec, self.remote_dir(spec.id));
+        let job_name = spec.resources.job_name.as_deref().unwrap_or(&spec.name);
+        sbatch::check_options(&spec.resources, job_name)?;
         let remote_bin = self.stage_binary(&spec.binary)?;
         self.stage_job_files(&place)?;
         // Dependencies: Slurm ids of upstream jobs that are still running.
@@ -276,10 +321,10 @@ impl SlurmExecutor {
                 let Some(up) = watched.jobs.get(&d.job) else {
                     continue;
                 };
-                if up.states.iter().all(State::is_terminal) {
+                if up.states.iter().all(ElementState::is_terminal) {
                     if d.kind == DependencyKind::Aftercorr {
                         run.retain(|&e| {
-                            let ok = matches!(up.states.get(e), Some(State::Completed));
+                            let ok = matches!(up.states.get(e), Some(ElementState::Completed));
                             if !ok {
                                 never.push((
                                     e,
@@ -300,12 +345,12 @@ impl SlurmExecutor {
         let mut submitted: Vec<Submitted> = Vec::new();
         let slices = sbatch::slices(&run, self.info.max_array_size);
         for slice in &slices {
-            let script = place.remote_dir.join(format!("job-{}.sh", slice.offset));
+            let script = place.remote_dir.batch_script(slice.offset);
             {
                 let mut c = lock(&self.cluster)?;
                 c.write(
                     &script,
-                    sbatch::script(&place.remote_dir, &remote_bin, slice.offset).as_bytes(),
+                    sbatch::script(place.remote_dir.path(), &remote_bin, slice.offset).as_bytes(),
                     0o755,
                 )?;
             }
@@ -316,15 +361,16 @@ impl SlurmExecutor {
                     ids: ups
                         .iter()
                         .filter(|u| *kind != DependencyKind::Aftercorr || u.offset == slice.offset)
-                        .map(|u| u.array_id.clone())
+                        .map(|u| u.array_id.to_string())
                         .collect(),
                 })
                 .collect();
             let argv = sbatch::sbatch_argv(
-                options,
-                &sbatch::array_spec(&slice.tasks, spec.max_concurrent),
+                &spec.resources,
+                job_name,
+                &sbatch::array_spec(&slice.tasks, spec.resources.max_concurrent),
                 sbatch::dependency_spec(&slurm_deps).as_deref(),
-                &place.remote_dir,
+                place.remote_dir.path(),
                 &script,
             );
             let out = lock(&self.cluster)?.run(&argv);
@@ -348,7 +394,7 @@ impl SlurmExecutor {
                 )));
             }
             submitted.push(Submitted {
-                array_id: id,
+                array_id: SlurmJobId(id),
                 offset: slice.offset,
             });
         }
@@ -380,7 +426,7 @@ impl SlurmExecutor {
         let t = w.jobs.entry(id).or_insert_with(|| Tracked {
             place: place.clone(),
             slices: Vec::new(),
-            states: vec![State::Completed; elements],
+            states: vec![ElementState::Completed; elements],
             reasons: vec![String::new(); elements],
             gone: HashMap::new(),
             cancelled: false,
@@ -390,16 +436,16 @@ impl SlurmExecutor {
         t.place = place;
         t.cancelled = false;
         t.has_deps = has_deps;
-        t.states.resize(elements, State::Completed);
+        t.states.resize(elements, ElementState::Completed);
         t.reasons.resize(elements, String::new());
         for &e in run {
             if let Some(s) = t.states.get_mut(e) {
-                *s = State::Pending;
+                *s = ElementState::Pending;
             }
         }
         for (e, why) in never {
             if let Some(s) = t.states.get_mut(*e) {
-                *s = State::Cancelled(why.clone());
+                *s = ElementState::Cancelled(why.clone());
             }
         }
         t.slices.extend(submitted.iter().cloned());
@@ -407,20 +453,20 @@ impl SlurmExecutor {
     }
 
     /// Watches a job submitted by an earlier kernel (ids from the ledger);
-    /// `states`: what was last recorded (terminal ones are kept).
-    pub fn reattach(
+    /// `recorded`: what was last recorded (terminal states are kept).
+    fn watch_again(
         &self,
         id: JobId,
         place: Placement,
         slices: Vec<Submitted>,
-        recorded: &[State],
+        recorded: &[ElementState],
     ) -> Result<(), SlurmError> {
         let elements = place.items.div_ceil(place.chunk.max(1));
         let mut w = lock(&self.watched)?;
         let states = (0..elements)
             .map(|e| match recorded.get(e) {
                 Some(s) if s.is_terminal() => s.clone(),
-                _ => State::Pending,
+                _ => ElementState::Pending,
             })
             .collect();
         w.jobs.insert(
@@ -441,16 +487,8 @@ impl SlurmExecutor {
         Ok(())
     }
 
-    /// True if this executor watches the job.
-    pub fn knows(&self, id: JobId) -> bool {
-        self.watched
-            .lock()
-            .map(|w| w.jobs.contains_key(&id))
-            .unwrap_or(false)
-    }
-
     /// scancel of every array of the job.
-    pub fn cancel(&self, id: JobId) -> Result<(), SlurmError> {
+    fn scancel_job(&self, id: JobId) -> Result<(), SlurmError> {
         let slices = {
             let mut w = lock(&self.watched)?;
             match w.jobs.get_mut(&id) {
@@ -462,7 +500,7 @@ impl SlurmExecutor {
             }
         };
         let mut argv = vec!["scancel".to_string()];
-        argv.extend(slices.iter().map(|s| s.array_id.clone()));
+        argv.extend(slices.iter().map(|s| s.array_id.to_string()));
         let out = lock(&self.cluster)?.run(&argv)?;
         let _ = self.wake.send(());
         if out.status != 0 {
@@ -479,14 +517,14 @@ impl SlurmExecutor {
             return;
         }
         let mut argv = vec!["scancel".to_string()];
-        argv.extend(submitted.iter().map(|s| s.array_id.clone()));
+        argv.extend(submitted.iter().map(|s| s.array_id.to_string()));
         if let Ok(mut c) = self.cluster.lock() {
             let _ = c.run(&argv);
         }
     }
 
     /// The job's element states as last polled.
-    pub fn snapshot(&self, id: JobId) -> Option<JobSnapshot> {
+    fn states_polled(&self, id: JobId) -> Option<JobSnapshot> {
         let w = self.watched.lock().ok()?;
         let t = w.jobs.get(&id)?;
         Some(JobSnapshot {
@@ -496,14 +534,14 @@ impl SlurmExecutor {
     }
 
     /// Why pending elements wait, and any trouble reaching the cluster.
-    pub fn note(&self, id: JobId) -> String {
+    fn pending_note(&self, id: JobId) -> String {
         let Ok(w) = self.watched.lock() else {
             return String::new();
         };
         let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
         if let Some(t) = w.jobs.get(&id) {
             for (s, r) in t.states.iter().zip(&t.reasons) {
-                if *s == State::Pending && !r.is_empty() {
+                if *s == ElementState::Pending && !r.is_empty() {
                     *counts
                         .entry(queue::pending_reason(r).unwrap_or(r.as_str()))
                         .or_default() += 1;
@@ -554,57 +592,98 @@ impl SlurmExecutor {
     fn stage_job_files(&self, place: &Placement) -> Result<(), SlurmError> {
         let mut c = lock(&self.cluster)?;
         for sub in ["results", "status", "logs", "captures"] {
-            c.mkdirs(&place.remote_dir.join(sub))?;
+            c.mkdirs(&place.remote_dir.path().join(sub))?;
         }
         if !c.is_remote() {
             return Ok(());
         }
         for sub in ["", "captures"] {
-            let dir = place.local_dir.join(sub);
+            let dir = place.local_dir.path().join(sub);
             let Ok(entries) = std::fs::read_dir(&dir) else {
                 continue;
             };
             for e in entries.flatten() {
                 if e.file_type().map(|t| t.is_file()).unwrap_or(false) {
-                    let remote = place.remote_dir.join(sub).join(e.file_name());
+                    let remote = place.remote_dir.path().join(sub).join(e.file_name());
                     c.upload(&e.path(), &remote, 0o644)?;
                 }
             }
         }
         Ok(())
     }
+}
 
-    /// Removes stale status files before a retry.
-    pub fn forget_status(&self, place: &Placement, items: &[usize]) -> Result<(), SlurmError> {
-        let mut c = lock(&self.cluster)?;
-        for i in items {
-            let name = format!("{i}.json");
-            c.remove(&place.remote_dir.join("status").join(&name))?;
-            let _ = std::fs::remove_file(place.local_dir.join("status").join(&name));
-        }
-        Ok(())
+impl Executor for SlurmExecutor {
+    fn submit(&mut self, spec: &JobSpec) -> Result<Option<ClusterJob>, ExecutorError> {
+        let arrays = self.submit_arrays(spec)?;
+        Ok(Some(ClusterJob {
+            arrays,
+            remote_dir: self.remote_dir(spec.id),
+        }))
     }
 
-    /// Brings an element's logs (and results) over from the cluster.
-    pub fn fetch(&self, place: &Placement) -> Result<(), SlurmError> {
+    fn snapshot(&self, id: JobId) -> Option<JobSnapshot> {
+        self.states_polled(id)
+    }
+
+    fn cancel(&mut self, id: JobId) -> Result<(), ExecutorError> {
+        Ok(self.scancel_job(id)?)
+    }
+
+    fn reattach(
+        &mut self,
+        spec: &JobSpec,
+        placed: &ClusterJob,
+        recorded: &[ElementState],
+    ) -> Result<bool, ExecutorError> {
+        let place = self.placement(spec, placed.remote_dir.clone());
+        self.watch_again(spec.id, place, placed.arrays.clone(), recorded)?;
+        Ok(true)
+    }
+
+    fn fetch(&mut self, dir: &JobDir, placed: &ClusterJob) -> Result<(), ExecutorError> {
         let mut c = lock(&self.cluster)?;
         if c.is_remote() {
             c.fetch(
-                &place.remote_dir,
+                &placed.remote_dir,
                 &["results", "status", "logs"],
-                &place.local_dir,
+                dir.path(),
                 None,
-            )?;
+            )
+            .map_err(SlurmError::from)?;
             self.stats.fetches.fetch_add(1, Ordering::Relaxed);
         }
         Ok(())
     }
 
-    /// Items per element for `--chunk auto` on this cluster: about four
-    /// elements per CPU, so scheduling (about one start per CPU-second) is
-    /// amortised over many items while every CPU still gets work.
-    pub fn auto_chunk(&self, count: usize) -> usize {
-        count.div_ceil(self.info.total_cpus * 4).max(1)
+    fn forget_status(
+        &mut self,
+        dir: &JobDir,
+        placed: Option<&ClusterJob>,
+        items: &[usize],
+    ) -> Result<(), ExecutorError> {
+        let mut c = lock(&self.cluster)?;
+        let remote = placed.map(|p| JobDir::new(p.remote_dir.clone()));
+        for &i in items {
+            if let Some(r) = &remote {
+                c.remove(&r.status(i)).map_err(SlurmError::from)?;
+            }
+            let _ = std::fs::remove_file(dir.status(i));
+        }
+        Ok(())
+    }
+
+    /// About four elements per CPU of the cluster, so scheduling (about one
+    /// start per CPU-second) is amortised over many items while every CPU
+    /// still gets work.
+    fn auto_chunk(&self, count: usize) -> usize {
+        count
+            .div_ceil(self.info.total_cpus.saturating_mul(4).max(1))
+            .max(1)
+    }
+
+    fn note(&self, id: JobId) -> String {
+        self.pending_note(id)
     }
 }
 
@@ -654,7 +733,7 @@ impl Watcher {
                 .jobs
                 .values()
                 .filter(|t| t.states.iter().any(|s| !s.is_terminal()))
-                .flat_map(|t| t.slices.iter().map(|s| s.array_id.clone()))
+                .flat_map(|t| t.slices.iter().map(|s| s.array_id.to_string()))
                 .collect();
             ids.sort();
             ids.dedup();
@@ -733,9 +812,9 @@ impl Watcher {
             let mut c = lock(&self.cluster)?;
             if c.is_remote() {
                 let newest = c.fetch(
-                    &place.remote_dir,
+                    place.remote_dir.path(),
                     &["results", "status", "logs"],
-                    &place.local_dir,
+                    place.local_dir.path(),
                     since,
                 )?;
                 drop(c);
@@ -754,12 +833,7 @@ impl Watcher {
                 };
                 let gone: Vec<usize> = t.gone.keys().copied().collect();
                 for e in gone {
-                    match super::status::element_state(
-                        &t.place.local_dir,
-                        t.place.items,
-                        t.place.chunk,
-                        e,
-                    ) {
+                    match t.place.local_dir.element_state(t.place.items, e) {
                         Some(st) => {
                             t.states[e] = st;
                             t.gone.remove(&e);
@@ -767,7 +841,7 @@ impl Watcher {
                         }
                         None => {
                             if let Some(s) = t.slices.iter().rev().find(|s| e >= s.offset) {
-                                need_sacct.push((*id, e, s.array_id.clone(), e - s.offset));
+                                need_sacct.push((*id, e, s.array_id.to_string(), e - s.offset));
                             }
                         }
                     }
@@ -816,8 +890,8 @@ impl Watcher {
             });
             let st = match row.as_ref().and_then(queue::map_state) {
                 Some(st) if st.is_terminal() => Some(st),
-                _ if t.cancelled => Some(State::Cancelled("cancelled (scancel)".into())),
-                _ if since.elapsed() > LOST_AFTER => Some(State::Cancelled(
+                _ if t.cancelled => Some(ElementState::Cancelled("cancelled (scancel)".into())),
+                _ if since.elapsed() > LOST_AFTER => Some(ElementState::Cancelled(
                     "it left Slurm's queue without writing a status, and Slurm's accounting has no record of how it ended; `%slurm retry` reruns it".into(),
                 )),
                 // Accounting lags the queue: ask again next poll.

@@ -1,16 +1,16 @@
 //! Reading Slurm's answers: `squeue -h -r -o %i|%T|%r` lines for the active
-//! elements, `sacct -n -P -X -o JobID,State,ExitCode,Reason` lines for the
+//! elements, `sacct -n -P -X -o JobID,ElementState,ExitCode,Reason` lines for the
 //! final state of elements that ended without a status file, and the
 //! mapping of every Slurm state name to what the notebook shows.
 
 use std::collections::HashMap;
 
-use crate::state::State;
+use crate::domain::ElementState;
 
 /// The squeue format sluice asks for.
 pub const SQUEUE_FORMAT: &str = "%i|%T|%r";
 /// The sacct fields sluice asks for.
-pub const SACCT_FORMAT: &str = "JobID,State,ExitCode,Reason,Start";
+pub const SACCT_FORMAT: &str = "JobID,ElementState,ExitCode,Reason,Start";
 
 /// `squeue` for these array ids, one line per element (`-r`).
 pub fn squeue_argv(ids: &[String]) -> Vec<String> {
@@ -119,18 +119,20 @@ fn task_ids(s: &str) -> Vec<usize> {
 
 /// What an element's Slurm state means for the notebook. None: not known
 /// to be finished yet (sacct may lag the queue by a second or two).
-pub fn map_state(row: &Row) -> Option<State> {
+pub fn map_state(row: &Row) -> Option<ElementState> {
     Some(match row.state.as_str() {
-        "PENDING" | "REQUEUED" | "REQUEUE_HOLD" | "REQUEUE_FED" | "RESV_DEL_HOLD" => State::Pending,
+        "PENDING" | "REQUEUED" | "REQUEUE_HOLD" | "REQUEUE_FED" | "RESV_DEL_HOLD" => {
+            ElementState::Pending
+        }
         "RUNNING" | "COMPLETING" | "CONFIGURING" | "SUSPENDED" | "RESIZING" | "SIGNALING"
-        | "STAGE_OUT" | "STOPPED" => State::Running,
-        "COMPLETED" => State::Completed,
-        "FAILED" => State::Failed(if row.exit == 0 { 1 } else { row.exit }),
-        "TIMEOUT" | "DEADLINE" => State::Timeout,
-        "OUT_OF_MEMORY" => State::OutOfMemory,
-        "NODE_FAIL" | "BOOT_FAIL" => State::NodeFail,
-        "PREEMPTED" => State::Preempted,
-        "CANCELLED" | "REVOKED" => State::Cancelled(if row.reason.contains("Dependency") {
+        | "STAGE_OUT" | "STOPPED" => ElementState::Running,
+        "COMPLETED" => ElementState::Completed,
+        "FAILED" => ElementState::Failed(if row.exit == 0 { 1 } else { row.exit }),
+        "TIMEOUT" | "DEADLINE" => ElementState::Timeout,
+        "OUT_OF_MEMORY" => ElementState::OutOfMemory,
+        "NODE_FAIL" | "BOOT_FAIL" => ElementState::NodeFail,
+        "PREEMPTED" => ElementState::Preempted,
+        "CANCELLED" | "REVOKED" => ElementState::Cancelled(if row.reason.contains("Dependency") {
             "DependencyNeverSatisfied: a job it depends on did not end as required".into()
         } else {
             "cancelled (scancel)".into()
@@ -170,8 +172,8 @@ mod tests {
         );
         assert_eq!(rows.len(), 2);
         assert_eq!((rows[0].array_id.as_str(), rows[0].task), ("6", 2));
-        assert_eq!(map_state(&rows[0]), Some(State::Pending));
-        assert_eq!(map_state(&rows[1]), Some(State::Running));
+        assert_eq!(map_state(&rows[0]), Some(ElementState::Pending));
+        assert_eq!(map_state(&rows[1]), Some(ElementState::Running));
         assert_eq!(
             pending_reason(&rows[0].reason),
             Some("waiting for a job it depends on")
@@ -184,27 +186,27 @@ mod tests {
             "5_1|FAILED|3:0|None|2026-11-23T13:50:33\n5_2|CANCELLED by 0|0:15|None|None\n6_1|CANCELLED|0:0|Dependency|None\n5_3|TIMEOUT|0:0|None\n5_4|OUT_OF_MEMORY|0:125|None\n5_5|NODE_FAIL|0:0|None\n5_6|PREEMPTED|0:0|None\n5_7|RUNNING|0:0|None\n5_1.batch|FAILED|3:0|\n",
             true,
         );
-        let states: Vec<Option<State>> = rows.iter().map(map_state).collect();
-        assert_eq!(states[0], Some(State::Failed(3)));
+        let states: Vec<Option<ElementState>> = rows.iter().map(map_state).collect();
+        assert_eq!(states[0], Some(ElementState::Failed(3)));
         assert_eq!(
             states[1],
-            Some(State::Cancelled("cancelled (scancel)".into()))
+            Some(ElementState::Cancelled("cancelled (scancel)".into()))
         );
         assert!(
-            matches!(&states[2], Some(State::Cancelled(r)) if r.starts_with("DependencyNeverSatisfied"))
+            matches!(&states[2], Some(ElementState::Cancelled(r)) if r.starts_with("DependencyNeverSatisfied"))
         );
-        assert_eq!(states[3], Some(State::Timeout));
-        assert_eq!(states[4], Some(State::OutOfMemory));
-        assert_eq!(states[5], Some(State::NodeFail));
-        assert_eq!(states[6], Some(State::Preempted));
-        assert_eq!(states[7], Some(State::Running));
+        assert_eq!(states[3], Some(ElementState::Timeout));
+        assert_eq!(states[4], Some(ElementState::OutOfMemory));
+        assert_eq!(states[5], Some(ElementState::NodeFail));
+        assert_eq!(states[6], Some(ElementState::Preempted));
+        assert_eq!(states[7], Some(ElementState::Running));
         assert_eq!(rows.len(), 8, "the .batch step is not an element");
         assert!(rows[0].started && !rows[1].started);
         let never_started = parse("12_[0-2,5%2]|CANCELLED by 0|0:0|Dependency\n", true);
         let tasks: Vec<usize> = never_started.iter().map(|r| r.task).collect();
         assert_eq!(tasks, vec![0, 1, 2, 5]);
         assert!(
-            matches!(map_state(&never_started[3]), Some(State::Cancelled(r)) if r.starts_with("DependencyNeverSatisfied"))
+            matches!(map_state(&never_started[3]), Some(ElementState::Cancelled(r)) if r.starts_with("DependencyNeverSatisfied"))
         );
     }
 }

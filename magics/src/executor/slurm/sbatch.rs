@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use crate::grammar::DependencyKind;
+use crate::domain::{DependencyKind, Resources};
 
 /// One `sbatch` of a job: elements `offset + task id` for each task id.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,27 +80,6 @@ pub fn dependency_spec(deps: &[SlurmDependency]) -> Option<String> {
     (!parts.is_empty()).then(|| parts.join(","))
 }
 
-/// Options of one sbatch, as the job asked.
-#[derive(Debug, Clone, Default)]
-pub struct SbatchOptions {
-    /// `--job-name`.
-    pub job_name: String,
-    /// `--cpus-per-task`.
-    pub cpus: u32,
-    /// `--mem` in MB.
-    pub mem_mb: Option<u64>,
-    /// `--time` in seconds (rounded up to whole minutes: Slurm's unit).
-    pub time_limit: Option<u64>,
-    /// `--partition`.
-    pub partition: Option<String>,
-    /// `--account`.
-    pub account: Option<String>,
-    /// `--qos`.
-    pub qos: Option<String>,
-    /// `--gres`.
-    pub gres: Option<String>,
-}
-
 /// Why an option was refused before anything ran.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("--{option} `{value}` is not a Slurm {option} name (letters, digits and -_.:,=+ only)")]
@@ -130,31 +109,18 @@ pub fn check_name(option: &'static str, value: &str) -> Result<(), OptionError> 
     }
 }
 
-impl SbatchOptions {
-    /// The free-text options that are given, as `(sbatch option, value)`.
-    fn named(&self) -> impl Iterator<Item = (&'static str, &str)> {
-        [
-            ("partition", &self.partition),
-            ("account", &self.account),
-            ("qos", &self.qos),
-            ("gres", &self.gres),
-        ]
-        .into_iter()
-        .filter_map(|(option, v)| v.as_deref().map(|v| (option, v)))
+/// Checks every free-text value of a job's resources (and its job name).
+pub fn check_options(r: &Resources, job_name: &str) -> Result<(), OptionError> {
+    for (option, v) in r.named() {
+        check_name(option, v)?;
     }
-
-    /// Checks every free-text value.
-    pub fn check(&self) -> Result<(), OptionError> {
-        for (option, v) in self.named() {
-            check_name(option, v)?;
-        }
-        check_name("name", &self.job_name)
-    }
+    check_name("name", job_name)
 }
 
 /// The sbatch argument vector (program first).
 pub fn sbatch_argv(
-    o: &SbatchOptions,
+    o: &Resources,
+    job_name: &str,
     array: &str,
     dependency: Option<&str>,
     job_dir: &Path,
@@ -164,7 +130,7 @@ pub fn sbatch_argv(
         "sbatch".to_string(),
         "--parsable".into(),
         format!("--array={array}"),
-        format!("--job-name={}", o.job_name),
+        format!("--job-name={job_name}"),
         format!("--chdir={}", job_dir.display()),
         format!(
             "--output={}",
@@ -178,7 +144,7 @@ pub fn sbatch_argv(
     if let Some(t) = o.time_limit {
         a.push(format!("--time={}", t.div_ceil(60).max(1)));
     }
-    for (flag, v) in o.named() {
+    for (flag, v) in o.named().filter(|(flag, _)| *flag != "name") {
         a.push(format!("--{flag}={v}"));
     }
     if let Some(d) = dependency {
@@ -265,8 +231,7 @@ mod tests {
         ]);
         assert_eq!(d.as_deref(), Some("afterok:1:2,aftercorr:5"));
         assert_eq!(dependency_spec(&[]), None);
-        let o = SbatchOptions {
-            job_name: "squares".into(),
+        let o = Resources {
             cpus: 2,
             mem_mb: Some(512),
             time_limit: Some(90),
@@ -275,6 +240,7 @@ mod tests {
         };
         let a = sbatch_argv(
             &o,
+            "squares",
             "0-9%4",
             d.as_deref(),
             Path::new("/j/3"),
@@ -297,12 +263,12 @@ mod tests {
 
     #[test]
     fn injection_is_refused() {
-        let o = SbatchOptions {
-            job_name: "ok".into(),
+        let o = Resources {
             partition: Some("debug; rm -rf ~".into()),
             ..Default::default()
         };
-        assert!(o.check().is_err());
+        assert!(check_options(&o, "ok").is_err());
+        assert!(check_options(&Resources::default(), "a b").is_err());
         assert!(check_name("account", "$(reboot)").is_err());
         assert!(check_name("partition", "--wrap=x").is_err());
         assert!(check_name("partition", "gpu-a100").is_ok());

@@ -1,17 +1,22 @@
-//! The errors a magic cell can end with, each with the ename and traceback
-//! the notebook shows.
+//! [`MagicError`]: the errors a magic cell can end with, each with the
+//! `ename` and traceback the notebook shows, and the error it came from
+//! kept as its `source`.
 
 use crate::body::BodyError;
+use crate::config::ConfigError;
 use crate::diagnostic::Diagnostic;
+use crate::executor::ExecutorError;
 use crate::grammar::{GrammarError, USAGE};
 use crate::ledger::LedgerError;
+use crate::session::EvalError;
+use crate::task_build::BuildError;
 
 /// One failed item of a job, for the error report.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FailedItem {
     /// Item index.
     pub index: usize,
-    /// State name and detail (`FAILED exit 1`, `TIMEOUT`, ...).
+    /// State name and detail (`FAILED (exit 1)`, `TIMEOUT ...`).
     pub state: String,
     /// Last lines of its stderr.
     pub stderr_tail: String,
@@ -19,6 +24,7 @@ pub struct FailedItem {
 
 /// Why a magic cell failed.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum MagicError {
     /// The magic line did not parse.
     #[error("{0}")]
@@ -29,12 +35,21 @@ pub enum MagicError {
     /// ITEMS could not be used.
     #[error("{0}")]
     Items(String),
+    /// Evaluating the items (or a captured variable) in the session failed.
+    #[error("{what}: {}", .source.headline())]
+    ItemsEval {
+        /// What could not be done, for the notebook.
+        what: String,
+        /// What the session said.
+        #[source]
+        source: EvalError,
+    },
     /// The task does not compile (diagnostics against the cell).
     #[error("the task does not compile: {}", .0.first().map(|d| d.message.as_str()).unwrap_or("error"))]
     Compile(Vec<Diagnostic>),
-    /// cargo itself failed.
+    /// cargo itself failed, or the built task cannot be used.
     #[error("{0}")]
-    Build(String),
+    Build(#[from] BuildError),
     /// The ledger failed.
     #[error("{0}")]
     Ledger(#[from] LedgerError),
@@ -47,15 +62,25 @@ pub enum MagicError {
         #[source]
         source: std::io::Error,
     },
-    /// The executor refused the job.
-    #[error("cannot submit: {0}")]
-    Submit(String),
+    /// An executor refused or failed the job.
+    #[error("{0}")]
+    Executor(#[from] ExecutorError),
+    /// A `SLUICE_*` setting cannot be used.
+    #[error("{0}")]
+    Config(#[from] ConfigError),
+    /// Something that should have been opened is not there (the ledger,
+    /// an executor); names it.
+    #[error("{0} could not be opened")]
+    NotOpen(&'static str),
     /// No job has this name.
     #[error("no job named `{0}` in this notebook (see `%slurm jobs`)")]
     UnknownJob(String),
     /// A dependency can never be satisfied.
     #[error("{0}")]
     Dependency(String),
+    /// The job cannot be submitted as asked (still running, wrong kind).
+    #[error("{0}")]
+    Refused(String),
     /// Some items failed; the others' results are bound as `partial`.
     #[error(
         "{failed} of {total} items of `{name}` failed; the {ok} results are in `{partial}` (Vec<Option<_>>, index-aligned); `%slurm retry {name}` reruns only the failed ones"
@@ -92,14 +117,20 @@ pub enum MagicError {
     )]
     Interrupted(String),
     /// Results could not be bound in the session.
+    #[error("{what}: {}", .source.headline())]
+    Bind {
+        /// What could not be bound, for the notebook.
+        what: String,
+        /// What the session said.
+        #[source]
+        source: EvalError,
+    },
+    /// A result could not be read back (a file is missing or malformed).
     #[error("{0}")]
-    Bind(String),
+    Results(String),
     /// A feature the magic line asked for is not available.
     #[error("{0}")]
     Unsupported(String),
-    /// The Slurm cluster (or the SSH link to it) failed.
-    #[error("{0}")]
-    Cluster(#[from] crate::executor::slurm::SlurmError),
 }
 
 impl MagicError {
@@ -108,20 +139,22 @@ impl MagicError {
         match self {
             MagicError::Grammar(_) => "MagicSyntaxError",
             MagicError::Body(_) => "MagicBodyError",
-            MagicError::Items(_) => "ItemsError",
+            MagicError::Items(_) | MagicError::ItemsEval { .. } => "ItemsError",
             MagicError::Compile(_) => "CompileError",
             MagicError::Build(_) => "BuildError",
             MagicError::Ledger(_) => "LedgerError",
             MagicError::Io { .. } => "IoError",
-            MagicError::Submit(_) => "SubmitError",
+            MagicError::Executor(ExecutorError::Slurm(_)) => "ClusterError",
+            MagicError::Executor(_) | MagicError::Refused(_) => "SubmitError",
+            MagicError::Config(_) => "ConfigError",
+            MagicError::NotOpen(_) => "InternalError",
             MagicError::UnknownJob(_) => "UnknownJob",
             MagicError::Dependency(_) => "DependencyNeverSatisfied",
             MagicError::TaskFailed { .. } => "TaskFailed",
             MagicError::SweepFailed { .. } => "SweepFailed",
             MagicError::Interrupted(_) => "Interrupted",
-            MagicError::Bind(_) => "BindError",
+            MagicError::Bind { .. } | MagicError::Results(_) => "BindError",
             MagicError::Unsupported(_) => "Unsupported",
-            MagicError::Cluster(_) => "ClusterError",
         }
     }
 
@@ -148,12 +181,13 @@ impl MagicError {
                 lines
             }
             _ => {
+                let text = self.to_string();
                 let mut lines = vec![format!(
                     "{}: {}",
                     self.ename(),
-                    self.to_string().lines().next().unwrap_or("")
+                    text.lines().next().unwrap_or("")
                 )];
-                lines.extend(self.to_string().lines().skip(1).map(str::to_string));
+                lines.extend(text.lines().skip(1).map(str::to_string));
                 lines
             }
         }

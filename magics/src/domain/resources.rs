@@ -1,4 +1,62 @@
-//! Resource values as Slurm spells them: time limits and memory sizes.
+//! What each array element asks for ([`Resources`]), and the values as
+//! sbatch(1) spells them: time limits (`--time`) and memory sizes (`--mem`).
+
+/// What each element of a job asks for, and where a cluster puts it: one
+/// struct from the magic line to the executors and `resources.json` (so
+/// `%slurm retry` asks for the same).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct Resources {
+    /// `--cpus-per-task` (at least 1).
+    pub cpus: u32,
+    /// `--mem`, megabytes per element.
+    pub mem_mb: Option<u64>,
+    /// `--time`, seconds per element (None: no limit).
+    pub time_limit: Option<u64>,
+    /// `--max-concurrent K`: the array's `%K` throttle.
+    pub max_concurrent: Option<usize>,
+    /// `--job-name` on the cluster (None: the job's NAME).
+    pub job_name: Option<String>,
+    /// `--partition`.
+    pub partition: Option<String>,
+    /// `--account`.
+    pub account: Option<String>,
+    /// `--qos`.
+    pub qos: Option<String>,
+    /// `--gres`.
+    pub gres: Option<String>,
+}
+
+impl Default for Resources {
+    fn default() -> Resources {
+        Resources {
+            cpus: 1,
+            mem_mb: None,
+            time_limit: None,
+            max_concurrent: None,
+            job_name: None,
+            partition: None,
+            account: None,
+            qos: None,
+            gres: None,
+        }
+    }
+}
+
+impl Resources {
+    /// The free-text Slurm names that are set, as `(sbatch option, value)`.
+    pub fn named(&self) -> impl Iterator<Item = (&'static str, &str)> {
+        [
+            ("partition", &self.partition),
+            ("account", &self.account),
+            ("qos", &self.qos),
+            ("gres", &self.gres),
+            ("name", &self.job_name),
+        ]
+        .into_iter()
+        .filter_map(|(option, v)| v.as_deref().map(|v| (option, v)))
+    }
+}
 
 /// Parses a Slurm time limit into seconds: `M`, `M:S`, `H:M:S`, `D-H`,
 /// `D-H:M`, `D-H:M:S`.

@@ -5,9 +5,15 @@
 //! `-> NAME` arrow is taken out before clap sees the rest. Errors carry the
 //! usage line so the notebook can show it.
 
-use clap::{Args, Parser, Subcommand};
+mod line;
+mod options;
+pub mod sweep;
 
-use crate::resources::{parse_mem_mb, parse_time};
+use clap::{Parser, Subcommand};
+
+pub use line::{ConfigArgs, LineMagic};
+pub use options::{JobOptions, parse_backend};
+pub use sweep::SweepMagic;
 
 /// A parsed magic.
 #[derive(Debug, Clone, PartialEq)]
@@ -21,7 +27,7 @@ pub enum Magic {
     /// `%lsmagic`.
     LsMagic,
     /// `%%sweep`.
-    Sweep(crate::sweep::SweepMagic),
+    Sweep(SweepMagic),
 }
 
 /// `%%slurm map ITEMS [-> NAME] [OPTIONS]`.
@@ -44,81 +50,6 @@ pub struct RunMagic {
     pub result_type: Option<String>,
     /// Shared job options.
     pub options: JobOptions,
-}
-
-/// Dependency types, as Slurm spells them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
-pub enum DependencyKind {
-    /// Start after the dependency completed successfully.
-    #[default]
-    Afterok,
-    /// Start after the dependency ended, however it ended.
-    Afterany,
-    /// Start only if the dependency failed.
-    Afternotok,
-    /// Element i starts after element i of the dependency succeeded.
-    Aftercorr,
-}
-
-impl std::fmt::Display for DependencyKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            DependencyKind::Afterok => "afterok",
-            DependencyKind::Afterany => "afterany",
-            DependencyKind::Afternotok => "afternotok",
-            DependencyKind::Aftercorr => "aftercorr",
-        })
-    }
-}
-
-/// Options shared by the cell magics, spelled as `sbatch` spells them.
-#[derive(Debug, Clone, PartialEq, Default, Args)]
-pub struct JobOptions {
-    /// Time limit per element: M, M:S, H:M:S, D-H, D-H:M or D-H:M:S.
-    #[arg(long, value_parser = parse_time)]
-    pub time: Option<u64>,
-    /// Memory per element: 512M, 2G (default unit: megabytes).
-    #[arg(long, value_parser = parse_mem_mb)]
-    pub mem: Option<u64>,
-    /// CPUs per element (also the threads a packed element uses).
-    #[arg(long = "cpus-per-task", default_value_t = 1)]
-    pub cpus_per_task: u32,
-    /// Slurm partition.
-    #[arg(long)]
-    pub partition: Option<String>,
-    /// Slurm account.
-    #[arg(long)]
-    pub account: Option<String>,
-    /// Generic resources, e.g. gpu:1.
-    #[arg(long)]
-    pub gres: Option<String>,
-    /// Quality of service.
-    #[arg(long)]
-    pub qos: Option<String>,
-    /// At most K elements of the array at once (Slurm's `%K`).
-    #[arg(long = "max-concurrent")]
-    pub max_concurrent: Option<usize>,
-    /// Earlier jobs (names) this one waits for.
-    #[arg(long, value_delimiter = ',')]
-    pub after: Vec<String>,
-    /// How `--after` jobs are waited for.
-    #[arg(long, value_enum, default_value_t = DependencyKind::Afterok)]
-    pub dependency: DependencyKind,
-    /// Resubmit failed elements up to N times.
-    #[arg(long, default_value_t = 0)]
-    pub retries: u32,
-    /// Items per array element (task packing); `auto` picks one.
-    #[arg(long)]
-    pub chunk: Option<String>,
-    /// Queue the job and return at once.
-    #[arg(long = "no-wait")]
-    pub no_wait: bool,
-    /// Where to run: local (default) or slurm.
-    #[arg(long)]
-    pub backend: Option<String>,
-    /// Job name shown in the queue.
-    #[arg(long = "name")]
-    pub job_name: Option<String>,
 }
 
 #[derive(Parser, Debug)]
@@ -148,82 +79,6 @@ enum CellCmd {
     },
 }
 
-/// `%slurm` line magics.
-#[derive(Subcommand, Debug, Clone, PartialEq)]
-pub enum LineMagic {
-    /// Show or change where jobs run.
-    Config(ConfigArgs),
-    /// List jobs of this notebook.
-    Jobs,
-    /// State of a job (or all jobs).
-    Status {
-        /// Job name.
-        job: Option<String>,
-    },
-    /// Wait for a job and bind its results.
-    Wait {
-        /// Job name.
-        job: String,
-    },
-    /// Cancel a job's pending and running elements.
-    Cancel {
-        /// Job name.
-        job: String,
-    },
-    /// Show an element's stdout and stderr: `logs NAME[IDX]`.
-    Logs {
-        /// `NAME` or `NAME[IDX]`.
-        job: String,
-    },
-    /// Rerun only the failed elements of a job.
-    Retry {
-        /// Job name.
-        job: String,
-    },
-    /// Bind a finished job's results again (e.g. after a kernel restart).
-    Load {
-        /// Job name.
-        job: String,
-    },
-    /// The workflow so far as a graph (SVG and text; `--dot` for Graphviz).
-    Graph {
-        /// Print the Graphviz DOT text instead.
-        #[arg(long)]
-        dot: bool,
-        /// Every job in the ledger, not only this session's.
-        #[arg(long)]
-        all: bool,
-    },
-    /// Show usage.
-    Help,
-}
-
-/// `%slurm config` options.
-#[derive(Args, Debug, Clone, PartialEq, Default)]
-pub struct ConfigArgs {
-    /// local or slurm.
-    #[arg(long)]
-    pub backend: Option<String>,
-    /// ssh://user@host[:port] for a remote cluster.
-    #[arg(long)]
-    pub host: Option<String>,
-    /// SSH private key.
-    #[arg(long)]
-    pub identity: Option<String>,
-    /// Default partition.
-    #[arg(long)]
-    pub partition: Option<String>,
-    /// Default account.
-    #[arg(long)]
-    pub account: Option<String>,
-    /// Working directory for job files.
-    #[arg(long)]
-    pub workdir: Option<String>,
-    /// Job root on the cluster when working over SSH.
-    #[arg(long = "remote-workdir")]
-    pub remote_workdir: Option<String>,
-}
-
 #[derive(Parser, Debug)]
 #[command(name = "%slurm", no_binary_name = true, disable_help_subcommand = true)]
 struct SlurmLine {
@@ -234,14 +89,72 @@ struct SlurmLine {
 /// A magic line that could not be parsed; `message` includes the usage.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("{message}")]
+#[non_exhaustive]
 pub struct GrammarError {
     /// What went wrong, with the usage line.
     pub message: String,
+    /// Where in the magic line (the cell's first line, byte offsets) the
+    /// offending word is, when one is to blame.
+    pub span: Option<std::ops::Range<usize>>,
+    /// The offending word, located in the line by [`parse`].
+    culprit: Option<String>,
+}
+
+impl GrammarError {
+    /// An error with no particular word to blame.
+    pub fn new(message: impl Into<String>) -> GrammarError {
+        GrammarError {
+            message: message.into(),
+            span: None,
+            culprit: None,
+        }
+    }
+
+    /// Blames `word` of the line (its span is found by [`parse`]).
+    pub fn at(mut self, word: impl Into<String>) -> GrammarError {
+        self.culprit = Some(word.into());
+        self
+    }
+
+    /// Sets the span from the culprit's first place in `line`.
+    fn locate(mut self, line: &str, line_start: usize) -> GrammarError {
+        if let Some(w) = self.culprit.as_deref().filter(|w| !w.is_empty())
+            && let Some(at) = line.find(w)
+        {
+            self.span = Some(line_start + at..line_start + at + w.len());
+        }
+        self
+    }
 }
 
 fn err(message: impl Into<String>) -> GrammarError {
-    GrammarError {
-        message: message.into(),
+    GrammarError::new(message)
+}
+
+/// A clap error with the usage, blaming the argument clap names.
+fn clap_err(e: clap::Error) -> GrammarError {
+    use clap::error::{ContextKind, ContextValue};
+    let culprit = [
+        ContextKind::InvalidArg,
+        ContextKind::InvalidValue,
+        ContextKind::InvalidSubcommand,
+    ]
+    .into_iter()
+    .find_map(|k| match e.get(k) {
+        Some(ContextValue::String(s)) => Some(s.clone()),
+        _ => None,
+    });
+    let e = err(clap_message(e));
+    match culprit {
+        Some(c) => e.at(c
+            .split('=')
+            .next()
+            .unwrap_or(&c)
+            .split(' ')
+            .next()
+            .unwrap_or(&c)
+            .to_string()),
+        None => e,
     }
 }
 
@@ -264,9 +177,16 @@ pub fn is_magic(code: &str) -> bool {
 /// Parses a magic from the whole cell text; returns the magic and the body
 /// (the cell after its first line) with the body's first line number (1-based).
 pub fn parse(code: &str) -> Result<(Magic, String), GrammarError> {
-    let code = code.trim_start_matches(['\n', '\r']);
-    let (first, body) = code.split_once('\n').unwrap_or((code, ""));
+    let trimmed = code.trim_start_matches(['\n', '\r']);
+    let (first, body) = trimmed.split_once('\n').unwrap_or((trimmed, ""));
+    let line_start = code.len() - trimmed.len() + (first.len() - first.trim_start().len());
     let first = first.trim();
+    parse_line(first)
+        .map(|m| (m, body.to_string()))
+        .map_err(|e| e.locate(first, line_start))
+}
+
+fn parse_line(first: &str) -> Result<Magic, GrammarError> {
     let words = shlex::split(first)
         .ok_or_else(|| err(format!("unbalanced quotes in `{first}`\n\n{USAGE}")))?;
     let Some((magic, rest)) = words.split_first() else {
@@ -280,27 +200,28 @@ pub fn parse(code: &str) -> Result<(Magic, String), GrammarError> {
             } else {
                 rest.to_vec()
             };
-            let line = SlurmLine::try_parse_from(rest).map_err(|e| err(clap_message(e)))?;
+            let line = SlurmLine::try_parse_from(rest).map_err(clap_err)?;
             Magic::Line(line.cmd)
         }
         "%lsmagic" => Magic::LsMagic,
         "%%sweep" => {
             // Values like `[1e-3, 1e-2]` hold spaces: the sweep grammar reads the raw line.
             let spec = first.strip_prefix("%%sweep").unwrap_or("");
-            Magic::Sweep(crate::sweep::parse(spec)?)
+            Magic::Sweep(sweep::parse(spec)?)
         }
         other => {
             return Err(err(format!(
                 "unknown magic `{other}`; the magics are %%slurm, %slurm and %lsmagic\n\n{USAGE}"
-            )));
+            ))
+            .at(other));
         }
     };
-    Ok((parsed, body.to_string()))
+    Ok(parsed)
 }
 
 fn parse_cell(words: &[String]) -> Result<Magic, GrammarError> {
     let (words, target) = take_arrow(words)?;
-    let cell = SlurmCell::try_parse_from(words).map_err(|e| err(clap_message(e)))?;
+    let cell = SlurmCell::try_parse_from(words).map_err(clap_err)?;
     let (name, result_type) = match target {
         Some(t) => match t.split_once(':') {
             Some((n, ty)) => (Some(n.trim().to_string()), Some(ty.trim().to_string())),
@@ -311,7 +232,7 @@ fn parse_cell(words: &[String]) -> Result<Magic, GrammarError> {
     if let Some(n) = &name
         && !is_identifier(n)
     {
-        return Err(err(format!("`-> {n}`: NAME must be a Rust identifier")));
+        return Err(err(format!("`-> {n}`: NAME must be a Rust identifier")).at(n.as_str()));
     }
     Ok(match cell.cmd {
         CellCmd::Map { items, options } => Magic::Map(MapMagic {
@@ -410,6 +331,7 @@ mod tests {
         assert!(e.message.contains("unknown magic"));
         let e = parse("%%slurm map xs -> 9bad").expect_err("fails");
         assert!(e.message.contains("identifier"));
+        assert_eq!(e.span, Some(18..22), "{e:?}");
         let e = parse("%%slurm map xs --time never").expect_err("fails");
         assert!(e.message.contains("never"), "{}", e.message);
     }

@@ -1,0 +1,170 @@
+//! ITEMS of a map cell: where they come from ([`Items`]) and how they are
+//! written into the job directory (`items.jsonl` + `items.idx`), or read
+//! element-wise from an upstream job's results.
+
+use std::io::{BufRead, Write as _};
+
+use crate::error::{MagicError, io};
+use crate::jobdir::JobDir;
+use crate::ledger::JobRecord;
+use crate::pipeline::bind::BIND_PANIC_PREFIX;
+use crate::session::Session;
+
+/// Refuse arrays larger than this many items (Slurm's MaxArraySize is far below).
+pub(super) const MAX_ITEMS: usize = 10_000_000;
+
+/// Where the items come from.
+pub(super) enum Items {
+    /// `a..b` / `a..=b` with integer literals: `[start, end)`.
+    Range(i128, i128),
+    /// A session variable that iterates over `Serialize` values.
+    Variable(String),
+    /// An earlier map job: element i reads its item i (`aftercorr`).
+    Upstream(JobRecord),
+}
+
+/// `a..b` / `a..=b` with integer literals; None if `s` is not range-shaped.
+pub(super) fn parse_range(s: &str) -> Option<Result<(i128, i128), MagicError>> {
+    let (a, b, inclusive) = if let Some((a, b)) = s.split_once("..=") {
+        (a, b, true)
+    } else {
+        let (a, b) = s.split_once("..")?;
+        (a, b, false)
+    };
+    let parse = |x: &str| x.trim().replace('_', "").parse::<i128>();
+    Some(match (parse(a), parse(b)) {
+        (Ok(a), Ok(b)) => {
+            let end = if inclusive { b.checked_add(1) } else { Some(b) };
+            end.map(|end| (a, end.max(a)))
+                .ok_or_else(|| MagicError::Items(format!("`{s}` is too large a range")))
+        }
+        _ => Err(MagicError::Items(format!(
+            "`{s}` is not a range of integers like 0..100"
+        ))),
+    })
+}
+
+/// Writes the items of `[a, b)` and returns their count.
+pub(super) fn write_range(dir: &JobDir, a: i128, b: i128) -> Result<usize, MagicError> {
+    let count = b
+        .checked_sub(a)
+        .and_then(|n| usize::try_from(n).ok())
+        .ok_or_else(|| MagicError::Items("the range is too large".into()))?;
+    if count > MAX_ITEMS {
+        return Ok(count);
+    }
+    let f = std::fs::File::create(dir.items()).map_err(io("writing items"))?;
+    let mut w = std::io::BufWriter::new(f);
+    for i in a..b {
+        writeln!(w, "{i}").map_err(io("writing items"))?;
+    }
+    w.flush().map_err(io("writing items"))?;
+    write_index(dir)
+}
+
+/// Writes one JSON line per item (already serialized) and returns the count.
+pub(super) fn write_lines(dir: &JobDir, lines: &[String]) -> Result<usize, MagicError> {
+    let f = std::fs::File::create(dir.items()).map_err(io("writing the items"))?;
+    let mut w = std::io::BufWriter::new(f);
+    for l in lines {
+        writeln!(w, "{l}").map_err(io("writing the items"))?;
+    }
+    w.flush().map_err(io("writing the items"))?;
+    write_index(dir)
+}
+
+/// Serializes a session variable's items into `items.jsonl`, inside the
+/// session, and returns the count.
+pub(super) fn write_variable(
+    dir: &JobDir,
+    var: &str,
+    session: &mut dyn Session,
+) -> Result<usize, MagicError> {
+    let p = BIND_PANIC_PREFIX;
+    let code = format!(
+        "{{ use std::io::Write as _; \
+let mut __sluice_f = std::io::BufWriter::new(std::fs::File::create(r#\"{path}\"#).expect(\"{p}cannot create the items file\")); \
+let mut __sluice_n: usize = 0; \
+for __sluice_it in (&{var}).into_iter() {{ serde_json::to_writer(&mut __sluice_f, &__sluice_it).expect(\"{p}cannot serialize an item\"); __sluice_f.write_all(b\"\\n\").expect(\"{p}cannot write an item\"); __sluice_n += 1; }} \
+__sluice_f.flush().expect(\"{p}cannot write the items\"); __sluice_n }}",
+        path = dir.items().display()
+    );
+    let ty = session
+        .variables()
+        .into_iter()
+        .find(|(n, _)| n == var)
+        .map(|(_, t)| t)
+        .unwrap_or_default();
+    session.eval(&code).map_err(|source| {
+        if source.unsatisfied_trait("Serialize") {
+            MagicError::Items(format!(
+                "`{var}` ({ty}) cannot be sent to tasks: its items are not serde::Serialize. Add `:dep serde = {{ version = \"1\", features = [\"derive\"] }}` in the first cell and `#[derive(serde::Serialize, serde::Deserialize)]` on the type"
+            ))
+        } else if source.unsatisfied_trait("IntoIterator") || source.unsatisfied_trait("is not an iterator") {
+            MagicError::Items(format!(
+                "`{var}` ({ty}) is not a collection of items (a Vec, slice or array)"
+            ))
+        } else {
+            MagicError::ItemsEval {
+                what: format!("cannot write the items of `{var}`"),
+                source,
+            }
+        }
+    })?;
+    write_index(dir)
+}
+
+/// Writes `items.idx` (u64 LE byte offset of each line) and returns the count.
+pub(super) fn write_index(dir: &JobDir) -> Result<usize, MagicError> {
+    let f = std::fs::File::open(dir.items()).map_err(io("reading items"))?;
+    let mut r = std::io::BufReader::new(f);
+    let mut idx = std::io::BufWriter::new(
+        std::fs::File::create(dir.items_index()).map_err(io("writing items.idx"))?,
+    );
+    let mut offset: u64 = 0;
+    let mut count = 0usize;
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        let n = r
+            .read_until(b'\n', &mut line)
+            .map_err(io("reading items"))?;
+        if n == 0 {
+            break;
+        }
+        idx.write_all(&offset.to_le_bytes())
+            .map_err(io("writing items.idx"))?;
+        offset += n as u64;
+        count += 1;
+    }
+    idx.flush().map_err(io("writing items.idx"))?;
+    Ok(count)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges() {
+        assert!(matches!(parse_range("0..10"), Some(Ok((0, 10)))));
+        assert!(matches!(parse_range("1..=3"), Some(Ok((1, 4)))));
+        assert!(matches!(parse_range("5..2"), Some(Ok((5, 5)))));
+        assert!(matches!(parse_range("a..b"), Some(Err(_))));
+        assert!(parse_range("xs").is_none());
+    }
+
+    #[test]
+    fn index_offsets() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let dir = JobDir::new(tmp.path());
+        std::fs::write(dir.items(), "1\n22\n333\n").expect("write");
+        assert_eq!(write_index(&dir).expect("index"), 3);
+        let idx = std::fs::read(dir.items_index()).expect("read");
+        let offs: Vec<u64> = idx
+            .chunks(8)
+            .map(|c| u64::from_le_bytes(c.try_into().expect("8")))
+            .collect();
+        assert_eq!(offs, vec![0, 2, 5]);
+    }
+}

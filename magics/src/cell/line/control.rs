@@ -1,0 +1,89 @@
+//! `%slurm cancel JOB` and `%slurm logs JOB[IDX]`.
+
+use super::super::Magics;
+use crate::domain::{Counts, ElementState};
+use crate::error::MagicError;
+use crate::jobdir::JobDir;
+use crate::pipeline::{submit, watch};
+use crate::render;
+use crate::session::Display;
+
+/// How long `%slurm cancel` waits for the elements to end.
+const CANCEL_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
+impl Magics {
+    pub(super) fn cancel_line(
+        &mut self,
+        job: &str,
+        display: &mut dyn Display,
+    ) -> Result<(), MagicError> {
+        let j = self.ws.find_job(job)?;
+        submit::cancel(&mut self.ws, &j)?;
+        let deadline = std::time::Instant::now() + CANCEL_WAIT;
+        let states = loop {
+            let s = watch::states_of(&mut self.ws, &j)?;
+            if s.iter().all(ElementState::is_terminal) || std::time::Instant::now() > deadline {
+                break s;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        };
+        let c = Counts::of(states.iter());
+        self.ws
+            .ledger()?
+            .record_states(j.id, c.job_state(), &states)?;
+        display.show(&render::progress(&j.name, j.id, &c, 0.0, "cancelled"), None);
+        Ok(())
+    }
+
+    pub(super) fn logs(&mut self, job: &str, display: &mut dyn Display) -> Result<(), MagicError> {
+        let (name, index) = match job.split_once('[') {
+            Some((n, rest)) => {
+                let idx = rest.trim_end_matches(']').parse::<usize>().map_err(|_| {
+                    MagicError::Items(format!("`{job}`: write logs NAME or logs NAME[INDEX]"))
+                })?;
+                (n.to_string(), idx)
+            }
+            None => (job.to_string(), 0),
+        };
+        let j = self.ws.find_job(&name)?;
+        // Over SSH the logs are on the cluster: bring them over first.
+        submit::fetch(&mut self.ws, &j)?;
+        let element = index / j.dir.chunk();
+        let read = |ext: &str| std::fs::read_to_string(j.dir.log(element, ext)).unwrap_or_default();
+        let mut text = format!(
+            "== {name}[{index}] (element {element}) stdout ==\n{}\n== stderr ==\n{}",
+            read("out").trim_end(),
+            read("err").trim_end()
+        );
+        let slurm = slurm_messages(&j.dir, element);
+        if !slurm.is_empty() {
+            text.push_str(&format!("\n== Slurm ==\n{}", slurm.trim_end()));
+        }
+        display.show(&render::pre(&text), None);
+        Ok(())
+    }
+}
+
+/// What Slurm itself wrote for an element (time limit, memory kills):
+/// `logs/slurm-<array>_<task>.out`.
+fn slurm_messages(dir: &JobDir, element: usize) -> String {
+    let suffix = format!("_{element}.out");
+    let Ok(entries) = std::fs::read_dir(dir.logs_dir()) else {
+        return String::new();
+    };
+    let mut files: Vec<std::path::PathBuf> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("slurm-") && n.ends_with(&suffix))
+        })
+        .collect();
+    files.sort();
+    files
+        .iter()
+        .filter_map(|f| std::fs::read_to_string(f).ok())
+        .collect::<Vec<_>>()
+        .join("")
+}

@@ -1,0 +1,74 @@
+//! `%slurm wait JOB`, `%slurm load JOB` and `%slurm retry JOB`: bind a
+//! job's results (after waiting for it, from what is there, or after
+//! rerunning only its failed elements with the resources it asked for).
+
+use super::super::Magics;
+use crate::domain::ElementState;
+use crate::error::MagicError;
+use crate::pipeline::{bind, submit, watch};
+use crate::render;
+use crate::session::{Display, Session};
+
+impl Magics {
+    pub(super) fn wait_line(
+        &mut self,
+        job: &str,
+        session: &mut dyn Session,
+        display: &mut dyn Display,
+    ) -> Result<(), MagicError> {
+        let j = self.ws.find_job(job)?;
+        let states = watch::wait(&mut self.ws, &j, display)?;
+        let msg = self.finish(&j, &states, session, display)?;
+        display.show(&render::pre(&msg), None);
+        Ok(())
+    }
+
+    pub(super) fn load(
+        &mut self,
+        job: &str,
+        session: &mut dyn Session,
+        display: &mut dyn Display,
+    ) -> Result<(), MagicError> {
+        let j = self.ws.find_job(job)?;
+        let states = watch::states_of(&mut self.ws, &j)?;
+        let msg = self.finish(&j, &states, session, display)?;
+        self.ws.jobs.insert(j.name.clone(), j);
+        display.show(&render::pre(&msg), None);
+        Ok(())
+    }
+
+    pub(super) fn retry(
+        &mut self,
+        job: &str,
+        session: &mut dyn Session,
+        display: &mut dyn Display,
+    ) -> Result<(), MagicError> {
+        let j = self.ws.find_job(job)?;
+        let states = watch::states_of(&mut self.ws, &j)?;
+        if states.iter().any(|s| !s.is_terminal()) {
+            return Err(MagicError::Refused(format!(
+                "`{job}` is still running; wait for it first"
+            )));
+        }
+        let failed = bind::failed_elements(&j);
+        if failed.is_empty() {
+            let msg = self.finish(&j, &states, session, display)?;
+            display.show(&render::pre(&format!("nothing to retry; {msg}")), None);
+            return Ok(());
+        }
+        display.show(
+            &render::pre(&format!(
+                "retrying {} failed element(s) of `{job}`: {:?}",
+                failed.len(),
+                failed
+            )),
+            None,
+        );
+        // The same requests as the first time (older jobs: defaults).
+        submit::resubmit(&mut self.ws, &j, failed, j.dir.resources())?;
+        let states: Vec<ElementState> = watch::wait(&mut self.ws, &j, display)?;
+        let msg = self.finish(&j, &states, session, display)?;
+        display.show(&render::pre(&msg), None);
+        Ok(())
+    }
+}

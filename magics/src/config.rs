@@ -1,0 +1,111 @@
+//! [`Config`]: where jobs run by default, from `%slurm config` and the
+//! `SLUICE_*` environment variables.
+
+use std::path::{Path, PathBuf};
+
+use crate::domain::Backend;
+
+/// Where jobs run by default.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// The backend of jobs that do not say `--backend`.
+    pub backend: Backend,
+    /// Directory holding `.sluice/` (jobs and ledger).
+    pub workdir: PathBuf,
+    /// `ssh://user@host[:port]` of a remote cluster's login node.
+    pub host: Option<String>,
+    /// SSH private key for `host`.
+    pub identity: Option<String>,
+    /// Default `--partition` of jobs.
+    pub partition: Option<String>,
+    /// Default `--account` of jobs.
+    pub account: Option<String>,
+    /// Job root on the cluster over SSH (absolute, or relative to the
+    /// remote home; default `.sluice-remote/<machine>-<hash>`).
+    pub remote_workdir: Option<String>,
+}
+
+/// A `SLUICE_*` variable holds a value sluice cannot use.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{variable}: {message}")]
+pub struct ConfigError {
+    /// The variable.
+    pub variable: &'static str,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+impl Config {
+    /// Defaults from the environment, so one notebook runs unchanged on
+    /// `local` and on a cluster: `SLUICE_BACKEND` (else local),
+    /// `SLUICE_WORKDIR` (else the current directory), `SLUICE_HOST`,
+    /// `SLUICE_IDENTITY`, `SLUICE_PARTITION`, `SLUICE_ACCOUNT`,
+    /// `SLUICE_REMOTE_WORKDIR`. An unknown backend is reported by
+    /// [`Config::env_problems`] and falls back to local.
+    pub fn from_env() -> Config {
+        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+        Config {
+            backend: var("SLUICE_BACKEND")
+                .and_then(|b| b.parse().ok())
+                .unwrap_or_default(),
+            workdir: var("SLUICE_WORKDIR")
+                .map(PathBuf::from)
+                .or_else(|| std::env::current_dir().ok())
+                .unwrap_or_else(|| PathBuf::from(".")),
+            host: var("SLUICE_HOST"),
+            identity: var("SLUICE_IDENTITY"),
+            partition: var("SLUICE_PARTITION"),
+            account: var("SLUICE_ACCOUNT"),
+            remote_workdir: var("SLUICE_REMOTE_WORKDIR"),
+        }
+    }
+
+    /// Environment values [`Config::from_env`] had to ignore.
+    pub fn env_problems() -> Vec<ConfigError> {
+        let mut out = Vec::new();
+        if let Ok(b) = std::env::var("SLUICE_BACKEND")
+            && !b.trim().is_empty()
+            && let Err(e) = b.parse::<Backend>()
+        {
+            out.push(ConfigError {
+                variable: "SLUICE_BACKEND",
+                message: e.to_string(),
+            });
+        }
+        out
+    }
+
+    /// `.sluice/` under the workdir: the ledger and the job directories.
+    pub fn sluice_dir(&self) -> PathBuf {
+        self.workdir.join(".sluice")
+    }
+
+    /// The host string the ledger records for cluster jobs ("" on the
+    /// login node).
+    pub fn host_key(&self) -> &str {
+        self.host.as_deref().unwrap_or("")
+    }
+
+    /// The settings as `%slurm config` shows them.
+    pub fn describe(&self, sluice_dir: &Path) -> String {
+        let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "(none)".into());
+        format!(
+            "backend: {}\nworkdir: {}\njobs and ledger: {}\nhost: {}\nidentity: {}\nremote workdir: {}\npartition: {}\naccount: {}{}",
+            self.backend,
+            self.workdir.display(),
+            sluice_dir.display(),
+            opt(&self.host),
+            opt(&self.identity),
+            opt(&self.remote_workdir),
+            opt(&self.partition),
+            opt(&self.account),
+            if self.backend == Backend::Local
+                && (self.partition.is_some() || self.account.is_some())
+            {
+                "\n(the local executor has one partition; partition and account apply on a cluster)"
+            } else {
+                ""
+            }
+        )
+    }
+}

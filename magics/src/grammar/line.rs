@@ -1,0 +1,82 @@
+//! The `%slurm` line magics, one clap sub-command each.
+
+use clap::{Args, Subcommand};
+
+use super::options::parse_backend;
+use crate::domain::Backend;
+
+/// `%slurm` line magics.
+#[derive(Subcommand, Debug, Clone, PartialEq)]
+pub enum LineMagic {
+    /// Show or change where jobs run.
+    Config(ConfigArgs),
+    /// List jobs of this notebook.
+    Jobs,
+    /// ElementState of a job (or all jobs).
+    Status {
+        /// Job name.
+        job: Option<String>,
+    },
+    /// Wait for a job and bind its results.
+    Wait {
+        /// Job name.
+        job: String,
+    },
+    /// Cancel a job's pending and running elements.
+    Cancel {
+        /// Job name.
+        job: String,
+    },
+    /// Show an element's stdout and stderr: `logs NAME[IDX]`.
+    Logs {
+        /// `NAME` or `NAME[IDX]`.
+        job: String,
+    },
+    /// Rerun only the failed elements of a job.
+    Retry {
+        /// Job name.
+        job: String,
+    },
+    /// Bind a finished job's results again (e.g. after a kernel restart).
+    Load {
+        /// Job name.
+        job: String,
+    },
+    /// The workflow so far as a graph (SVG and text; `--dot` for Graphviz).
+    Graph {
+        /// Print the Graphviz DOT text instead.
+        #[arg(long)]
+        dot: bool,
+        /// Every job in the ledger, not only this session's.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Show usage.
+    Help,
+}
+
+/// `%slurm config` options.
+#[derive(Args, Debug, Clone, PartialEq, Default)]
+pub struct ConfigArgs {
+    /// local or slurm.
+    #[arg(long, value_parser = parse_backend)]
+    pub backend: Option<Backend>,
+    /// ssh://user@host[:port] for a remote cluster.
+    #[arg(long)]
+    pub host: Option<String>,
+    /// SSH private key.
+    #[arg(long)]
+    pub identity: Option<String>,
+    /// Default partition.
+    #[arg(long)]
+    pub partition: Option<String>,
+    /// Default account.
+    #[arg(long)]
+    pub account: Option<String>,
+    /// Working directory for job files.
+    #[arg(long)]
+    pub workdir: Option<String>,
+    /// Job root on the cluster when working over SSH.
+    #[arg(long = "remote-workdir")]
+    pub remote_workdir: Option<String>,
+}

@@ -1,0 +1,85 @@
+//! The options every cell magic shares, spelled as sbatch(1) spells them
+//! (`--time`, `--mem`, `--cpus-per-task`, ...), parsed by clap into
+//! [`JobOptions`] and turned into the domain's [`Resources`].
+
+use clap::Args;
+
+use crate::domain::{Backend, DependencyKind, Resources, parse_mem_mb, parse_time};
+
+/// Options shared by the cell magics, spelled as `sbatch` spells them.
+#[derive(Debug, Clone, PartialEq, Default, Args)]
+pub struct JobOptions {
+    /// Time limit per element: M, M:S, H:M:S, D-H, D-H:M or D-H:M:S.
+    #[arg(long, value_parser = parse_time)]
+    pub time: Option<u64>,
+    /// Memory per element: 512M, 2G (default unit: megabytes).
+    #[arg(long, value_parser = parse_mem_mb)]
+    pub mem: Option<u64>,
+    /// CPUs per element (also the threads a packed element uses).
+    #[arg(long = "cpus-per-task", default_value_t = 1)]
+    pub cpus_per_task: u32,
+    /// Slurm partition.
+    #[arg(long)]
+    pub partition: Option<String>,
+    /// Slurm account.
+    #[arg(long)]
+    pub account: Option<String>,
+    /// Generic resources, e.g. gpu:1.
+    #[arg(long)]
+    pub gres: Option<String>,
+    /// Quality of service.
+    #[arg(long)]
+    pub qos: Option<String>,
+    /// At most K elements of the array at once (Slurm's `%K`).
+    #[arg(long = "max-concurrent")]
+    pub max_concurrent: Option<usize>,
+    /// Earlier jobs (names) this one waits for.
+    #[arg(long, value_delimiter = ',')]
+    pub after: Vec<String>,
+    /// How `--after` jobs are waited for.
+    #[arg(long, value_parser = parse_dependency, default_value = "afterok")]
+    pub dependency: DependencyKind,
+    /// Resubmit failed elements up to N times.
+    #[arg(long, default_value_t = 0)]
+    pub retries: u32,
+    /// Items per array element (task packing); `auto` picks one.
+    #[arg(long)]
+    pub chunk: Option<String>,
+    /// Queue the job and return at once.
+    #[arg(long = "no-wait")]
+    pub no_wait: bool,
+    /// Where to run: local (default) or slurm.
+    #[arg(long, value_parser = parse_backend)]
+    pub backend: Option<Backend>,
+    /// Job name shown in the queue.
+    #[arg(long = "name")]
+    pub job_name: Option<String>,
+}
+
+impl JobOptions {
+    /// What each element asks for, from the options as given.
+    pub fn resources(&self) -> Resources {
+        Resources {
+            cpus: self.cpus_per_task.max(1),
+            mem_mb: self.mem,
+            time_limit: self.time,
+            max_concurrent: self.max_concurrent,
+            job_name: self.job_name.clone(),
+            partition: self.partition.clone(),
+            account: self.account.clone(),
+            qos: self.qos.clone(),
+            gres: self.gres.clone(),
+        }
+    }
+}
+
+fn parse_dependency(s: &str) -> Result<DependencyKind, String> {
+    s.parse()
+        .map_err(|e: crate::domain::UnknownDependencyKind| e.to_string())
+}
+
+/// `local` or `slurm`, for `--backend`.
+pub fn parse_backend(s: &str) -> Result<Backend, String> {
+    s.parse()
+        .map_err(|e: crate::domain::UnknownBackend| e.to_string())
+}

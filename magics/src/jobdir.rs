@@ -1,0 +1,262 @@
+//! [`JobDir`]: a job's directory, `<workdir>/.sluice/jobs/<id>/`, and every
+//! path in it. The one place that knows the layout shared by the kernel,
+//! the executors and the task runtime:
+//!
+//! ```text
+//! items.jsonl, items.idx   one JSON item per line; u64 LE byte offsets
+//! input                    `items`, or `upstream:../<id>` (element-wise)
+//! count, chunk             items, items per array element
+//! resources.json           what each element asked for (a retry asks the same)
+//! captures/<name>.json     notebook variables the body uses
+//! results/<i>.json         item i's result          status/<i>.json  how it ended
+//! logs/<element>.{out,err} the element's output     logs/slurm-*.out Slurm's own
+//! results.json, partial.json  the bound arrays
+//! sweep.json, best.json    a sweep's table and best row; sweep.spec its grid
+//! job-<offset>.sh          the batch script of each Slurm slice
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use sluice_runtime::Status;
+
+use crate::domain::{ElementState, Resources, items_of};
+
+/// The directory of one job. Cheap to clone; no IO until a method reads or
+/// writes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobDir {
+    root: PathBuf,
+}
+
+impl JobDir {
+    /// The job directory at `root` (which need not exist yet).
+    pub fn new(root: impl Into<PathBuf>) -> JobDir {
+        JobDir { root: root.into() }
+    }
+
+    /// The directory itself.
+    pub fn path(&self) -> &Path {
+        &self.root
+    }
+
+    /// `../<id>`: this directory as seen from a sibling job directory (the
+    /// same on the cluster, where job directories are siblings too).
+    pub fn as_sibling(&self) -> String {
+        match self.root.file_name() {
+            Some(n) => format!("../{}", n.to_string_lossy()),
+            None => self.root.display().to_string(),
+        }
+    }
+
+    /// Creates the directory with `results/`, `status/`, `logs/`.
+    ///
+    /// # Errors
+    /// The IO error of the first directory that could not be made.
+    pub fn create(&self) -> std::io::Result<()> {
+        for d in [self.results_dir(), self.status_dir(), self.logs_dir()] {
+            std::fs::create_dir_all(d)?;
+        }
+        Ok(())
+    }
+
+    /// `items.jsonl`.
+    pub fn items(&self) -> PathBuf {
+        self.root.join("items.jsonl")
+    }
+    /// `items.idx`.
+    pub fn items_index(&self) -> PathBuf {
+        self.root.join("items.idx")
+    }
+    /// `input`.
+    pub fn input(&self) -> PathBuf {
+        self.root.join("input")
+    }
+    /// `results/`.
+    pub fn results_dir(&self) -> PathBuf {
+        self.root.join("results")
+    }
+    /// `results/<item>.json`.
+    pub fn result(&self, item: usize) -> PathBuf {
+        self.results_dir().join(format!("{item}.json"))
+    }
+    /// `status/`.
+    pub fn status_dir(&self) -> PathBuf {
+        self.root.join("status")
+    }
+    /// `status/<item>.json`.
+    pub fn status(&self, item: usize) -> PathBuf {
+        self.status_dir().join(format!("{item}.json"))
+    }
+    /// `logs/`.
+    pub fn logs_dir(&self) -> PathBuf {
+        self.root.join("logs")
+    }
+    /// `logs/<element>.<ext>` (`out` or `err`).
+    pub fn log(&self, element: usize, ext: &str) -> PathBuf {
+        self.logs_dir().join(format!("{element}.{ext}"))
+    }
+    /// `captures/`.
+    pub fn captures_dir(&self) -> PathBuf {
+        self.root.join("captures")
+    }
+    /// `captures/<name>.json`.
+    pub fn capture(&self, name: &str) -> PathBuf {
+        self.captures_dir().join(format!("{name}.json"))
+    }
+    /// `resources.json`.
+    pub fn resources_file(&self) -> PathBuf {
+        self.root.join("resources.json")
+    }
+    /// `results.json`: every result as one JSON array (bound as `NAME`).
+    pub fn results_array(&self) -> PathBuf {
+        self.root.join("results.json")
+    }
+    /// `partial.json`: every result or null (bound as `NAME_partial`).
+    pub fn partial_array(&self) -> PathBuf {
+        self.root.join("partial.json")
+    }
+    /// `sweep.spec`: the sweep's grid as JSON.
+    pub fn sweep_spec(&self) -> PathBuf {
+        self.root.join("sweep.spec")
+    }
+    /// `sweep.json`: the sweep's table.
+    pub fn sweep_table(&self) -> PathBuf {
+        self.root.join("sweep.json")
+    }
+    /// `best.json`: the sweep's best row.
+    pub fn sweep_best(&self) -> PathBuf {
+        self.root.join("best.json")
+    }
+    /// `job-<offset>.sh`: the batch script of the Slurm slice at `offset`.
+    pub fn batch_script(&self, offset: usize) -> PathBuf {
+        self.root.join(format!("job-{offset}.sh"))
+    }
+
+    /// Items per element, from `chunk` (1 if missing or unreadable).
+    pub fn chunk(&self) -> usize {
+        read_number(&self.root.join("chunk")).unwrap_or(1).max(1)
+    }
+
+    /// Writes `count` and `chunk`.
+    ///
+    /// # Errors
+    /// The IO error of the write.
+    pub fn write_shape(&self, count: usize, chunk: usize) -> std::io::Result<()> {
+        std::fs::write(self.root.join("count"), count.to_string())?;
+        std::fs::write(self.root.join("chunk"), chunk.max(1).to_string())
+    }
+
+    /// What each element asked for (defaults for jobs older than the file).
+    pub fn resources(&self) -> Resources {
+        std::fs::read_to_string(self.resources_file())
+            .ok()
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .unwrap_or_default()
+    }
+
+    /// Writes `resources.json`.
+    ///
+    /// # Errors
+    /// The IO error of the write.
+    pub fn write_resources(&self, r: &Resources) -> std::io::Result<()> {
+        let text = serde_json::to_string(r).map_err(std::io::Error::other)?;
+        std::fs::write(self.resources_file(), text)
+    }
+
+    /// Item `item`'s status file, if it is there and readable.
+    pub fn read_status(&self, item: usize) -> Option<Status> {
+        let text = std::fs::read_to_string(self.status(item)).ok()?;
+        serde_json::from_str(&text).ok()
+    }
+
+    /// Writes item `item`'s status unless the task already wrote one.
+    pub fn write_status_if_missing(&self, status: &Status) {
+        let path = self.status(status.index);
+        if path.exists() {
+            return;
+        }
+        if let Ok(text) = serde_json::to_string(status) {
+            let _ = std::fs::write(path, text);
+        }
+    }
+
+    /// The state of array element `element` of a job of `items` items, if
+    /// every one of its items has a status file; None if any has none (the
+    /// element was killed or never ran). An item that failed makes the
+    /// element FAILED; an executor's state (TIMEOUT, ...) wins.
+    pub fn element_state(&self, items: usize, element: usize) -> Option<ElementState> {
+        let mut state = ElementState::Completed;
+        for i in items_of(items, self.chunk(), element) {
+            let s = self.read_status(i)?;
+            if let Some(name) = &s.state {
+                let reason = s.error.as_deref().unwrap_or("");
+                return ElementState::from_parts(name, s.exit, reason).ok();
+            }
+            if s.exit != 0 {
+                state = ElementState::Failed(s.exit);
+            }
+        }
+        Some(state)
+    }
+
+    /// The last `n` lines of element `element`'s stderr ("" if missing).
+    pub fn stderr_tail(&self, element: usize, n: usize) -> String {
+        let text = std::fs::read_to_string(self.log(element, "err")).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(n)..].join("\n")
+    }
+}
+
+/// Reads a small number file.
+fn read_number(path: &Path) -> Option<usize> {
+    std::fs::read_to_string(path).ok()?.trim().parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status(index: usize, exit: i32, state: Option<&str>) -> Status {
+        Status {
+            index,
+            exit,
+            start: 0.0,
+            end: 0.0,
+            host: String::new(),
+            peak_rss_kib: 0,
+            error: None,
+            state: state.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn every_item_needs_a_status() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let dir = JobDir::new(tmp.path());
+        dir.create().expect("create");
+        dir.write_shape(5, 2).expect("shape");
+        for (i, exit, state) in [
+            (0, 0, None),
+            (1, 3, None),
+            (2, 0, None),
+            (4, -1, Some("TIMEOUT")),
+        ] {
+            dir.write_status_if_missing(&status(i, exit, state));
+        }
+        assert_eq!(dir.element_state(5, 0), Some(ElementState::Failed(3)));
+        assert_eq!(dir.element_state(5, 1), None, "item 3 has no status");
+        assert_eq!(dir.element_state(5, 2), Some(ElementState::Timeout));
+        // Old status files (written before `Status` had every field) still read.
+        std::fs::write(dir.status(3), r#"{"exit":0,"index":3}"#).expect("write");
+        assert_eq!(dir.element_state(5, 1), Some(ElementState::Completed));
+    }
+
+    #[test]
+    fn paths_and_siblings() {
+        let dir = JobDir::new("/w/.sluice/jobs/7");
+        assert_eq!(dir.as_sibling(), "../7");
+        assert_eq!(dir.result(3), Path::new("/w/.sluice/jobs/7/results/3.json"));
+        assert_eq!(dir.log(2, "err"), Path::new("/w/.sluice/jobs/7/logs/2.err"));
+        assert_eq!(JobDir::new("/tmp/none").chunk(), 1);
+    }
+}

@@ -1,0 +1,46 @@
+//! The one job pipeline behind every cell magic:
+//!
+//! ```text
+//! plan ──▶ build ──▶ submit ──▶ watch ──▶ bind
+//! ```
+//!
+//! - [`plan`]: dependencies, packing (`--chunk`) and resources of a
+//!   [`TaskPlan`](crate::domain::TaskPlan); the magic that makes the plan
+//!   resolves its own items (`cell::map`, `cell::run`, `cell::sweep`).
+//! - [`build`]: the task crate (taskgen) built by cargo, cached by content.
+//! - [`submit`]: a job directory, the ledger record, the executor.
+//! - [`watch`]: live states with one progress display updated in place,
+//!   reattaching to cluster jobs of an earlier kernel.
+//! - [`bind`]: results into the session as `NAME` (or `NAME_partial`), the
+//!   `let` deferred to the next cell ([`bind::Pending`]).
+//!
+//! Every stage works in a [`Workspace`] (configuration, ledger, executors,
+//! this session's jobs). The stages never parse magic text; the magics
+//! never touch the ledger or an executor except through these stages.
+
+pub mod bind;
+pub mod build;
+pub mod plan;
+pub mod submit;
+pub mod watch;
+pub mod workspace;
+
+use std::path::PathBuf;
+
+use crate::domain::{JobId, TaskPlan};
+use crate::jobdir::JobDir;
+pub use workspace::Workspace;
+
+/// A job ready to submit: its plan, its task binary, and its job directory
+/// with items and captured variables already written.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    /// Ledger id (also the job directory's name).
+    pub id: JobId,
+    /// What to run.
+    pub plan: TaskPlan,
+    /// The built task.
+    pub binary: PathBuf,
+    /// The job directory.
+    pub dir: JobDir,
+}

@@ -1,0 +1,173 @@
+//! Submit stage: a fresh job directory, the ledger record, and the job
+//! handed to its backend's executor; also resubmitting failed elements
+//! (`%slurm retry`), cancelling, and fetching a cluster job's files.
+
+use crate::domain::{Backend, ElementState, JobId, JobState, Resources};
+use crate::error::{MagicError, io};
+use crate::executor::JobSpec;
+use crate::jobdir::JobDir;
+use crate::ledger::JobRecord;
+
+use super::{Prepared, Workspace};
+
+/// A new ledger id and its job directory (created, with `results/`,
+/// `status/` and `logs/`).
+///
+/// # Errors
+/// The ledger cannot be read, or the directory cannot be made.
+pub fn new_job(ws: &mut Workspace) -> Result<(JobId, JobDir), MagicError> {
+    let id = ws.ledger()?.next_id()?;
+    let dir = JobDir::new(ws.sluice_dir().join("jobs").join(id.to_string()));
+    dir.create()
+        .map_err(io(format!("creating {}", dir.path().display())))?;
+    Ok((id, dir))
+}
+
+/// Records and submits a prepared job; remembers it under its name.
+///
+/// # Errors
+/// The ledger, the job directory, or the executor failed; nothing runs
+/// then, and the ledger says so.
+pub fn submit(ws: &mut Workspace, p: &Prepared) -> Result<JobRecord, MagicError> {
+    let plan = &p.plan;
+    let record = JobRecord {
+        id: p.id,
+        name: plan.name.clone(),
+        kind: plan.kind,
+        backend: plan.backend,
+        items: plan.items,
+        result_type: plan.result_type.clone(),
+        dir: p.dir.clone(),
+        binary: p.binary.clone(),
+        state: JobState::Pending,
+        created: unix_now(),
+        deps: plan.deps.clone(),
+    };
+    p.dir
+        .write_shape(plan.items, plan.chunk)
+        .map_err(io("writing the job's count and chunk"))?;
+    p.dir
+        .write_resources(&plan.resources)
+        .map_err(io("writing the job's resources.json"))?;
+    ws.ledger()?.insert(&record)?;
+    let spec = JobSpec {
+        id: p.id,
+        name: plan.name.clone(),
+        binary: p.binary.clone(),
+        dir: p.dir.clone(),
+        items: plan.items,
+        chunk: plan.chunk.max(1),
+        elements: plan.elements(),
+        run: (0..plan.elements()).collect(),
+        resources: plan.resources.clone(),
+        deps: plan.deps.clone(),
+    };
+    if let Err(e) = check_cross_backend(ws, &record).and_then(|()| hand_over(ws, &record, &spec)) {
+        // Nothing runs: the record says so.
+        let _ = ws.ledger()?.record_states(
+            record.id,
+            JobState::Cancelled,
+            &[ElementState::Cancelled(format!("not submitted: {e}"))],
+        );
+        return Err(e);
+    }
+    ws.jobs.insert(record.name.clone(), record.clone());
+    Ok(record)
+}
+
+/// Submits elements `run` of a recorded job again, asking for `resources`
+/// (`%slurm retry`); their old status files go first.
+///
+/// # Errors
+/// The executor refused, or stale statuses could not be removed.
+pub fn resubmit(
+    ws: &mut Workspace,
+    job: &JobRecord,
+    run: Vec<usize>,
+    resources: Resources,
+) -> Result<(), MagicError> {
+    let spec = JobSpec::of_record(job, run, resources);
+    let items: Vec<usize> = spec
+        .run
+        .iter()
+        .flat_map(|&e| crate::domain::items_of(spec.items, spec.chunk, e))
+        .collect();
+    let placed = ws.cluster_job(job)?.map(|(p, _)| p);
+    ws.executor(job.backend)?
+        .forget_status(&job.dir, placed.as_ref(), &items)?;
+    hand_over(ws, job, &spec)?;
+    ws.jobs.insert(job.name.clone(), job.clone());
+    Ok(())
+}
+
+/// Gives the spec to the job's executor and records where a cluster keeps it.
+fn hand_over(ws: &mut Workspace, record: &JobRecord, spec: &JobSpec) -> Result<(), MagicError> {
+    let placed = ws.executor(record.backend)?.submit(spec)?;
+    if let Some(placed) = placed {
+        let host = ws.config.host_key().to_string();
+        ws.ledger()?.record_cluster_job(record.id, &placed, &host)?;
+    }
+    Ok(())
+}
+
+/// A job can wait only for jobs of its own executor, and a job on a
+/// cluster over SSH can read only results that are on that cluster.
+fn check_cross_backend(ws: &mut Workspace, record: &JobRecord) -> Result<(), MagicError> {
+    for d in &record.deps {
+        let Some(up) = ws.job_by_id(d.job)? else {
+            continue;
+        };
+        if up.backend == record.backend {
+            continue;
+        }
+        let running = ws
+            .live_states(up.id)
+            .is_some_and(|s| s.iter().any(|s| !s.is_terminal()));
+        let over_ssh = record.backend == Backend::Slurm && ws.config.host.is_some();
+        if running || over_ssh {
+            return Err(MagicError::Dependency(format!(
+                "`{}` depends on `{}`, which runs on the {} backend; a job can only wait for (and, over SSH, read) jobs of its own backend: run `{}` with --backend {} too",
+                record.name, up.name, up.backend, record.name, up.backend
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Cancels a job wherever it runs (watching a cluster job of an earlier
+/// kernel again first, so its arrays are known).
+///
+/// # Errors
+/// The executor could not deliver the cancel.
+pub fn cancel(ws: &mut Workspace, job: &JobRecord) -> Result<(), MagicError> {
+    if ws.live(job.id).is_none() {
+        let recorded = ws.ledger()?.states(job.id)?;
+        super::watch::reattach(ws, job, &recorded)?;
+    }
+    ws.executor(job.backend)?.cancel(job.id)?;
+    Ok(())
+}
+
+/// Brings a cluster job's files here (a no-op for local jobs and on the
+/// login node).
+///
+/// # Errors
+/// The transfer failed.
+pub fn fetch(ws: &mut Workspace, job: &JobRecord) -> Result<(), MagicError> {
+    if let Some((placed, host)) = ws.cluster_job(job)? {
+        if host.is_empty() {
+            // Submitted from the login node: its files are here.
+            return Ok(());
+        }
+        ws.check_host(job, &host)?;
+        ws.executor(job.backend)?.fetch(&job.dir, &placed)?;
+    }
+    Ok(())
+}
+
+fn unix_now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
