@@ -131,6 +131,12 @@ pub enum MagicError {
     /// A feature the magic line asked for is not available.
     #[error("{0}")]
     Unsupported(String),
+    /// A bug in sluice: a magic panicked. Caught at the seam; the session
+    /// and its variables are intact.
+    #[error(
+        "sluice failed inside this magic ({0}); your session and its variables are intact. Please report this with the cell's first line."
+    )]
+    Internal(String),
 }
 
 impl MagicError {
@@ -155,6 +161,7 @@ impl MagicError {
             MagicError::Interrupted(_) => "Interrupted",
             MagicError::Bind { .. } | MagicError::Results(_) => "BindError",
             MagicError::Unsupported(_) => "Unsupported",
+            MagicError::Internal(_) => "InternalError",
         }
     }
 

@@ -5,7 +5,7 @@
 //! ```text
 //! items.jsonl, items.idx   one JSON item per line; u64 LE byte offsets
 //! input                    `items`, or `upstream:../<id>` (element-wise)
-//! count, chunk             items, items per array element
+//! count, chunk, retries    items, items per array element, `--retries N`
 //! resources.json           what each element asked for (a retry asks the same)
 //! captures/<name>.json     notebook variables the body uses
 //! results/<i>.json         item i's result          status/<i>.json  how it ended
@@ -130,6 +130,21 @@ impl JobDir {
     /// `job-<offset>.sh`: the batch script of the Slurm slice at `offset`.
     pub fn batch_script(&self, offset: usize) -> PathBuf {
         self.root.join(format!("job-{offset}.sh"))
+    }
+
+    /// `--retries N` of the job (0 if it has none).
+    pub fn retries(&self) -> u32 {
+        read_number(&self.root.join("retries"))
+            .and_then(|n| u32::try_from(n).ok())
+            .unwrap_or(0)
+    }
+
+    /// Writes `retries`.
+    ///
+    /// # Errors
+    /// The IO error of the write.
+    pub fn write_retries(&self, retries: u32) -> std::io::Result<()> {
+        std::fs::write(self.root.join("retries"), retries.to_string())
     }
 
     /// Items per element, from `chunk` (1 if missing or unreadable).

@@ -7,7 +7,8 @@
 //! `FromStr`; a value this version does not know is an error, never a guess.
 //! Schema history: 1 jobs and elements; 2 `slurm_arrays`; 3 `jobs.dependencies`
 //! (JSON: job id, name and kind of every dependency; replaces the `deps`
-//! text `afterok:a,aftercorr:b`, which version 3 converts on open).
+//! text `afterok:a,aftercorr:b`, which version 3 converts on open); 4
+//! `attempts` (the element states of each attempt `--retries` replaced).
 
 use std::path::{Path, PathBuf};
 
@@ -17,7 +18,7 @@ use crate::domain::{Backend, Dependency, DependencyKind, ElementState, JobId, Jo
 use crate::executor::{ClusterJob, Submitted};
 use crate::jobdir::JobDir;
 
-const SCHEMA_VERSION: i32 = 3;
+const SCHEMA_VERSION: i32 = 4;
 
 /// Ledger failures.
 #[derive(Debug, thiserror::Error)]
@@ -99,6 +100,15 @@ impl Ledger {
         if version < 3 {
             migrate_dependencies(&conn).map_err(sql)?;
         }
+        if version < 4 {
+            conn.execute_batch(
+                "CREATE TABLE IF NOT EXISTS attempts (
+                    job INTEGER NOT NULL, attempt INTEGER NOT NULL, idx INTEGER NOT NULL,
+                    state TEXT NOT NULL, exit INTEGER NOT NULL, reason TEXT NOT NULL,
+                    PRIMARY KEY (job, attempt, idx));",
+            )
+            .map_err(sql)?;
+        }
         if version < SCHEMA_VERSION {
             conn.pragma_update(None, "user_version", SCHEMA_VERSION)
                 .map_err(sql)?;
@@ -178,6 +188,63 @@ impl Ledger {
             .map_err(sql)?;
         }
         tx.commit().map_err(sql)
+    }
+
+    /// Keeps the element states an attempt ended with before failed
+    /// elements run again (`--retries`): `attempt` counts from 1; only the
+    /// elements that are about to run again (`elements`) are recorded.
+    pub fn record_attempt(
+        &mut self,
+        job: JobId,
+        attempt: u32,
+        states: &[ElementState],
+        elements: &[usize],
+    ) -> Result<(), LedgerError> {
+        let path = self.path.clone();
+        let sql = |source| LedgerError::Sql {
+            path: path.clone(),
+            source,
+        };
+        let tx = self.conn.transaction().map_err(sql)?;
+        {
+            let mut stmt = tx
+                .prepare("INSERT OR REPLACE INTO attempts (job, attempt, idx, state, exit, reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
+                .map_err(sql)?;
+            for &e in elements {
+                let Some(s) = states.get(e) else { continue };
+                let (exit, reason) = s.detail();
+                stmt.execute(params![
+                    job as i64,
+                    attempt,
+                    e as i64,
+                    s.name(),
+                    exit,
+                    reason
+                ])
+                .map_err(sql)?;
+            }
+        }
+        tx.commit().map_err(sql)
+    }
+
+    /// The earlier attempts of a job: `(attempt, element, state)`, oldest first.
+    pub fn attempts(&self, job: JobId) -> Result<Vec<(u32, usize, ElementState)>, LedgerError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT attempt, idx, state, exit, reason FROM attempts WHERE job = ?1 ORDER BY attempt, idx")
+            .map_err(self.sql())?;
+        let rows = stmt
+            .query_map(params![job as i64], |r| {
+                let state = ElementState::from_parts(
+                    &r.get::<_, String>(2)?,
+                    r.get(3)?,
+                    &r.get::<_, String>(4)?,
+                )
+                .map_err(|e| unknown_value(2, e))?;
+                Ok((r.get::<_, u32>(0)?, r.get::<_, i64>(1)? as usize, state))
+            })
+            .map_err(self.sql())?;
+        rows.collect::<Result<_, _>>().map_err(self.sql())
     }
 
     /// Records where a cluster keeps a job (its arrays are appended: a
@@ -417,5 +484,76 @@ mod tests {
         let (p, host) = l.cluster_job(2).expect("cluster job").expect("recorded");
         assert_eq!(p, arrays(&[("41", 0), ("42", 10001), ("57", 0)]));
         assert_eq!(host, "");
+    }
+
+    #[test]
+    fn schema_2_ledgers_are_migrated_with_their_dependencies() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("ledger.sqlite");
+        {
+            let conn = Connection::open(&path).expect("open");
+            conn.execute_batch(
+                "CREATE TABLE jobs (
+                    id INTEGER PRIMARY KEY, name TEXT NOT NULL, kind TEXT NOT NULL,
+                    backend TEXT NOT NULL, items INTEGER NOT NULL, result_type TEXT NOT NULL,
+                    dir TEXT NOT NULL, binary TEXT NOT NULL, state TEXT NOT NULL,
+                    created REAL NOT NULL, deps TEXT NOT NULL);
+                 CREATE TABLE elements (
+                    job INTEGER NOT NULL, idx INTEGER NOT NULL, state TEXT NOT NULL,
+                    exit INTEGER NOT NULL, reason TEXT NOT NULL, PRIMARY KEY (job, idx));
+                 CREATE TABLE slurm_arrays (
+                    job INTEGER NOT NULL, array_id TEXT NOT NULL, offset INTEGER NOT NULL,
+                    host TEXT NOT NULL, remote_dir TEXT NOT NULL, PRIMARY KEY (job, array_id));
+                 INSERT INTO jobs VALUES (1, 'a', 'map', 'local', 3, 'i64', '/j/1', '/b', 'COMPLETED', 1.0, '');
+                 INSERT INTO jobs VALUES (2, 'a', 'map', 'local', 3, 'i64', '/j/2', '/b', 'COMPLETED', 2.0, '');
+                 INSERT INTO jobs VALUES (3, 'b', 'map', 'slurm', 3, 'i64', '/j/3', '/b', 'FAILED', 3.0, 'aftercorr:a');
+                 INSERT INTO jobs VALUES (4, 'c', 'run', 'local', 1, 'i64', '/j/4', '/b', 'PENDING', 4.0, 'afterok:a,afterany:b');
+                 PRAGMA user_version = 2;",
+            )
+            .expect("schema 2");
+        }
+        let l = Ledger::open(&path).expect("migrates");
+        let jobs = l.jobs().expect("jobs");
+        assert_eq!(jobs.len(), 4);
+        assert_eq!(jobs[2].backend, Backend::Slurm);
+        assert_eq!(jobs[2].state, JobState::Failed);
+        assert_eq!(
+            jobs[2].deps,
+            vec![Dependency {
+                job: 2,
+                name: "a".into(),
+                kind: DependencyKind::Aftercorr
+            }]
+        );
+        assert_eq!(
+            jobs[3]
+                .deps
+                .iter()
+                .map(|d| (d.job, d.kind))
+                .collect::<Vec<_>>(),
+            vec![(2, DependencyKind::Afterok), (3, DependencyKind::Afterany)]
+        );
+        drop(l);
+        // Opening again does not migrate twice.
+        assert_eq!(
+            Ledger::open(&path)
+                .expect("reopens")
+                .jobs()
+                .expect("jobs")
+                .len(),
+            4
+        );
+    }
+
+    #[test]
+    fn an_unknown_stored_state_is_an_error_not_a_guess() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("ledger.sqlite");
+        let l = Ledger::open(&path).expect("open");
+        l.insert(&record(1, "a")).expect("insert");
+        l.conn
+            .execute("UPDATE jobs SET state = 'REQUEUED' WHERE id = 1", [])
+            .expect("update");
+        assert!(l.jobs().is_err());
     }
 }

@@ -90,6 +90,7 @@ impl Magics {
                 deps,
                 resources: plan::resources(&self.ws, &m.options),
                 no_wait: m.options.no_wait,
+                retries: m.options.retries,
             },
             binary,
             dir,

@@ -23,7 +23,7 @@ use crate::grammar::{self, LineMagic, Magic};
 use crate::ledger::JobRecord;
 use crate::notebook::Notebook;
 use crate::pipeline::bind::{self, BIND_PANIC_PREFIX, Pending};
-use crate::pipeline::{Prepared, Workspace, submit, watch};
+use crate::pipeline::{Prepared, Workspace, retry, submit};
 use crate::render;
 use crate::session::{Display, Session};
 
@@ -96,11 +96,30 @@ impl Magics {
         self.pending.flush(session)
     }
 
-    /// Runs a magic cell.
+    /// Runs a magic cell. A panic inside a magic is caught here, at the
+    /// seam, and reported as [`MagicError::Internal`]: the kernel's thread
+    /// and the notebook's session survive anything a magic does.
     ///
     /// # Errors
     /// Whatever stops the magic; the cell shows it as an error.
     pub fn run(
+        &mut self,
+        code: &str,
+        session: &mut dyn Session,
+        display: &mut dyn Display,
+    ) -> Result<(), MagicError> {
+        let run = std::panic::AssertUnwindSafe(|| self.run_magic(code, session, display));
+        std::panic::catch_unwind(run).unwrap_or_else(|payload| {
+            let message = payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a panic without a message".into());
+            Err(MagicError::Internal(message))
+        })
+    }
+
+    fn run_magic(
         &mut self,
         code: &str,
         session: &mut dyn Session,
@@ -145,6 +164,10 @@ impl Magics {
                 display.show(&line::lsmagic(), None);
                 Ok(())
             }
+            Magic::Help(text) => {
+                display.show(&render::pre(&text), None);
+                Ok(())
+            }
         }
     }
 
@@ -162,7 +185,7 @@ impl Magics {
             display.show(&render::pre(&queued_note(&record, p.plan.elements())), None);
             return Ok(());
         }
-        let states = watch::wait(&mut self.ws, &record, display)?;
+        let states = retry::wait_with_retries(&mut self.ws, &record, display)?;
         let msg = self.finish(&record, &states, session, display)?;
         display.show(&render::pre(&format!("{msg}{shadowed}")), None);
         Ok(())

@@ -75,6 +75,7 @@ impl Magics {
                 deps,
                 resources: plan::resources(&self.ws, &r.options),
                 no_wait: r.options.no_wait,
+                retries: r.options.retries,
             },
             binary,
             dir,

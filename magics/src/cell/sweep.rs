@@ -82,6 +82,7 @@ impl Magics {
                 deps: plan::dependencies(&mut self.ws, &m.options)?,
                 resources: plan::resources(&self.ws, &m.options),
                 no_wait: m.options.no_wait,
+                retries: m.options.retries,
             },
             binary,
             dir,

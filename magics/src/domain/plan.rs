@@ -27,6 +27,8 @@ pub struct TaskPlan {
     pub resources: Resources,
     /// `--no-wait`: queue it and return at once.
     pub no_wait: bool,
+    /// `--retries N`: failed elements are resubmitted up to N times.
+    pub retries: u32,
 }
 
 impl TaskPlan {

@@ -11,7 +11,9 @@ pub struct Resources {
     pub cpus: u32,
     /// `--mem`, megabytes per element.
     pub mem_mb: Option<u64>,
-    /// `--time`, seconds per element (None: no limit).
+    /// `--time`, seconds per element. None: not given (the partition's
+    /// default applies on Slurm; no limit locally); `Some(0)`: no limit,
+    /// as sbatch's `--time=0`.
     pub time_limit: Option<u64>,
     /// `--max-concurrent K`: the array's `%K` throttle.
     pub max_concurrent: Option<usize>,
@@ -44,6 +46,11 @@ impl Default for Resources {
 }
 
 impl Resources {
+    /// The time limit to enforce, in seconds; None when there is none.
+    pub fn enforced_time_limit(&self) -> Option<u64> {
+        self.time_limit.filter(|&t| t > 0)
+    }
+
     /// The free-text Slurm names that are set, as `(sbatch option, value)`.
     pub fn named(&self) -> impl Iterator<Item = (&'static str, &str)> {
         [
@@ -59,39 +66,64 @@ impl Resources {
 }
 
 /// Parses a Slurm time limit into seconds: `M`, `M:S`, `H:M:S`, `D-H`,
-/// `D-H:M`, `D-H:M:S`.
+/// `D-H:M`, `D-H:M:S` (sbatch(1), `--time`); `0`, `UNLIMITED` and
+/// `INFINITE` mean no limit and give 0.
+///
+/// # Errors
+/// A message naming the accepted forms, for anything else — including
+/// values too large to count in seconds.
 pub fn parse_time(s: &str) -> Result<u64, String> {
-    let bad = || format!("`{s}` is not a time: use M, M:S, H:M:S, D-H, D-H:M or D-H:M:S");
+    let bad = || {
+        format!(
+            "`{s}` is not a time: use M, M:S, H:M:S, D-H, D-H:M or D-H:M:S (0 or UNLIMITED: no limit)"
+        )
+    };
+    let t = s.trim();
+    if t.eq_ignore_ascii_case("unlimited") || t.eq_ignore_ascii_case("infinite") {
+        return Ok(0);
+    }
     let num = |p: &str| p.trim().parse::<u64>().map_err(|_| bad());
-    let (days, rest) = match s.split_once('-') {
+    let (days, rest) = match t.split_once('-') {
         Some((d, r)) => (num(d)?, r),
-        None => (0, s),
+        None => (0, t),
     };
     let parts: Vec<&str> = rest.split(':').collect();
-    let secs = match (s.contains('-'), parts.as_slice()) {
-        (false, [m]) => num(m)? * 60,
-        (false, [m, sec]) => num(m)? * 60 + num(sec)?,
-        (_, [h, m, sec]) => num(h)? * 3600 + num(m)? * 60 + num(sec)?,
-        (true, [h]) => num(h)? * 3600,
-        (true, [h, m]) => num(h)? * 3600 + num(m)? * 60,
+    let hms = |h: u64, m: u64, sec: u64| -> Option<u64> {
+        h.checked_mul(3600)?
+            .checked_add(m.checked_mul(60)?)?
+            .checked_add(sec)
+    };
+    let secs = match (t.contains('-'), parts.as_slice()) {
+        (false, [m]) => hms(0, num(m)?, 0),
+        (false, [m, sec]) => hms(0, num(m)?, num(sec)?),
+        (_, [h, m, sec]) => hms(num(h)?, num(m)?, num(sec)?),
+        (true, [h]) => hms(num(h)?, 0, 0),
+        (true, [h, m]) => hms(num(h)?, num(m)?, 0),
         _ => return Err(bad()),
     };
-    Ok(days * 86400 + secs)
+    secs.and_then(|secs| days.checked_mul(86400)?.checked_add(secs))
+        .ok_or_else(|| format!("`{s}` is too long a time limit"))
 }
 
-/// Parses a memory size into megabytes: `512`, `512M`, `2G`, `100K`, `1T`.
+/// Parses a memory size into megabytes: `512`, `512M`, `2G`, `100K`, `1T`
+/// (sbatch(1), `--mem`; the default unit is megabytes).
+///
+/// # Errors
+/// A message with an example, for anything else, zero, or a size too large
+/// to count in megabytes.
 pub fn parse_mem_mb(s: &str) -> Result<u64, String> {
     let bad = || format!("`{s}` is not a memory size: use e.g. 512M or 2G");
     let t = s.trim();
     let (digits, unit) = t.split_at(t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len()));
     let n: u64 = digits.parse().map_err(|_| bad())?;
     let mb = match unit.to_ascii_uppercase().as_str() {
-        "" | "M" | "MB" => n,
-        "K" | "KB" => n.div_ceil(1024),
-        "G" | "GB" => n * 1024,
-        "T" | "TB" => n * 1024 * 1024,
+        "" | "M" | "MB" => Some(n),
+        "K" | "KB" => Some(n.div_ceil(1024)),
+        "G" | "GB" => n.checked_mul(1024),
+        "T" | "TB" => n.checked_mul(1024 * 1024),
         _ => return Err(bad()),
-    };
+    }
+    .ok_or_else(|| format!("`{s}` is too large a memory size"))?;
     if mb == 0 {
         return Err(bad());
     }
@@ -121,6 +153,11 @@ mod tests {
         assert_eq!(parse_time("2-3"), Ok(2 * 86400 + 3 * 3600));
         assert_eq!(parse_time("1-0:30"), Ok(86400 + 1800));
         assert!(parse_time("soon").is_err());
+        assert_eq!(parse_time("0"), Ok(0));
+        assert_eq!(parse_time("UNLIMITED"), Ok(0));
+        assert!(parse_time("18446744073709551615").is_err());
+        assert!(parse_time("99999999999999999-0").is_err());
+        assert!(parse_time("1:18446744073709551615:0").is_err());
         assert_eq!(format_time(86400 + 61), "1-00:01:01");
     }
 
@@ -131,5 +168,7 @@ mod tests {
         assert_eq!(parse_mem_mb("100K"), Ok(1));
         assert!(parse_mem_mb("lots").is_err());
         assert!(parse_mem_mb("0").is_err());
+        assert!(parse_mem_mb("18446744073709551615T").is_err());
+        assert!(parse_mem_mb("99999999999999999999").is_err());
     }
 }

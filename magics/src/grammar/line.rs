@@ -32,10 +32,20 @@ pub enum LineMagic {
         /// `NAME` or `NAME[IDX]`.
         job: String,
     },
-    /// Rerun only the failed elements of a job.
+    /// Rerun only the failed elements of a job (with the resources it
+    /// asked for, or new ones).
     Retry {
         /// Job name.
         job: String,
+        /// New memory per element: 512M, 2G.
+        #[arg(long, value_parser = crate::domain::parse_mem_mb)]
+        mem: Option<u64>,
+        /// New time limit per element (0: none).
+        #[arg(long, value_parser = crate::domain::parse_time)]
+        time: Option<u64>,
+        /// New CPUs per element.
+        #[arg(long = "cpus-per-task", value_parser = super::options::parse_cpus)]
+        cpus_per_task: Option<u32>,
     },
     /// Bind a finished job's results again (e.g. after a kernel restart).
     Load {
@@ -51,8 +61,11 @@ pub enum LineMagic {
         #[arg(long)]
         all: bool,
     },
-    /// Show usage.
-    Help,
+    /// Show usage, or the help of one magic: `help map`, `help sweep`.
+    Help {
+        /// A sub-command, or `sweep`.
+        topic: Option<String>,
+    },
 }
 
 /// `%slurm config` options.

@@ -9,7 +9,7 @@ mod line;
 mod options;
 pub mod sweep;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 pub use line::{ConfigArgs, LineMagic};
 pub use options::{JobOptions, parse_backend};
@@ -26,6 +26,9 @@ pub enum Magic {
     Line(LineMagic),
     /// `%lsmagic`.
     LsMagic,
+    /// Help text asked for (`--help`, `%slurm help [TOPIC]`): shown as
+    /// normal output.
+    Help(String),
     /// `%%sweep`.
     Sweep(SweepMagic),
 }
@@ -84,6 +87,47 @@ enum CellCmd {
 struct SlurmLine {
     #[command(subcommand)]
     cmd: LineMagic,
+}
+
+/// The `%%slurm` cell magics as clap defines them (help, completion).
+pub fn cell_command() -> clap::Command {
+    SlurmCell::command()
+}
+
+/// The `%slurm` line magics as clap defines them (help, completion).
+pub fn line_command() -> clap::Command {
+    SlurmLine::command()
+}
+
+/// Help for `%slurm help [TOPIC]`: a line or cell sub-command, `sweep`, or
+/// (without a topic) the usage of every magic.
+///
+/// # Errors
+/// A [`GrammarError`] naming the topics that exist.
+pub fn help(topic: Option<&str>) -> Result<String, GrammarError> {
+    let Some(topic) = topic else {
+        return Ok(USAGE.to_string());
+    };
+    let topic = topic.trim_start_matches('%');
+    if topic == "sweep" {
+        return Ok(sweep::command().render_long_help().to_string());
+    }
+    for mut cmd in [cell_command(), line_command()] {
+        if let Some(sub) = cmd.find_subcommand_mut(topic) {
+            return Ok(sub.render_long_help().to_string());
+        }
+    }
+    let mut topics: Vec<String> = cell_command()
+        .get_subcommands()
+        .chain(line_command().get_subcommands())
+        .map(|c| c.get_name().to_string())
+        .collect();
+    topics.push("sweep".into());
+    Err(err(format!(
+        "no help on `{topic}`; topics: {}",
+        topics.join(", ")
+    ))
+    .at(topic))
 }
 
 /// A magic line that could not be parsed; `message` includes the usage.
@@ -200,14 +244,24 @@ fn parse_line(first: &str) -> Result<Magic, GrammarError> {
             } else {
                 rest.to_vec()
             };
-            let line = SlurmLine::try_parse_from(rest).map_err(clap_err)?;
-            Magic::Line(line.cmd)
+            match SlurmLine::try_parse_from(rest) {
+                Ok(SlurmLine {
+                    cmd: LineMagic::Help { topic },
+                }) => Magic::Help(help(topic.as_deref())?),
+                Ok(line) => Magic::Line(line.cmd),
+                Err(e) if is_help(&e) => Magic::Help(e.render().to_string()),
+                Err(e) => return Err(clap_err(e)),
+            }
         }
         "%lsmagic" => Magic::LsMagic,
         "%%sweep" => {
             // Values like `[1e-3, 1e-2]` hold spaces: the sweep grammar reads the raw line.
             let spec = first.strip_prefix("%%sweep").unwrap_or("");
-            Magic::Sweep(sweep::parse(spec)?)
+            if rest.iter().any(|w| w == "--help" || w == "-h") {
+                Magic::Help(sweep::command().render_long_help().to_string())
+            } else {
+                Magic::Sweep(sweep::parse(spec)?)
+            }
         }
         other => {
             return Err(err(format!(
@@ -219,9 +273,23 @@ fn parse_line(first: &str) -> Result<Magic, GrammarError> {
     Ok(parsed)
 }
 
+/// clap's `--help` (and help for a bare command) is output, not an error.
+fn is_help(e: &clap::Error) -> bool {
+    matches!(
+        e.kind(),
+        clap::error::ErrorKind::DisplayHelp
+            | clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+            | clap::error::ErrorKind::DisplayVersion
+    )
+}
+
 fn parse_cell(words: &[String]) -> Result<Magic, GrammarError> {
     let (words, target) = take_arrow(words)?;
-    let cell = SlurmCell::try_parse_from(words).map_err(clap_err)?;
+    let cell = match SlurmCell::try_parse_from(words) {
+        Ok(cell) => cell,
+        Err(e) if is_help(&e) => return Ok(Magic::Help(e.render().to_string())),
+        Err(e) => return Err(clap_err(e)),
+    };
     let (name, result_type) = match target {
         Some(t) => match t.split_once(':') {
             Some((n, ty)) => (Some(n.trim().to_string()), Some(ty.trim().to_string())),
@@ -344,8 +412,21 @@ mod tests {
         );
         assert_eq!(
             parse("%slurm").expect("parses").0,
-            Magic::Line(LineMagic::Help)
+            Magic::Help(USAGE.to_string())
         );
+        let Magic::Help(text) = parse("%slurm help map").expect("parses").0 else {
+            panic!("help is output")
+        };
+        assert!(text.contains("--max-concurrent"), "{text}");
+        assert!(matches!(
+            parse("%slurm --help").expect("parses").0,
+            Magic::Help(_)
+        ));
+        assert!(matches!(
+            parse("%%slurm map --help").expect("parses").0,
+            Magic::Help(_)
+        ));
+        assert!(parse("%slurm help frobnicate").is_err());
         assert_eq!(
             parse("%slurm logs partial[3]").expect("parses").0,
             Magic::Line(LineMagic::Logs {

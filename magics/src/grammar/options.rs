@@ -16,7 +16,7 @@ pub struct JobOptions {
     #[arg(long, value_parser = parse_mem_mb)]
     pub mem: Option<u64>,
     /// CPUs per element (also the threads a packed element uses).
-    #[arg(long = "cpus-per-task", default_value_t = 1)]
+    #[arg(long = "cpus-per-task", default_value_t = 1, value_parser = parse_cpus)]
     pub cpus_per_task: u32,
     /// Slurm partition.
     #[arg(long)]
@@ -31,7 +31,7 @@ pub struct JobOptions {
     #[arg(long)]
     pub qos: Option<String>,
     /// At most K elements of the array at once (Slurm's `%K`).
-    #[arg(long = "max-concurrent")]
+    #[arg(long = "max-concurrent", value_parser = parse_max_concurrent)]
     pub max_concurrent: Option<usize>,
     /// Earlier jobs (names) this one waits for.
     #[arg(long, value_delimiter = ',')]
@@ -70,6 +70,26 @@ impl JobOptions {
             qos: self.qos.clone(),
             gres: self.gres.clone(),
         }
+    }
+}
+
+/// `--cpus-per-task N`: a positive count (sbatch refuses 0).
+pub(super) fn parse_cpus(s: &str) -> Result<u32, String> {
+    match s.trim().parse::<u32>() {
+        Ok(0) => Err("--cpus-per-task must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("`{s}` is not a CPU count (1, 2, ...)")),
+    }
+}
+
+/// `--max-concurrent K`: the array's `%K`, a positive count (Slurm refuses `%0`).
+fn parse_max_concurrent(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(0) => Err(
+            "--max-concurrent must be at least 1 (Slurm refuses an array throttle of %0)".into(),
+        ),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("`{s}` is not a count of elements (1, 2, ...)")),
     }
 }
 

@@ -17,8 +17,17 @@ pub struct SweepMagic {
     pub options: JobOptions,
 }
 
+/// The `%%sweep` options as clap defines them (help, completion).
+pub fn command() -> clap::Command {
+    <SweepFlags as clap::CommandFactory>::command()
+}
+
 #[derive(clap::Parser, Debug)]
-#[command(name = "%%sweep", no_binary_name = true)]
+#[command(
+    name = "%%sweep",
+    no_binary_name = true,
+    about = "One array over a parameter grid: %%sweep PARAM in VALUES, ... [-> NAME] [OPTIONS]; VALUES: [1, 2, 3] | 0..4 | 1..=3 | linspace(0, 1, 5) | logspace(-3, -1, 3)"
+)]
 struct SweepFlags {
     #[arg(long, conflicts_with = "minimize")]
     maximize: Option<String>,
@@ -192,6 +201,9 @@ fn parse_values(s: &str) -> Result<Vec<Value>, String> {
                 .trim()
                 .parse()
                 .map_err(|_| format!("`{}` is not a count", a[2].trim()))?;
+            if n > MAX_CONFIGS {
+                return Err(format!("{fname}: {n} values is more than {MAX_CONFIGS}"));
+            }
             return Ok((0..n)
                 .map(|i| {
                     let t = if n == 1 {
@@ -216,11 +228,15 @@ fn parse_values(s: &str) -> Result<Vec<Value>, String> {
                 .map_err(|_| format!("`{}` is not an integer", x.trim()))
         };
         let (a, b) = (parse(a)?, parse(b)?);
-        let end = if inclusive { b + 1 } else { b };
-        if end - a > MAX_CONFIGS as i64 {
+        // i128: no bound of an i64 range can overflow here.
+        let end = i128::from(b) + i128::from(inclusive);
+        if end - i128::from(a) > MAX_CONFIGS as i128 {
             return Err(format!("the range {s} has more than {MAX_CONFIGS} values"));
         }
-        return Ok((a..end).map(Value::Int).collect());
+        return Ok((i128::from(a)..end)
+            .filter_map(|v| i64::try_from(v).ok())
+            .map(Value::Int)
+            .collect());
     }
     Err(format!(
         "`{s}` is not a list [..], a range a..b, linspace(..) or logspace(..)"
@@ -349,6 +365,11 @@ mod tests {
         assert!(parse("").is_err());
         let big = parse("a in 0..1000, b in 0..1000").expect("parses");
         assert!(expand(&big.spec).expect_err("too big").contains("--random"));
+        // Extreme bounds are refused, never overflow.
+        assert!(parse("a in -9223372036854775808..9223372036854775807").is_err());
+        assert!(parse("a in 9223372036854775807..=9223372036854775807").is_ok());
+        assert!(parse("a in 0..99999999999999999999").is_err());
+        assert!(parse("a in linspace(0, 1, 18446744073709551615)").is_err());
         let zip = parse("a in [1, 2], b in [1] --zip").expect("parses");
         assert!(expand(&zip.spec).is_err());
     }

@@ -10,7 +10,8 @@
 //! - [`build`]: the task crate (taskgen) built by cargo, cached by content.
 //! - [`submit`]: a job directory, the ledger record, the executor.
 //! - [`watch`]: live states with one progress display updated in place,
-//!   reattaching to cluster jobs of an earlier kernel.
+//!   reattaching to cluster jobs of an earlier kernel; [`retry`] resubmits
+//!   failed elements (`--retries N`).
 //! - [`bind`]: results into the session as `NAME` (or `NAME_partial`), the
 //!   `let` deferred to the next cell ([`bind::Pending`]).
 //!
@@ -21,6 +22,7 @@
 pub mod bind;
 pub mod build;
 pub mod plan;
+pub mod retry;
 pub mod submit;
 pub mod watch;
 pub mod workspace;

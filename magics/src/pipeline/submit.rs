@@ -49,6 +49,9 @@ pub fn submit(ws: &mut Workspace, p: &Prepared) -> Result<JobRecord, MagicError>
     p.dir
         .write_resources(&plan.resources)
         .map_err(io("writing the job's resources.json"))?;
+    p.dir
+        .write_retries(plan.retries)
+        .map_err(io("writing the job's retries"))?;
     ws.ledger()?.insert(&record)?;
     let spec = JobSpec {
         id: p.id,

@@ -81,8 +81,8 @@ pub fn states_from_status_files(job: &JobRecord) -> Vec<ElementState> {
         .collect()
 }
 
-/// Waits for the job to finish, redrawing one progress display in place;
-/// records the final states.
+/// Waits for the job to finish, redrawing one progress display in place
+/// (with `label`, e.g. the attempt, in its note); records the final states.
 ///
 /// # Errors
 /// [`MagicError::Interrupted`] when the user stops waiting (the job goes
@@ -91,6 +91,7 @@ pub fn wait(
     ws: &mut Workspace,
     job: &JobRecord,
     display: &mut dyn Display,
+    label: &str,
 ) -> Result<Vec<ElementState>, MagicError> {
     let id = format!("sluice-progress-{}-{}", job.id, unique());
     let started = Instant::now();
@@ -101,7 +102,11 @@ pub fn wait(
         let counts = Counts::of(states.iter());
         let done = counts.done();
         if done || last_draw.is_none_or(|t| t.elapsed() >= REDRAW) {
-            let note = ws.note(job.id);
+            let note = [label.to_string(), ws.note(job.id)]
+                .into_iter()
+                .filter(|n| !n.is_empty())
+                .collect::<Vec<_>>()
+                .join("; ");
             let r = render::progress(
                 &job.name,
                 job.id,

@@ -14,11 +14,17 @@ use crate::grammar::{LineMagic, USAGE};
 use crate::render;
 use crate::session::{Display, Rendered, Session};
 
-/// `%lsmagic`.
+/// `%lsmagic`: every magic, from the clap definitions.
 pub(super) fn lsmagic() -> Rendered {
+    let cells: Vec<String> = catalog::cell_subcommands()
+        .iter()
+        .map(|s| format!("%%slurm {s}"))
+        .chain(["%%sweep".to_string()])
+        .collect();
     render::pre(&format!(
-        "Cell magics: %%slurm map, %%slurm run\nLine magics: %slurm {}, %lsmagic\n\n{USAGE}",
-        catalog::SLURM_LINE.join(" | ")
+        "Cell magics: {}\nLine magics: %slurm {}, %lsmagic\n\n{USAGE}",
+        cells.join(", "),
+        catalog::line_subcommands().join(" | ")
     ))
 }
 
@@ -30,8 +36,8 @@ impl Magics {
         display: &mut dyn Display,
     ) -> Result<(), MagicError> {
         match l {
-            LineMagic::Help => {
-                display.show(&render::pre(USAGE), None);
+            LineMagic::Help { topic } => {
+                display.show(&render::pre(&crate::grammar::help(topic.as_deref())?), None);
                 Ok(())
             }
             LineMagic::Config(c) => self.config(c, display),
@@ -41,7 +47,20 @@ impl Magics {
             LineMagic::Wait { job } => self.wait_line(&job, session, display),
             LineMagic::Cancel { job } => self.cancel_line(&job, display),
             LineMagic::Logs { job } => self.logs(&job, display),
-            LineMagic::Retry { job } => self.retry(&job, session, display),
+            LineMagic::Retry {
+                job,
+                mem,
+                time,
+                cpus_per_task,
+            } => {
+                let change = |mut r: crate::domain::Resources| {
+                    r.mem_mb = mem.or(r.mem_mb);
+                    r.time_limit = time.or(r.time_limit);
+                    r.cpus = cpus_per_task.unwrap_or(r.cpus);
+                    r
+                };
+                self.retry(&job, &change, session, display)
+            }
             LineMagic::Load { job } => self.load(&job, session, display),
         }
     }

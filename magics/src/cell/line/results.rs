@@ -3,9 +3,9 @@
 //! rerunning only its failed elements with the resources it asked for).
 
 use super::super::Magics;
-use crate::domain::ElementState;
+use crate::domain::{ElementState, Resources};
 use crate::error::MagicError;
-use crate::pipeline::{bind, submit, watch};
+use crate::pipeline::{bind, retry, submit, watch};
 use crate::render;
 use crate::session::{Display, Session};
 
@@ -17,7 +17,7 @@ impl Magics {
         display: &mut dyn Display,
     ) -> Result<(), MagicError> {
         let j = self.ws.find_job(job)?;
-        let states = watch::wait(&mut self.ws, &j, display)?;
+        let states = retry::wait_with_retries(&mut self.ws, &j, display)?;
         let msg = self.finish(&j, &states, session, display)?;
         display.show(&render::pre(&msg), None);
         Ok(())
@@ -40,6 +40,7 @@ impl Magics {
     pub(super) fn retry(
         &mut self,
         job: &str,
+        change: &dyn Fn(Resources) -> Resources,
         session: &mut dyn Session,
         display: &mut dyn Display,
     ) -> Result<(), MagicError> {
@@ -64,9 +65,26 @@ impl Magics {
             )),
             None,
         );
-        // The same requests as the first time (older jobs: defaults).
-        submit::resubmit(&mut self.ws, &j, failed, j.dir.resources())?;
-        let states: Vec<ElementState> = watch::wait(&mut self.ws, &j, display)?;
+        // The same requests as the last attempt (older jobs: defaults),
+        // with what the line changes; kept for the next retry.
+        let asked = change(j.dir.resources());
+        j.dir
+            .write_resources(&asked)
+            .map_err(crate::error::io("writing the job's resources.json"))?;
+        let attempt = self
+            .ws
+            .ledger()?
+            .attempts(j.id)?
+            .iter()
+            .map(|a| a.0)
+            .max()
+            .unwrap_or(0)
+            + 1;
+        self.ws
+            .ledger()?
+            .record_attempt(j.id, attempt, &states, &failed)?;
+        submit::resubmit(&mut self.ws, &j, failed, asked)?;
+        let states: Vec<ElementState> = watch::wait(&mut self.ws, &j, display, "")?;
         let msg = self.finish(&j, &states, session, display)?;
         display.show(&render::pre(&msg), None);
         Ok(())

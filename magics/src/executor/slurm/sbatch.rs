@@ -141,8 +141,9 @@ pub fn sbatch_argv(
     if let Some(m) = o.mem_mb {
         a.push(format!("--mem={m}M"));
     }
+    // Slurm's unit is whole minutes; 0 is sbatch's "no limit".
     if let Some(t) = o.time_limit {
-        a.push(format!("--time={}", t.div_ceil(60).max(1)));
+        a.push(format!("--time={}", t.div_ceil(60)));
     }
     for (flag, v) in o.named().filter(|(flag, _)| *flag != "name") {
         a.push(format!("--{flag}={v}"));
