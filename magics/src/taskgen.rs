@@ -51,6 +51,10 @@ pub struct TaskSource {
 /// Version of the runtime embedded in task crates (part of every hash).
 pub const RUNTIME_SOURCE: &str = include_str!("../runtime/src/lib.rs");
 
+/// The runtime's manifest (part of every hash too: its features are the
+/// task's).
+const RUNTIME_MANIFEST: &str = include_str!("../runtime/Cargo.toml");
+
 /// Generates the crate for `body` with the notebook's `items` and `deps`.
 pub fn generate(kind: &TaskKind, body: &str, items: &str, deps: &[(String, String)]) -> TaskSource {
     let mut main = String::new();
@@ -118,7 +122,12 @@ pub fn generate(kind: &TaskKind, body: &str, items: &str, deps: &[(String, Strin
         .iter()
         .map(|(n, v)| format!("{n} = {v}"))
         .collect();
-    for part in [RUNTIME_SOURCE, main.as_str(), deps_text.join("\n").as_str()] {
+    for part in [
+        RUNTIME_SOURCE,
+        RUNTIME_MANIFEST,
+        main.as_str(),
+        deps_text.join("\n").as_str(),
+    ] {
         hasher.update(&(part.len() as u64).to_le_bytes());
         hasher.update(part.as_bytes());
     }

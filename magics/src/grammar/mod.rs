@@ -239,7 +239,8 @@ fn parse_line(first: &str) -> Result<Magic, GrammarError> {
     let parsed = match magic.as_str() {
         "%%slurm" => parse_cell(rest)?,
         "%slurm" => {
-            let rest: Vec<String> = if rest.is_empty() {
+            // `%slurm`, `%slurm --help`: the usage of every magic.
+            let rest: Vec<String> = if rest.is_empty() || rest == ["--help"] || rest == ["-h"] {
                 vec!["help".into()]
             } else {
                 rest.to_vec()

@@ -1,0 +1,144 @@
+"""Slurm's semantics as sbatch spells them, on the local executor, through
+the real kernel: --retries (failed elements only; twice the memory after
+OUT_OF_MEMORY), %slurm retry with new resources, --time 0 as no limit,
+refused zero counts, overflowing numbers that never stop the kernel, and
+help that is output rather than an error."""
+
+import tempfile
+from pathlib import Path
+
+import pytest
+from jupyter_client.manager import start_new_kernel
+
+from conftest import STARTUP_TIMEOUT, run_cell
+
+TIMEOUT = 600
+
+
+@pytest.fixture(scope="module")
+def nb():
+    workdir = tempfile.mkdtemp(prefix="sluice-semantics-")
+    km, kc = start_new_kernel(kernel_name="sluice", startup_timeout=STARTUP_TIMEOUT, cwd=workdir)
+    try:
+        yield km, kc, Path(workdir)
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=False)
+
+
+def cell(kc, code, timeout=TIMEOUT):
+    return run_cell(kc, code, timeout=timeout)
+
+
+def ok(kc, code):
+    c = cell(kc, code)
+    assert c.status == "ok", (code, c.error())
+    return c
+
+
+def value(kc, expr):
+    return ok(kc, expr).of_type("execute_result")[0]["content"]["data"]["text/plain"]
+
+
+def texts(c):
+    out = []
+    for m in c.outputs:
+        data = m["content"].get("data") or {}
+        out.append(data.get("text/plain", m["content"].get("text", "")))
+    return "\n".join(out)
+
+
+def test_retries_rerun_only_failed_elements(nb):
+    _, kc, workdir = nb
+    marks = workdir / "marks"
+    marks.mkdir()
+    # Elements 1 and 3 fail on their first attempt only; every attempt
+    # leaves a mark, so the marks count the runs of each element.
+    ok(kc, f'let marks = String::from(r#"{marks}"#);')
+    c = cell(kc, "%%slurm map 0..4 -> flaky --retries 2\n"
+                 "|x: u32| -> u32 {\n"
+                 "    let n = std::fs::read_dir(&marks).unwrap().filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().starts_with(&format!(\"{x}-\"))).count();\n"
+                 "    std::fs::write(format!(\"{marks}/{x}-{n}\"), \"\").unwrap();\n"
+                 "    if x % 2 == 1 && n == 0 { panic!(\"first try of {x}\") }\n"
+                 "    x * 10\n"
+                 "}")
+    assert c.status == "ok", c.error()
+    t = texts(c)
+    assert "2 element(s) failed in attempt 1 (2 FAILED); retrying them" in t, t
+    assert "attempt 2 of 3" in t, t
+    assert value(kc, "flaky") == "[0, 10, 20, 30]"
+    runs = sorted(p.name for p in marks.iterdir())
+    assert runs == ["0-0", "1-0", "1-1", "2-0", "3-0", "3-1"], runs
+
+
+def test_retries_double_memory_after_out_of_memory(nb):
+    _, kc, _ = nb
+    # 200 MB held for a second: over --mem 128M, under the doubled 256M.
+    c = cell(kc, "%%slurm map 0..1 -> big --mem 128M --retries 1\n"
+                 "fn f(x: u32) -> usize { let v = std::hint::black_box(vec![1u8; 200 << 20]); std::thread::sleep(std::time::Duration::from_millis(1500)); v.iter().map(|b| *b as usize).sum::<usize>() + x as usize }")
+    assert c.status == "ok", c.error()
+    t = texts(c)
+    assert "(1 OUT_OF_MEMORY); retrying them with --mem 256M" in t, t
+    assert value(kc, "big[0]") == str(200 << 20)
+
+
+def test_retries_give_up_and_keep_partial_results(nb):
+    _, kc, _ = nb
+    c = cell(kc, "%%slurm map 0..3 -> stubborn --retries 1\n"
+                 "fn f(x: u32) -> u32 { if x == 2 { panic!(\"always\") } x }")
+    assert c.status == "error" and c.error()["ename"] == "TaskFailed", c.error()
+    assert "attempt 2 of 2" in texts(c)
+    assert value(kc, "stubborn_partial") == "[Some(0), Some(1), None]"
+
+
+def test_manual_retry_with_more_memory(nb):
+    _, kc, _ = nb
+    c = cell(kc, "%%slurm map 0..1 -> hungry --mem 64M\n"
+                 "fn f(x: u32) -> usize { let v = std::hint::black_box(vec![1u8; 150 << 20]); std::thread::sleep(std::time::Duration::from_millis(1500)); v.iter().map(|b| *b as usize).sum::<usize>() + x as usize }")
+    assert c.status == "error" and c.error()["ename"] == "TaskFailed", c.error()
+    assert "OUT_OF_MEMORY" in "\n".join(c.error()["traceback"])
+    c = ok(kc, "%slurm retry hungry --mem 512M")
+    assert "bound `hungry: Vec<usize>`" in texts(c)
+    assert value(kc, "hungry[0]") == str(150 << 20)
+
+
+def test_time_zero_is_no_limit(nb):
+    _, kc, _ = nb
+    c = ok(kc, "%%slurm map 0..2 -> patient --time 0\n"
+               "fn f(x: u64) -> u64 { std::thread::sleep(std::time::Duration::from_millis(300)); x }")
+    assert "bound `patient: Vec<u64>`" in texts(c)
+    assert value(kc, "patient") == "[0, 1]"
+
+
+@pytest.mark.parametrize("line, needle", [
+    ("%%slurm map 0..2 --max-concurrent 0", "%0"),
+    ("%%slurm map 0..2 --cpus-per-task 0", "at least 1"),
+    ("%%slurm map 0..2 --time 99999999999999999999", "time"),
+    ("%%slurm map 0..2 --time 99999999999999999-0", "too long"),
+    ("%%slurm map 0..2 --mem 99999999999999999T", "too large"),
+    ("%%sweep a in -9223372036854775808..9223372036854775807\na", "more than"),
+    ("%%sweep a in linspace(0, 1, 18446744073709551615)\na", "more than"),
+])
+def test_extreme_numbers_are_clear_errors_and_the_kernel_goes_on(nb, line, needle):
+    _, kc, _ = nb
+    code = line if "\n" in line else line + "\nfn f(x: u32) -> u32 { x }"
+    c = cell(kc, code, timeout=120)
+    assert c.status == "error", code
+    err = c.error()
+    assert err["ename"] == "MagicSyntaxError", err
+    assert needle in err["evalue"] + "\n".join(err["traceback"]), err
+    assert value(kc, "1 + 1") == "2"
+
+
+def test_help_is_output_and_lists_only_what_exists(nb):
+    _, kc, _ = nb
+    for code, needle in [("%slurm --help", "%%slurm map"), ("%slurm help map", "--max-concurrent"),
+                         ("%%slurm map --help", "--chunk"), ("%%sweep --help", "--maximize"),
+                         ("%slurm help sweep", "--zip"), ("%slurm", "%%slurm map")]:
+        c = ok(kc, code)
+        assert needle in texts(c), (code, texts(c))
+        assert not c.of_type("error")
+    t = texts(ok(kc, "%lsmagic"))
+    assert "%%sweep" in t and "report" not in t, t
+    c = cell(kc, "%slurm help frobnicate")
+    assert c.status == "error" and "topics" in c.error()["evalue"]
