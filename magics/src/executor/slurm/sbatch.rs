@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use crate::domain::{DependencyKind, Resources};
+use crate::domain::{DependencyKind, Resources, SlurmJobId};
 
 /// One `sbatch` of a job: elements `offset + task id` for each task id.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -155,6 +155,13 @@ pub fn sbatch_argv(
     a
 }
 
+/// The array id `sbatch --parsable` printed (`4242`, or `4242;cluster`
+/// on a federation); None if it printed something else.
+pub fn parse_job_id(stdout: &str) -> Option<SlurmJobId> {
+    let id = stdout.trim().split(';').next().unwrap_or("");
+    (!id.is_empty() && id.chars().all(|c| c.is_ascii_digit())).then(|| SlurmJobId::from(id))
+}
+
 fn quote(s: &str) -> String {
     shlex::try_quote(s)
         .map(|q| q.into_owned())
@@ -272,6 +279,17 @@ mod tests {
         assert!(check_name("account", "$(reboot)").is_err());
         assert!(check_name("partition", "--wrap=x").is_err());
         assert!(check_name("partition", "gpu-a100").is_ok());
+    }
+
+    #[test]
+    fn job_id_from_parsable_output() {
+        assert_eq!(parse_job_id("4242\n"), Some(SlurmJobId::from("4242")));
+        assert_eq!(
+            parse_job_id("4242;cluster-a\n"),
+            Some(SlurmJobId::from("4242"))
+        );
+        assert_eq!(parse_job_id(""), None);
+        assert_eq!(parse_job_id("Submitted batch job 4242"), None);
     }
 
     #[test]
