@@ -187,7 +187,11 @@ impl Watcher {
     /// Applies a poll's updates to the jobs it saw. A job the executor
     /// changed meanwhile (see [`Tracked::generation`]) is left for the next
     /// poll, which comes soon (counted as a change). Clears the trouble.
-    fn apply(&self, seen: &BTreeMap<JobId, Tracked>, updates: Updates) -> Result<bool, SlurmError> {
+    pub(super) fn apply(
+        &self,
+        seen: &BTreeMap<JobId, Tracked>,
+        updates: Updates,
+    ) -> Result<bool, SlurmError> {
         let mut w = lock(&self.watched)?;
         w.trouble = None;
         let mut changed = updates.changed;
