@@ -67,7 +67,7 @@ pub struct SlurmDependency {
     /// How.
     pub kind: DependencyKind,
     /// The Slurm job ids depended on.
-    pub ids: Vec<String>,
+    pub ids: Vec<SlurmJobId>,
 }
 
 /// `afterok:1:2,aftercorr:5`, or None when there is nothing to wait for.
@@ -75,7 +75,10 @@ pub fn dependency_spec(deps: &[SlurmDependency]) -> Option<String> {
     let parts: Vec<String> = deps
         .iter()
         .filter(|d| !d.ids.is_empty())
-        .map(|d| format!("{}:{}", d.kind, d.ids.join(":")))
+        .map(|d| {
+            let ids: Vec<&str> = d.ids.iter().map(SlurmJobId::as_str).collect();
+            format!("{}:{}", d.kind, ids.join(":"))
+        })
         .collect();
     (!parts.is_empty()).then(|| parts.join(","))
 }
@@ -229,11 +232,11 @@ mod tests {
         let d = dependency_spec(&[
             SlurmDependency {
                 kind: DependencyKind::Afterok,
-                ids: vec!["1".into(), "2".into()],
+                ids: vec![SlurmJobId::from("1"), SlurmJobId::from("2")],
             },
             SlurmDependency {
                 kind: DependencyKind::Aftercorr,
-                ids: vec!["5".into()],
+                ids: vec![SlurmJobId::from("5")],
             },
         ]);
         assert_eq!(d.as_deref(), Some("afterok:1:2,aftercorr:5"));

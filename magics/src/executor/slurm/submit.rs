@@ -106,7 +106,7 @@ impl SlurmExecutor {
                 ids: ups
                     .iter()
                     .filter(|u| *kind != DependencyKind::Aftercorr || u.offset == slice.offset)
-                    .map(|u| u.array_id.to_string())
+                    .map(|u| u.array_id.clone())
                     .collect(),
             })
             .collect();
