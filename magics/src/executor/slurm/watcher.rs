@@ -1,5 +1,5 @@
 //! The watcher thread of the Slurm executor: the IO around
-//! [`reconcile`](super::reconcile). Each poll copies the active jobs, asks
+//! [`reconcile`]. Each poll copies the active jobs, asks
 //! ONE `squeue` about all of them, fetches the job directories of jobs with
 //! elements out of the queue (over SSH: only files newer than the last
 //! fetch, less a margin) and reads their status files, asks ONE `sacct`
