@@ -1,13 +1,21 @@
-//! How sluice reaches a Slurm cluster: on its login node (commands run
-//! here, job files are local) or over SSH from a laptop (commands and files
-//! go through one SSH session). The Slurm executor only talks to a
-//! [`Cluster`]; it never knows which.
+//! How sluice reaches a Slurm cluster: on its login node ([`LocalRunner`]:
+//! commands run here, job files are local) or over SSH from a laptop
+//! ([`SshLink`]: commands and files go through one SSH session). Both are a
+//! [`CommandRunner`]; the Slurm executor only talks to that trait and never
+//! knows which it has (its tests use a fake that returns canned outputs).
+//!
+//! **Invariant:** this is the only module that runs cluster commands or
+//! touches SSH.
 
+#[cfg(test)]
+pub mod fake;
+pub mod local;
 pub mod ssh;
 pub mod target;
 
 use std::path::{Path, PathBuf};
 
+pub use local::LocalRunner;
 pub use ssh::{SshLink, SshOptions};
 pub use target::{SshTarget, TargetError};
 
@@ -119,121 +127,58 @@ pub enum ClusterError {
     Refused(String),
 }
 
-/// The login node: this machine, or over SSH.
-pub enum Cluster {
-    /// Commands run here; the job directory is the cluster's.
-    Local,
-    /// Commands and files over one SSH session.
-    Ssh(Box<SshLink>),
-}
-
-fn io(what: String) -> impl FnOnce(std::io::Error) -> ClusterError {
-    move |source| ClusterError::Io { what, source }
-}
-
-impl Cluster {
-    /// The login node for `--host` (none: this machine).
-    pub fn connect(host: Option<&str>, identity: Option<&str>) -> Result<Cluster, ClusterError> {
-        match host {
-            None => Ok(Cluster::Local),
-            Some(h) => {
-                let target =
-                    SshTarget::parse(h).map_err(|e| ClusterError::Refused(e.to_string()))?;
-                let mut link = SshLink::new(target, SshOptions::from_env(identity));
-                link.connect()?;
-                Ok(Cluster::Ssh(Box::new(link)))
-            }
-        }
-    }
-
+/// Runs commands on a cluster's login node and moves files to and from
+/// it. The Slurm executor and its watcher drive: they call a runner for
+/// every `sbatch`, `squeue`, `sacct`, `scancel` and file transfer, one call
+/// at a time (a runner is not shared between threads without a lock).
+pub trait CommandRunner: Send {
     /// `this machine` or `ssh://user@host:port`.
-    pub fn describe(&self) -> String {
-        match self {
-            Cluster::Local => "this machine".into(),
-            Cluster::Ssh(l) => l.target().to_string(),
-        }
-    }
+    fn describe(&self) -> String;
 
-    /// True over SSH (job files live on the other side).
-    pub fn is_remote(&self) -> bool {
-        matches!(self, Cluster::Ssh(_))
-    }
+    /// True over SSH (job files live on the other side and must be moved).
+    fn is_remote(&self) -> bool;
 
     /// SSH sessions opened so far (0 on the login node).
-    pub fn connects(&self) -> u32 {
-        match self {
-            Cluster::Local => 0,
-            Cluster::Ssh(l) => l.connects,
-        }
-    }
+    fn connects(&self) -> u32;
 
     /// Runs a program with arguments (never through a local shell; quoted
-    /// for the remote one).
-    pub fn run(&mut self, argv: &[String]) -> Result<Output, ClusterError> {
-        match self {
-            Cluster::Local => {
-                let (prog, args) = argv
-                    .split_first()
-                    .ok_or_else(|| ClusterError::Refused("empty command".into()))?;
-                let out = std::process::Command::new(prog)
-                    .args(args)
-                    .stdin(std::process::Stdio::null())
-                    .output()
-                    .map_err(io(format!("running {prog}")))?;
-                Ok(Output {
-                    status: out.status.code().unwrap_or(-1),
-                    stdout: out.stdout,
-                    stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-                })
-            }
-            Cluster::Ssh(l) => l.run(argv),
-        }
-    }
+    /// for a remote one).
+    ///
+    /// # Errors
+    /// The command could not be started or its output not read; a command
+    /// that ran and failed is an [`Output`] with a non-zero status.
+    fn run(&mut self, argv: &[String]) -> Result<Output, ClusterError>;
 
     /// The home directory on the cluster.
-    pub fn home(&mut self) -> Result<PathBuf, ClusterError> {
-        match self {
-            Cluster::Local => Ok(std::env::var_os("HOME")
-                .map(PathBuf::from)
-                .unwrap_or_else(|| PathBuf::from("/"))),
-            Cluster::Ssh(l) => l.home(),
-        }
-    }
+    ///
+    /// # Errors
+    /// The cluster could not be asked.
+    fn home(&mut self) -> Result<PathBuf, ClusterError>;
 
     /// Creates a directory and its parents.
-    pub fn mkdirs(&mut self, dir: &Path) -> Result<(), ClusterError> {
-        match self {
-            Cluster::Local => {
-                std::fs::create_dir_all(dir).map_err(io(format!("creating {}", dir.display())))
-            }
-            Cluster::Ssh(l) => l.mkdirs(dir),
-        }
-    }
+    ///
+    /// # Errors
+    /// A directory could not be made.
+    fn mkdirs(&mut self, dir: &Path) -> Result<(), ClusterError>;
 
     /// True if the file exists on the cluster.
-    pub fn exists(&mut self, path: &Path) -> Result<bool, ClusterError> {
-        match self {
-            Cluster::Local => Ok(path.exists()),
-            Cluster::Ssh(l) => l.exists(path),
-        }
-    }
+    ///
+    /// # Errors
+    /// The cluster could not be asked.
+    fn exists(&mut self, path: &Path) -> Result<bool, ClusterError>;
 
     /// Writes a file on the cluster with a Unix mode.
-    pub fn write(&mut self, path: &Path, bytes: &[u8], mode: u32) -> Result<(), ClusterError> {
-        match self {
-            Cluster::Local => {
-                use std::os::unix::fs::PermissionsExt as _;
-                std::fs::write(path, bytes).map_err(io(format!("writing {}", path.display())))?;
-                std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
-                    .map_err(io(format!("setting the mode of {}", path.display())))
-            }
-            Cluster::Ssh(l) => l.write(path, bytes, mode as i32),
-        }
-    }
+    ///
+    /// # Errors
+    /// The file could not be written.
+    fn write(&mut self, path: &Path, bytes: &[u8], mode: u32) -> Result<(), ClusterError>;
 
     /// Copies a local file to the cluster (nothing to do on the login node
     /// when the paths are the same).
-    pub fn upload(&mut self, local: &Path, remote: &Path, mode: u32) -> Result<(), ClusterError> {
+    ///
+    /// # Errors
+    /// The local file could not be read or the remote one written.
+    fn upload(&mut self, local: &Path, remote: &Path, mode: u32) -> Result<(), ClusterError> {
         if !self.is_remote() && local == remote {
             return Ok(());
         }
@@ -242,34 +187,68 @@ impl Cluster {
     }
 
     /// Removes a file on the cluster (missing is fine).
-    pub fn remove(&mut self, path: &Path) -> Result<(), ClusterError> {
-        match self {
-            Cluster::Local => {
-                let _ = std::fs::remove_file(path);
-                Ok(())
-            }
-            Cluster::Ssh(l) => l.remove(path),
-        }
-    }
+    ///
+    /// # Errors
+    /// The cluster could not be reached.
+    fn remove(&mut self, path: &Path) -> Result<(), ClusterError>;
 
     /// Brings `subdirs` of a job directory on the cluster into the local
-    /// copy (nothing to do on the login node: they are the same). `since`:
-    /// only files newer than this cluster mtime; returns the newest seen.
-    pub fn fetch(
+    /// copy `into` (nothing to do on the login node: they are the same).
+    /// `since`: only files newer than this cluster mtime; returns the
+    /// newest mtime seen, for the next call.
+    ///
+    /// # Errors
+    /// The transfer or the unpacking failed.
+    fn fetch(
         &mut self,
         dir: &Path,
         subdirs: &[&str],
         into: &Path,
         since: Option<u64>,
-    ) -> Result<Option<u64>, ClusterError> {
-        match self {
-            Cluster::Local if dir == into => Ok(since),
-            Cluster::Local => Err(ClusterError::Refused(format!(
-                "job directory {} is not {}",
-                dir.display(),
-                into.display()
-            ))),
-            Cluster::Ssh(l) => l.fetch(dir, subdirs, into, since),
+    ) -> Result<Option<u64>, ClusterError>;
+}
+
+/// A closure that wraps an IO error with what was being done.
+pub(crate) fn io(what: String) -> impl FnOnce(std::io::Error) -> ClusterError {
+    move |source| ClusterError::Io { what, source }
+}
+
+/// The login node for `--host` (none: this machine), connected now so a
+/// wrong host or key is reported at once.
+///
+/// # Errors
+/// The target is malformed, or the SSH session could not be opened.
+pub fn connect(
+    host: Option<&str>,
+    identity: Option<&str>,
+) -> Result<Box<dyn CommandRunner>, ClusterError> {
+    match host {
+        None => Ok(Box::new(LocalRunner)),
+        Some(h) => {
+            let mut link = ssh_link(h, identity)?;
+            link.connect()?;
+            Ok(Box::new(link))
         }
     }
+}
+
+/// Another runner to the same login node, which connects at its first
+/// call: a second SSH session, so long transfers on it never hold up
+/// commands on the first.
+///
+/// # Errors
+/// The target is malformed.
+pub fn second_link(
+    host: Option<&str>,
+    identity: Option<&str>,
+) -> Result<Box<dyn CommandRunner>, ClusterError> {
+    match host {
+        None => Ok(Box::new(LocalRunner)),
+        Some(h) => Ok(Box::new(ssh_link(h, identity)?)),
+    }
+}
+
+fn ssh_link(host: &str, identity: Option<&str>) -> Result<SshLink, ClusterError> {
+    let target = SshTarget::parse(host).map_err(|e| ClusterError::Refused(e.to_string()))?;
+    Ok(SshLink::new(target, SshOptions::from_env(identity)))
 }

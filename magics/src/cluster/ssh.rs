@@ -13,7 +13,7 @@ use std::time::Duration;
 use ssh2::{CheckResult, HashType, KnownHostFileKind, OpenFlags, OpenType, Session, Sftp};
 
 use super::target::SshTarget;
-use super::{ClusterError, Output};
+use super::{ClusterError, CommandRunner, Output};
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Longest a single blocking SSH operation may take.
@@ -82,7 +82,7 @@ pub struct SshLink {
     options: SshOptions,
     live: Option<Connected>,
     /// Sessions opened so far (1 unless the connection dropped).
-    pub connects: u32,
+    connects: u32,
 }
 
 impl SshLink {
@@ -234,17 +234,6 @@ impl SshLink {
         })
     }
 
-    /// Runs `argv` on the login node; every argument is shell-quoted.
-    pub fn run(&mut self, argv: &[String]) -> Result<Output, ClusterError> {
-        let cmd = shlex::try_join(argv.iter().map(String::as_str)).map_err(|_| {
-            ClusterError::Refused(format!(
-                "an argument of `{}` contains a NUL byte",
-                argv.first().map(String::as_str).unwrap_or("")
-            ))
-        })?;
-        self.run_raw(&cmd)
-    }
-
     /// Runs a command line built by sluice from quoted parts.
     fn run_raw(&mut self, cmd: &str) -> Result<Output, ClusterError> {
         let (status, stdout, stderr) = self.with(
@@ -300,9 +289,34 @@ impl SshLink {
             }
         }
     }
+}
+
+impl CommandRunner for SshLink {
+    fn describe(&self) -> String {
+        self.target.to_string()
+    }
+
+    fn is_remote(&self) -> bool {
+        true
+    }
+
+    fn connects(&self) -> u32 {
+        self.connects
+    }
+
+    /// Runs `argv` on the login node; every argument is shell-quoted.
+    fn run(&mut self, argv: &[String]) -> Result<Output, ClusterError> {
+        let cmd = shlex::try_join(argv.iter().map(String::as_str)).map_err(|_| {
+            ClusterError::Refused(format!(
+                "an argument of `{}` contains a NUL byte",
+                argv.first().map(String::as_str).unwrap_or("")
+            ))
+        })?;
+        self.run_raw(&cmd)
+    }
 
     /// The remote home directory (absolute).
-    pub fn home(&mut self) -> Result<PathBuf, ClusterError> {
+    fn home(&mut self) -> Result<PathBuf, ClusterError> {
         self.with(
             |c| Ok(c.sftp.realpath(Path::new("."))?),
             "finding the home directory",
@@ -310,7 +324,7 @@ impl SshLink {
     }
 
     /// Creates `dir` and its parents.
-    pub fn mkdirs(&mut self, dir: &Path) -> Result<(), ClusterError> {
+    fn mkdirs(&mut self, dir: &Path) -> Result<(), ClusterError> {
         let mut partial = PathBuf::new();
         for part in dir.components() {
             partial.push(part);
@@ -333,7 +347,7 @@ impl SshLink {
     }
 
     /// True if `path` exists.
-    pub fn exists(&mut self, path: &Path) -> Result<bool, ClusterError> {
+    fn exists(&mut self, path: &Path) -> Result<bool, ClusterError> {
         self.connect()?;
         match self.live.as_ref().map(|c| c.sftp.stat(path)) {
             Some(Ok(_)) => Ok(true),
@@ -351,14 +365,14 @@ impl SshLink {
     }
 
     /// Writes `bytes` to `path` (through a temporary name, then renamed).
-    pub fn write(&mut self, path: &Path, bytes: &[u8], mode: i32) -> Result<(), ClusterError> {
+    fn write(&mut self, path: &Path, bytes: &[u8], mode: u32) -> Result<(), ClusterError> {
         let tmp = path.with_extension("sluice-part");
         self.with(
             |c| {
                 let mut f = c.sftp.open_mode(
                     &tmp,
                     OpenFlags::WRITE | OpenFlags::CREATE | OpenFlags::TRUNCATE,
-                    mode,
+                    mode as i32,
                     OpenType::File,
                 )?;
                 f.write_all(bytes)?;
@@ -371,7 +385,7 @@ impl SshLink {
     }
 
     /// Removes a file (missing is fine).
-    pub fn remove(&mut self, path: &Path) -> Result<(), ClusterError> {
+    fn remove(&mut self, path: &Path) -> Result<(), ClusterError> {
         self.connect()?;
         if let Some(c) = self.live.as_ref() {
             let _ = c.sftp.unlink(path);
@@ -383,7 +397,7 @@ impl SshLink {
     /// `into`, as one tar stream (one command, however many files). With
     /// `since` (a cluster mtime from an earlier fetch) only files changed
     /// after it come over. Returns the newest mtime seen, for the next call.
-    pub fn fetch(
+    fn fetch(
         &mut self,
         dir: &Path,
         subdirs: &[&str],

@@ -1,69 +1,100 @@
 //! Reading Slurm's answers: `squeue -h -r -o %i|%T|%r` lines for the active
-//! elements, `sacct -n -P -X -o JobID,ElementState,ExitCode,Reason` lines for the
-//! final state of elements that ended without a status file, and the
-//! mapping of every Slurm state name to what the notebook shows.
+//! elements, `sacct -n -P -X -o JobID,State,ExitCode,Reason,Start` lines for
+//! the final state of elements that ended without a status file, and the
+//! mapping of every Slurm state name to an [`ElementState`]. The only place
+//! that reads Slurm's state names and reasons as text.
 
 use std::collections::HashMap;
 
-use crate::domain::ElementState;
+use crate::domain::{ElementState, SlurmJobId};
 
 /// The squeue format sluice asks for.
 pub const SQUEUE_FORMAT: &str = "%i|%T|%r";
-/// The sacct fields sluice asks for.
-pub const SACCT_FORMAT: &str = "JobID,ElementState,ExitCode,Reason,Start";
+/// The sacct fields sluice asks for (sacct(1), `--format`).
+pub const SACCT_FORMAT: &str = "JobID,State,ExitCode,Reason,Start";
 
 /// `squeue` for these array ids, one line per element (`-r`).
-pub fn squeue_argv(ids: &[String]) -> Vec<String> {
+pub fn squeue_argv(ids: &[SlurmJobId]) -> Vec<String> {
     let mut a: Vec<String> = ["squeue", "-h", "-r", "-o", SQUEUE_FORMAT, "-j"]
         .map(String::from)
         .to_vec();
-    a.push(ids.join(","));
+    a.push(joined(ids));
     a
 }
 
 /// `sacct` for these array ids, allocations only, parsable.
-pub fn sacct_argv(ids: &[String]) -> Vec<String> {
+pub fn sacct_argv(ids: &[SlurmJobId]) -> Vec<String> {
     let mut a: Vec<String> = ["sacct", "-n", "-P", "-X", "-o", SACCT_FORMAT, "-j"]
         .map(String::from)
         .to_vec();
-    a.push(ids.join(","));
+    a.push(joined(ids));
     a
 }
 
+fn joined(ids: &[SlurmJobId]) -> String {
+    ids.iter()
+        .map(SlurmJobId::as_str)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// `scancel` of these arrays.
+pub fn scancel_argv(ids: &[SlurmJobId]) -> Vec<String> {
+    let mut a = vec!["scancel".to_string()];
+    a.extend(ids.iter().map(|s| s.as_str().to_string()));
+    a
+}
+
+/// True when squeue failed only because it knows none of the ids (every
+/// array ended longer than MinJobAge ago): an empty queue, not an error.
+pub fn squeue_forgot_them(stderr: &str) -> bool {
+    stderr.contains("Invalid job id")
+}
+
 /// Rows by `(array id, task id)`.
-pub fn by_element(rows: &[Row]) -> HashMap<(&str, usize), &Row> {
-    rows.iter()
-        .map(|r| ((r.array_id.as_str(), r.task), r))
-        .collect()
+pub type Index<'a> = HashMap<(&'a SlurmJobId, usize), &'a Row>;
+
+/// Rows by `(array id, task id)`.
+pub fn by_element(rows: &[Row]) -> Index<'_> {
+    rows.iter().map(|r| ((&r.array_id, r.task), r)).collect()
 }
 
 /// One array element as Slurm reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Row {
     /// The array's job id.
-    pub array_id: String,
+    pub array_id: SlurmJobId,
     /// The array task id.
     pub task: usize,
-    /// Slurm's state name (`CANCELLED by 0` is `CANCELLED`).
-    pub state: String,
-    /// Exit code (sacct), if any.
-    pub exit: i32,
-    /// Pending reason (squeue) or sacct Reason.
+    /// What Slurm's state means; None for a state name sluice does not
+    /// know (not known to be finished).
+    pub state: Option<ElementState>,
+    /// Pending reason (squeue) or sacct Reason, as Slurm wrote it.
     pub reason: String,
-    /// sacct: it started (Start is a time, not None/Unknown).
+    /// sacct: it started (Start is a time, not None/Unknown); squeue: true.
     pub started: bool,
 }
 
-/// Parses squeue or sacct lines of `ARRAY_TASK|STATE|...`; other lines
-/// (a job step, a non-array job, a header) are skipped.
-pub fn parse(text: &str, sacct: bool) -> Vec<Row> {
+/// Parses squeue lines of `ARRAY_TASK|STATE|REASON`; other lines (a
+/// non-array job, a header) are skipped.
+pub fn parse_squeue(text: &str) -> Vec<Row> {
+    parse(text, false)
+}
+
+/// Parses sacct lines of `ARRAY_TASK|STATE|EXIT|REASON|START`; other lines
+/// (a job step, a non-array job) are skipped.
+pub fn parse_sacct(text: &str) -> Vec<Row> {
+    parse(text, true)
+}
+
+fn parse(text: &str, sacct: bool) -> Vec<Row> {
     text.lines()
         .flat_map(|line| {
             let f: Vec<&str> = line.trim().split('|').collect();
             let Some((id, tasks)) = f.first().and_then(|x| x.split_once('_')) else {
                 return Vec::new();
             };
-            let Some(state) = f.get(1).and_then(|s| s.split_whitespace().next()) else {
+            let Some(name) = f.get(1).and_then(|s| s.split_whitespace().next()) else {
                 return Vec::new();
             };
             let (exit, reason, started) = if sacct {
@@ -78,13 +109,13 @@ pub fn parse(text: &str, sacct: bool) -> Vec<Row> {
             } else {
                 (0, f.get(2).unwrap_or(&"").to_string(), true)
             };
+            let state = map_state(name, exit, &reason);
             task_ids(tasks)
                 .into_iter()
                 .map(|task| Row {
-                    array_id: id.to_string(),
+                    array_id: SlurmJobId::from(id),
                     task,
-                    state: state.to_string(),
-                    exit,
+                    state: state.clone(),
                     reason: reason.clone(),
                     started,
                 })
@@ -117,28 +148,44 @@ fn task_ids(s: &str) -> Vec<usize> {
     out
 }
 
-/// What an element's Slurm state means for the notebook. None: not known
-/// to be finished yet (sacct may lag the queue by a second or two).
-pub fn map_state(row: &Row) -> Option<ElementState> {
-    Some(match row.state.as_str() {
+/// What a Slurm state name means for the notebook. None: a name sluice
+/// does not know (so not known to be finished).
+pub fn map_state(name: &str, exit: i32, reason: &str) -> Option<ElementState> {
+    Some(match name {
         "PENDING" | "REQUEUED" | "REQUEUE_HOLD" | "REQUEUE_FED" | "RESV_DEL_HOLD" => {
             ElementState::Pending
         }
         "RUNNING" | "COMPLETING" | "CONFIGURING" | "SUSPENDED" | "RESIZING" | "SIGNALING"
         | "STAGE_OUT" | "STOPPED" => ElementState::Running,
         "COMPLETED" => ElementState::Completed,
-        "FAILED" => ElementState::Failed(if row.exit == 0 { 1 } else { row.exit }),
+        "FAILED" => ElementState::Failed(if exit == 0 { 1 } else { exit }),
         "TIMEOUT" | "DEADLINE" => ElementState::Timeout,
         "OUT_OF_MEMORY" => ElementState::OutOfMemory,
         "NODE_FAIL" | "BOOT_FAIL" => ElementState::NodeFail,
         "PREEMPTED" => ElementState::Preempted,
-        "CANCELLED" | "REVOKED" => ElementState::Cancelled(if row.reason.contains("Dependency") {
-            "DependencyNeverSatisfied: a job it depends on did not end as required".into()
-        } else {
-            "cancelled (scancel)".into()
-        }),
+        "CANCELLED" | "REVOKED" if is_dependency_reason(reason) => dependency_never_satisfied(),
+        "CANCELLED" | "REVOKED" => scancelled(),
         _ => return None,
     })
+}
+
+/// True if a pending reason (or sacct Reason) says the element waited for
+/// a dependency (`Dependency`, `DependencyNeverSatisfied`).
+pub fn is_dependency_reason(reason: &str) -> bool {
+    reason.contains("Dependency")
+}
+
+/// An element someone cancelled with scancel.
+pub fn scancelled() -> ElementState {
+    ElementState::Cancelled("cancelled (scancel)".into())
+}
+
+/// An element Slurm cancelled because its dependency can never be
+/// satisfied (`--kill-on-invalid-dep=yes`).
+pub fn dependency_never_satisfied() -> ElementState {
+    ElementState::Cancelled(
+        "DependencyNeverSatisfied: a job it depends on did not end as required".into(),
+    )
 }
 
 /// A pending element's reason as people read it.
@@ -166,14 +213,11 @@ mod tests {
 
     #[test]
     fn squeue_lines() {
-        let rows = parse(
-            "6_2|PENDING|Dependency\n6_0|RUNNING|None\n7|PENDING|Dependency\n",
-            false,
-        );
+        let rows = parse_squeue("6_2|PENDING|Dependency\n6_0|RUNNING|None\n7|PENDING|Dependency\n");
         assert_eq!(rows.len(), 2);
         assert_eq!((rows[0].array_id.as_str(), rows[0].task), ("6", 2));
-        assert_eq!(map_state(&rows[0]), Some(ElementState::Pending));
-        assert_eq!(map_state(&rows[1]), Some(ElementState::Running));
+        assert_eq!(rows[0].state, Some(ElementState::Pending));
+        assert_eq!(rows[1].state, Some(ElementState::Running));
         assert_eq!(
             pending_reason(&rows[0].reason),
             Some("waiting for a job it depends on")
@@ -182,31 +226,38 @@ mod tests {
 
     #[test]
     fn sacct_lines() {
-        let rows = parse(
-            "5_1|FAILED|3:0|None|2026-11-23T13:50:33\n5_2|CANCELLED by 0|0:15|None|None\n6_1|CANCELLED|0:0|Dependency|None\n5_3|TIMEOUT|0:0|None\n5_4|OUT_OF_MEMORY|0:125|None\n5_5|NODE_FAIL|0:0|None\n5_6|PREEMPTED|0:0|None\n5_7|RUNNING|0:0|None\n5_1.batch|FAILED|3:0|\n",
-            true,
+        let rows = parse_sacct(
+            "5_1|FAILED|3:0|None|2026-11-23T13:50:33\n5_2|CANCELLED by 0|0:15|None|None\n6_1|CANCELLED|0:0|Dependency|None\n5_3|TIMEOUT|0:0|None\n5_4|OUT_OF_MEMORY|0:125|None\n5_5|NODE_FAIL|0:0|None\n5_6|PREEMPTED|0:0|None\n5_7|RUNNING|0:0|None\n5_8|SPECIAL_EXIT|0:0|None\n5_1.batch|FAILED|3:0|\n",
         );
-        let states: Vec<Option<ElementState>> = rows.iter().map(map_state).collect();
+        let states: Vec<Option<ElementState>> = rows.iter().map(|r| r.state.clone()).collect();
         assert_eq!(states[0], Some(ElementState::Failed(3)));
-        assert_eq!(
-            states[1],
-            Some(ElementState::Cancelled("cancelled (scancel)".into()))
-        );
-        assert!(
-            matches!(&states[2], Some(ElementState::Cancelled(r)) if r.starts_with("DependencyNeverSatisfied"))
-        );
+        assert_eq!(states[1], Some(scancelled()));
+        assert_eq!(states[2], Some(dependency_never_satisfied()));
         assert_eq!(states[3], Some(ElementState::Timeout));
         assert_eq!(states[4], Some(ElementState::OutOfMemory));
         assert_eq!(states[5], Some(ElementState::NodeFail));
         assert_eq!(states[6], Some(ElementState::Preempted));
         assert_eq!(states[7], Some(ElementState::Running));
-        assert_eq!(rows.len(), 8, "the .batch step is not an element");
+        assert_eq!(states[8], None, "an unknown name is not taken for another");
+        assert_eq!(rows.len(), 9, "the .batch step is not an element");
         assert!(rows[0].started && !rows[1].started);
-        let never_started = parse("12_[0-2,5%2]|CANCELLED by 0|0:0|Dependency\n", true);
+        let never_started = parse_sacct("12_[0-2,5%2]|CANCELLED by 0|0:0|Dependency\n");
         let tasks: Vec<usize> = never_started.iter().map(|r| r.task).collect();
         assert_eq!(tasks, vec![0, 1, 2, 5]);
-        assert!(
-            matches!(map_state(&never_started[3]), Some(ElementState::Cancelled(r)) if r.starts_with("DependencyNeverSatisfied"))
+        assert_eq!(never_started[3].state, Some(dependency_never_satisfied()));
+    }
+
+    #[test]
+    fn argv_asks_for_real_sacct_fields() {
+        let ids = [SlurmJobId::from("5"), SlurmJobId::from("6")];
+        assert_eq!(
+            sacct_argv(&ids).join(" "),
+            "sacct -n -P -X -o JobID,State,ExitCode,Reason,Start -j 5,6"
         );
+        assert_eq!(
+            squeue_argv(&ids).join(" "),
+            "squeue -h -r -o %i|%T|%r -j 5,6"
+        );
+        assert_eq!(scancel_argv(&ids).join(" "), "scancel 5 6");
     }
 }

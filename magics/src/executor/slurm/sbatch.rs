@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use crate::domain::{DependencyKind, Resources};
+use crate::domain::{DependencyKind, Resources, SlurmJobId};
 
 /// One `sbatch` of a job: elements `offset + task id` for each task id.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,7 +67,7 @@ pub struct SlurmDependency {
     /// How.
     pub kind: DependencyKind,
     /// The Slurm job ids depended on.
-    pub ids: Vec<String>,
+    pub ids: Vec<SlurmJobId>,
 }
 
 /// `afterok:1:2,aftercorr:5`, or None when there is nothing to wait for.
@@ -75,7 +75,10 @@ pub fn dependency_spec(deps: &[SlurmDependency]) -> Option<String> {
     let parts: Vec<String> = deps
         .iter()
         .filter(|d| !d.ids.is_empty())
-        .map(|d| format!("{}:{}", d.kind, d.ids.join(":")))
+        .map(|d| {
+            let ids: Vec<&str> = d.ids.iter().map(SlurmJobId::as_str).collect();
+            format!("{}:{}", d.kind, ids.join(":"))
+        })
         .collect();
     (!parts.is_empty()).then(|| parts.join(","))
 }
@@ -156,6 +159,13 @@ pub fn sbatch_argv(
     a
 }
 
+/// The array id `sbatch --parsable` printed (`4242`, or `4242;cluster`
+/// on a federation); None if it printed something else.
+pub fn parse_job_id(stdout: &str) -> Option<SlurmJobId> {
+    let id = stdout.trim().split(';').next().unwrap_or("");
+    (!id.is_empty() && id.chars().all(|c| c.is_ascii_digit())).then(|| SlurmJobId::from(id))
+}
+
 fn quote(s: &str) -> String {
     shlex::try_quote(s)
         .map(|q| q.into_owned())
@@ -223,11 +233,11 @@ mod tests {
         let d = dependency_spec(&[
             SlurmDependency {
                 kind: DependencyKind::Afterok,
-                ids: vec!["1".into(), "2".into()],
+                ids: vec![SlurmJobId::from("1"), SlurmJobId::from("2")],
             },
             SlurmDependency {
                 kind: DependencyKind::Aftercorr,
-                ids: vec!["5".into()],
+                ids: vec![SlurmJobId::from("5")],
             },
         ]);
         assert_eq!(d.as_deref(), Some("afterok:1:2,aftercorr:5"));
@@ -273,6 +283,17 @@ mod tests {
         assert!(check_name("account", "$(reboot)").is_err());
         assert!(check_name("partition", "--wrap=x").is_err());
         assert!(check_name("partition", "gpu-a100").is_ok());
+    }
+
+    #[test]
+    fn job_id_from_parsable_output() {
+        assert_eq!(parse_job_id("4242\n"), Some(SlurmJobId::from("4242")));
+        assert_eq!(
+            parse_job_id("4242;cluster-a\n"),
+            Some(SlurmJobId::from("4242"))
+        );
+        assert_eq!(parse_job_id(""), None);
+        assert_eq!(parse_job_id("Submitted batch job 4242"), None);
     }
 
     #[test]
