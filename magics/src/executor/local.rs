@@ -302,7 +302,7 @@ impl Scheduler {
             return;
         };
         for job in shared.jobs.values_mut() {
-            let (limit, mem) = (job.spec.resources.time_limit, job.spec.resources.mem_mb);
+            let (limit, mem) = (job.spec.resources.enforced_time_limit(), job.spec.resources.mem_mb);
             for (&i, r) in job.running.iter_mut() {
                 if r.killed.is_some() {
                     continue;
