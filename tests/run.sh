@@ -13,6 +13,14 @@ cd "$repo"
 
 install/install.sh
 
+# Graphviz checks the DOT text `%slurm graph --dot` writes (a test tool only).
+if ! command -v dot >/dev/null 2>&1; then
+  echo "==> installing graphviz (for the DOT test)"
+  # shellcheck source=/dev/null
+  . install/apt-quiet.sh
+  apt_install graphviz || { echo "error: cannot install graphviz, which the DOT test needs" >&2; exit 1; }
+fi
+
 echo "==> local Slurm cluster and sshd on 127.0.0.1 (for the Slurm and SSH tests)"
 install/slurm-local.sh
 install/sshd-local.sh

@@ -1,13 +1,14 @@
 //! The workflow graph behind `%slurm graph`: jobs as nodes (name, kind,
 //! element counts, state), dependencies as edges labelled with their kind,
 //! built with petgraph and rendered as SVG (layered, left to right), as text
-//! and as Graphviz DOT.
+//! and as Graphviz DOT (through `petgraph::dot`).
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use petgraph::Direction;
-use petgraph::graph::{DiGraph, NodeIndex};
+use petgraph::dot::{Config, Dot, RankDir};
+use petgraph::graph::{DiGraph, EdgeReference, NodeIndex};
 use petgraph::visit::EdgeRef;
 
 use crate::domain::{Counts, DependencyKind, JobKind, JobState};
@@ -113,37 +114,33 @@ impl Workflow {
         layer
     }
 
-    /// Graphviz DOT text.
+    /// Graphviz DOT text, written by `petgraph::dot`: nodes are numbered
+    /// and labelled with the job's name, kind, state and progress (filled
+    /// with its state's colour); edges are labelled with the dependency
+    /// kind, element-wise (aftercorr) ones dashed. Labels are escaped by
+    /// petgraph, which turns each line break into `\l` (left-justified).
     pub fn dot(&self) -> String {
-        let mut out = String::from(
-            "digraph workflow {\n  rankdir=LR;\n  node [shape=box, style=\"rounded,filled\"];\n",
-        );
-        for n in self.graph.node_weights() {
-            let _ = writeln!(
-                out,
-                "  \"{}\" [label=\"{}\\n{} · {}/{} done\", fillcolor=\"{}\"];",
-                n.name,
-                n.name,
-                n.kind,
-                n.counts.completed,
-                n.total(),
-                colour(n.state())
-            );
-        }
-        for (from, to, kind) in self.edges() {
-            let style = if kind.is_element_wise() {
-                ", style=dashed"
+        let labels = self.graph.map(|_, n| node_label(n), |_, k| edge_label(*k));
+        let node_attributes = |_, (n, _): (NodeIndex, &String)| {
+            format!(
+                "shape = box, style = \"rounded,filled\", fillcolor = \"{}\"",
+                colour(self.graph[n].state())
+            )
+        };
+        let edge_attributes = |_, e: EdgeReference<'_, String>| {
+            if self.graph[e.id()].is_element_wise() {
+                "style = dashed".to_string()
             } else {
-                ""
-            };
-            let _ = writeln!(
-                out,
-                "  \"{from}\" -> \"{to}\" [label=\"{}\"{style}];",
-                edge_label(kind)
-            );
-        }
-        out.push_str("}\n");
-        out
+                String::new()
+            }
+        };
+        Dot::with_attr_getters(
+            &labels,
+            &[Config::RankDir(RankDir::LR)],
+            &edge_attributes,
+            &node_attributes,
+        )
+        .to_string()
     }
 
     /// A text form: one line per job with what it waits for.
@@ -256,6 +253,19 @@ impl Workflow {
     }
 }
 
+/// A node's DOT label: name, then kind, state and progress (each line ends
+/// with a break, so Graphviz left-justifies both).
+fn node_label(n: &JobNode) -> String {
+    format!(
+        "{}\n{} · {} · {}/{} done\n",
+        n.name,
+        n.kind,
+        n.state(),
+        n.counts.completed,
+        n.total()
+    )
+}
+
 fn edge_label(kind: DependencyKind) -> String {
     if kind.is_element_wise() {
         format!("{kind} (element-wise)")
@@ -329,8 +339,6 @@ mod tests {
             text.contains("b [map] COMPLETED 3/3 done  <- aftercorr (element-wise) a"),
             "{text}"
         );
-        let dot = w.dot();
-        assert!(dot.contains("\"a\" -> \"b\" [label=\"aftercorr (element-wise)\", style=dashed]"));
         let svg = w.svg();
         assert_eq!(svg.matches("class=\"node\"").count(), 4);
         assert_eq!(svg.matches("class=\"edge\"").count(), 2);
@@ -347,5 +355,62 @@ mod tests {
         assert_eq!(w.nodes().count(), 2);
         assert_eq!(w.edges(), vec![("a", "b", DependencyKind::Afterok)]);
         assert_eq!(Workflow::build(&[]).text(), "no jobs yet");
+    }
+
+    #[test]
+    fn dot_labels_nodes_and_edges() {
+        let jobs = vec![
+            job("a", JobKind::Map, &[]),
+            job("b", JobKind::Map, &[(DependencyKind::Aftercorr, "a")]),
+            job("c", JobKind::Run, &[(DependencyKind::Afterok, "b")]),
+            job("say \"hi\"", JobKind::Sweep, &[]),
+        ];
+        let dot = Workflow::build(&jobs).dot();
+        let lines: Vec<&str> = dot.lines().map(str::trim).collect();
+        let node = "shape = box, style = \"rounded,filled\", fillcolor = \"#c8e6c9\"]";
+        assert_eq!(
+            lines,
+            [
+                "digraph {".to_string(),
+                "rankdir=\"LR\"".into(),
+                format!("0 [ label = \"a\\lmap · COMPLETED · 3/3 done\\l\" {node}"),
+                format!("1 [ label = \"b\\lmap · COMPLETED · 3/3 done\\l\" {node}"),
+                format!("2 [ label = \"c\\lrun · COMPLETED · 3/3 done\\l\" {node}"),
+                format!("3 [ label = \"say \\\"hi\\\"\\lsweep · COMPLETED · 3/3 done\\l\" {node}"),
+                "0 -> 1 [ label = \"aftercorr (element-wise)\" style = dashed]".into(),
+                "1 -> 2 [ label = \"afterok\" ]".into(),
+                "}".into(),
+            ]
+        );
+        assert_valid_for_graphviz(&dot);
+    }
+
+    /// Lays `dot` out with Graphviz's `dot` (installed by `tests/run.sh`;
+    /// not a dependency of sluice itself).
+    fn assert_valid_for_graphviz(dot: &str) {
+        use std::io::Write as _;
+        use std::process::{Command, Stdio};
+        let child = Command::new("dot")
+            .arg("-Tsvg")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn();
+        let mut child = child.expect("graphviz `dot` runs (tests/run.sh installs graphviz)");
+        child
+            .stdin
+            .take()
+            .expect("stdin is piped")
+            .write_all(dot.as_bytes())
+            .expect("dot reads its input");
+        let out = child.wait_with_output().expect("dot runs");
+        let svg = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(svg.contains("aftercorr (element&#45;wise)"), "{svg}");
+        assert!(svg.contains("stroke-dasharray"), "{svg}");
     }
 }

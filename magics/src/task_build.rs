@@ -3,11 +3,19 @@
 //! cell never recompiles. Compile errors come back as diagnostics against
 //! the cell's own lines.
 //!
+//! cargo runs with `--message-format=json`; its messages are read with the
+//! `cargo_metadata` crate: `compiler-message`s become [`Diagnostic`]s and
+//! the task's `compiler-artifact` names the executable that is kept.
+//!
 //! Layout under the build root: `runtime/` (the embedded runtime crate),
 //! `tasks/<hash>/` (generated crates), `target/` (shared), `bin/<hash>`.
 
+use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+use cargo_metadata::Message;
+use cargo_metadata::diagnostic::{Diagnostic as RustcDiagnostic, DiagnosticLevel, DiagnosticSpan};
 
 use crate::diagnostic::{CellSpan, Diagnostic, Label};
 use crate::taskgen::{RUNTIME_SOURCE, TaskSource};
@@ -21,9 +29,18 @@ pub enum BuildError {
     /// The cell does not compile.
     #[error("the task does not compile")]
     Compile(Vec<Diagnostic>),
-    /// cargo could not run or failed without diagnostics.
+    /// cargo failed without diagnostics: the end of what it printed.
     #[error("cargo failed: {0}")]
     Cargo(String),
+    /// cargo could not be started.
+    #[error("cannot run cargo: {0}")]
+    CargoSpawn(#[source] std::io::Error),
+    /// cargo succeeded but reported no executable for the task.
+    #[error("cargo built the task but reported no executable for `{target}`")]
+    NoExecutable {
+        /// The task's binary target.
+        target: String,
+    },
     /// Files could not be written.
     #[error("cannot write the task crate in {path}: {source}")]
     Io {
@@ -84,21 +101,23 @@ pub fn build(src: &TaskSource, root: &Path) -> Result<BuiltTask, BuildError> {
         .env("CARGO_TARGET_DIR", root.join("target"))
         .env_remove("RUSTFLAGS")
         .output()
-        .map_err(|e| BuildError::Cargo(format!("cannot run cargo: {e}")))?;
+        .map_err(BuildError::CargoSpawn)?;
+    // Lossy first: a stray non-UTF-8 byte costs one message, not the rest.
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let report = CargoReport::read(stdout.as_bytes(), src);
     if !out.status.success() {
-        let diags = diagnostics(&String::from_utf8_lossy(&out.stdout), src);
-        if diags.is_empty() {
+        if report.diagnostics.is_empty() {
             let stderr = String::from_utf8_lossy(&out.stderr);
             let tail: Vec<&str> = stderr.lines().rev().take(15).collect();
             return Err(BuildError::Cargo(
                 tail.into_iter().rev().collect::<Vec<_>>().join("\n"),
             ));
         }
-        return Err(BuildError::Compile(diags));
+        return Err(BuildError::Compile(report.diagnostics));
     }
-    let built = root
-        .join("target/release")
-        .join(format!("sluice-task-{}", src.hash));
+    let built = report.executable.ok_or_else(|| BuildError::NoExecutable {
+        target: task_target(src),
+    })?;
     let bin_dir = root.join("bin");
     std::fs::create_dir_all(&bin_dir).map_err(io(&bin_dir))?;
     let tmp = bin_dir.join(format!(".{}.tmp", src.hash));
@@ -110,70 +129,221 @@ pub fn build(src: &TaskSource, root: &Path) -> Result<BuiltTask, BuildError> {
     })
 }
 
-/// Compiler errors from cargo's JSON messages, spans moved to cell lines
-/// (cell line 1 is the magic line, so body line 1 is cell line 2).
-fn diagnostics(json_lines: &str, src: &TaskSource) -> Vec<Diagnostic> {
-    let mut out = Vec::new();
-    for line in json_lines.lines() {
-        let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
-            continue;
-        };
-        if v["reason"] != "compiler-message" {
-            continue;
+/// The name of the task crate's binary target (its package name).
+fn task_target(src: &TaskSource) -> String {
+    format!("sluice-task-{}", src.hash)
+}
+
+/// What cargo's JSON messages say about one build of a task.
+#[derive(Debug, Default)]
+struct CargoReport {
+    /// Compiler errors, spans moved to cell lines.
+    diagnostics: Vec<Diagnostic>,
+    /// The task's executable, from its `compiler-artifact` message.
+    executable: Option<PathBuf>,
+}
+
+impl CargoReport {
+    /// Reads cargo's `--message-format=json` output. Lines that are not
+    /// cargo messages are skipped.
+    fn read(stdout: impl BufRead, src: &TaskSource) -> CargoReport {
+        let target = task_target(src);
+        let mut report = CargoReport::default();
+        for message in Message::parse_stream(stdout) {
+            match message {
+                Ok(Message::CompilerMessage(m)) => {
+                    report.diagnostics.extend(cell_diagnostic(&m.message, src));
+                }
+                Ok(Message::CompilerArtifact(a)) if a.target.name == target => {
+                    if let Some(exe) = a.executable {
+                        report.executable = Some(exe.into_std_path_buf());
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!("cannot read cargo's messages: {e}");
+                    break;
+                }
+            }
         }
-        let m = &v["message"];
-        if m["level"] != "error" {
-            continue;
-        }
-        let message = m["message"].as_str().unwrap_or("error").to_string();
-        if message.starts_with("aborting due to") {
-            continue;
-        }
-        let mut labels = Vec::new();
-        let mut notes = Vec::new();
-        for span in m["spans"].as_array().into_iter().flatten() {
-            let l0 = span["line_start"].as_u64().unwrap_or(0) as usize;
-            let l1 = span["line_end"].as_u64().unwrap_or(0) as usize;
-            let label = span["label"].as_str().unwrap_or("").to_string();
-            let primary = span["is_primary"].as_bool().unwrap_or(false);
-            let in_body = span["file_name"] == "src/main.rs"
-                && l0 >= src.body_line
-                && l0 < src.body_line + src.body_lines;
-            if in_body {
-                labels.push(Label {
-                    span: CellSpan {
-                        start_line: l0 - src.body_line + 2,
-                        start_column: span["column_start"].as_u64().unwrap_or(1) as usize,
-                        end_line: l1.saturating_sub(src.body_line) + 2,
-                        end_column: span["column_end"].as_u64().unwrap_or(1) as usize,
-                    },
-                    text: label,
-                    primary,
-                });
-            } else if primary {
-                let text = span["text"][0]["text"]
-                    .as_str()
-                    .unwrap_or("")
-                    .trim()
-                    .to_string();
+        report
+    }
+}
+
+/// One compiler error with its spans moved to cell lines (cell line 1 is
+/// the magic line, so body line 1 is cell line 2); spans outside the body
+/// become notes. None for warnings, notes and rustc's closing "aborting
+/// due to" line.
+fn cell_diagnostic(d: &RustcDiagnostic, src: &TaskSource) -> Option<Diagnostic> {
+    if d.level != DiagnosticLevel::Error || d.message.starts_with("aborting due to") {
+        return None;
+    }
+    let mut labels = Vec::new();
+    let mut notes = Vec::new();
+    for span in &d.spans {
+        let text = span.label.clone().unwrap_or_default();
+        match cell_span(span, src) {
+            Some(span_in_cell) => labels.push(Label {
+                span: span_in_cell,
+                text,
+                primary: span.is_primary,
+            }),
+            None if span.is_primary => {
+                let code = span.text.first().map_or("", |line| line.text.trim());
                 notes.push(format!(
-                    "note: in code the task uses from the notebook's earlier cells: `{text}` {label}"
+                    "note: in code the task uses from the notebook's earlier cells: `{code}` {text}"
                 ));
             }
+            None => {}
         }
-        for child in m["children"].as_array().into_iter().flatten() {
-            if let Some(t) = child["message"].as_str() {
-                let lvl = child["level"].as_str().unwrap_or("note");
-                notes.push(format!("{lvl}: {t}"));
-            }
+    }
+    for child in &d.children {
+        notes.push(format!("{}: {}", level_name(child.level), child.message));
+    }
+    Some(Diagnostic {
+        level: "error".into(),
+        code: d.code.as_ref().map(|c| c.code.clone()),
+        message: d.message.clone(),
+        labels,
+        notes,
+    })
+}
+
+/// Where `span` is in the cell, if it starts in the body.
+fn cell_span(span: &DiagnosticSpan, src: &TaskSource) -> Option<CellSpan> {
+    let l0 = span.line_start;
+    let in_body = span.file_name == "src/main.rs"
+        && l0 >= src.body_line
+        && l0 < src.body_line + src.body_lines;
+    in_body.then(|| CellSpan {
+        start_line: l0 - src.body_line + 2,
+        start_column: span.column_start,
+        end_line: span.line_end.saturating_sub(src.body_line) + 2,
+        end_column: span.column_end,
+    })
+}
+
+/// rustc's name for a diagnostic level, as it prints it.
+fn level_name(level: DiagnosticLevel) -> &'static str {
+    match level {
+        DiagnosticLevel::Ice => "error: internal compiler error",
+        DiagnosticLevel::Error => "error",
+        DiagnosticLevel::Warning => "warning",
+        DiagnosticLevel::FailureNote => "failure-note",
+        DiagnosticLevel::Help => "help",
+        _ => "note",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Real `cargo build --release --message-format=json` output for a task
+    /// crate whose body (lines 6..=10 of main.rs) has three errors and whose
+    /// notebook items (line 3) have one; the build root was `/sluice/build`.
+    const ERRORS: &str = include_str!("testdata/cargo_build_errors.jsonl");
+    /// The same crate, fixed: one `compiler-artifact` for the binary.
+    const OK: &str = include_str!("testdata/cargo_build_ok.jsonl");
+
+    fn source(hash: &str) -> TaskSource {
+        TaskSource {
+            cargo_toml: String::new(),
+            main_rs: String::new(),
+            body_line: 6,
+            body_lines: 5,
+            hash: hash.into(),
         }
-        out.push(Diagnostic {
+    }
+
+    fn label(line: usize, columns: (usize, usize), text: &str, primary: bool) -> Label {
+        Label {
+            span: CellSpan {
+                start_line: line,
+                start_column: columns.0,
+                end_line: line,
+                end_column: columns.1,
+            },
+            text: text.into(),
+            primary,
+        }
+    }
+
+    #[test]
+    fn compile_errors_land_on_cell_lines() {
+        let report = CargoReport::read(ERRORS.as_bytes(), &source("0123456789abcdef"));
+        assert_eq!(report.executable, None);
+        let mismatch = |labels, notes| Diagnostic {
             level: "error".into(),
-            code: m["code"]["code"].as_str().map(str::to_string),
-            message,
+            code: Some("E0308".into()),
+            message: "mismatched types".into(),
             labels,
             notes,
-        });
+        };
+        let expected = vec![
+            Diagnostic {
+                level: "error".into(),
+                code: Some("E0425".into()),
+                message: "cannot find value `offset` in this scope".into(),
+                labels: vec![label(5, (13, 19), "not found in this scope", true)],
+                notes: vec![],
+            },
+            // In the notebook's items: a note, no label; the secondary span is dropped.
+            mismatch(
+                vec![],
+                vec![
+                    "note: in code the task uses from the notebook's earlier cells: \
+                     `fn scale() -> u32 { \"ten\" }` expected `u32`, found `&str`"
+                        .into(),
+                ],
+            ),
+            mismatch(
+                vec![
+                    label(3, (18, 23), "expected `i64`, found `&str`", true),
+                    label(3, (12, 15), "expected due to this", false),
+                ],
+                vec![],
+            ),
+            // A child message becomes a note; failure-notes are not errors.
+            mismatch(
+                vec![
+                    label(4, (21, 22), "expected `String`, found `i64`", true),
+                    label(4, (12, 18), "expected due to this", false),
+                ],
+                vec!["help: try using a conversion method".into()],
+            ),
+        ];
+        assert_eq!(report.diagnostics, expected);
     }
-    out
+
+    #[test]
+    fn executable_comes_from_the_task_artifact() {
+        let report = CargoReport::read(OK.as_bytes(), &source("0123456789abcdef"));
+        assert!(report.diagnostics.is_empty());
+        assert_eq!(
+            report.executable.as_deref(),
+            Some(Path::new(
+                "/sluice/build/target/release/sluice-task-0123456789abcdef"
+            ))
+        );
+        // Another task's artifact is not ours.
+        let other = CargoReport::read(OK.as_bytes(), &source("fedcba9876543210"));
+        assert_eq!(other.executable, None);
+    }
+
+    #[test]
+    fn aborting_line_and_stray_text_are_skipped() {
+        let first = ERRORS.lines().next().expect("fixture has lines");
+        let mut v: serde_json::Value = serde_json::from_str(first).expect("fixture is JSON");
+        v["message"]["message"] = "aborting due to 3 previous errors".into();
+        v["message"]["code"] = serde_json::Value::Null;
+        let stream = format!("warning: not JSON\n{v}\n{first}\n");
+        let report = CargoReport::read(stream.as_bytes(), &source("0123456789abcdef"));
+        let messages: Vec<&str> = report
+            .diagnostics
+            .iter()
+            .map(|d| d.message.as_str())
+            .collect();
+        assert_eq!(messages, ["cannot find value `offset` in this scope"]);
+    }
 }
