@@ -159,6 +159,20 @@ impl Ledger {
         Ok(())
     }
 
+    /// Runs `f` in one transaction, committed if it succeeds.
+    fn in_transaction(
+        &mut self,
+        f: impl FnOnce(&rusqlite::Transaction<'_>) -> rusqlite::Result<()>,
+    ) -> Result<(), LedgerError> {
+        let sql = |source| LedgerError::Sql {
+            path: self.path.clone(),
+            source,
+        };
+        let tx = self.conn.transaction().map_err(sql)?;
+        f(&tx).map_err(sql)?;
+        tx.commit().map_err(sql)
+    }
+
     /// Records the final (or current) element states of a job and its overall state.
     pub fn record_states(
         &mut self,
@@ -166,28 +180,20 @@ impl Ledger {
         overall: JobState,
         states: &[ElementState],
     ) -> Result<(), LedgerError> {
-        let path = self.path.clone();
-        let sql = |source| LedgerError::Sql {
-            path: path.clone(),
-            source,
-        };
-        let tx = self.conn.transaction().map_err(sql)?;
-        {
-            let mut stmt = tx
-                .prepare("INSERT OR REPLACE INTO elements (job, idx, state, exit, reason) VALUES (?1, ?2, ?3, ?4, ?5)")
-                .map_err(sql)?;
+        self.in_transaction(|tx| {
+            let mut stmt = tx.prepare(
+                "INSERT OR REPLACE INTO elements (job, idx, state, exit, reason) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?;
             for (i, s) in states.iter().enumerate() {
                 let (exit, reason) = s.detail();
-                stmt.execute(params![job as i64, i as i64, s.name(), exit, reason])
-                    .map_err(sql)?;
+                stmt.execute(params![job as i64, i as i64, s.name(), exit, reason])?;
             }
             tx.execute(
                 "UPDATE jobs SET state = ?1 WHERE id = ?2",
                 params![overall.as_str(), job as i64],
-            )
-            .map_err(sql)?;
-        }
-        tx.commit().map_err(sql)
+            )?;
+            Ok(())
+        })
     }
 
     /// Keeps the element states an attempt ended with before failed
@@ -200,31 +206,17 @@ impl Ledger {
         states: &[ElementState],
         elements: &[usize],
     ) -> Result<(), LedgerError> {
-        let path = self.path.clone();
-        let sql = |source| LedgerError::Sql {
-            path: path.clone(),
-            source,
-        };
-        let tx = self.conn.transaction().map_err(sql)?;
-        {
-            let mut stmt = tx
-                .prepare("INSERT OR REPLACE INTO attempts (job, attempt, idx, state, exit, reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
-                .map_err(sql)?;
+        self.in_transaction(|tx| {
+            let mut stmt = tx.prepare(
+                "INSERT OR REPLACE INTO attempts (job, attempt, idx, state, exit, reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?;
             for &e in elements {
                 let Some(s) = states.get(e) else { continue };
                 let (exit, reason) = s.detail();
-                stmt.execute(params![
-                    job as i64,
-                    attempt,
-                    e as i64,
-                    s.name(),
-                    exit,
-                    reason
-                ])
-                .map_err(sql)?;
+                stmt.execute(params![job as i64, attempt, e as i64, s.name(), exit, reason])?;
             }
-        }
-        tx.commit().map_err(sql)
+            Ok(())
+        })
     }
 
     /// The earlier attempts of a job: `(attempt, element, state)`, oldest first.

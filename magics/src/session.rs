@@ -65,6 +65,13 @@ pub trait Session {
     /// interrupt, or another engine failure.
     fn eval(&mut self, code: &str) -> Result<String, EvalError>;
 
+    /// Type-checks `code` in the session without running it (`cargo
+    /// check`): Ok if it would compile.
+    ///
+    /// # Errors
+    /// [`EvalError::Compile`] with the diagnostics, or an engine failure.
+    fn check(&mut self, code: &str) -> Result<(), EvalError>;
+
     /// Adds a crate to the session, as evcxr's `:dep NAME = SPEC` does
     /// (`spec` is the Cargo.toml value, e.g. `"1"`), and rebuilds the
     /// session so what the new crate changes happens now.

@@ -42,6 +42,22 @@ impl Session for EvcxrSession<'_> {
         }
     }
 
+    fn check(&mut self, code: &str) -> Result<(), EvalError> {
+        match self.ctx.check(code) {
+            Ok(errors) if errors.is_empty() => Ok(()),
+            Ok(errors) => Err(EvalError::Compile(
+                errors
+                    .iter()
+                    .map(|e| CompileDiagnostic {
+                        code: e.code().map(str::to_string),
+                        message: e.message(),
+                    })
+                    .collect(),
+            )),
+            Err(e) => Err(EvalError::Other(e.to_string())),
+        }
+    }
+
     /// `:dep NAME = SPEC`, then an empty statement so the session is rebuilt
     /// (and evcxr drops what it drops) right away.
     fn add_dependency(&mut self, name: &str, spec: &str) -> Result<(), EvalError> {

@@ -15,12 +15,35 @@ pub(super) const MAX_ITEMS: usize = 10_000_000;
 
 /// Where the items come from.
 pub(super) enum Items {
-    /// `a..b` / `a..=b` with integer literals: `[start, end)`.
+    /// `a..b` / `a..=b` with integer literals: `[start, end)` (no session
+    /// compile needed).
     Range(i128, i128),
-    /// A session variable that iterates over `Serialize` values.
-    Variable(String),
+    /// A Rust expression of the notebook that iterates over `Serialize`
+    /// values (a variable, `0..n`, `data.iter().filter(..)`, `&v[..10]`),
+    /// evaluated in the session.
+    Expression(String),
     /// An earlier map job: element i reads its item i (`aftercorr`).
     Upstream(JobRecord),
+}
+
+/// How an ITEMS expression is iterated in the session: a place (a variable,
+/// a field, an element) is borrowed so the session keeps it; anything else
+/// (a range, an iterator chain, `vec![..]`, `&v[..]`) is iterated by value.
+///
+/// # Errors
+/// [`MagicError::Items`] when the text is not a Rust expression.
+pub(super) fn iteration(expr: &str) -> Result<String, MagicError> {
+    let parsed: syn::Expr = syn::parse_str(expr)
+        .map_err(|e| MagicError::Items(format!("ITEMS `{expr}` is not a Rust expression: {e}")))?;
+    let place = matches!(
+        parsed,
+        syn::Expr::Path(_) | syn::Expr::Field(_) | syn::Expr::Index(_)
+    );
+    Ok(if place {
+        format!("(&{expr}).into_iter()")
+    } else {
+        format!("({expr}).into_iter()")
+    })
 }
 
 /// `a..b` / `a..=b` with integer literals; None if `s` is not range-shaped.
@@ -73,40 +96,47 @@ pub(super) fn write_lines(dir: &JobDir, lines: &[String]) -> Result<usize, Magic
     write_index(dir)
 }
 
-/// Serializes a session variable's items into `items.jsonl`, inside the
-/// session, and returns the count.
-pub(super) fn write_variable(
+/// Serializes the items of an ITEMS expression into `items.jsonl`, inside
+/// the session, and returns the count.
+///
+/// # Errors
+/// [`MagicError::Items`] when the items are not `Serialize` or the
+/// expression does not iterate; [`MagicError::ItemsEval`] for any other
+/// failure of the expression (an unknown name, a panic), with what the
+/// session said.
+pub(super) fn write_expression(
     dir: &JobDir,
-    var: &str,
+    expr: &str,
     session: &mut dyn Session,
 ) -> Result<usize, MagicError> {
+    let iter = iteration(expr)?;
     let p = BIND_PANIC_PREFIX;
     let code = format!(
         "{{ use std::io::Write as _; \
 let mut __sluice_f = std::io::BufWriter::new(std::fs::File::create(r#\"{path}\"#).expect(\"{p}cannot create the items file\")); \
 let mut __sluice_n: usize = 0; \
-for __sluice_it in (&{var}).into_iter() {{ serde_json::to_writer(&mut __sluice_f, &__sluice_it).expect(\"{p}cannot serialize an item\"); __sluice_f.write_all(b\"\\n\").expect(\"{p}cannot write an item\"); __sluice_n += 1; }} \
+for __sluice_it in {iter} {{ serde_json::to_writer(&mut __sluice_f, &__sluice_it).expect(\"{p}cannot serialize an item\"); __sluice_f.write_all(b\"\\n\").expect(\"{p}cannot write an item\"); __sluice_n += 1; }} \
 __sluice_f.flush().expect(\"{p}cannot write the items\"); __sluice_n }}",
         path = dir.items().display()
     );
-    let ty = session
-        .variables()
-        .into_iter()
-        .find(|(n, _)| n == var)
-        .map(|(_, t)| t)
-        .unwrap_or_default();
+    let shown = match session.variables().into_iter().find(|(n, _)| n == expr) {
+        Some((_, ty)) => format!("`{expr}` ({ty})"),
+        None => format!("`{expr}`"),
+    };
     session.eval(&code).map_err(|source| {
         if source.unsatisfied_trait("Serialize") {
             MagicError::Items(format!(
-                "`{var}` ({ty}) cannot be sent to tasks: its items are not serde::Serialize. Add `:dep serde = {{ version = \"1\", features = [\"derive\"] }}` in the first cell and `#[derive(serde::Serialize, serde::Deserialize)]` on the type"
+                "{shown} cannot be sent to tasks: its items are not serde::Serialize. Add `:dep serde = {{ version = \"1\", features = [\"derive\"] }}` in the first cell and `#[derive(serde::Serialize, serde::Deserialize)]` on the type"
             ))
         } else if source.unsatisfied_trait("IntoIterator") || source.unsatisfied_trait("is not an iterator") {
             MagicError::Items(format!(
-                "`{var}` ({ty}) is not a collection of items (a Vec, slice or array)"
+                "{shown} is not a collection of items (a Vec, slice, array, range or iterator)"
             ))
         } else {
             MagicError::ItemsEval {
-                what: format!("cannot write the items of `{var}`"),
+                what: format!(
+                    "ITEMS {shown} must be a Rust expression of the notebook that iterates over serde::Serialize values (a variable, 0..n, v.iter().filter(..), &v[..10]), or an earlier map job's NAME; evaluating it failed"
+                ),
                 source,
             }
         }
@@ -152,6 +182,34 @@ mod tests {
         assert!(matches!(parse_range("5..2"), Some(Ok((5, 5)))));
         assert!(matches!(parse_range("a..b"), Some(Err(_))));
         assert!(parse_range("xs").is_none());
+    }
+
+    #[test]
+    fn places_are_borrowed_and_the_rest_iterated_by_value() {
+        assert_eq!(iteration("xs").ok().as_deref(), Some("(&xs).into_iter()"));
+        assert_eq!(
+            iteration("cfg.items").ok().as_deref(),
+            Some("(&cfg.items).into_iter()")
+        );
+        assert_eq!(
+            iteration("0..n").ok().as_deref(),
+            Some("(0..n).into_iter()")
+        );
+        assert_eq!(
+            iteration("(0..n).step_by(2)").ok().as_deref(),
+            Some("((0..n).step_by(2)).into_iter()")
+        );
+        assert_eq!(
+            iteration("&docs[..10]").ok().as_deref(),
+            Some("(&docs[..10]).into_iter()")
+        );
+        assert_eq!(
+            iteration("vec![a, b]").ok().as_deref(),
+            Some("(vec![a, b]).into_iter()")
+        );
+        assert!(iteration("0..").is_ok());
+        assert!(iteration("let x").is_err());
+        assert!(iteration("a b").is_err());
     }
 
     #[test]

@@ -47,14 +47,15 @@ impl Magics {
         let result_type = build::output_type(
             mb.result_type.clone(),
             &binary,
-            "cannot learn the closure's result type; write it: `|x: T| -> R { ... }`",
+            "write the result type: `fn f(x: T) -> R` or `|x: T| -> R { ... }`",
+            session,
         )?;
 
         let (id, dir) = submit::new_job(&mut self.ws)?;
         captures::write_captures(&dir, &captured, session)?;
         let (count, upstream_chunk, mut deps) = match &source {
             Items::Range(a, b) => (items::write_range(&dir, *a, *b)?, None, Vec::new()),
-            Items::Variable(var) => (items::write_variable(&dir, var, session)?, None, Vec::new()),
+            Items::Expression(e) => (items::write_expression(&dir, e, session)?, None, Vec::new()),
             Items::Upstream(up) => {
                 std::fs::write(dir.input(), format!("upstream:{}", up.dir.as_sibling()))
                     .map_err(io("writing the job's input file"))?;
@@ -97,8 +98,9 @@ impl Magics {
         })
     }
 
-    /// ITEMS: a job of this session, a range literal, a session variable,
-    /// or (last) a job recorded in the ledger by an earlier session.
+    /// ITEMS: a job of this session, a range of integer literals, a job
+    /// recorded in the ledger by an earlier session (a bare NAME that is not
+    /// a session variable), else a Rust expression for the session.
     fn resolve_items(
         &mut self,
         text: &str,
@@ -121,14 +123,13 @@ impl Magics {
         if let Some(r) = items::parse_range(text) {
             return r.map(|(a, b)| Items::Range(a, b));
         }
-        if ident && session.variables().iter().any(|(n, _)| n == text) {
-            return Ok(Items::Variable(text.to_string()));
-        }
-        if ident && let Ok(job) = self.ws.find_job(text) {
+        let variable = ident && session.variables().iter().any(|(n, _)| n == text);
+        if ident
+            && !variable
+            && let Ok(job) = self.ws.find_job(text)
+        {
             return upstream(job);
         }
-        Err(MagicError::Items(format!(
-            "ITEMS `{text}` is not a notebook variable, a range like 0..100, or the name of an earlier map job"
-        )))
+        Ok(Items::Expression(text.to_string()))
     }
 }

@@ -59,7 +59,8 @@ impl Magics {
         let result_type = build::output_type(
             r.result_type.clone(),
             &binary,
-            "cannot learn the result type; write it as `-> NAME: TYPE`",
+            "write it as `-> NAME: TYPE`",
+            session,
         )?;
         let (id, dir) = submit::new_job(&mut self.ws)?;
         captures::write_captures(&dir, &captured, session)?;

@@ -60,7 +60,8 @@ impl Magics {
         let result_type = build::output_type(
             None,
             &binary,
-            "cannot learn the result type of the sweep body",
+            "give the body's value a type the notebook can name (e.g. a struct defined in the notebook)",
+            session,
         )?;
 
         let (id, dir) = submit::new_job(&mut self.ws)?;

@@ -70,7 +70,10 @@ struct SlurmCell {
 enum CellCmd {
     /// One array element per item: `%%slurm map ITEMS [-> NAME] [OPTIONS]`.
     Map {
-        /// A notebook variable, a range like 0..100, or an earlier map job's NAME.
+        /// A Rust expression of the notebook that iterates over Serialize
+        /// values (a variable, 0..n, v.iter().filter(..), &v[..10]), or an
+        /// earlier map job's NAME (element-wise, aftercorr).
+        #[arg(allow_hyphen_values = true)]
         items: String,
         #[command(flatten)]
         options: JobOptions,
@@ -237,6 +240,24 @@ fn parse_line(first: &str) -> Result<Magic, GrammarError> {
         return Err(err(USAGE));
     };
     let parsed = match magic.as_str() {
+        "%%slurm" if rest.first().is_some_and(|w| w == "map") => {
+            // ITEMS is a Rust expression and may hold spaces and brackets:
+            // it runs to the first ` ->` or ` --` outside them.
+            let after = first
+                .trim_start_matches("%%slurm")
+                .trim_start()
+                .trim_start_matches("map");
+            let (items, options) = split_at_options(after);
+            let mut words = vec!["map".to_string()];
+            if !items.trim().is_empty() {
+                words.push(items.trim().to_string());
+            }
+            words.extend(
+                shlex::split(options)
+                    .ok_or_else(|| err(format!("unbalanced quotes in `{first}`\n\n{USAGE}")))?,
+            );
+            parse_cell(&words)?
+        }
         "%%slurm" => parse_cell(rest)?,
         "%slurm" => {
             // `%slurm`, `%slurm --help`: the usage of every magic.
@@ -317,6 +338,41 @@ fn parse_cell(words: &[String]) -> Result<Magic, GrammarError> {
     })
 }
 
+/// Splits a magic line's text at the first ` ->` or ` --` that stands
+/// outside brackets and double quotes: the leading Rust text (ITEMS, sweep
+/// parameters) and the options after it.
+pub(crate) fn split_at_options(line: &str) -> (&str, &str) {
+    let mut depth = 0i32;
+    let mut quoted = false;
+    let mut escaped = false;
+    let mut prev = ' ';
+    for (i, c) in line.char_indices() {
+        if quoted {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                '"' => quoted = false,
+                _ => {}
+            }
+        } else {
+            match c {
+                '"' => quoted = true,
+                '[' | '(' | '{' => depth += 1,
+                ']' | ')' | '}' => depth -= 1,
+                '-' if depth <= 0
+                    && prev.is_whitespace()
+                    && (line[i..].starts_with("->") || line[i..].starts_with("--")) =>
+                {
+                    return line.split_at(i);
+                }
+                _ => {}
+            }
+        }
+        prev = c;
+    }
+    (line, "")
+}
+
 /// Removes `-> NAME` (or `->NAME`, `-> NAME: TYPE`) from the words.
 fn take_arrow(words: &[String]) -> Result<(Vec<String>, Option<String>), GrammarError> {
     let mut out = Vec::new();
@@ -377,6 +433,35 @@ mod tests {
         assert_eq!(m.options.time, Some(30));
         assert_eq!(m.options.max_concurrent, Some(2));
         assert_eq!(body, "fn f(x: i32) -> i32 { x }");
+    }
+
+    #[test]
+    fn items_are_rust_expressions_up_to_the_options() {
+        for (line, items, name) in [
+            ("%%slurm map 0..n -> out --chunk 2", "0..n", Some("out")),
+            ("%%slurm map (0..n).step_by(2)", "(0..n).step_by(2)", None),
+            (
+                "%%slurm map data.iter().filter(|d| d.ok && d.n > -1).cloned() -> good --time 1",
+                "data.iter().filter(|d| d.ok && d.n > -1).cloned()",
+                Some("good"),
+            ),
+            ("%%slurm map &docs[..10] --no-wait", "&docs[..10]", None),
+            ("%%slurm map vec![a, b] -> ab", "vec![a, b]", Some("ab")),
+            (
+                "%%slurm map names.iter().filter(|n| *n != \"a -> b --c\") -> f",
+                "names.iter().filter(|n| *n != \"a -> b --c\")",
+                Some("f"),
+            ),
+            ("%%slurm map -5..5", "-5..5", None),
+        ] {
+            let (m, _) = parse(line).expect(line);
+            let Magic::Map(m) = m else {
+                panic!("{line}: not a map")
+            };
+            assert_eq!(m.items, items, "{line}");
+            assert_eq!(m.name.as_deref(), name, "{line}");
+        }
+        assert!(parse("%%slurm map -> out").is_err());
     }
 
     #[test]

@@ -54,24 +54,7 @@ fn err(m: impl Into<String>) -> GrammarError {
 
 /// Parses everything after `%%sweep` on the first line.
 pub fn parse(line: &str) -> Result<SweepMagic, GrammarError> {
-    // The spec ends at the first ` -> ` or ` --` outside brackets.
-    let mut depth = 0i32;
-    let bytes = line.as_bytes();
-    let mut cut = line.len();
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'[' | b'(' => depth += 1,
-            b']' | b')' => depth -= 1,
-            b'-' if depth == 0 && (line[i..].starts_with("->") || line[i..].starts_with("--")) => {
-                cut = i;
-                break;
-            }
-            _ => {}
-        }
-        i += 1;
-    }
-    let (spec, rest) = line.split_at(cut);
+    let (spec, rest) = super::split_at_options(line);
     let params = parse_params(spec)?;
     let words = shlex::split(rest).ok_or_else(|| err("unbalanced quotes"))?;
     let mut name = None;

@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 use crate::error::MagicError;
 use crate::notebook::Notebook;
 use crate::render;
-use crate::session::Display;
+use crate::session::{Display, Session};
+
+use super::type_name::{Naming, nameable};
 use crate::task_build::{self, BuildError};
 use crate::taskgen::{self, TaskKind};
 
@@ -35,7 +37,10 @@ pub fn build(
 }
 
 /// The Rust type of one result, as the session names it: what the user
-/// wrote, else what the task binary says (`--describe`).
+/// wrote, else what the task binary says (`--describe`), with every path
+/// rewritten to one the notebook can name (`type_name.rs`). A path of
+/// another crate is checked in the session first; one it cannot name is an
+/// error that says how to write the type, never a bind that fails later.
 ///
 /// # Errors
 /// [`BuildError::UnknownOutputType`] with `hint` (how to write the type).
@@ -43,64 +48,33 @@ pub fn output_type(
     written: Option<String>,
     binary: &Path,
     hint: &str,
+    session: &mut dyn Session,
 ) -> Result<String, MagicError> {
-    match written {
-        Some(t) => Ok(t),
-        None => describe_output_type(binary)
-            .ok_or_else(|| MagicError::Build(BuildError::UnknownOutputType(hint.to_string()))),
+    if let Some(t) = written {
+        return Ok(t);
+    }
+    let unknown =
+        |why: String| MagicError::Build(BuildError::UnknownOutputType(format!("{why}; {hint}")));
+    let reported = describe_output_type(binary)
+        .ok_or_else(|| unknown("the task did not say its result type".into()))?;
+    match nameable(&reported).map_err(unknown)? {
+        Naming::Known(t) => Ok(t),
+        Naming::Unverified(t) => match session.check(&format!("let _: Option<{t}> = None;")) {
+            Ok(()) => Ok(t),
+            Err(_) => Err(unknown(format!(
+                "the result type `{t}` cannot be named in the notebook (its path is private to its crate)"
+            ))),
+        },
     }
 }
 
-/// Asks a task binary for its output type (`--describe`), and rewrites
-/// `std::any::type_name` paths into names the session understands.
+/// Asks a task binary for its output type (`--describe`): the text of
+/// `std::any::type_name`.
 fn describe_output_type(binary: &Path) -> Option<String> {
     let out = std::process::Command::new(binary)
         .arg("--describe")
         .output()
         .ok()?;
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
-    v["output"].as_str().map(normalize_type_name)
-}
-
-/// `alloc::vec::Vec<sluice_task_ab12::Point>` → `std::vec::Vec<Point>`.
-pub fn normalize_type_name(t: &str) -> String {
-    let mut s = t.to_string();
-    for (from, to) in [
-        ("std::collections::hash::map::", "std::collections::"),
-        ("std::collections::hash::set::", "std::collections::"),
-        ("std::collections::btree::map::", "std::collections::"),
-        ("std::collections::btree::set::", "std::collections::"),
-        ("alloc::", "std::"),
-        ("core::", "std::"),
-    ] {
-        s = s.replace(from, to);
-    }
-    // Items of the task crate are the notebook's own: drop the crate path.
-    while let Some(start) = s.find("sluice_task_") {
-        match s[start..].find("::") {
-            Some(end) => s.replace_range(start..start + end + 2, ""),
-            None => break,
-        }
-    }
-    s.replace("std::collections::hash::map::", "std::collections::")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn type_names_become_session_names() {
-        assert_eq!(
-            normalize_type_name("alloc::vec::Vec<i64>"),
-            "std::vec::Vec<i64>"
-        );
-        assert_eq!(
-            normalize_type_name(
-                "std::collections::hash::map::HashMap<alloc::string::String, sluice_task_0123abcd::Point>"
-            ),
-            "std::collections::HashMap<std::string::String, Point>"
-        );
-        assert_eq!(normalize_type_name("(i32, f64)"), "(i32, f64)");
-    }
+    v["output"].as_str().map(str::to_string)
 }

@@ -5,6 +5,7 @@
 use super::super::Magics;
 use crate::domain::{ElementState, Resources};
 use crate::error::MagicError;
+use crate::ledger::JobRecord;
 use crate::pipeline::{bind, retry, submit, watch};
 use crate::render;
 use crate::session::{Display, Session};
@@ -18,8 +19,22 @@ impl Magics {
     ) -> Result<(), MagicError> {
         let j = self.ws.find_job(job)?;
         let states = retry::wait_with_retries(&mut self.ws, &j, display)?;
-        let msg = self.finish(&j, &states, session, display)?;
-        display.show(&render::pre(&msg), None);
+        self.finish_and_say(j, &states, "", session, display)
+    }
+
+    /// Binds a job (see [`Magics::finish`]), remembers it under its name,
+    /// and says what was bound after `prefix`.
+    fn finish_and_say(
+        &mut self,
+        j: JobRecord,
+        states: &[ElementState],
+        prefix: &str,
+        session: &mut dyn Session,
+        display: &mut dyn Display,
+    ) -> Result<(), MagicError> {
+        let msg = self.finish(&j, states, session, display)?;
+        self.ws.jobs.insert(j.name.clone(), j);
+        display.show(&render::pre(&format!("{prefix}{msg}")), None);
         Ok(())
     }
 
@@ -31,10 +46,7 @@ impl Magics {
     ) -> Result<(), MagicError> {
         let j = self.ws.find_job(job)?;
         let states = watch::states_of(&mut self.ws, &j)?;
-        let msg = self.finish(&j, &states, session, display)?;
-        self.ws.jobs.insert(j.name.clone(), j);
-        display.show(&render::pre(&msg), None);
-        Ok(())
+        self.finish_and_say(j, &states, "", session, display)
     }
 
     pub(super) fn retry(
@@ -53,9 +65,7 @@ impl Magics {
         }
         let failed = bind::failed_elements(&j);
         if failed.is_empty() {
-            let msg = self.finish(&j, &states, session, display)?;
-            display.show(&render::pre(&format!("nothing to retry; {msg}")), None);
-            return Ok(());
+            return self.finish_and_say(j, &states, "nothing to retry; ", session, display);
         }
         display.show(
             &render::pre(&format!(
@@ -85,8 +95,6 @@ impl Magics {
             .record_attempt(j.id, attempt, &states, &failed)?;
         submit::resubmit(&mut self.ws, &j, failed, asked)?;
         let states: Vec<ElementState> = watch::wait(&mut self.ws, &j, display, "")?;
-        let msg = self.finish(&j, &states, session, display)?;
-        display.show(&render::pre(&msg), None);
-        Ok(())
+        self.finish_and_say(j, &states, "", session, display)
     }
 }
