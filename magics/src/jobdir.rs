@@ -29,6 +29,14 @@ pub struct JobDir {
 }
 
 impl JobDir {
+    /// The sub-directories a job writes while it runs (fetched back from a
+    /// cluster).
+    pub const OUTPUTS: [&'static str; 3] = ["results", "status", "logs"];
+
+    /// The sub-directory of inputs besides the files at the top
+    /// (`captures/`), staged to a cluster with them.
+    pub const INPUTS: &'static str = "captures";
+
     /// The job directory at `root` (which need not exist yet).
     pub fn new(root: impl Into<PathBuf>) -> JobDir {
         JobDir { root: root.into() }
@@ -53,8 +61,8 @@ impl JobDir {
     /// # Errors
     /// The IO error of the first directory that could not be made.
     pub fn create(&self) -> std::io::Result<()> {
-        for d in [self.results_dir(), self.status_dir(), self.logs_dir()] {
-            std::fs::create_dir_all(d)?;
+        for d in JobDir::OUTPUTS {
+            std::fs::create_dir_all(self.root.join(d))?;
         }
         Ok(())
     }

@@ -77,10 +77,47 @@ impl ParamType {
 pub struct Param {
     /// Its name in the body.
     pub name: String,
-    /// Its values, in order.
+    /// Its values, in order (for tables and plots).
     pub values: Vec<Value>,
-    /// Its type.
+    /// Its kind of values.
     pub ty: ParamType,
+    /// Its Rust type in the body when not the kind's own (`f32`, `u64`,
+    /// `usize`: values a notebook expression gave).
+    #[serde(default)]
+    pub rust: Option<String>,
+    /// Each value's JSON as the session wrote it (values a notebook
+    /// expression gave): what the task reads, exact for every type.
+    #[serde(default)]
+    pub json: Option<Vec<String>>,
+}
+
+impl Param {
+    /// A parameter with literal values of one kind.
+    pub fn literal(name: &str, values: Vec<Value>, ty: ParamType) -> Param {
+        Param {
+            name: name.to_string(),
+            values,
+            ty,
+            rust: None,
+            json: None,
+        }
+    }
+
+    /// The parameter's Rust type in the body.
+    pub fn rust_type(&self) -> &str {
+        self.rust.as_deref().unwrap_or(self.ty.rust())
+    }
+
+    /// The JSON of value `i`, as the task reads it.
+    pub fn value_json(&self, i: usize) -> String {
+        match self.json.as_ref().and_then(|j| j.get(i)) {
+            Some(text) => text.clone(),
+            None => self
+                .values
+                .get(i)
+                .map_or_else(|| "null".into(), |v| v.json(self.ty)),
+        }
+    }
 }
 
 /// Which way the objective is better.
@@ -253,6 +290,8 @@ mod tests {
                     Value::Float(-0.0),
                 ],
                 ty: ParamType::Float,
+                rust: Some("f32".into()),
+                json: Some(vec!["0.1".into(), "1e999".into(), "-0.0".into()]),
             }],
             objective: Some(Objective::Minimize("loss".into())),
             random: None,

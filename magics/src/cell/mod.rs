@@ -14,6 +14,7 @@ mod run;
 mod serde_dep;
 mod sweep;
 mod sweep_table;
+mod sweep_values;
 
 pub use crate::error::{FailedItem, MagicError};
 
@@ -140,10 +141,19 @@ impl Magics {
             self.ensure_serde_json(session, display)?;
         }
         // Map and sweep bodies send the session variables they use to the
-        // task: a waiting bind they mention is evaluated first. (A run body
-        // loads earlier jobs from their files; ITEMS naming a job reads its
-        // results directory; neither needs the session.)
-        if matches!(magic, Magic::Map(_) | Magic::Sweep(_)) && self.pending.mentioned_in(&body) {
+        // task, and ITEMS and sweep VALUES are evaluated in the session: a
+        // waiting bind they mention is evaluated first. (A run body loads
+        // earlier jobs from their files; ITEMS naming a job reads its results
+        // directory; neither needs the session.)
+        let line_exprs: Vec<&str> = match &magic {
+            Magic::Map(m) => vec![m.items.as_str()],
+            Magic::Sweep(s) => s.expressions.iter().map(|e| e.text.as_str()).collect(),
+            _ => Vec::new(),
+        };
+        let mentioned = matches!(magic, Magic::Map(_) | Magic::Sweep(_))
+            && (self.pending.mentioned_in(&body)
+                || line_exprs.iter().any(|e| self.pending.mentioned_in(e)));
+        if mentioned {
             self.pending.flush(session)?;
         }
         match magic {

@@ -23,7 +23,7 @@ impl Magics {
     /// configuration, and plans the job.
     pub(super) fn plan_sweep(
         &mut self,
-        m: SweepMagic,
+        mut m: SweepMagic,
         body: &str,
         session: &mut dyn Session,
         display: &mut dyn Display,
@@ -33,6 +33,12 @@ impl Magics {
             return Err(MagicError::Body(crate::body::BodyError::Syntax(
                 "the body is empty: write the expression each configuration computes, using the parameters by name".into(),
             )));
+        }
+        if !m.expressions.is_empty() {
+            let dir = self.ws.sluice_dir();
+            std::fs::create_dir_all(&dir).map_err(io(format!("creating {}", dir.display())))?;
+            let scratch = dir.join(format!("sweep-values-{}.txt", std::process::id()));
+            super::sweep_values::resolve(&mut m, &scratch, session)?;
         }
         let configs = expand(&m.spec).map_err(MagicError::Items)?;
         let name = m.name.clone().unwrap_or_else(|| "sweep".to_string());
@@ -217,7 +223,7 @@ impl Magics {
 
 /// `(f64, i64,)`: the Rust type of a configuration's parameter tuple.
 fn tuple_type(m: &SweepSpec) -> String {
-    let types: Vec<&str> = m.params.iter().map(|p| p.ty.rust()).collect();
+    let types: Vec<&str> = m.params.iter().map(|p| p.rust_type()).collect();
     format!("({},)", types.join(", "))
 }
 

@@ -79,7 +79,7 @@ pub(super) fn config_json(m: &SweepSpec, configs: &[Vec<usize>]) -> Vec<String> 
             let vals: Vec<String> = c
                 .iter()
                 .enumerate()
-                .map(|(p, &v)| m.params[p].values[v].json(m.params[p].ty))
+                .map(|(p, &v)| m.params[p].value_json(v))
                 .collect();
             format!("[{}]", vals.join(","))
         })

@@ -6,11 +6,27 @@ use super::options::JobOptions;
 use super::{GrammarError, is_identifier};
 use crate::sweep::{MAX_CONFIGS, Objective, Param, ParamType, SweepSpec, Value};
 
+/// Values given as a Rust expression of the notebook (`lrs`, `[base, base
+/// * 10.0]`, `0..n`): evaluated in the session before the sweep expands.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValuesExpression {
+    /// Index of the parameter in `spec.params` (its values are empty until
+    /// the expression is evaluated).
+    pub param: usize,
+    /// The expression.
+    pub text: String,
+    /// Why the text is not literal values, for when it does not compile
+    /// either.
+    pub literal_error: String,
+}
+
 /// A parsed `%%sweep` line.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SweepMagic {
     /// What to sweep.
     pub spec: SweepSpec,
+    /// Parameters whose values the session gives.
+    pub expressions: Vec<ValuesExpression>,
     /// `-> NAME` (default `sweep`).
     pub name: Option<String>,
     /// Shared job options.
@@ -55,7 +71,7 @@ fn err(m: impl Into<String>) -> GrammarError {
 /// Parses everything after `%%sweep` on the first line.
 pub fn parse(line: &str) -> Result<SweepMagic, GrammarError> {
     let (spec, rest) = super::split_at_options(line);
-    let params = parse_params(spec)?;
+    let (params, expressions) = parse_params(spec)?;
     let words = shlex::split(rest).ok_or_else(|| err("unbalanced quotes"))?;
     let mut name = None;
     let mut flags = Vec::new();
@@ -85,6 +101,7 @@ pub fn parse(line: &str) -> Result<SweepMagic, GrammarError> {
         return Err(err("--random needs a positive count"));
     }
     Ok(SweepMagic {
+        expressions,
         spec: SweepSpec {
             params,
             objective,
@@ -120,11 +137,12 @@ fn split_top(s: &str, sep: char) -> Vec<String> {
     out
 }
 
-fn parse_params(spec: &str) -> Result<Vec<Param>, GrammarError> {
+fn parse_params(spec: &str) -> Result<(Vec<Param>, Vec<ValuesExpression>), GrammarError> {
     if spec.trim().is_empty() {
         return Err(err("no parameters: write e.g. `%%sweep lr in [0.1, 0.01]`"));
     }
     let mut params: Vec<Param> = Vec::new();
+    let mut expressions = Vec::new();
     for part in split_top(spec, ',') {
         let part = part.trim();
         let (name, values) = part
@@ -139,21 +157,44 @@ fn parse_params(spec: &str) -> Result<Vec<Param>, GrammarError> {
         if params.iter().any(|p| p.name == name) {
             return Err(err(format!("parameter `{name}` is given twice")));
         }
-        let values = parse_values(values.trim()).map_err(|m| err(format!("{name}: {m}")))?;
+        let values = match parse_values(values.trim()) {
+            Ok(v) => v,
+            Err(Unparsed::Invalid(m)) => return Err(err(format!("{name}: {m}"))),
+            Err(Unparsed::NotLiteral(why)) => {
+                // A Rust expression of the notebook: the session gives the values.
+                expressions.push(ValuesExpression {
+                    param: params.len(),
+                    text: values.trim().to_string(),
+                    literal_error: format!("{name}: {why}"),
+                });
+                params.push(Param::literal(name, Vec::new(), ParamType::Int));
+                continue;
+            }
+        };
         if values.is_empty() {
             return Err(err(format!("parameter `{name}` has no values")));
         }
         let ty = type_of(&values).map_err(|m| err(format!("{name}: {m}")))?;
-        params.push(Param {
-            name: name.to_string(),
-            values,
-            ty,
-        });
+        params.push(Param::literal(name, values, ty));
     }
-    Ok(params)
+    Ok((params, expressions))
 }
 
-fn parse_values(s: &str) -> Result<Vec<Value>, String> {
+/// Why VALUES are not literal values.
+enum Unparsed {
+    /// A literal form written wrong (`linspace(0, 1)`, a huge range).
+    Invalid(String),
+    /// Not literal values at all: perhaps a Rust expression.
+    NotLiteral(String),
+}
+
+impl From<String> for Unparsed {
+    fn from(m: String) -> Unparsed {
+        Unparsed::Invalid(m)
+    }
+}
+
+fn parse_values(s: &str) -> Result<Vec<Value>, Unparsed> {
     let num = |x: &str| -> Result<f64, String> {
         x.trim()
             .replace('_', "")
@@ -167,7 +208,8 @@ fn parse_values(s: &str) -> Result<Vec<Value>, String> {
         return split_top(inner, ',')
             .iter()
             .map(|v| literal(v.trim()))
-            .collect();
+            .collect::<Result<Vec<Value>, String>>()
+            .map_err(Unparsed::NotLiteral);
     }
     for (fname, log) in [("linspace", false), ("logspace", true)] {
         if let Some(args) = s
@@ -177,15 +219,18 @@ fn parse_values(s: &str) -> Result<Vec<Value>, String> {
         {
             let a: Vec<&str> = args.split(',').collect();
             if a.len() != 3 {
-                return Err(format!("{fname}(start, stop, n) takes three arguments"));
+                return Err(format!("{fname}(start, stop, n) takes three arguments").into());
             }
-            let (lo, hi) = (num(a[0])?, num(a[1])?);
+            let (lo, hi) = (
+                num(a[0]).map_err(Unparsed::NotLiteral)?,
+                num(a[1]).map_err(Unparsed::NotLiteral)?,
+            );
             let n: usize = a[2]
                 .trim()
                 .parse()
-                .map_err(|_| format!("`{}` is not a count", a[2].trim()))?;
+                .map_err(|_| Unparsed::NotLiteral(format!("`{}` is not a count", a[2].trim())))?;
             if n > MAX_CONFIGS {
-                return Err(format!("{fname}: {n} values is more than {MAX_CONFIGS}"));
+                return Err(format!("{fname}: {n} values is more than {MAX_CONFIGS}").into());
             }
             return Ok((0..n)
                 .map(|i| {
@@ -210,20 +255,32 @@ fn parse_values(s: &str) -> Result<Vec<Value>, String> {
                 .parse::<i64>()
                 .map_err(|_| format!("`{}` is not an integer", x.trim()))
         };
-        let (a, b) = (parse(a)?, parse(b)?);
+        let (a, b) = match (parse(a), parse(b)) {
+            (Ok(a), Ok(b)) => (a, b),
+            // `0..n`: bounds from the notebook.
+            (Err(e), _) | (_, Err(e)) if !looks_numeric(s) => return Err(Unparsed::NotLiteral(e)),
+            (Err(e), _) | (_, Err(e)) => return Err(e.into()),
+        };
         // i128: no bound of an i64 range can overflow here.
         let end = i128::from(b) + i128::from(inclusive);
         if end - i128::from(a) > MAX_CONFIGS as i128 {
-            return Err(format!("the range {s} has more than {MAX_CONFIGS} values"));
+            return Err(format!("the range {s} has more than {MAX_CONFIGS} values").into());
         }
         return Ok((i128::from(a)..end)
             .filter_map(|v| i64::try_from(v).ok())
             .map(Value::Int)
             .collect());
     }
-    Err(format!(
+    Err(Unparsed::NotLiteral(format!(
         "`{s}` is not a list [..], a range a..b, linspace(..) or logspace(..)"
-    ))
+    )))
+}
+
+/// A range written with digits only (`0..99999999999999999999`): too big,
+/// not an expression.
+fn looks_numeric(s: &str) -> bool {
+    s.chars()
+        .all(|c| c.is_ascii_digit() || "-_.=+ ".contains(c))
 }
 
 fn literal(v: &str) -> Result<Value, String> {
@@ -315,6 +372,29 @@ mod tests {
     }
 
     #[test]
+    fn values_from_the_notebook_are_expressions() {
+        let m = parse("lr in lrs, bs in [32, 64], x in [base, base * 10.0], n in 0..k -> r")
+            .expect("parses");
+        let texts: Vec<(usize, &str)> = m
+            .expressions
+            .iter()
+            .map(|e| (e.param, e.text.as_str()))
+            .collect();
+        assert_eq!(
+            texts,
+            vec![(0, "lrs"), (2, "[base, base * 10.0]"), (3, "0..k")]
+        );
+        assert_eq!(
+            m.spec.params[1].values,
+            vec![Value::Int(32), Value::Int(64)]
+        );
+        assert!(
+            parse("lr in linspace(0, 1)").is_err(),
+            "a literal form written wrong stays an error"
+        );
+    }
+
+    #[test]
     fn zip_and_random_are_reproducible() {
         let m = parse("a in [1, 2, 3], b in [4, 5, 6] --zip").expect("parses");
         assert_eq!(
@@ -344,7 +424,9 @@ mod tests {
                 .contains("twice")
         );
         assert!(parse("lr in [1, \"a\"]").is_err());
-        assert!(parse("lr in [one, two]").is_err());
+        let e = parse("lr in [one, two]").expect("an expression for the session");
+        assert_eq!(e.expressions.len(), 1);
+        assert!(e.expressions[0].literal_error.contains("not a number"));
         assert!(parse("").is_err());
         let big = parse("a in 0..1000, b in 0..1000").expect("parses");
         assert!(expand(&big.spec).expect_err("too big").contains("--random"));

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use super::tracked::Placement;
 use super::{SlurmError, SlurmExecutor, lock};
+use crate::jobdir::JobDir;
 
 impl SlurmExecutor {
     /// Copies the task binary to the cluster once (by content hash) and
@@ -43,13 +44,13 @@ impl SlurmExecutor {
     /// Copies the job directory's input files to the cluster.
     pub(super) fn stage_job_files(&self, place: &Placement) -> Result<(), SlurmError> {
         let mut c = lock(&self.commands)?;
-        for sub in ["results", "status", "logs", "captures"] {
+        for sub in JobDir::OUTPUTS.into_iter().chain([JobDir::INPUTS]) {
             c.mkdirs(&place.remote_dir.path().join(sub))?;
         }
         if !c.is_remote() {
             return Ok(());
         }
-        for sub in ["", "captures"] {
+        for sub in ["", JobDir::INPUTS] {
             let dir = place.local_dir.path().join(sub);
             let Ok(entries) = std::fs::read_dir(&dir) else {
                 continue;

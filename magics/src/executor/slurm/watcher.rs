@@ -26,7 +26,7 @@ use crate::cluster::ClusterError;
 use crate::domain::{JobId, SlurmJobId};
 
 /// The sub-directories of a job directory that come back from the cluster.
-pub const FETCHED: [&str; 3] = ["results", "status", "logs"];
+pub const FETCHED: [&str; 3] = crate::jobdir::JobDir::OUTPUTS;
 
 /// Seconds taken off the newest mtime of the last fetch, so files written
 /// in the same second as it still come over.

@@ -1,0 +1,101 @@
+"""Rust values in the magics, through the real kernel: ITEMS and sweep
+VALUES are Rust expressions evaluated in the session, and a result is bound
+with the type a person would write (std collections, ranges, nested ones)."""
+
+import tempfile
+from pathlib import Path
+
+import pytest
+from jupyter_client.manager import start_new_kernel
+
+from conftest import STARTUP_TIMEOUT, run_cell
+
+TIMEOUT = 600
+
+
+@pytest.fixture(scope="module")
+def nb():
+    workdir = tempfile.mkdtemp(prefix="sluice-values-")
+    km, kc = start_new_kernel(kernel_name="sluice", startup_timeout=STARTUP_TIMEOUT, cwd=workdir)
+    try:
+        yield km, kc, Path(workdir)
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=False)
+
+
+def cell(kc, code, timeout=TIMEOUT):
+    return run_cell(kc, code, timeout=timeout)
+
+
+def ok(kc, code):
+    c = cell(kc, code)
+    assert c.status == "ok", (code, c.error())
+    return c
+
+
+def value(kc, expr):
+    return ok(kc, expr).of_type("execute_result")[0]["content"]["data"]["text/plain"]
+
+
+def texts(c):
+    out = []
+    for m in c.outputs:
+        data = m["content"].get("data") or {}
+        out.append(data.get("text/plain", m["content"].get("text", "")))
+    return "\n".join(out)
+
+
+@pytest.mark.parametrize("items, expected", [
+    ("0..n", "[0, 10, 20, 30, 40]"),
+    ("(0..n).step_by(2)", "[0, 20, 40]"),
+    ("data.iter().filter(|d| **d % 2 == 1).cloned()", "[10, 30, 50]"),
+    ("&data[..2]", "[10, 20]"),
+    ("vec![a, b]", "[70, 80]"),
+    ("data", "[10, 20, 30, 40, 50]"),
+])
+def test_items_are_rust_expressions_of_the_notebook(nb, items, expected):
+    _, kc, _ = nb
+    ok(kc, "let n: u64 = 5; let data: Vec<u64> = vec![1, 2, 3, 4, 5]; let a: u64 = 7; let b: u64 = 8;")
+    c = ok(kc, f"%%slurm map {items} -> tens\nfn f(x: u64) -> u64 {{ x * 10 }}")
+    assert "bound `tens: Vec<u64>`" in texts(c)
+    assert value(kc, "tens") == expected
+    # The variables the expression borrowed are still there.
+    assert value(kc, "data.len()") == "5"
+
+
+def test_items_that_do_not_evaluate_say_why(nb):
+    _, kc, _ = nb
+    c = cell(kc, "%%slurm map (0..3).map(|i| i * undefined_thing)\nfn f(x: u64) -> u64 { x }")
+    assert c.status == "error" and c.error()["ename"] == "ItemsError", c.error()
+    assert "undefined_thing" in c.error()["evalue"] + "\n".join(c.error()["traceback"])
+    assert value(kc, "1 + 1") == "2"
+
+
+@pytest.mark.parametrize("body, shape, check, expected", [
+    ("let mut m = std::collections::BTreeMap::new(); m.insert(\"a\".to_string(), 1usize); m.insert(\"b\".to_string(), 2); m",
+     "std::collections::BTreeMap<String, usize>", "total.values().sum::<usize>()", "3"),
+    ("[3u8, 1, 3].into_iter().collect::<std::collections::HashSet<u8>>()",
+     "std::collections::HashSet<u8>", "{ let mut v: Vec<_> = total.into_iter().collect(); v.sort(); v }", "[1, 3]"),
+    ("std::collections::VecDeque::from(vec![(1i32, 2.5f64)])",
+     "std::collections::VecDeque<(i32, f64)>", "total[0].1", "2.5"),
+    ("2u64..5", "std::ops::Range<u64>", "total.end - total.start", "3"),
+    ("vec![Some(std::collections::BTreeMap::from([(1u8, vec![\"x\".to_string()])])), None]",
+     "Vec<Option<std::collections::BTreeMap<u8, Vec<String>>>>", "total.len()", "2"),
+])
+def test_run_results_are_bound_with_the_type_a_person_writes(nb, body, shape, check, expected):
+    _, kc, _ = nb
+    c = ok(kc, f"%%slurm run -> total\n{body}")
+    assert f"bound `total: {shape}`" in texts(c), texts(c)
+    assert value(kc, check) == expected
+
+
+def test_sweep_values_are_rust_expressions(nb):
+    _, kc, _ = nb
+    ok(kc, "let lrs: Vec<f32> = vec![0.5, 0.25]; let base: f64 = 2.0; let k: usize = 3;")
+    c = ok(kc, "%%sweep lr in lrs, x in [base, base * 10.0], n in 0..k -> grid --maximize value\n"
+               "(lr as f64) * x + n as f64")
+    t = texts(c)
+    assert "bound `grid: Vec<((f32, f64, usize,), f64)>` (12 of 12 configurations)" in t, t
+    assert value(kc, "grid_best.0") == "(0.5, 20.0, 2)"
+    assert value(kc, "lrs.len()") == "2"
