@@ -46,7 +46,8 @@ pub(super) fn iteration(expr: &str) -> Result<String, MagicError> {
     })
 }
 
-/// `a..b` / `a..=b` with integer literals; None if `s` is not range-shaped.
+/// `a..b` / `a..=b` with integer literals; None if `s` is not such a range
+/// (then it is an expression for the session).
 pub(super) fn parse_range(s: &str) -> Option<Result<(i128, i128), MagicError>> {
     let (a, b, inclusive) = if let Some((a, b)) = s.split_once("..=") {
         (a, b, true)
@@ -55,16 +56,13 @@ pub(super) fn parse_range(s: &str) -> Option<Result<(i128, i128), MagicError>> {
         (a, b, false)
     };
     let parse = |x: &str| x.trim().replace('_', "").parse::<i128>();
-    Some(match (parse(a), parse(b)) {
-        (Ok(a), Ok(b)) => {
-            let end = if inclusive { b.checked_add(1) } else { Some(b) };
-            end.map(|end| (a, end.max(a)))
-                .ok_or_else(|| MagicError::Items(format!("`{s}` is too large a range")))
-        }
-        _ => Err(MagicError::Items(format!(
-            "`{s}` is not a range of integers like 0..100"
-        ))),
-    })
+    // Bounds that are not integer literals (`0..n`): an expression for the session.
+    let (a, b) = (parse(a).ok()?, parse(b).ok()?);
+    let end = if inclusive { b.checked_add(1) } else { Some(b) };
+    Some(
+        end.map(|end| (a, end.max(a)))
+            .ok_or_else(|| MagicError::Items(format!("`{s}` is too large a range"))),
+    )
 }
 
 /// Writes the items of `[a, b)` and returns their count.
@@ -180,7 +178,8 @@ mod tests {
         assert!(matches!(parse_range("0..10"), Some(Ok((0, 10)))));
         assert!(matches!(parse_range("1..=3"), Some(Ok((1, 4)))));
         assert!(matches!(parse_range("5..2"), Some(Ok((5, 5)))));
-        assert!(matches!(parse_range("a..b"), Some(Err(_))));
+        assert!(parse_range("a..b").is_none(), "bounds from the notebook");
+        assert!(parse_range("0..n").is_none());
         assert!(parse_range("xs").is_none());
     }
 
