@@ -99,3 +99,15 @@ def test_sweep_values_are_rust_expressions(nb):
     assert "bound `grid: Vec<((f32, f64, usize,), f64)>` (12 of 12 configurations)" in t, t
     assert value(kc, "grid_best.0") == "(0.5, 20.0, 2)"
     assert value(kc, "lrs.len()") == "2"
+
+
+def test_names_rust_cannot_bind_are_refused_and_raw_names_bind(nb):
+    _, kc, _ = nb
+    c = cell(kc, "%%slurm run -> fn\n1u8")
+    assert c.status == "error" and c.error()["ename"] == "MagicSyntaxError", c.error()
+    assert "r#fn" in c.error()["evalue"]
+    c = cell(kc, "%%sweep self in [1, 2]\nself")
+    assert c.status == "error" and "keyword" in c.error()["evalue"], c.error()
+    c = ok(kc, "%%slurm run -> r#fn\n41u8 + 1")
+    assert "bound `r#fn: u8`" in texts(c), texts(c)
+    assert value(kc, "r#fn") == "42"

@@ -320,9 +320,9 @@ fn parse_cell(words: &[String]) -> Result<Magic, GrammarError> {
         None => (None, None),
     };
     if let Some(n) = &name
-        && !is_identifier(n)
+        && let Some(why) = binding_name_problem(n)
     {
-        return Err(err(format!("`-> {n}`: NAME must be a Rust identifier")).at(n.as_str()));
+        return Err(err(format!("`-> {n}`: {why}")).at(n.as_str()));
     }
     Ok(match cell.cmd {
         CellCmd::Map { items, options } => Magic::Map(MapMagic {
@@ -411,6 +411,41 @@ fn clap_message(e: clap::Error) -> String {
     format!("{}\n\n{USAGE}", text.trim_end())
 }
 
+/// Rust's strict and reserved keywords (the Reference, "Keywords"; 2024
+/// edition): not names a notebook can bind, except written raw (`r#fn`).
+const KEYWORDS: &[&str] = &[
+    "as", "async", "await", "break", "const", "continue", "crate", "dyn", "else", "enum", "extern",
+    "false", "fn", "for", "gen", "if", "impl", "in", "let", "loop", "match", "mod", "move", "mut",
+    "pub", "ref", "return", "self", "Self", "static", "struct", "super", "trait", "true", "type",
+    "unsafe", "use", "where", "while", "abstract", "become", "box", "do", "final", "macro",
+    "override", "priv", "try", "typeof", "unsized", "virtual", "yield",
+];
+
+/// Why `s` cannot name a variable the magics bind (`-> NAME`, a sweep
+/// parameter), or None if it can: a Rust identifier that is not a keyword
+/// and not `_`, or a raw identifier (`r#fn`) of one that may be raw.
+pub fn binding_name_problem(s: &str) -> Option<String> {
+    if let Some(raw) = s.strip_prefix("r#") {
+        return if is_identifier(raw) && !matches!(raw, "crate" | "self" | "super" | "Self" | "_") {
+            None
+        } else {
+            Some(format!("`{s}` is not a raw identifier Rust accepts"))
+        };
+    }
+    if !is_identifier(s) {
+        return Some(format!("`{s}` is not a Rust identifier"));
+    }
+    if s == "_" {
+        return Some("`_` binds nothing; choose a name".into());
+    }
+    if KEYWORDS.contains(&s) {
+        return Some(format!(
+            "`{s}` is a Rust keyword; choose another name, or write it raw: `r#{s}`"
+        ));
+    }
+    None
+}
+
 /// A plain Rust identifier (ASCII, not starting with a digit).
 pub fn is_identifier(s: &str) -> bool {
     let mut chars = s.chars();
@@ -462,6 +497,26 @@ mod tests {
             assert_eq!(m.name.as_deref(), name, "{line}");
         }
         assert!(parse("%%slurm map -> out").is_err());
+    }
+
+    #[test]
+    fn names_rust_cannot_bind_are_refused_or_raw() {
+        for bad in ["fn", "self", "Self", "_", "9x", "r#self", "let", "gen"] {
+            let e = parse(&format!("%%slurm run -> {bad}\n1")).expect_err(bad);
+            assert!(e.message.contains(bad), "{bad}: {}", e.message);
+        }
+        assert!(
+            parse("%%slurm run -> fn\n1")
+                .expect_err("keyword")
+                .message
+                .contains("r#fn")
+        );
+        let (m, _) = parse("%%slurm run -> r#fn\n1").expect("raw");
+        assert!(matches!(m, Magic::Run(r) if r.name.as_deref() == Some("r#fn")));
+        assert!(
+            parse("%%slurm run -> union\n1").is_ok(),
+            "a weak keyword is a name"
+        );
     }
 
     #[test]

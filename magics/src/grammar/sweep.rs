@@ -3,7 +3,7 @@
 //! VALUES a list, a range, `linspace(..)` or `logspace(..)`. No IO.
 
 use super::options::JobOptions;
-use super::{GrammarError, is_identifier};
+use super::{GrammarError, binding_name_problem};
 use crate::sweep::{MAX_CONFIGS, Objective, Param, ParamType, SweepSpec, Value};
 
 /// Values given as a Rust expression of the notebook (`lrs`, `[base, base
@@ -86,9 +86,9 @@ pub fn parse(line: &str) -> Result<SweepMagic, GrammarError> {
         }
     }
     if let Some(n) = &name
-        && !is_identifier(n)
+        && let Some(why) = binding_name_problem(n)
     {
-        return Err(err(format!("`-> {n}`: NAME must be a Rust identifier")));
+        return Err(err(format!("`-> {n}`: {why}")).at(n.as_str()));
     }
     let f = <SweepFlags as clap::Parser>::try_parse_from(flags)
         .map_err(|e| err(e.render().to_string().trim_end()))?;
@@ -149,10 +149,8 @@ fn parse_params(spec: &str) -> Result<(Vec<Param>, Vec<ValuesExpression>), Gramm
             .split_once(" in ")
             .ok_or_else(|| err(format!("`{part}`: write PARAM in VALUES")))?;
         let name = name.trim();
-        if !is_identifier(name) {
-            return Err(err(format!(
-                "`{name}` is not a parameter name (a Rust identifier)"
-            )));
+        if let Some(why) = binding_name_problem(name) {
+            return Err(err(format!("parameter {why}")).at(name));
         }
         if params.iter().any(|p| p.name == name) {
             return Err(err(format!("parameter `{name}` is given twice")));
