@@ -23,6 +23,10 @@ pub struct Config {
     /// Job root on the cluster over SSH (absolute, or relative to the
     /// remote home; default `.sluice-remote/<machine>-<hash>`).
     pub remote_workdir: Option<String>,
+    /// The notebook this kernel runs, as Jupyter Server names its session
+    /// (`JPY_SESSION_NAME`); None when the front end does not say
+    /// (nbconvert, papermill).
+    pub notebook: Option<String>,
 }
 
 /// A `SLUICE_*` variable holds a value sluice cannot use.
@@ -57,6 +61,7 @@ impl Config {
             partition: var("SLUICE_PARTITION"),
             account: var("SLUICE_ACCOUNT"),
             remote_workdir: var("SLUICE_REMOTE_WORKDIR"),
+            notebook: var("JPY_SESSION_NAME"),
         }
     }
 

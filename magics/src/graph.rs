@@ -308,6 +308,7 @@ mod tests {
                     kind: *kind,
                 })
                 .collect(),
+            notebook: String::new(),
         };
         let counts = Counts {
             completed: 3,

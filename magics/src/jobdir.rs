@@ -222,6 +222,25 @@ impl JobDir {
         Some(state)
     }
 
+    /// The first start and the last end (Unix seconds) of the job's items
+    /// that have a status with times; None if none has.
+    pub fn run_span(&self, items: usize) -> Option<(f64, f64)> {
+        let mut span: Option<(f64, f64)> = None;
+        for i in 0..items {
+            let Some(s) = self
+                .read_status(i)
+                .filter(|s| s.start > 0.0 && s.end >= s.start)
+            else {
+                continue;
+            };
+            span = Some(match span {
+                Some((a, b)) => (a.min(s.start), b.max(s.end)),
+                None => (s.start, s.end),
+            });
+        }
+        span
+    }
+
     /// The last `n` lines of element `element`'s stderr ("" if missing).
     pub fn stderr_tail(&self, element: usize, n: usize) -> String {
         let text = std::fs::read_to_string(self.log(element, "err")).unwrap_or_default();
@@ -269,6 +288,11 @@ mod tests {
         assert_eq!(dir.element_state(5, 0), Some(ElementState::Failed(3)));
         assert_eq!(dir.element_state(5, 1), None, "item 3 has no status");
         assert_eq!(dir.element_state(5, 2), Some(ElementState::Timeout));
+        assert_eq!(dir.run_span(5), None, "no item has times");
+        let mut timed = status(5, 0, None);
+        (timed.start, timed.end) = (100.0, 106.5);
+        std::fs::write(dir.status(0), serde_json::to_string(&timed).expect("json")).expect("write");
+        assert_eq!(dir.run_span(5), Some((100.0, 106.5)));
         // Old status files (written before `Status` had every field) still read.
         std::fs::write(dir.status(3), r#"{"exit":0,"index":3}"#).expect("write");
         assert_eq!(dir.element_state(5, 1), Some(ElementState::Completed));

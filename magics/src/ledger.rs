@@ -8,7 +8,8 @@
 //! Schema history: 1 jobs and elements; 2 `slurm_arrays`; 3 `jobs.dependencies`
 //! (JSON: job id, name and kind of every dependency; replaces the `deps`
 //! text `afterok:a,aftercorr:b`, which version 3 converts on open); 4
-//! `attempts` (the element states of each attempt `--retries` replaced).
+//! `attempts` (the element states of each attempt `--retries` replaced); 5
+//! `jobs.notebook` (which notebook of the folder submitted the job).
 
 use std::path::{Path, PathBuf};
 
@@ -18,7 +19,7 @@ use crate::domain::{Backend, Dependency, DependencyKind, ElementState, JobId, Jo
 use crate::executor::{ClusterJob, Submitted};
 use crate::jobdir::JobDir;
 
-const SCHEMA_VERSION: i32 = 4;
+const SCHEMA_VERSION: i32 = 5;
 
 /// Ledger failures.
 #[derive(Debug, thiserror::Error)]
@@ -59,6 +60,9 @@ pub struct JobRecord {
     pub created: f64,
     /// The jobs it depends on.
     pub deps: Vec<Dependency>,
+    /// The notebook that submitted it (the front end's session path, as
+    /// Jupyter Server gives it in `JPY_SESSION_NAME`; "" if unknown).
+    pub notebook: String,
 }
 
 /// An open ledger.
@@ -109,6 +113,10 @@ impl Ledger {
             )
             .map_err(sql)?;
         }
+        if version < 5 {
+            conn.execute_batch("ALTER TABLE jobs ADD COLUMN notebook TEXT NOT NULL DEFAULT ''")
+                .map_err(sql)?;
+        }
         if version < SCHEMA_VERSION {
             conn.pragma_update(None, "user_version", SCHEMA_VERSION)
                 .map_err(sql)?;
@@ -139,8 +147,8 @@ impl Ledger {
     pub fn insert(&self, j: &JobRecord) -> Result<(), LedgerError> {
         self.conn
             .execute(
-                "INSERT OR REPLACE INTO jobs (id, name, kind, backend, items, result_type, dir, binary, state, created, deps, dependencies)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, '', ?11)",
+                "INSERT OR REPLACE INTO jobs (id, name, kind, backend, items, result_type, dir, binary, state, created, deps, dependencies, notebook)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, '', ?11, ?12)",
                 params![
                     j.id as i64,
                     j.name,
@@ -152,7 +160,8 @@ impl Ledger {
                     j.binary.to_string_lossy(),
                     j.state.as_str(),
                     j.created,
-                    dependencies_json(&j.deps)
+                    dependencies_json(&j.deps),
+                    j.notebook
                 ],
             )
             .map_err(self.sql())?;
@@ -317,7 +326,7 @@ impl Ledger {
     pub fn jobs(&self) -> Result<Vec<JobRecord>, LedgerError> {
         let mut stmt = self
             .conn
-            .prepare("SELECT id, name, kind, backend, items, result_type, dir, binary, state, created, dependencies FROM jobs ORDER BY id")
+            .prepare("SELECT id, name, kind, backend, items, result_type, dir, binary, state, created, dependencies, notebook FROM jobs ORDER BY id")
             .map_err(self.sql())?;
         let rows = stmt.query_map([], row_to_job).map_err(self.sql())?;
         rows.collect::<Result<_, _>>().map_err(self.sql())
@@ -327,7 +336,7 @@ impl Ledger {
     pub fn find(&self, name: &str) -> Result<Option<JobRecord>, LedgerError> {
         self.conn
             .query_row(
-                "SELECT id, name, kind, backend, items, result_type, dir, binary, state, created, dependencies
+                "SELECT id, name, kind, backend, items, result_type, dir, binary, state, created, dependencies, notebook
                  FROM jobs WHERE name = ?1 ORDER BY id DESC LIMIT 1",
                 params![name],
                 row_to_job,
@@ -351,6 +360,7 @@ fn row_to_job(r: &rusqlite::Row<'_>) -> rusqlite::Result<JobRecord> {
         state: text(8)?.parse().map_err(|e| unknown_value(8, e))?,
         created: r.get(9)?,
         deps: serde_json::from_str(&text(10)?).map_err(|e| unknown_value(10, e))?,
+        notebook: text(11)?,
     })
 }
 
@@ -421,6 +431,7 @@ mod tests {
             state: JobState::Pending,
             created: 1.0,
             deps: Vec::new(),
+            notebook: "a.ipynb".into(),
         }
     }
 

@@ -1,6 +1,6 @@
 //! Rendering progress and job tables as HTML with a text/plain twin. No IO.
 
-use crate::domain::Counts;
+use crate::domain::{Counts, ElementState};
 use crate::ledger::JobRecord;
 use crate::session::Rendered;
 
@@ -118,6 +118,99 @@ pub fn jobs_table(jobs: &[(JobRecord, Counts)]) -> Rendered {
     }
 }
 
+/// One row of `%slurm status`.
+#[derive(Debug, Clone)]
+pub struct StatusRow {
+    /// The job.
+    pub job: JobRecord,
+    /// Its element states now.
+    pub states: Vec<ElementState>,
+    /// Seconds from its first start to its last end (finished), or since it
+    /// was submitted (still running); None if nothing ran.
+    pub elapsed: Option<f64>,
+    /// Pending reasons, cancellation reasons, cluster trouble.
+    pub note: String,
+}
+
+/// `2 completed, 1 TIMEOUT, 3 cancelled`: how many elements are in each
+/// state, Slurm's states that say why an element ended named as Slurm does.
+pub fn state_breakdown(states: &[ElementState]) -> String {
+    let mut counts: Vec<(String, usize)> = Vec::new();
+    for s in states {
+        let name = match s {
+            ElementState::Pending
+            | ElementState::Running
+            | ElementState::Completed
+            | ElementState::Failed(_)
+            | ElementState::Cancelled(_) => s.name().to_ascii_lowercase(),
+            other => other.name().to_string(),
+        };
+        match counts.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, c)) => *c += 1,
+            None => counts.push((name, 1)),
+        }
+    }
+    counts
+        .iter()
+        .map(|(n, c)| format!("{c} {n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `%slurm status`: one row per job — state, elements by state, elapsed
+/// time, why pending elements wait.
+pub fn status_table(rows: &[StatusRow]) -> Rendered {
+    if rows.is_empty() {
+        return Rendered {
+            text: "no jobs in this notebook yet (`%slurm status --all` lists the folder's)".into(),
+            html: Some("<i>no jobs in this notebook yet</i>".into()),
+            ..Default::default()
+        };
+    }
+    let elapsed = |e: Option<f64>| e.map_or_else(|| "-".to_string(), |s| format!("{s:.1}s"));
+    let mut text = format!(
+        "{:>5}  {:<16} {:<10} {:>8}  {:<36} {:>9}  {}\n",
+        "id", "name", "state", "elements", "by state", "elapsed", "reason"
+    );
+    let mut html = String::from(
+        "<table class=\"sluice-status\"><tr><th>id</th><th>name</th><th>state</th><th>elements</th><th>by state</th><th>elapsed</th><th>reason</th></tr>",
+    );
+    for r in rows {
+        let c = Counts::of(r.states.iter());
+        let state = if c.total() > 0 {
+            c.job_state()
+        } else {
+            r.job.state
+        };
+        let by = state_breakdown(&r.states);
+        text.push_str(&format!(
+            "{:>5}  {:<16} {:<10} {:>8}  {:<36} {:>9}  {}\n",
+            r.job.id,
+            r.job.name,
+            state,
+            r.states.len(),
+            by,
+            elapsed(r.elapsed),
+            r.note
+        ));
+        html.push_str(&format!(
+            "<tr><td>{}</td><td><b>{}</b></td><td>{state}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            r.job.id,
+            esc(&r.job.name),
+            r.states.len(),
+            esc(&by),
+            elapsed(r.elapsed),
+            esc(&r.note)
+        ));
+    }
+    html.push_str("</table>");
+    Rendered {
+        text: text.trim_end().to_string(),
+        html: Some(html),
+        ..Default::default()
+    }
+}
+
 /// Plain text shown as-is (help, logs), in a <pre>.
 pub fn pre(text: &str) -> Rendered {
     Rendered {
@@ -130,6 +223,22 @@ pub fn pre(text: &str) -> Rendered {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn states_are_counted_with_slurm_names_for_why_they_ended() {
+        let s = [
+            ElementState::Completed,
+            ElementState::Timeout,
+            ElementState::Completed,
+            ElementState::Cancelled("x".into()),
+            ElementState::OutOfMemory,
+            ElementState::NodeFail,
+        ];
+        assert_eq!(
+            state_breakdown(&s),
+            "2 completed, 1 TIMEOUT, 1 cancelled, 1 OUT_OF_MEMORY, 1 NODE_FAIL"
+        );
+    }
 
     #[test]
     fn progress_has_counts_in_both_forms() {

@@ -142,3 +142,34 @@ def test_help_is_output_and_lists_only_what_exists(nb):
     assert "%%sweep" in t and "report" not in t, t
     c = cell(kc, "%slurm help frobnicate")
     assert c.status == "error" and "topics" in c.error()["evalue"]
+
+
+def test_status_is_a_table_with_slurm_states_and_elapsed_time(nb):
+    _, kc, _ = nb
+    c = cell(kc, "%%slurm map 0..3 -> slowpoke --time 0:06\n"
+                 "fn f(x: u64) -> u64 { std::thread::sleep(std::time::Duration::from_millis(if x == 1 { 60_000 } else { 2_500 })); x }")
+    assert c.status == "error" and c.error()["ename"] == "TaskFailed", c.error()
+    t = texts(ok(kc, "%slurm status slowpoke"))
+    row = next(line for line in t.splitlines() if "slowpoke" in line)
+    assert "FAILED" in row and "2 completed, 1 TIMEOUT" in row, t
+    elapsed = next(float(w[:-1]) for w in row.split() if w.endswith("s") and w[:-1].replace(".", "").isdigit())
+    assert elapsed >= 2.0, row
+
+
+def test_status_lists_this_notebooks_jobs_and_all_lists_the_folder(tmp_path):
+    kernels = []
+    try:
+        for nb_name in ("first.ipynb", "second.ipynb"):
+            km, kc = start_new_kernel(kernel_name="sluice", startup_timeout=STARTUP_TIMEOUT, cwd=str(tmp_path),
+                                      env={**__import__("os").environ, "JPY_SESSION_NAME": str(tmp_path / nb_name)})
+            kernels.append((km, kc))
+        ok(kernels[0][1], "%%slurm map 0..2 -> from_first\nfn f(x: u8) -> u8 { x }")
+        ok(kernels[1][1], "%%slurm map 0..2 -> from_second\nfn f(x: u8) -> u8 { x }")
+        mine = texts(ok(kernels[1][1], "%slurm status"))
+        assert "from_second" in mine and "from_first" not in mine, mine
+        every = texts(ok(kernels[1][1], "%slurm status --all"))
+        assert "from_second" in every and "from_first" in every, every
+    finally:
+        for km, kc in kernels:
+            kc.stop_channels()
+            km.shutdown_kernel(now=True)

@@ -14,8 +14,11 @@ pub enum LineMagic {
     Jobs,
     /// ElementState of a job (or all jobs).
     Status {
-        /// Job name.
+        /// Job name (default: this notebook's jobs).
         job: Option<String>,
+        /// Every job of the folder's ledger, from every notebook.
+        #[arg(long)]
+        all: bool,
     },
     /// Wait for a job and bind its results.
     Wait {

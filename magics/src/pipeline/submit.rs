@@ -42,6 +42,7 @@ pub fn submit(ws: &mut Workspace, p: &Prepared) -> Result<JobRecord, MagicError>
         state: JobState::Pending,
         created: unix_now(),
         deps: plan.deps.clone(),
+        notebook: ws.config.notebook.clone().unwrap_or_default(),
     };
     p.dir
         .write_shape(plan.items, plan.chunk)

@@ -43,7 +43,7 @@ impl Magics {
             LineMagic::Config(c) => self.config(c, display),
             LineMagic::Jobs => self.jobs(display),
             LineMagic::Graph { dot, all } => self.graph(dot, all, display),
-            LineMagic::Status { job } => self.status(job, display),
+            LineMagic::Status { job, all } => self.status(job, all, display),
             LineMagic::Wait { job } => self.wait_line(&job, session, display),
             LineMagic::Cancel { job } => self.cancel_line(&job, display),
             LineMagic::Logs { job } => self.logs(&job, display),

@@ -2,8 +2,9 @@
 //! what the ledger and the executors know, as tables and the workflow graph.
 
 use super::super::Magics;
-use crate::domain::{Counts, ElementState};
+use crate::domain::ElementState;
 use crate::error::MagicError;
+use crate::ledger::JobRecord;
 use crate::pipeline::watch;
 use crate::render;
 use crate::session::{Display, Rendered};
@@ -46,22 +47,30 @@ impl Magics {
     pub(super) fn status(
         &mut self,
         job: Option<String>,
+        all: bool,
         display: &mut dyn Display,
     ) -> Result<(), MagicError> {
-        let names: Vec<String> = match job {
-            Some(j) => vec![j],
-            None => self
-                .ws
-                .ledger()?
-                .jobs()?
-                .into_iter()
-                .map(|j| j.name)
-                .collect(),
+        let jobs: Vec<JobRecord> = match job {
+            Some(j) => vec![self.ws.find_job(&j)?],
+            None => {
+                let notebook = self.ws.config.notebook.clone();
+                let mine: Vec<u64> = self.ws.jobs.values().map(|j| j.id).collect();
+                // The newest job of each name, like the names the notebook binds.
+                let mut newest: Vec<JobRecord> = Vec::new();
+                for j in self.ws.ledger()?.jobs()? {
+                    let ours = all
+                        || mine.contains(&j.id)
+                        || notebook.as_deref().is_some_and(|n| n == j.notebook);
+                    if ours {
+                        newest.retain(|k| k.name != j.name);
+                        newest.push(j);
+                    }
+                }
+                newest
+            }
         };
-        let mut text = String::new();
-        let mut html = String::new();
-        for n in names {
-            let j = self.ws.find_job(&n)?;
+        let mut rows = Vec::with_capacity(jobs.len());
+        for j in jobs {
             let states = watch::states_of(&mut self.ws, &j)?;
             let mut note = reasons(&states);
             let live = self.ws.note(j.id);
@@ -71,21 +80,29 @@ impl Magics {
                 }
                 note.push_str(&live);
             }
-            let r = render::progress(&j.name, j.id, &Counts::of(states.iter()), 0.0, &note);
-            text.push_str(&r.text);
-            text.push('\n');
-            html.push_str(r.html.as_deref().unwrap_or(""));
+            let done = states.iter().all(ElementState::is_terminal);
+            let elapsed = match (done, j.dir.run_span(j.items)) {
+                (true, Some((start, end))) => Some(end - start),
+                (true, None) => None,
+                (false, _) => Some((unix_now() - j.created).max(0.0)),
+            };
+            rows.push(render::StatusRow {
+                job: j,
+                states,
+                elapsed,
+                note,
+            });
         }
-        display.show(
-            &Rendered {
-                text,
-                html: Some(html),
-                ..Default::default()
-            },
-            None,
-        );
+        display.show(&render::status_table(&rows), None);
         Ok(())
     }
+}
+
+fn unix_now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
 }
 
 /// Distinct cancellation reasons, for status lines.
