@@ -39,6 +39,20 @@ pub struct ConfigError {
     pub message: String,
 }
 
+/// `dir` made absolute against the current directory (job directories
+/// travel to tasks as absolute paths).
+pub fn absolute(dir: &str) -> PathBuf {
+    let p = PathBuf::from(dir);
+    if p.is_absolute() {
+        return p;
+    }
+    match std::env::current_dir() {
+        Ok(cwd) if dir == "." => cwd,
+        Ok(cwd) => cwd.join(p),
+        Err(_) => p,
+    }
+}
+
 impl Config {
     /// Defaults from the environment, so one notebook runs unchanged on
     /// `local` and on a cluster: `SLUICE_BACKEND` (else local),
@@ -52,10 +66,7 @@ impl Config {
             backend: var("SLUICE_BACKEND")
                 .and_then(|b| b.parse().ok())
                 .unwrap_or_default(),
-            workdir: var("SLUICE_WORKDIR")
-                .map(PathBuf::from)
-                .or_else(|| std::env::current_dir().ok())
-                .unwrap_or_else(|| PathBuf::from(".")),
+            workdir: absolute(&var("SLUICE_WORKDIR").unwrap_or_else(|| ".".into())),
             host: var("SLUICE_HOST"),
             identity: var("SLUICE_IDENTITY"),
             partition: var("SLUICE_PARTITION"),

@@ -173,3 +173,14 @@ def test_status_lists_this_notebooks_jobs_and_all_lists_the_folder(tmp_path):
         for km, kc in kernels:
             kc.stop_channels()
             km.shutdown_kernel(now=True)
+
+
+def test_tasks_start_in_the_submission_directory_or_chdir(nb):
+    _, kc, workdir = nb
+    (workdir / "params.txt").write_text("beside the notebook")
+    (workdir / "sub").mkdir()
+    (workdir / "sub" / "params.txt").write_text("in sub")
+    c = ok(kc, "%%slurm run -> here\nstd::fs::read_to_string(\"params.txt\").unwrap()")
+    assert value(kc, "here") == '"beside the notebook"'
+    ok(kc, "%%slurm run -> there --chdir sub\nstd::fs::read_to_string(\"params.txt\").unwrap()")
+    assert value(kc, "there") == '"in sub"'

@@ -27,6 +27,9 @@ pub struct Resources {
     pub qos: Option<String>,
     /// `--gres`.
     pub gres: Option<String>,
+    /// `--chdir DIR`: where elements start (None: the submission directory,
+    /// as sbatch).
+    pub chdir: Option<String>,
 }
 
 impl Default for Resources {
@@ -41,6 +44,7 @@ impl Default for Resources {
             account: None,
             qos: None,
             gres: None,
+            chdir: None,
         }
     }
 }

@@ -37,12 +37,20 @@ pub struct JobSpec {
     pub resources: Resources,
     /// Dependencies.
     pub deps: Vec<Dependency>,
+    /// The submission directory: where elements start without `--chdir`
+    /// (on this machine; a cluster over SSH starts them in its job root).
+    pub submit_dir: PathBuf,
 }
 
 impl JobSpec {
     /// The spec of a recorded job, to run `run` again with `resources`
     /// (retry) or to watch it again (reattach, with `run` empty).
-    pub fn of_record(job: &JobRecord, run: Vec<usize>, resources: Resources) -> JobSpec {
+    pub fn of_record(
+        job: &JobRecord,
+        run: Vec<usize>,
+        resources: Resources,
+        submit_dir: PathBuf,
+    ) -> JobSpec {
         let chunk = job.dir.chunk();
         JobSpec {
             id: job.id,
@@ -55,6 +63,17 @@ impl JobSpec {
             run,
             resources,
             deps: Vec::new(),
+            submit_dir,
+        }
+    }
+
+    /// Where an element starts on this machine: `--chdir` (relative to the
+    /// submission directory), else the submission directory, as sbatch(1)
+    /// starts a batch script.
+    pub fn working_dir(&self) -> PathBuf {
+        match &self.resources.chdir {
+            Some(d) => self.submit_dir.join(d),
+            None => self.submit_dir.clone(),
         }
     }
 }

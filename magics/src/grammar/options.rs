@@ -51,6 +51,10 @@ pub struct JobOptions {
     /// Where to run: local (default) or slurm.
     #[arg(long, value_parser = parse_backend)]
     pub backend: Option<Backend>,
+    /// Where elements start: a directory (default: the submission
+    /// directory — the notebook's, or the remote workdir over SSH).
+    #[arg(long)]
+    pub chdir: Option<String>,
     /// Job name shown in the queue.
     #[arg(long = "name")]
     pub job_name: Option<String>,
@@ -69,6 +73,7 @@ impl JobOptions {
             account: self.account.clone(),
             qos: self.qos.clone(),
             gres: self.gres.clone(),
+            chdir: self.chdir.clone(),
         }
     }
 }

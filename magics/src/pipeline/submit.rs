@@ -65,6 +65,7 @@ pub fn submit(ws: &mut Workspace, p: &Prepared) -> Result<JobRecord, MagicError>
         run: (0..plan.elements()).collect(),
         resources: plan.resources.clone(),
         deps: plan.deps.clone(),
+        submit_dir: ws.config.workdir.clone(),
     };
     if let Err(e) = check_cross_backend(ws, &record).and_then(|()| hand_over(ws, &record, &spec)) {
         // Nothing runs: the record says so.
@@ -90,7 +91,7 @@ pub fn resubmit(
     run: Vec<usize>,
     resources: Resources,
 ) -> Result<(), MagicError> {
-    let spec = JobSpec::of_record(job, run, resources);
+    let spec = JobSpec::of_record(job, run, resources, ws.config.workdir.clone());
     let items: Vec<usize> = spec
         .run
         .iter()

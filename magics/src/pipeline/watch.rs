@@ -59,7 +59,12 @@ pub fn reattach(
         return Ok(false);
     };
     ws.check_host(job, &host)?;
-    let spec = JobSpec::of_record(job, Vec::new(), job.dir.resources());
+    let spec = JobSpec::of_record(
+        job,
+        Vec::new(),
+        job.dir.resources(),
+        ws.config.workdir.clone(),
+    );
     Ok(ws
         .executor(job.backend)?
         .reattach(&spec, &placed, recorded)?)

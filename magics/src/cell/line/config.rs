@@ -18,7 +18,11 @@ impl Magics {
         let before = self.ws.config.clone();
         let cfg = &mut self.ws.config;
         if let Some(w) = &c.workdir {
-            cfg.workdir = std::path::PathBuf::from(w);
+            cfg.workdir = if std::path::Path::new(w).is_absolute() {
+                std::path::PathBuf::from(w)
+            } else {
+                before.workdir.join(w)
+            };
         }
         for (value, slot) in [
             (&c.host, &mut cfg.host),

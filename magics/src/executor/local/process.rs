@@ -142,7 +142,7 @@ fn command(spec: &JobSpec, i: usize) -> io::Result<Command> {
         .env("SLURM_NTASKS", "1")
         .env("SLURM_JOB_PARTITION", "local")
         .env("RUST_BACKTRACE", "0")
-        .current_dir(spec.dir.path())
+        .current_dir(spec.working_dir())
         .stdin(Stdio::null())
         .stdout(out)
         .stderr(err)

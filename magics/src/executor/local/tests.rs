@@ -42,13 +42,15 @@ fn job(root: &Path, id: JobId, elements: usize, script: &str) -> JobSpec {
         id,
         name: format!("job{id}"),
         binary: launcher().to_path_buf(),
-        dir,
         items: elements,
         chunk: 1,
         elements,
         run: (0..elements).collect(),
         resources: Resources::default(),
         deps: Vec::new(),
+        // The scripts write their files where they start.
+        submit_dir: dir.path().to_path_buf(),
+        dir,
     }
 }
 

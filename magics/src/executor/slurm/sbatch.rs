@@ -127,6 +127,7 @@ pub fn sbatch_argv(
     array: &str,
     dependency: Option<&str>,
     job_dir: &Path,
+    chdir: &Path,
     script: &Path,
 ) -> Vec<String> {
     let mut a = vec![
@@ -134,7 +135,7 @@ pub fn sbatch_argv(
         "--parsable".into(),
         format!("--array={array}"),
         format!("--job-name={job_name}"),
-        format!("--chdir={}", job_dir.display()),
+        format!("--chdir={}", chdir.display()),
         format!(
             "--output={}",
             job_dir.join("logs/slurm-%A_%a.out").display()
@@ -255,6 +256,7 @@ mod tests {
             "0-9%4",
             d.as_deref(),
             Path::new("/j/3"),
+            Path::new("/home/me/nb"),
             Path::new("/j/3/job-0.sh"),
         );
         for want in [

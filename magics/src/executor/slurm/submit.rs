@@ -4,7 +4,7 @@
 //! afterwards. A slice sbatch refuses scancels the slices already
 //! submitted, so a job is never half on the cluster.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::sbatch::{self, Slice, SlurmDependency};
 use super::tracked::{Placement, Tracked};
@@ -25,6 +25,20 @@ struct Upstream {
 }
 
 impl SlurmExecutor {
+    /// Where elements start, as sbatch's `--chdir`: on the login node the
+    /// spec's working directory (the notebook's, or `--chdir`); over SSH
+    /// `--chdir` as given (sbatch resolves a relative one in the remote
+    /// home), else the job root on the cluster (the remote workdir).
+    fn working_dir(&self, spec: &JobSpec) -> Result<PathBuf, SlurmError> {
+        if !lock(&self.commands)?.is_remote() {
+            return Ok(spec.working_dir());
+        }
+        Ok(match &spec.resources.chdir {
+            Some(d) => PathBuf::from(d),
+            None => self.info.root.clone(),
+        })
+    }
+
     /// Stages the job's files and binary, submits one sbatch per slice, and
     /// watches the job. Returns the Slurm array ids.
     pub(super) fn submit_arrays(&mut self, spec: &JobSpec) -> Result<Vec<Submitted>, SlurmError> {
@@ -116,6 +130,7 @@ impl SlurmExecutor {
             &sbatch::array_spec(&slice.tasks, spec.resources.max_concurrent),
             sbatch::dependency_spec(&slurm_deps).as_deref(),
             place.remote_dir.path(),
+            &self.working_dir(spec)?,
             &script,
         );
         let out = lock(&self.commands)?.run(&argv)?;

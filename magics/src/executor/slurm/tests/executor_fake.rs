@@ -57,6 +57,7 @@ fn spec(tmp: &Path, id: u64, name: &str, items: usize) -> JobSpec {
         run: (0..items).collect(),
         resources: Resources::default(),
         deps: Vec::new(),
+        submit_dir: tmp.to_path_buf(),
     }
 }
 
