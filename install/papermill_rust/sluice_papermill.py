@@ -31,6 +31,7 @@ if "papermill" not in sys.modules:
 
 from papermill.engines import NBClientEngine
 from papermill.exceptions import PapermillException
+from papermill.models import Parameter
 from papermill.translators import Translator, papermill_translators
 
 RUST_KEYWORDS = {
@@ -132,6 +133,29 @@ class RustTranslator(Translator):
         return f"// {cmt_str}".strip()
 
     @classmethod
+    def inspect(cls, parameters_cell):
+        """The parameters cell's `let NAME: TYPE = VALUE;` statements, as
+        papermill's `--help-notebook` lists them (the type as written, or
+        "None" when the cell does not write one; a `//` comment after the
+        `;` is the help). Anything else in the cell is passed over."""
+        source = parameters_cell.get("source", "")
+        if isinstance(source, list):
+            source = "".join(source)
+        params = []
+        for stmt, help_text in statements(source):
+            m = LET.match(stmt)
+            if not m:
+                continue
+            _, name, ty, default = m.groups()
+            params.append(Parameter(
+                name=name,
+                inferred_type_name=" ".join(ty.split()) if ty else "None",
+                default=" ".join(default.split()),
+                help=help_text,
+            ))
+        return params
+
+    @classmethod
     def codify(cls, parameters, comment="Parameters"):
         lines = [cls.comment(comment)]
         for name, val in parameters.items():
@@ -141,6 +165,49 @@ class RustTranslator(Translator):
             ty = cls.rust_type(val)
             lines.append(f"let {ident}: {ty} = {cls.typed(val, ty)};")
         return "\n".join(lines) + "\n"
+
+
+LET = re.compile(r"^let\s+(?:mut\s+)?(r#)?([A-Za-z_][A-Za-z0-9_]*)\s*(?::\s*(.+?))?\s*=\s*(.+)$", re.S)
+
+
+def statements(source):
+    """`(statement, trailing comment)` pairs of Rust source: statements end
+    at a `;` outside brackets and string literals; `//` comments are taken
+    out, and the one on a statement's last line is its help."""
+    out, cur, depth, i, n = [], [], 0, 0, len(source)
+    quoted = False
+    while i < n:
+        ch = source[i]
+        if quoted:
+            cur.append(ch)
+            if ch == "\\" and i + 1 < n:
+                cur.append(source[i + 1])
+                i += 1
+            elif ch == '"':
+                quoted = False
+        elif source.startswith("//", i):
+            end = source.find("\n", i)
+            i = n if end < 0 else end
+            continue
+        elif ch == '"':
+            quoted = True
+            cur.append(ch)
+        elif ch in "([{":
+            depth += 1
+            cur.append(ch)
+        elif ch in ")]}":
+            depth -= 1
+            cur.append(ch)
+        elif ch == ";" and depth <= 0:
+            # The help is a comment on the same line as the `;`.
+            rest = source[i + 1:source.find("\n", i) if source.find("\n", i) >= 0 else n]
+            comment = rest.strip()[2:].strip() if rest.strip().startswith("//") else ""
+            out.append(("".join(cur).strip(), comment))
+            cur = []
+        else:
+            cur.append(ch)
+        i += 1
+    return out
 
 
 class SluiceEngine(NBClientEngine):

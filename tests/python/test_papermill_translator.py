@@ -52,3 +52,36 @@ def test_the_injected_cell_compiles_in_the_kernel(kernel):
     assert c.status == "ok", c.error()
     out = c.of_type("execute_result")[0]["content"]["data"]["text/plain"]
     assert out == '"20 0.5 \\"a\\\\tb\\" [1, 2] true {\\"a\\": 1.5}"'
+
+
+def test_help_notebook_lists_the_parameters_with_their_types(tmp_path):
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+    nb = {
+        "cells": [{"cell_type": "code", "metadata": {"tags": ["parameters"]}, "execution_count": None,
+                   "outputs": [], "source": "let lr: f64 = 0.1; // learning rate\nlet mut sizes: Vec<i64> = vec![\n    32, 64,\n];\nlet name = String::from(\"a;b\");\n"}],
+        "metadata": {"kernelspec": {"name": "sluice", "language": "rust", "display_name": "Rust (sluice)"},
+                     "language_info": {"name": "rust"}},
+        "nbformat": 4, "nbformat_minor": 5,
+    }
+    path = tmp_path / "p.ipynb"
+    path.write_text(json.dumps(nb))
+    papermill = str(Path(sys.executable).with_name("papermill"))
+    out = subprocess.run([papermill, "--help-notebook", str(path)], capture_output=True, text=True, check=True).stdout
+    assert "lr: f64 (default 0.1)" in out and "learning rate" in out, out
+    assert "sizes: Vec<i64> (default vec![ 32, 64, ])" in out, out
+    assert "name: Unknown type" in out, out
+    # A parameter the cell declares is not "unknown"; one it does not is.
+    from papermill.parameterize import parameterize_notebook
+    import nbformat
+    import warnings
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        parameterize_notebook(nbformat.read(str(path), as_version=4), {"lr": 0.5})
+    assert not [w for w in caught if "unknown parameter" in str(w.message)], [str(w.message) for w in caught]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        parameterize_notebook(nbformat.read(str(path), as_version=4), {"lrr": 0.5})
+    assert [w for w in caught if "unknown parameter" in str(w.message)]
