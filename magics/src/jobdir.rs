@@ -7,6 +7,7 @@
 //! input                    `items`, or `upstream:../<id>` (element-wise)
 //! count, chunk, retries    items, items per array element, `--retries N`
 //! resources.json           what each element asked for (a retry asks the same)
+//! environment.json         the session's environment at submission (--export)
 //! captures/<name>.json     notebook variables the body uses
 //! results/<i>.json         item i's result          status/<i>.json  how it ended
 //! logs/<element>.{out,err} the element's output     logs/slurm-*.out Slurm's own
@@ -111,6 +112,19 @@ impl JobDir {
     pub fn capture(&self, name: &str) -> PathBuf {
         self.captures_dir().join(format!("{name}.json"))
     }
+    /// `environment.json`: the notebook session's environment when the job
+    /// was submitted (`[[name, value], ...]`), for `--export`.
+    pub fn environment_file(&self) -> PathBuf {
+        self.root.join("environment.json")
+    }
+
+    /// The session's environment as written at submission; None if it was
+    /// not (not needed, or a job of an older version).
+    pub fn environment(&self) -> Option<Vec<(String, String)>> {
+        let text = std::fs::read_to_string(self.environment_file()).ok()?;
+        serde_json::from_str(&text).ok()
+    }
+
     /// `resources.json`.
     pub fn resources_file(&self) -> PathBuf {
         self.root.join("resources.json")

@@ -184,3 +184,18 @@ def test_tasks_start_in_the_submission_directory_or_chdir(nb):
     assert value(kc, "here") == '"beside the notebook"'
     ok(kc, "%%slurm run -> there --chdir sub\nstd::fs::read_to_string(\"params.txt\").unwrap()")
     assert value(kc, "there") == '"in sub"'
+
+
+def test_export_as_sbatch_spells_it(nb):
+    _, kc, _ = nb
+    ok(kc, 'unsafe { std::env::set_var("SLUICE_TEST_GREETING", "set in a cell") };')
+    ok(kc, "%%slurm run -> all_env\nstd::env::var(\"SLUICE_TEST_GREETING\").unwrap_or_default()")
+    assert value(kc, "all_env") == '"set in a cell"'
+    ok(kc, "%%slurm run -> no_env --export NONE\n"
+           "(std::env::var(\"SLUICE_TEST_GREETING\").is_err(), std::env::var(\"HOME\").is_err(), std::env::var(\"SLURM_ARRAY_TASK_ID\").is_ok())")
+    assert value(kc, "no_env") == "(true, true, true)"
+    ok(kc, "%%slurm run -> named_env --export SLUICE_TEST_GREETING,ODD=a=b\n"
+           "(std::env::var(\"SLUICE_TEST_GREETING\").unwrap(), std::env::var(\"ODD\").unwrap(), std::env::var(\"HOME\").is_err())")
+    assert value(kc, "named_env") == '("set in a cell", "a=b", true)'
+    c = cell(kc, "%%slurm run --export 'A B'\n1u8")
+    assert c.status == "error" and c.error()["ename"] == "MagicSyntaxError", c.error()

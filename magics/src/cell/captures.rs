@@ -29,14 +29,16 @@ pub(super) fn captures_of(
     Ok(out)
 }
 
-/// Writes each capture as `captures/<name>.json` in `dir`, serialized by
-/// the session itself (one evaluation for all of them).
+/// Writes each capture as `captures/<name>.json` in `dir` and, with
+/// `environment`, the session's environment as `environment.json` (for
+/// `--export`), serialized by the session itself: one evaluation for all.
 pub(super) fn write_captures(
     dir: &JobDir,
     captures: &[(String, String)],
+    environment: bool,
     session: &mut dyn Session,
 ) -> Result<(), MagicError> {
-    if captures.is_empty() {
+    if captures.is_empty() && !environment {
         return Ok(());
     }
     let p = BIND_PANIC_PREFIX;
@@ -48,6 +50,12 @@ pub(super) fn write_captures(
         code.push_str(&format!(
             " std::fs::write(r#\"{}\"#, serde_json::to_string(&{name}).expect(\"{p}cannot serialize `{name}`\")).expect(\"{p}cannot write `{name}`\");",
             dir.capture(name).display()
+        ));
+    }
+    if environment {
+        code.push_str(&format!(
+            " std::fs::write(r#\"{}\"#, serde_json::to_string(&std::env::vars_os().map(|(k, v)| (k.to_string_lossy().into_owned(), v.to_string_lossy().into_owned())).collect::<Vec<_>>()).expect(\"{p}cannot serialize the environment\")).expect(\"{p}cannot write the environment\");",
+            dir.environment_file().display()
         ));
     }
     code.push_str(" }");

@@ -52,7 +52,9 @@ impl Magics {
         )?;
 
         let (id, dir) = submit::new_job(&mut self.ws)?;
-        captures::write_captures(&dir, &captured, session)?;
+        let resources = plan::resources(&self.ws, &m.options);
+        let environment = plan::needs_session_env(&self.ws, backend, &resources);
+        captures::write_captures(&dir, &captured, environment, session)?;
         let (count, upstream_chunk, mut deps) = match &source {
             Items::Range(a, b) => (items::write_range(&dir, *a, *b)?, None, Vec::new()),
             Items::Expression(e) => (items::write_expression(&dir, e, session)?, None, Vec::new()),
@@ -89,7 +91,7 @@ impl Magics {
                 chunk,
                 result_type,
                 deps,
-                resources: plan::resources(&self.ws, &m.options),
+                resources,
                 no_wait: m.options.no_wait,
                 retries: m.options.retries,
             },

@@ -63,7 +63,9 @@ impl Magics {
             session,
         )?;
         let (id, dir) = submit::new_job(&mut self.ws)?;
-        captures::write_captures(&dir, &captured, session)?;
+        let resources = plan::resources(&self.ws, &r.options);
+        let environment = plan::needs_session_env(&self.ws, backend, &resources);
+        captures::write_captures(&dir, &captured, environment, session)?;
         Ok(Prepared {
             id,
             plan: TaskPlan {
@@ -74,7 +76,7 @@ impl Magics {
                 chunk: 1,
                 result_type,
                 deps,
-                resources: plan::resources(&self.ws, &r.options),
+                resources,
                 no_wait: r.options.no_wait,
                 retries: r.options.retries,
             },

@@ -71,7 +71,9 @@ impl Magics {
         )?;
 
         let (id, dir) = submit::new_job(&mut self.ws)?;
-        captures::write_captures(&dir, &captured, session)?;
+        let resources = plan::resources(&self.ws, &m.options);
+        let environment = plan::needs_session_env(&self.ws, backend, &resources);
+        captures::write_captures(&dir, &captured, environment, session)?;
         let count = items::write_lines(&dir, &config_json(&m.spec, &configs))?;
         let spec_json =
             serde_json::to_string(&m.spec).map_err(|e| io("writing the sweep's spec")(e.into()))?;
@@ -87,7 +89,7 @@ impl Magics {
                 chunk,
                 result_type,
                 deps: plan::dependencies(&mut self.ws, &m.options)?,
-                resources: plan::resources(&self.ws, &m.options),
+                resources,
                 no_wait: m.options.no_wait,
                 retries: m.options.retries,
             },

@@ -13,6 +13,7 @@
 
 mod backend;
 mod dependency;
+mod export;
 mod job;
 mod plan;
 mod resources;
@@ -22,6 +23,7 @@ pub use backend::{Backend, UnknownBackend};
 pub use dependency::{
     Dependency, DependencyKind, Readiness, UnknownDependencyKind, element_readiness, job_readiness,
 };
+pub use export::{BadExport, Export};
 pub use job::{JobId, JobKind, SlurmJobId, UnknownJobKind};
 pub use plan::{TaskPlan, items_of};
 pub use resources::{Resources, format_time, parse_mem_mb, parse_time};

@@ -30,6 +30,8 @@ pub struct Resources {
     /// `--chdir DIR`: where elements start (None: the submission directory,
     /// as sbatch).
     pub chdir: Option<String>,
+    /// `--export`: which environment variables elements get.
+    pub export: super::export::Export,
 }
 
 impl Default for Resources {
@@ -45,6 +47,7 @@ impl Default for Resources {
             qos: None,
             gres: None,
             chdir: None,
+            export: super::export::Export::default(),
         }
     }
 }

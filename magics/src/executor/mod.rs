@@ -40,6 +40,11 @@ pub struct JobSpec {
     /// The submission directory: where elements start without `--chdir`
     /// (on this machine; a cluster over SSH starts them in its job root).
     pub submit_dir: PathBuf,
+    /// The elements' environment besides Slurm's own variables (`--export`
+    /// resolved against the notebook session's environment); None: the
+    /// executor's own (a job of an older version, whose session
+    /// environment was not kept).
+    pub environment: Option<Vec<(String, String)>>,
 }
 
 impl JobSpec {
@@ -50,6 +55,7 @@ impl JobSpec {
         run: Vec<usize>,
         resources: Resources,
         submit_dir: PathBuf,
+        environment: Option<Vec<(String, String)>>,
     ) -> JobSpec {
         let chunk = job.dir.chunk();
         JobSpec {
@@ -64,6 +70,7 @@ impl JobSpec {
             resources,
             deps: Vec::new(),
             submit_dir,
+            environment,
         }
     }
 

@@ -55,6 +55,10 @@ pub struct JobOptions {
     /// directory — the notebook's, or the remote workdir over SSH).
     #[arg(long)]
     pub chdir: Option<String>,
+    /// Environment variables of the elements: ALL (the notebook session's),
+    /// NONE, or NAME[=value],... (optionally after ALL,).
+    #[arg(long, value_parser = parse_export, default_value = "ALL")]
+    pub export: crate::domain::Export,
     /// Job name shown in the queue.
     #[arg(long = "name")]
     pub job_name: Option<String>,
@@ -74,6 +78,7 @@ impl JobOptions {
             qos: self.qos.clone(),
             gres: self.gres.clone(),
             chdir: self.chdir.clone(),
+            export: self.export.clone(),
         }
     }
 }
@@ -96,6 +101,11 @@ fn parse_max_concurrent(s: &str) -> Result<usize, String> {
         Ok(n) => Ok(n),
         Err(_) => Err(format!("`{s}` is not a count of elements (1, 2, ...)")),
     }
+}
+
+fn parse_export(s: &str) -> Result<crate::domain::Export, String> {
+    s.parse()
+        .map_err(|e: crate::domain::BadExport| e.to_string())
 }
 
 fn parse_dependency(s: &str) -> Result<DependencyKind, String> {

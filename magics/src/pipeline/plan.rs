@@ -81,6 +81,14 @@ pub fn chunk(
     }
 }
 
+/// Whether the job needs the notebook session's environment written with
+/// it: `--export` ALL on this machine or a login node (over SSH, ALL is the
+/// cluster's own environment), or a variable named without a value.
+pub fn needs_session_env(ws: &Workspace, backend: Backend, r: &Resources) -> bool {
+    let over_ssh = backend == Backend::Slurm && ws.config.host.is_some();
+    r.export.vars.iter().any(|(_, v)| v.is_none()) || (r.export.all && !over_ssh)
+}
+
 /// What each element asks for: the options as given, with `%slurm config`'s
 /// partition and account where the options name none.
 pub fn resources(ws: &Workspace, opts: &JobOptions) -> Resources {

@@ -66,6 +66,7 @@ pub fn submit(ws: &mut Workspace, p: &Prepared) -> Result<JobRecord, MagicError>
         resources: plan.resources.clone(),
         deps: plan.deps.clone(),
         submit_dir: ws.config.workdir.clone(),
+        environment: environment(ws, &record, &plan.resources),
     };
     if let Err(e) = check_cross_backend(ws, &record).and_then(|()| hand_over(ws, &record, &spec)) {
         // Nothing runs: the record says so.
@@ -91,7 +92,8 @@ pub fn resubmit(
     run: Vec<usize>,
     resources: Resources,
 ) -> Result<(), MagicError> {
-    let spec = JobSpec::of_record(job, run, resources, ws.config.workdir.clone());
+    let environment = environment(ws, job, &resources);
+    let spec = JobSpec::of_record(job, run, resources, ws.config.workdir.clone(), environment);
     let items: Vec<usize> = spec
         .run
         .iter()
@@ -103,6 +105,20 @@ pub fn resubmit(
     hand_over(ws, job, &spec)?;
     ws.jobs.insert(job.name.clone(), job.clone());
     Ok(())
+}
+
+/// The elements' environment: `--export` resolved against the session's
+/// environment kept in the job directory (ALL is the cluster's own over
+/// SSH). None when the job needs the session's environment and it was not
+/// kept (jobs of older versions): the executor's own then.
+fn environment(ws: &Workspace, job: &JobRecord, r: &Resources) -> Option<Vec<(String, String)>> {
+    let over_ssh = job.backend == Backend::Slurm && ws.config.host.is_some();
+    let session = match job.dir.environment() {
+        Some(env) => env,
+        None if super::plan::needs_session_env(ws, job.backend, r) => return None,
+        None => Vec::new(),
+    };
+    Some(r.export.resolve(&session, !over_ssh))
 }
 
 /// Gives the spec to the job's executor and records where a cluster keeps it.

@@ -64,6 +64,7 @@ pub fn reattach(
         Vec::new(),
         job.dir.resources(),
         ws.config.workdir.clone(),
+        None,
     );
     Ok(ws
         .executor(job.backend)?

@@ -127,6 +127,10 @@ fn command(spec: &JobSpec, i: usize) -> io::Result<Command> {
     let out = std::fs::File::create(spec.dir.log(i, "out"))?;
     let err = std::fs::File::create(spec.dir.log(i, "err"))?;
     let mut cmd = Command::new(&spec.binary);
+    if let Some(env) = &spec.environment {
+        // `--export`, as resolved: nothing else of the kernel's own.
+        cmd.env_clear().envs(env.iter().map(|(k, v)| (k, v)));
+    }
     cmd.env("SLUICE_JOB_DIR", spec.dir.path())
         .env("SLURM_ARRAY_TASK_ID", i.to_string())
         .env("SLURM_ARRAY_JOB_ID", spec.id.to_string())

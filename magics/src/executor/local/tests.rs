@@ -50,6 +50,7 @@ fn job(root: &Path, id: JobId, elements: usize, script: &str) -> JobSpec {
         deps: Vec::new(),
         // The scripts write their files where they start.
         submit_dir: dir.path().to_path_buf(),
+        environment: None,
         dir,
     }
 }

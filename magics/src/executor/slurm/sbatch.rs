@@ -136,6 +136,9 @@ pub fn sbatch_argv(
         format!("--array={array}"),
         format!("--job-name={job_name}"),
         format!("--chdir={}", chdir.display()),
+        // Named variables travel in the batch script (sbatch's own list
+        // cannot hold a comma); sbatch says only whether ALL goes too.
+        format!("--export={}", if o.export.all { "ALL" } else { "NONE" }),
         format!(
             "--output={}",
             job_dir.join("logs/slurm-%A_%a.out").display()
@@ -176,11 +179,23 @@ fn quote(s: &str) -> String {
 /// The batch script of a slice: the element index is the array task id
 /// plus the slice's offset; output goes to `logs/<element>.{out,err}` as on
 /// the local executor.
-pub fn script(job_dir: &Path, binary: &Path, offset: usize) -> String {
+pub fn script(
+    job_dir: &Path,
+    binary: &Path,
+    offset: usize,
+    environment: &[(String, String)],
+) -> String {
     let dir = quote(&job_dir.display().to_string());
+    // `--export` as resolved for the elements, each value shell-quoted.
+    let exports: String = environment
+        .iter()
+        .filter(|(k, _)| !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+        .map(|(k, v)| format!("export {k}={}\n", quote(v)))
+        .collect();
     format!(
         "#!/bin/sh\n\
          # sluice task: elements are SLURM_ARRAY_TASK_ID + {offset}\n\
+         {exports}\
          i=$((SLURM_ARRAY_TASK_ID + {offset}))\n\
          SLURM_ARRAY_TASK_ID=$i\n\
          SLUICE_JOB_DIR={dir}\n\
@@ -304,7 +319,22 @@ mod tests {
             Path::new("/data/my jobs/3"),
             Path::new("/data/bin/ab"),
             10000,
+            &[
+                ("LANG".into(), "C.UTF-8".into()),
+                ("NOTE".into(), "it's $(x); a,b".into()),
+                ("BAD NAME".into(), "x".into()),
+            ],
         );
+        assert!(s.contains("export LANG=C.UTF-8\n"), "{s}");
+        assert!(!s.contains("BAD NAME"), "{s}");
+        // A shell reads every value back as it was.
+        let exports: String = s.lines().filter(|l| l.starts_with("export NOTE")).collect();
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("{exports}\nprintf %s \"$NOTE\""))
+            .output()
+            .expect("sh runs");
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "it's $(x); a,b");
         assert!(s.contains("i=$((SLURM_ARRAY_TASK_ID + 10000))"));
         assert!(s.contains("SLUICE_JOB_DIR='/data/my jobs/3'"));
         assert!(s.contains("exec /data/bin/ab >>'/data/my jobs/3'/logs/$i.out"));

@@ -110,7 +110,13 @@ impl SlurmExecutor {
         let script = place.remote_dir.batch_script(slice.offset);
         lock(&self.commands)?.write(
             &script,
-            sbatch::script(place.remote_dir.path(), remote_bin, slice.offset).as_bytes(),
+            sbatch::script(
+                place.remote_dir.path(),
+                remote_bin,
+                slice.offset,
+                spec.environment.as_deref().unwrap_or(&[]),
+            )
+            .as_bytes(),
             0o755,
         )?;
         let slurm_deps: Vec<SlurmDependency> = deps

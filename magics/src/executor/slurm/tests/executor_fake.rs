@@ -58,6 +58,7 @@ fn spec(tmp: &Path, id: u64, name: &str, items: usize) -> JobSpec {
         resources: Resources::default(),
         deps: Vec::new(),
         submit_dir: tmp.to_path_buf(),
+        environment: Some(vec![("GREETING".into(), "it's \"here\"".into())]),
     }
 }
 
