@@ -83,7 +83,7 @@ pub enum MagicError {
     Refused(String),
     /// Some items failed; the others' results are bound as `partial`.
     #[error(
-        "{failed} of {total} items of `{name}` failed; the {ok} results are in `{partial}` (Vec<Option<_>>, index-aligned); `%slurm retry {name}` reruns only the failed ones"
+        "{failed} of {total} items of `{name}` failed; `{partial}` (Vec<Option<_>>, index-aligned) holds the {ok} that succeeded; `%slurm retry {name}` reruns only the failed ones"
     )]
     TaskFailed {
         /// Job name.

@@ -22,6 +22,9 @@ pub enum TaskKind {
         inputs: Vec<(String, String, String)>,
         /// Notebook variables the body uses: `(name, Rust type)`.
         captures: Vec<(String, String)>,
+        /// `-> NAME: TYPE`: the type the body must have (checked when the
+        /// task compiles, so a wrong one is an error on the cell's lines).
+        result_type: Option<String>,
     },
 }
 
@@ -87,9 +90,17 @@ pub fn generate(kind: &TaskKind, body: &str, items: &str, deps: &[(String, Strin
                 "\n    });\n}\n".to_string(),
             )
         }
-        TaskKind::Run { inputs, captures } => {
+        TaskKind::Run {
+            inputs,
+            captures,
+            result_type,
+        } => {
+            let ret = result_type
+                .as_deref()
+                .map(|t| format!(" -> {t}"))
+                .unwrap_or_default();
             let mut pre = format!(
-                "fn main() {{\n    sluice_runtime::run_single(|| {{{}\n",
+                "fn main() {{\n    sluice_runtime::run_single(||{ret} {{{}\n",
                 capture_lets(captures)
             );
             for (name, ty, dir) in inputs {
@@ -176,8 +187,14 @@ mod tests {
         let kind = TaskKind::Run {
             inputs: vec![("parts".into(), "i64".into(), "/j/1".into())],
             captures: vec![("scale".into(), "f64".into())],
+            result_type: Some("i64".into()),
         };
         let t = generate(&kind, "parts.iter().sum::<i64>()", "", &[]);
+        assert!(
+            t.main_rs.contains("run_single(|| -> i64 {"),
+            "{}",
+            t.main_rs
+        );
         let lines: Vec<&str> = t.main_rs.lines().collect();
         assert_eq!(lines[t.body_line - 1], "parts.iter().sum::<i64>()");
         assert!(

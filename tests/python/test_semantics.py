@@ -199,3 +199,22 @@ def test_export_as_sbatch_spells_it(nb):
     assert value(kc, "named_env") == '("set in a cell", "a=b", true)'
     c = cell(kc, "%%slurm run --export 'A B'\n1u8")
     assert c.status == "error" and c.error()["ename"] == "MagicSyntaxError", c.error()
+
+
+def test_retry_after_a_kernel_restart_reruns_only_the_failed(tmp_path):
+    km, kc = start_new_kernel(kernel_name="sluice", startup_timeout=STARTUP_TIMEOUT, cwd=str(tmp_path))
+    try:
+        c = cell(kc, "%%slurm map 0..3 -> hb\nfn f(x: u64) -> u64 { if x == 2 && !std::path::Path::new(\"fixed\").exists() { panic!(\"x\") } x }")
+        assert c.status == "error" and c.error()["ename"] == "TaskFailed", c.error()
+        km.restart_kernel(now=True)
+        kc.wait_for_ready(timeout=STARTUP_TIMEOUT)
+        (tmp_path / "fixed").write_text("")
+        c = cell(kc, "%slurm retry hb", timeout=300)
+        assert c.status == "ok", c.error()
+        assert "retrying 1 failed element(s) of `hb`: [2]" in texts(c)
+        assert value(kc, "hb") == "[0, 1, 2]"
+        t = texts(ok(kc, "%slurm status hb"))
+        assert "COMPLETED" in t and "3 completed" in t, t
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)

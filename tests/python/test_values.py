@@ -111,3 +111,32 @@ def test_names_rust_cannot_bind_are_refused_and_raw_names_bind(nb):
     c = ok(kc, "%%slurm run -> r#fn\n41u8 + 1")
     assert "bound `r#fn: u8`" in texts(c), texts(c)
     assert value(kc, "r#fn") == "42"
+
+
+@pytest.mark.parametrize("code, ename, needle", [
+    # A result the notebook cannot hold is refused in the magic cell itself.
+    ("%%slurm run -> okres\nOk::<i32, String>(5)", "BindError", "cannot be bound as `Result<i32, String>`"),
+    ("%%slurm run -> s\n\"hello\"", "CompileError", "String, not &str"),
+    ("%%slurm run -> w: u8\n300u32", "CompileError", "mismatched types"),
+    ("%%slurm run -> nope: NoSuchType\n1", "CompileError", "NoSuchType"),
+    # A value that would not read back fails its item, with the reason.
+    ("%%slurm map 0..2 -> nn\nfn f(x: i32) -> f64 { if x == 0 { f64::NAN } else { 1.0 } }", "TaskFailed", "NaN"),
+])
+def test_results_that_cannot_be_bound_are_never_announced_as_bound(nb, code, ename, needle):
+    _, kc, _ = nb
+    c = cell(kc, code)
+    assert c.status == "error", texts(c)
+    err = c.error()
+    assert err["ename"] == ename, err
+    assert needle in err["evalue"] + "\n".join(err["traceback"]), err
+    assert "bound `" not in texts(c)
+    # The next cell runs as written: no bind waits for it.
+    assert value(kc, "1 + 1") == "2"
+
+
+def test_a_typed_arrow_may_hold_spaces(nb):
+    _, kc, _ = nb
+    ok(kc, ":dep serde = { version = \"1\", features = [\"derive\"] }")
+    c = ok(kc, "%%slurm run -> r: Result<i32, String>\nOk(7)")
+    assert "bound `r: Result<i32, String>`" in texts(c), texts(c)
+    assert value(kc, "r") == "Ok(7)"

@@ -165,16 +165,45 @@ fn panic_text(p: &(dyn std::any::Any + Send)) -> String {
     }
 }
 
-/// Runs one item; Ok(result JSON) or Err(message).
-fn run_item<T, R>(f: &(impl Fn(T) -> R + Sync), text: &str) -> Result<String, String>
+/// Runs one item; Ok(result JSON) or Err(message). `checked`: the result
+/// must read back as its own type (map and run jobs; a sweep's table shows
+/// what each configuration returned, NaN included, and binds what reads back).
+fn run_item<T, R>(f: &(impl Fn(T) -> R + Sync), text: &str, checked: bool) -> Result<String, String>
 where
     T: DeserializeOwned,
-    R: Serialize,
+    R: Serialize + DeserializeOwned,
 {
-    let item: T = serde_json::from_str(text).map_err(|e| format!("cannot read the item: {e}"))?;
+    let item: T = serde_json::from_str(text).map_err(|e| {
+        let why = if text.contains("null") {
+            " (NaN and infinite floats are written as JSON null and cannot be read back)"
+        } else {
+            ""
+        };
+        format!("cannot read the item: {e}{why}")
+    })?;
     let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(item)))
         .map_err(|p| format!("panicked: {}", panic_text(&*p)))?;
-    serde_json::to_string(&out).map_err(|e| format!("cannot serialize the result: {e}"))
+    if checked {
+        crossing_json(&out)
+    } else {
+        serde_json::to_string(&out).map_err(|e| format!("cannot serialize the result: {e}"))
+    }
+}
+
+/// The result as JSON, checked to read back as its own type: a result that
+/// would not survive the trip to the notebook (a NaN or infinite float
+/// becomes `null`; a map key that is not a string or a number) fails its
+/// item here, with the reason, instead of failing the bind later.
+fn crossing_json<R: Serialize + DeserializeOwned>(out: &R) -> Result<String, String> {
+    let json = serde_json::to_string(out).map_err(|e| {
+        format!("cannot serialize the result: {e} (results travel as JSON: map keys must be strings or numbers)")
+    })?;
+    match serde_json::from_str::<R>(&json) {
+        Ok(_) => Ok(json),
+        Err(e) => Err(format!(
+            "the result cannot be read back as its own type ({e}); NaN and infinite floats are written as JSON null"
+        )),
+    }
 }
 
 fn write_status(dir: &Path, i: usize, ok: bool, start: f64, error: Option<&str>) {
@@ -198,7 +227,7 @@ fn write_status(dir: &Path, i: usize, ok: bool, start: f64, error: Option<&str>)
 pub fn run_map<T, R, F>(f: F)
 where
     T: DeserializeOwned,
-    R: Serialize,
+    R: Serialize + DeserializeOwned,
     F: Fn(T) -> R + Sync,
 {
     if describe::<T, R>() {
@@ -216,6 +245,7 @@ where
         .and_then(|s| s.parse().ok())
         .unwrap_or(1usize)
         .max(1);
+    let checked = !dir.join("sweep.spec").exists();
     let failed = std::sync::atomic::AtomicBool::new(false);
     let next = std::sync::atomic::AtomicUsize::new(first);
     let worker = || {
@@ -225,7 +255,8 @@ where
                 break;
             }
             let start = now();
-            let result = read_item_text(&dir, &kind, i).and_then(|text| run_item(&f, &text));
+            let result =
+                read_item_text(&dir, &kind, i).and_then(|text| run_item(&f, &text, checked));
             match result {
                 Ok(json) => {
                     if let Err(e) =
@@ -266,7 +297,7 @@ where
 pub fn run_map_with<T, R, F, M>(make: M)
 where
     T: DeserializeOwned,
-    R: Serialize,
+    R: Serialize + DeserializeOwned,
     F: Fn(T) -> R + Sync,
     M: FnOnce() -> F,
 {
@@ -292,7 +323,7 @@ pub fn load_capture<T: DeserializeOwned>(name: &str) -> T {
 /// Entry point of a single-job task (`%%slurm run`).
 pub fn run_single<R, F>(f: F)
 where
-    R: Serialize,
+    R: Serialize + DeserializeOwned,
     F: Fn() -> R + Sync,
 {
     if describe::<(), R>() {
@@ -302,9 +333,7 @@ where
     let start = now();
     let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(&f))
         .map_err(|p| format!("panicked: {}", panic_text(&*p)))
-        .and_then(|r| {
-            serde_json::to_string(&r).map_err(|e| format!("cannot serialize the result: {e}"))
-        });
+        .and_then(|r| crossing_json(&r));
     match out {
         Ok(json) => match write_atomic(&dir.join("results").join("0.json"), &json) {
             Ok(()) => write_status(&dir, 0, true, start, None),

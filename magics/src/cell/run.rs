@@ -53,6 +53,7 @@ impl Magics {
         let kind = TaskKind::Run {
             inputs,
             captures: captured.clone(),
+            result_type: r.result_type.clone(),
         };
         let binary = build::build(&self.ws.build_root(), &self.notebook, &kind, body, display)
             .map_err(|e| captures::explain_build_error(e, &captured))?;

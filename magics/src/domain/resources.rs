@@ -9,7 +9,8 @@
 pub struct Resources {
     /// `--cpus-per-task` (at least 1).
     pub cpus: u32,
-    /// `--mem`, megabytes per element.
+    /// `--mem`, megabytes per element (`Some(0)`: all of the node's
+    /// memory, as sbatch's `--mem=0`).
     pub mem_mb: Option<u64>,
     /// `--time`, seconds per element. None: not given (the partition's
     /// default applies on Slurm; no limit locally); `Some(0)`: no limit,
@@ -53,6 +54,12 @@ impl Default for Resources {
 }
 
 impl Resources {
+    /// The memory limit to enforce, MB; None when there is none (`--mem 0`
+    /// is sbatch's "all of the node's memory").
+    pub fn enforced_mem_mb(&self) -> Option<u64> {
+        self.mem_mb.filter(|&m| m > 0)
+    }
+
     /// The time limit to enforce, in seconds; None when there is none.
     pub fn enforced_time_limit(&self) -> Option<u64> {
         self.time_limit.filter(|&t| t > 0)
@@ -89,7 +96,16 @@ pub fn parse_time(s: &str) -> Result<u64, String> {
     if t.eq_ignore_ascii_case("unlimited") || t.eq_ignore_ascii_case("infinite") {
         return Ok(0);
     }
-    let num = |p: &str| p.trim().parse::<u64>().map_err(|_| bad());
+    let num = |p: &str| {
+        let p = p.trim();
+        p.parse::<u64>().map_err(|_| {
+            if !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()) {
+                format!("`{s}` is too long a time limit")
+            } else {
+                bad()
+            }
+        })
+    };
     let (days, rest) = match t.split_once('-') {
         Some((d, r)) => (num(d)?, r),
         None => (0, t),
@@ -113,11 +129,12 @@ pub fn parse_time(s: &str) -> Result<u64, String> {
 }
 
 /// Parses a memory size into megabytes: `512`, `512M`, `2G`, `100K`, `1T`
-/// (sbatch(1), `--mem`; the default unit is megabytes).
+/// (sbatch(1), `--mem`; the default unit is megabytes; `0`: all of the
+/// node's memory).
 ///
 /// # Errors
-/// A message with an example, for anything else, zero, or a size too large
-/// to count in megabytes.
+/// A message with an example, for anything else, or a size too large to
+/// count in megabytes.
 pub fn parse_mem_mb(s: &str) -> Result<u64, String> {
     let bad = || format!("`{s}` is not a memory size: use e.g. 512M or 2G");
     let t = s.trim();
@@ -131,7 +148,8 @@ pub fn parse_mem_mb(s: &str) -> Result<u64, String> {
         _ => return Err(bad()),
     }
     .ok_or_else(|| format!("`{s}` is too large a memory size"))?;
-    if mb == 0 {
+    if mb == 0 && n != 0 {
+        // `100K` rounds up to 1 MB above; nothing else rounds to 0.
         return Err(bad());
     }
     Ok(mb)
@@ -174,7 +192,7 @@ mod tests {
         assert_eq!(parse_mem_mb("2G"), Ok(2048));
         assert_eq!(parse_mem_mb("100K"), Ok(1));
         assert!(parse_mem_mb("lots").is_err());
-        assert!(parse_mem_mb("0").is_err());
+        assert_eq!(parse_mem_mb("0"), Ok(0), "sbatch: all of the node's memory");
         assert!(parse_mem_mb("18446744073709551615T").is_err());
         assert!(parse_mem_mb("99999999999999999999").is_err());
     }

@@ -380,30 +380,48 @@ fn take_arrow(words: &[String]) -> Result<(Vec<String>, Option<String>), Grammar
     let mut i = 0;
     while i < words.len() {
         let w = &words[i];
-        if w == "->" {
-            let name = words
-                .get(i + 1)
-                .ok_or_else(|| err(format!("`->` needs a NAME after it\n\n{USAGE}")))?;
-            let mut t = name.clone();
-            i += 2;
-            // `-> name: Type` may have been split at the space after the colon.
-            if t.ends_with(':')
-                && let Some(ty) = words.get(i)
-            {
-                t.push_str(ty);
-                i += 1;
-            }
-            target = Some(t);
-            continue;
-        }
-        if let Some(name) = w.strip_prefix("->") {
-            target = Some(name.to_string());
+        let start = if w == "->" {
+            i += 1;
+            Some(
+                words
+                    .get(i)
+                    .ok_or_else(|| err(format!("`->` needs a NAME after it\n\n{USAGE}")))?
+                    .clone(),
+            )
         } else {
+            w.strip_prefix("->").map(str::to_string)
+        };
+        let Some(mut t) = start else {
             out.push(w.clone());
-        }
+            i += 1;
+            continue;
+        };
         i += 1;
+        // `-> name: Type` is split at the space after the colon, and a type
+        // (`Result<i32, String>`) at its own spaces: join until it closes.
+        while let Some(next) = words.get(i) {
+            let open = unclosed(&t);
+            if !(t.ends_with(':') || open > 0) || next.starts_with("--") && open == 0 {
+                break;
+            }
+            if !t.ends_with(':') {
+                t.push(' ');
+            }
+            t.push_str(next);
+            i += 1;
+        }
+        target = Some(t);
     }
     Ok((out, target))
+}
+
+/// Brackets (`<`, `(`, `[`) opened in `s` and not closed yet.
+fn unclosed(s: &str) -> i32 {
+    s.chars().fold(0, |depth, c| match c {
+        '<' | '(' | '[' => depth + 1,
+        '>' | ')' | ']' => depth - 1,
+        _ => depth,
+    })
 }
 
 fn clap_message(e: clap::Error) -> String {
@@ -516,6 +534,26 @@ mod tests {
         assert!(
             parse("%%slurm run -> union\n1").is_ok(),
             "a weak keyword is a name"
+        );
+    }
+
+    #[test]
+    fn typed_arrows_may_hold_spaces() {
+        let (m, _) = parse("%%slurm run -> x: Result<i32, String> --time 1\n1").expect("parses");
+        let Magic::Run(r) = m else {
+            panic!("not a run")
+        };
+        assert_eq!(r.name.as_deref(), Some("x"));
+        assert_eq!(r.result_type.as_deref(), Some("Result<i32, String>"));
+        assert_eq!(r.options.time, Some(60));
+        let (m, _) = parse("%%slurm run -> m: std::collections::HashMap<(u8, u8), Vec<String>>\n1")
+            .expect("parses");
+        let Magic::Run(r) = m else {
+            panic!("not a run")
+        };
+        assert_eq!(
+            r.result_type.as_deref(),
+            Some("std::collections::HashMap<(u8, u8), Vec<String>>")
         );
     }
 

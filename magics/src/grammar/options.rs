@@ -10,13 +10,13 @@ use crate::domain::{Backend, DependencyKind, Resources, parse_mem_mb, parse_time
 #[derive(Debug, Clone, PartialEq, Default, Args)]
 pub struct JobOptions {
     /// Time limit per element: M, M:S, H:M:S, D-H, D-H:M or D-H:M:S.
-    #[arg(long, value_parser = parse_time)]
+    #[arg(long, value_parser = parse_time, allow_hyphen_values = true)]
     pub time: Option<u64>,
     /// Memory per element: 512M, 2G (default unit: megabytes).
-    #[arg(long, value_parser = parse_mem_mb)]
+    #[arg(long, value_parser = parse_mem_mb, allow_hyphen_values = true)]
     pub mem: Option<u64>,
     /// CPUs per element (also the threads a packed element uses).
-    #[arg(long = "cpus-per-task", default_value_t = 1, value_parser = parse_cpus)]
+    #[arg(long = "cpus-per-task", default_value_t = 1, value_parser = parse_cpus, allow_hyphen_values = true)]
     pub cpus_per_task: u32,
     /// Slurm partition.
     #[arg(long)]
@@ -31,7 +31,7 @@ pub struct JobOptions {
     #[arg(long)]
     pub qos: Option<String>,
     /// At most K elements of the array at once (Slurm's `%K`).
-    #[arg(long = "max-concurrent", value_parser = parse_max_concurrent)]
+    #[arg(long = "max-concurrent", value_parser = parse_max_concurrent, allow_hyphen_values = true)]
     pub max_concurrent: Option<usize>,
     /// Earlier jobs (names) this one waits for.
     #[arg(long, value_delimiter = ',')]
@@ -40,10 +40,10 @@ pub struct JobOptions {
     #[arg(long, value_parser = parse_dependency, default_value = "afterok")]
     pub dependency: DependencyKind,
     /// Resubmit failed elements up to N times.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, allow_hyphen_values = true, value_parser = parse_retries)]
     pub retries: u32,
     /// Items per array element (task packing); `auto` picks one.
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true, value_parser = parse_chunk)]
     pub chunk: Option<String>,
     /// Queue the job and return at once.
     #[arg(long = "no-wait")]
@@ -100,6 +100,24 @@ fn parse_max_concurrent(s: &str) -> Result<usize, String> {
         ),
         Ok(n) => Ok(n),
         Err(_) => Err(format!("`{s}` is not a count of elements (1, 2, ...)")),
+    }
+}
+
+/// `--retries N`: a count, 0 or more.
+fn parse_retries(s: &str) -> Result<u32, String> {
+    s.trim()
+        .parse::<u32>()
+        .map_err(|_| format!("`{s}` is not a number of retries (0, 1, 2, ...)"))
+}
+
+/// `--chunk K|auto`: a positive count of items per element, or `auto`.
+fn parse_chunk(s: &str) -> Result<String, String> {
+    match s.trim() {
+        "auto" => Ok("auto".into()),
+        k if k.parse::<usize>().is_ok_and(|k| k > 0) => Ok(k.to_string()),
+        _ => Err(format!(
+            "`{s}` is not a chunk: use a positive number of items or auto"
+        )),
     }
 }
 

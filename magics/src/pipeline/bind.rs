@@ -153,6 +153,17 @@ pub fn bind(
             let code = let_from_json(&job.name, &shape, &path);
             (shape, code)
         };
+        // The `let` waits for the next cell: type-check it now, so a result
+        // the notebook cannot hold is said here, never announced as bound.
+        if let Err(source @ EvalError::Compile(_)) = session.check(&code) {
+            return Err(MagicError::Bind {
+                what: format!(
+                    "the results of `{}` cannot be bound as `{shape}` in the notebook (a result must be an owned type that implements serde::Deserialize; `%slurm load {}` binds them once it does)",
+                    job.name, job.name
+                ),
+                source,
+            });
+        }
         pending.defer(&job.name, code);
         return Ok(format!(
             "bound `{}: {shape}` ({} item{})",

@@ -31,7 +31,16 @@ pub fn build(
     }
     match task_build::build(&src, root) {
         Ok(b) => Ok(b.binary),
-        Err(BuildError::Compile(d)) => Err(MagicError::Compile(d)),
+        Err(BuildError::Compile(mut d)) => {
+            if let Some(first) = d.iter_mut().find(|d| {
+                d.message.contains("Deserialize") || d.message.contains("DeserializeOwned")
+            }) {
+                first.notes.push(
+                    "note: a job's result is read back into the notebook, so it must implement serde::Deserialize: return owned values (String, not &str) and derive Deserialize on the notebook's own types".into(),
+                );
+            }
+            Err(MagicError::Compile(d))
+        }
         Err(e) => Err(MagicError::Build(e)),
     }
 }
@@ -51,7 +60,7 @@ pub fn output_type(
     session: &mut dyn Session,
 ) -> Result<String, MagicError> {
     if let Some(t) = written {
-        return Ok(t);
+        return Ok(super::type_name::tidy(&t));
     }
     let unknown =
         |why: String| MagicError::Build(BuildError::UnknownOutputType(format!("{why}; {hint}")));

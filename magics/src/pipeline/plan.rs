@@ -50,6 +50,7 @@ pub fn dependency_on(
     if !kind.is_element_wise()
         && let Readiness::Never(why) = job_readiness(kind, &states, &job.name)
     {
+        let why = why.trim_start_matches("DependencyNeverSatisfied: ");
         return Err(MagicError::Dependency(format!(
             "{why}: this job could never start"
         )));

@@ -149,8 +149,8 @@ impl VisitMut for Rewrite {
     }
 }
 
-/// `Vec < i64 >` (token spacing) → `Vec<i64>`.
-fn tidy(tokens: &str) -> String {
+/// `Vec < i64 >` (token spacing, as syn prints a type) → `Vec<i64>`.
+pub fn tidy(tokens: &str) -> String {
     let mut s = tokens.to_string();
     for (from, to) in [
         (" < ", "<"),

@@ -124,11 +124,25 @@ pub(super) struct Shared {
 }
 
 /// Adds a job, or re-queues `spec.run` of a job already known (retry).
+///
+/// A job this executor has not seen before whose `run` is not every element
+/// (a retry after a kernel restart) starts its other elements in the state
+/// their status files say, so they do not wait for ever.
 pub(super) fn register(shared: &mut Shared, spec: JobSpec) {
     let n = spec.elements;
     let job = shared.jobs.entry(spec.id).or_insert_with(|| JobRun {
         spec: spec.clone(),
-        states: vec![ElementState::Pending; n],
+        states: (0..n)
+            .map(|e| {
+                if spec.run.contains(&e) {
+                    ElementState::Pending
+                } else {
+                    spec.dir.element_state(spec.items, e).unwrap_or_else(|| {
+                        ElementState::Cancelled("not rerun: it ended with an earlier kernel".into())
+                    })
+                }
+            })
+            .collect(),
         peak_kib: vec![0; n],
         queue: VecDeque::new(),
         running: HashMap::new(),
@@ -259,7 +273,7 @@ impl Scheduler {
         for job in shared.jobs.values_mut() {
             let (limit, mem) = (
                 job.spec.resources.enforced_time_limit(),
-                job.spec.resources.mem_mb,
+                job.spec.resources.enforced_mem_mb(),
             );
             for (&i, r) in job.running.iter_mut() {
                 if r.killed.is_some() {
@@ -267,7 +281,7 @@ impl Scheduler {
                 }
                 if let Some(rss) = r.process.rss_kib() {
                     job.peak_kib[i] = job.peak_kib[i].max(rss);
-                    if mem.is_some_and(|m| rss > m * 1024) {
+                    if mem.is_some_and(|m| rss > m.saturating_mul(1024)) {
                         r.kill(ElementState::OutOfMemory);
                         continue;
                     }

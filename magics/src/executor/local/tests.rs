@@ -318,3 +318,35 @@ fn aftercorr_runs_element_i_after_element_i() {
     );
     assert_eq!(finished(&exec, 2)[2], ElementState::Completed);
 }
+
+#[test]
+fn a_retry_after_a_restart_keeps_the_elements_that_ended() {
+    let root = tempfile::tempdir().expect("tempdir");
+    // Elements 0 and 1 ended with an earlier kernel (their statuses say
+    // how); this executor has never seen the job and reruns element 2.
+    let mut spec = job(root.path(), 9, 3, "exit 0\n");
+    spec.dir.write_shape(3, 1).expect("shape");
+    for (item, exit) in [(0, 0), (1, 3)] {
+        spec.dir.write_status_if_missing(&sluice_runtime::Status {
+            index: item,
+            exit,
+            start: 1.0,
+            end: 2.0,
+            host: String::new(),
+            peak_rss_kib: 0,
+            error: None,
+            state: None,
+        });
+    }
+    spec.run = vec![2];
+    let mut exec = executor();
+    exec.submit(&spec).expect("submits");
+    assert_eq!(
+        finished(&exec, 9),
+        vec![
+            ElementState::Completed,
+            ElementState::Failed(3),
+            ElementState::Completed
+        ]
+    );
+}

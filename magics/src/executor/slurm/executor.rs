@@ -234,7 +234,8 @@ impl SlurmExecutor {
         let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
         if let Some(t) = w.jobs.get(&id) {
             for (s, r) in t.states.iter().zip(&t.reasons) {
-                if *s == ElementState::Pending && !r.is_empty() {
+                // Slurm says `None` while it has not looked at a job yet.
+                if *s == ElementState::Pending && !r.is_empty() && r != "None" {
                     *counts
                         .entry(queue::pending_reason(r).unwrap_or(r.as_str()))
                         .or_default() += 1;
