@@ -68,6 +68,7 @@ fn main() -> anyhow::Result<()> {
                 );
             };
             init_tracing();
+            runtime::control::ignore_in_children();
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)
                 .enable_all()

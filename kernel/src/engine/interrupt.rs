@@ -24,9 +24,11 @@ const RETIRE_LIMIT: Duration = Duration::from_secs(3);
 struct State {
     /// The runtime's supervisor (shared with evcxr; set once it has started).
     child: Mutex<Option<Arc<Mutex<Child>>>>,
-    /// Held while deciding whether to signal, so an interrupt and the
-    /// "cell over" that follows reach the supervisor in that order.
-    signalling: Mutex<()>,
+    /// The supervisor an interrupt went to during this cell (a "cell over"
+    /// goes to that one only, never to a new runtime evcxr started since).
+    /// Held while signalling, so an interrupt and the "cell over" that
+    /// follows reach the supervisor in that order.
+    signalled: Mutex<Option<u32>>,
     /// True while a cell is executing.
     busy: AtomicBool,
     /// Set by an interrupt, cleared when the next cell starts.
@@ -51,13 +53,13 @@ impl Interrupter {
 
     /// Marks the start (true) or end (false) of a cell.
     pub fn set_busy(&self, busy: bool) {
-        let _one = self.state.signalling.lock();
+        let Ok(mut signalled) = self.state.signalled.lock() else {
+            return;
+        };
         if busy {
             self.state.requested.store(false, Ordering::SeqCst);
-        } else if self.state.requested.load(Ordering::SeqCst)
-            && !self.state.magic.load(Ordering::SeqCst)
-        {
-            self.send(Control::Forget);
+        } else if let Some(pid) = signalled.take() {
+            self.send(Control::Forget, Some(pid));
         }
         self.state.busy.store(busy, Ordering::SeqCst);
     }
@@ -75,13 +77,17 @@ impl Interrupter {
     /// Stops the running cell, if any. Blocking (may wait for evcxr's lock
     /// on the child for a moment): call from `spawn_blocking`.
     pub fn interrupt(&self) -> bool {
-        let _one = self.state.signalling.lock();
+        let Ok(mut signalled) = self.state.signalled.lock() else {
+            return false;
+        };
         if !self.state.busy.load(Ordering::SeqCst) {
             return false;
         }
         self.state.requested.store(true, Ordering::SeqCst);
-        if !self.state.magic.load(Ordering::SeqCst) {
-            self.send(Control::Interrupt);
+        if !self.state.magic.load(Ordering::SeqCst)
+            && let Some(pid) = self.send(Control::Interrupt, None)
+        {
+            *signalled = Some(pid);
         }
         true
     }
@@ -114,17 +120,21 @@ impl Interrupter {
         self.state.child.lock().ok().and_then(|c| c.clone())
     }
 
-    /// Sends `control` to the supervisor if it is alive (a process that
-    /// ended keeps its pid until evcxr reaps it, so this never reaches
-    /// another process).
-    fn send(&self, what: Control) {
-        let Some(child) = self.child() else { return };
-        let Ok(mut child) = child.lock() else { return };
-        if !matches!(child.try_wait(), Ok(None)) {
-            return;
+    /// Sends `control` to the supervisor if it is alive (and is `only`,
+    /// when given); returns its pid. A process that ended keeps its pid
+    /// until evcxr reaps it, so this never reaches another process.
+    fn send(&self, what: Control, only: Option<u32>) -> Option<u32> {
+        let child = self.child()?;
+        let mut child = child.lock().ok()?;
+        if !matches!(child.try_wait(), Ok(None)) || only.is_some_and(|pid| pid != child.id()) {
+            return None;
         }
-        if let Err(e) = control::send(child.id(), what) {
-            tracing::warn!("cannot reach the evaluation runtime ({what:?}): {e}");
+        match control::send(child.id(), what) {
+            Ok(()) => Some(child.id()),
+            Err(e) => {
+                tracing::warn!("cannot reach the evaluation runtime ({what:?}): {e}");
+                None
+            }
         }
     }
 }

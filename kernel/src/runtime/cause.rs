@@ -4,8 +4,7 @@
 //!
 //! Every word comes from something observed, never a guess: the wait status,
 //! the stack-overflow report of the session's SIGSEGV handler, Rust's
-//! allocation-failure message as the last line the cell wrote to stderr
-//! before an abort, the kernel's `oom_kill` counter having moved while the
+//! allocation-failure message on the cell's stderr before an abort, the kernel's `oom_kill` counter having moved while the
 //! cell ran.
 
 /// What was seen besides the wait status.
@@ -15,8 +14,8 @@ pub struct Seen {
     pub interrupted: bool,
     /// The session's SIGSEGV handler reported a stack overflow.
     pub overflow: bool,
-    /// The last whole line the cell wrote to stderr.
-    pub last_stderr_line: Option<String>,
+    /// Rust's allocation-failure line, if the cell wrote one to stderr.
+    pub alloc_failure: Option<String>,
     /// `/proc/vmstat` `oom_kill` when the cell started.
     pub oom_kills_before: Option<u64>,
 }
@@ -37,10 +36,7 @@ pub fn describe(status: libc::c_int, seen: &Seen) -> String {
         return "stack overflow".into();
     }
     if signal == libc::SIGABRT
-        && let Some(line) = seen
-            .last_stderr_line
-            .as_deref()
-            .filter(|l| is_alloc_failure(l))
+        && let Some(line) = seen.alloc_failure.as_deref()
     {
         return format!("out of memory ({line}; aborted)");
     }
@@ -80,7 +76,7 @@ pub fn killed_by(signal: libc::c_int) -> String {
 }
 
 /// Rust's allocation-failure message: `memory allocation of N bytes failed`.
-fn is_alloc_failure(line: &str) -> bool {
+pub fn is_alloc_failure(line: &str) -> bool {
     line.strip_prefix("memory allocation of ")
         .and_then(|rest| rest.strip_suffix(" bytes failed"))
         .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
@@ -135,7 +131,7 @@ mod tests {
             "interrupted"
         );
         let alloc = Seen {
-            last_stderr_line: Some("memory allocation of 1099511627776 bytes failed".into()),
+            alloc_failure: Some("memory allocation of 1099511627776 bytes failed".into()),
             ..none.clone()
         };
         assert_eq!(

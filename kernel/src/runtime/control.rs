@@ -44,6 +44,15 @@ pub fn signal() -> libc::c_int {
     libc::SIGRTMIN() + 4
 }
 
+/// Makes the signal harmless in this process and the ones it starts: a
+/// supervisor that has not yet blocked it (it blocks it first thing and
+/// reads it from a signalfd) ignores it instead of dying of it. Call in
+/// the kernel before starting evcxr.
+pub fn ignore_in_children() {
+    // SAFETY: sets a standard disposition for a valid signal number.
+    unsafe { libc::signal(signal(), libc::SIG_IGN) };
+}
+
 /// Sends `control` to the supervisor `pid`.
 pub fn send(pid: u32, control: Control) -> io::Result<()> {
     let value = libc::sigval {

@@ -81,12 +81,20 @@ pub fn hook() {
             std::process::exit(2);
         };
         restore_environment();
+        set_process_name(c"sluice-session");
         session::run(setup);
     }
     if std::env::var_os("EVCXR_IS_RUNTIME").is_some() {
+        set_process_name(c"sluice-runtime");
         supervisor::run();
     }
     evcxr::runtime_hook();
+}
+
+/// Names the calling thread (and so the process in `ps`): at most 15 bytes.
+fn set_process_name(name: &std::ffi::CStr) {
+    // SAFETY: PR_SET_NAME reads a NUL-terminated string of at most 16 bytes.
+    unsafe { libc::prctl(libc::PR_SET_NAME, name.as_ptr()) };
 }
 
 /// The cells see the environment the kernel had: the session's own

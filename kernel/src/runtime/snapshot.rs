@@ -68,7 +68,9 @@ pub fn before_cell(enabled: bool, supervisor: u32) -> Before {
     };
     let micros = started.elapsed().as_micros() as u64;
     if pid == 0 {
+        super::set_process_name(c"sluice-snapshot");
         wait_to_take_over(supervisor);
+        super::set_process_name(c"sluice-session");
         // SAFETY: restores the mask saved above.
         unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &old_mask, std::ptr::null_mut()) };
         return Before::TookOver;

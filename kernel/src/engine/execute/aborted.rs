@@ -30,11 +30,16 @@ pub(super) fn restored(cause: &str, ran: bool) -> ErrorOutput {
         };
     }
     let evalue = format!("{cause}; the session was restored to the state before this cell");
+    let what = if cause == "interrupted" {
+        "the cell was interrupted".to_string()
+    } else {
+        format!("the process running the cell ended: {cause}")
+    };
     ErrorOutput {
         ename: ename.into(),
         traceback: vec![
-            format!("{ename}: {evalue}."),
-            "Every variable holds its value from before this cell; names this cell defined do not exist.".into(),
+            format!("{ename}: {what}."),
+            "The session was restored to the state before this cell: every variable holds its value from before it, and names it defined do not exist.".into(),
         ],
         evalue,
     }

@@ -34,8 +34,25 @@ struct Ran {
 }
 
 impl Worker {
-    /// Evaluates the cell's code with evcxr and classifies the result.
+    /// Evaluates the cell's code with evcxr and classifies the result; the
+    /// code of a cell that ran is kept (to place panics in its items later).
     pub(super) fn evaluate(
+        &mut self,
+        msg: &JupyterMessage,
+        req: &ExecuteRequest,
+        count: usize,
+    ) -> Outcome {
+        let outcome = self.evaluate_code(msg, req, count);
+        if matches!(outcome, Outcome::Ok(_)) && !Magics::is_magic(&req.code) {
+            self.executed.push((count, req.code.clone()));
+            if self.executed.len() > KEPT_CELLS {
+                self.executed.remove(0);
+            }
+        }
+        outcome
+    }
+
+    fn evaluate_code(
         &mut self,
         msg: &JupyterMessage,
         req: &ExecuteRequest,
@@ -77,14 +94,7 @@ impl Worker {
         }
         self.remember_source();
         self.show_other_panics(msg, &ran.report.others, &block);
-        let outcome = self.classify(msg, req, ran, &block, binds);
-        if matches!(outcome, Outcome::Ok(_)) {
-            self.executed.push((count, req.code.clone()));
-            if self.executed.len() > KEPT_CELLS {
-                self.executed.remove(0);
-            }
-        }
-        outcome
+        self.classify(msg, req, ran, &block, binds)
     }
 
     /// Runs the block in evcxr: stdin answered from the front end,

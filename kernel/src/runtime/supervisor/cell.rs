@@ -184,7 +184,7 @@ impl Supervisor {
             self.to.event(Event::Died { cause });
             self.shutdown(1);
         };
-        r.seen.last_stderr_line = self.output.last_stderr_line.clone();
+        r.seen.alloc_failure = self.output.alloc_failure.clone();
         let cause = cause::describe(status, &r.seen);
         match r.snapshot {
             Some(Ok((snapshot, _))) => {

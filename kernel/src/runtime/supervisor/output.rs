@@ -42,8 +42,8 @@ pub struct Output {
     protocol: StdoutProtocol,
     /// The cell's values, for evcxr at the cell's end (last per MIME type wins there).
     content: Vec<(String, String)>,
-    /// The last whole line the cell wrote to stderr.
-    pub last_stderr_line: Option<String>,
+    /// Rust's allocation-failure message, if the cell printed one.
+    pub alloc_failure: Option<String>,
 }
 
 impl Output {
@@ -59,7 +59,7 @@ impl Output {
             err_text: Utf8Lines::default(),
             protocol: StdoutProtocol::default(),
             content: Vec::new(),
-            last_stderr_line: None,
+            alloc_failure: None,
         })
     }
 
@@ -99,7 +99,9 @@ impl Output {
         let mut lines = Vec::new();
         self.err_text.push(&bytes, &mut lines);
         for line in lines {
-            self.last_stderr_line = Some(line.clone());
+            if crate::runtime::cause::is_alloc_failure(&line) {
+                self.alloc_failure = Some(line.clone());
+            }
             to.text(Stream::Stderr, line, true);
         }
         if let Some(rest) = self.err_text.take_partial() {
@@ -152,7 +154,7 @@ impl Output {
             }
             to.line(END_CONTENT);
         }
-        self.last_stderr_line = None;
+        self.alloc_failure = None;
     }
 
     /// The writer died: a frame it was writing never ends.
