@@ -333,7 +333,7 @@ mod tests {
             split_content(b"text/plain\0[1]"),
             ("text/plain".into(), "[1]".into())
         );
-        let p = split_panic(b"1\07\0main\0src/lib.rs:3:5\0boom\0x");
+        let p = split_panic(b"1\x007\x00main\x00src/lib.rs:3:5\x00boom\x00x");
         assert!(p.main);
         assert_eq!(p.build, 7);
         assert_eq!(
