@@ -49,11 +49,9 @@ pub mod __runtime {{
     pub const CONTENT: u32 = {content};
     pub const PANIC: u32 = {panic};
     static EMIT: AtomicUsize = AtomicUsize::new(0);
-    static BUILD: AtomicUsize = AtomicUsize::new(0);
     #[unsafe(no_mangle)]
-    pub extern "C" fn sluice_session_attach(emit: usize, build: usize) {{
+    pub extern "C" fn sluice_session_attach(emit: usize) {{
         EMIT.store(emit, Ordering::Relaxed);
-        BUILD.store(build, Ordering::Relaxed);
         std::panic::set_hook(Box::new(|info| {{
             let payload = info.payload();
             let message = match (payload.downcast_ref::<&str>(), payload.downcast_ref::<String>()) {{
@@ -63,8 +61,7 @@ pub mod __runtime {{
             }};
             let location = info.location().map(|l| format!("{{}}:{{}}:{{}}", l.file(), l.line(), l.column())).unwrap_or_default();
             let thread = std::thread::current().name().unwrap_or("<unnamed>").to_string();
-            let build = BUILD.load(Ordering::Relaxed).to_string();
-            let frame = [build.as_bytes(), b"\0", thread.as_bytes(), b"\0", location.as_bytes(), b"\0", message.as_bytes()].concat();
+            let frame = [thread.as_bytes(), b"\0", location.as_bytes(), b"\0", message.as_bytes()].concat();
             if !send(PANIC, &frame) {{
                 eprintln!("thread '{{thread}}' panicked at {{location}}:\n{{message}}");
             }}
@@ -110,7 +107,7 @@ mod tests {
         let m = module();
         assert!(m.starts_with("pub mod sluice {"));
         assert!(
-            m.contains("pub extern \"C\" fn sluice_session_attach(emit: usize, build: usize)"),
+            m.contains("pub extern \"C\" fn sluice_session_attach(emit: usize)"),
             "{m}"
         );
         assert!(

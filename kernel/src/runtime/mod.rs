@@ -41,6 +41,7 @@ mod fds;
 mod frames;
 mod line_reader;
 mod overflow;
+mod panic_site;
 pub mod record;
 mod report;
 mod session;

@@ -18,7 +18,7 @@ use super::frames::{self, Kind};
 use super::line_reader::{LineReader, Read};
 use super::report::Report;
 use super::snapshot::{self, Before};
-use super::{fds, overflow};
+use super::{fds, overflow, panic_site};
 
 /// The environment variable that makes the binary a session process:
 /// `commands,reports,supervisor,token,snapshots`.
@@ -69,7 +69,7 @@ impl Setup {
 }
 
 type UserFn = extern "C" fn(*mut c_void) -> *mut c_void;
-type AttachFn = extern "C" fn(usize, usize);
+type AttachFn = extern "C" fn(usize);
 type FlushFn = extern "C" fn();
 
 /// The frame token, for [`emit`].
@@ -90,14 +90,11 @@ extern "C" fn emit(kind: u32, data: *const u8, len: usize) {
         unsafe { std::slice::from_raw_parts(data, len) }
     };
     let frame = if kind == Kind::Panic {
-        // Whether the panicking thread is the main one, which runs the cells.
+        // Whether the panicking thread is the main one, which runs the
+        // cells, and which cell's code panicked.
         // SAFETY: gettid and getpid take no arguments.
         let main = unsafe { libc::gettid() == libc::getpid() };
-        let mut marked = if main {
-            b"1\0".to_vec()
-        } else {
-            b"0\0".to_vec()
-        };
+        let mut marked = format!("{}\0{}\0", u8::from(main), panic_site::build()).into_bytes();
         marked.extend_from_slice(payload);
         frames::encode(token, kind, &marked)
     } else {
@@ -193,7 +190,7 @@ impl Session {
             let attach = libc::dlsym(handle, c"sluice_session_attach".as_ptr());
             if !attach.is_null() {
                 let attach: AttachFn = std::mem::transmute(attach);
-                attach(emit as *const () as usize, build_of(function));
+                attach(emit as *const () as usize);
             }
             let flush = libc::dlsym(handle, c"sluice_session_flush".as_ptr());
             if !flush.is_null() {
@@ -204,6 +201,7 @@ impl Session {
             if f.is_null() {
                 return Err(dl_error());
             }
+            panic_site::loaded(library, build_of(function));
             Ok(std::mem::transmute::<*mut c_void, UserFn>(f))
         }
     }
@@ -219,7 +217,7 @@ impl Session {
 }
 
 /// evcxr's build number, from the cell function's name (`run_user_code_7` → 7).
-fn build_of(function: &str) -> usize {
+fn build_of(function: &str) -> u64 {
     function
         .rsplit('_')
         .next()

@@ -149,16 +149,20 @@ mod tests {
 
     #[test]
     fn counts_other_threads_by_name() {
-        let (tx, rx) = std::sync::mpsc::channel::<()>();
+        let (started_tx, started) = std::sync::mpsc::channel::<()>();
+        let (stop, stop_rx) = std::sync::mpsc::channel::<()>();
         let t = std::thread::Builder::new()
             .name("snapshot-probe".into())
             .spawn(move || {
-                let _ = rx.recv();
+                let _ = started_tx.send(());
+                let _ = stop_rx.recv();
             })
             .expect("thread");
+        // The thread names itself before it runs the closure.
+        started.recv().expect("started");
         let names = other_threads();
         assert!(names.iter().any(|n| n == "snapshot-probe"), "{names:?}");
-        drop(tx);
+        drop(stop);
         let _ = t.join();
     }
 

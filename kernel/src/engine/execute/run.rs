@@ -335,6 +335,7 @@ impl Worker {
             .rev()
             .find(|(b, _)| p.build == 0 || *b == p.build)
         else {
+            tracing::debug!("no generated source for build {}", p.build);
             return p.location.clone();
         };
         let parts: Vec<(String, String)> = block
@@ -360,7 +361,14 @@ impl Worker {
             label: format!("cell[{n}]"),
             code,
         }));
-        panic_location::map(&p.location, lib_rs, &candidates)
+        let mapped = panic_location::map(&p.location, lib_rs, &candidates);
+        tracing::debug!(
+            "panic at {} (build {}) → {mapped} ({} candidates)",
+            p.location,
+            p.build,
+            candidates.len()
+        );
+        mapped
     }
 
     /// Panics that did not fail the cell (caught by it, or on another

@@ -44,6 +44,9 @@ pub struct Output {
     content: Vec<(String, String)>,
     /// Rust's allocation-failure message, if the cell printed one.
     pub alloc_failure: Option<String>,
+    /// The stderr line being written, including parts already shown (Rust
+    /// writes a line to stderr in several writes).
+    stderr_line: String,
 }
 
 impl Output {
@@ -60,6 +63,7 @@ impl Output {
             protocol: StdoutProtocol::default(),
             content: Vec::new(),
             alloc_failure: None,
+            stderr_line: String::new(),
         })
     }
 
@@ -99,12 +103,14 @@ impl Output {
         let mut lines = Vec::new();
         self.err_text.push(&bytes, &mut lines);
         for line in lines {
-            if crate::runtime::cause::is_alloc_failure(&line) {
-                self.alloc_failure = Some(line.clone());
+            let whole = std::mem::take(&mut self.stderr_line) + &line;
+            if crate::runtime::cause::is_alloc_failure(&whole) {
+                self.alloc_failure = Some(whole);
             }
             to.text(Stream::Stderr, line, true);
         }
         if let Some(rest) = self.err_text.take_partial() {
+            self.stderr_line.push_str(&rest);
             to.text(Stream::Stderr, rest, false);
         }
     }
@@ -155,6 +161,7 @@ impl Output {
             to.line(END_CONTENT);
         }
         self.alloc_failure = None;
+        self.stderr_line.clear();
     }
 
     /// The writer died: a frame it was writing never ends.
