@@ -290,6 +290,13 @@ impl Forwarder {
                 location,
                 message,
             } => {
+                // The cells' shared libstd never ran its own start-up, so it
+                // does not know its main thread's name.
+                let thread = if main && thread == "<unnamed>" {
+                    "main".to_string()
+                } else {
+                    thread
+                };
                 let report = PanicReport {
                     main,
                     build,
