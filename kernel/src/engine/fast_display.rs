@@ -96,8 +96,7 @@ fn module(format: Option<&str>) -> String {
         Some(f) => format!(
             "impl<T: std::fmt::Debug + ?Sized> SluiceDebugDisplay for T {{ \
 fn evcxr_display(&self) {{ use std::io::Write as _; let text = format!({f:?}, self); \
-let frame = [&b\"text/plain\\0\"[..], text.as_bytes()].concat(); \
-if crate::sluice::__runtime::emit(crate::sluice::__runtime::CONTENT, &frame) {{ return; }} \
+if crate::sluice::__runtime::emit(crate::sluice::__runtime::CONTENT, \"text/plain\", &text, \"\") {{ return; }} \
 let stdout = std::io::stdout(); let mut out = stdout.lock(); \
 let _ = out.write_all(b\"EVCXR_BEGIN_CONTENT text/plain\\n\"); let _ = out.write_all(text.as_bytes()); \
 let _ = out.write_all(b\"\\nEVCXR_END_CONTENT\\n\"); }} }}"

@@ -10,9 +10,9 @@
 //! - `sluice::display_in(id, mime, content)` shows it the first time and
 //!   updates that same display afterwards (in this or a later cell);
 //! - (hidden) `sluice::__runtime`: what the runtime calls in every cell's
-//!   library — `sluice_session_attach` (where frames go; a panic hook
-//!   that sends each panic as a frame, so the kernel learns which thread
-//!   panicked where, instead of reading stderr) and
+//!   library — `sluice_session_attach` (the runtime's frame writers, and a
+//!   panic hook that hands each panic to the runtime, so the kernel learns
+//!   which thread panicked where instead of reading stderr) and
 //!   `sluice_session_flush` (writes out what `print!` left in this
 //!   library's stdout buffer, so it shows by the cell's end).
 //!
@@ -30,16 +30,16 @@ pub(super) fn module() -> String {
         r#"pub mod sluice {{
 /// Clears this cell's output; with `wait`, only when new output arrives.
 pub fn clear_output(wait: bool) {{
-    __runtime::emit(__runtime::CLEAR, if wait {{ b"wait" }} else {{ b"now" }});
+    __runtime::emit(__runtime::CLEAR, if wait {{ "wait" }} else {{ "now" }}, "", "");
 }}
 /// Shows `content` as `mime` (e.g. "text/html") now, in order with the printed text.
 pub fn display(mime: &str, content: &str) {{
-    __runtime::emit(__runtime::DISPLAY, &[mime.as_bytes(), b"\0\0", content.as_bytes()].concat());
+    __runtime::emit(__runtime::DISPLAY, mime, "", content);
 }}
 /// Shows `content` as the display `id`: new the first time, updated in place later.
 pub fn display_in(id: &str, mime: &str, content: &str) {{
-    let id = id.split_whitespace().collect::<Vec<_>>().join("_");
-    __runtime::emit(__runtime::DISPLAY, &[mime.as_bytes(), b"\0_", id.as_bytes(), b"\0", content.as_bytes()].concat());
+    let id = format!("_{{}}", id.split_whitespace().collect::<Vec<_>>().join("_"));
+    __runtime::emit(__runtime::DISPLAY, mime, &id, content);
 }}
 #[doc(hidden)]
 pub mod __runtime {{
@@ -47,25 +47,28 @@ pub mod __runtime {{
     pub const DISPLAY: u32 = {display};
     pub const CLEAR: u32 = {clear};
     pub const CONTENT: u32 = {content};
-    pub const PANIC: u32 = {panic};
     static EMIT: AtomicUsize = AtomicUsize::new(0);
+    static PANIC: AtomicUsize = AtomicUsize::new(0);
+    type Emit = extern "C" fn(u32, *const u8, usize, *const u8, usize, *const u8, usize);
+    type Panic = extern "C" fn(*const u8, usize, *const u8, usize, u32, u32, *const u8, usize);
     #[unsafe(no_mangle)]
-    pub extern "C" fn sluice_session_attach(emit: usize) {{
+    pub extern "C" fn sluice_session_attach(emit: usize, panic: usize) {{
         EMIT.store(emit, Ordering::Relaxed);
-        std::panic::set_hook(Box::new(|info| {{
-            let payload = info.payload();
-            let message = match (payload.downcast_ref::<&str>(), payload.downcast_ref::<String>()) {{
-                (Some(s), _) => s.to_string(),
-                (_, Some(s)) => s.clone(),
-                _ => "Box<dyn Any>".to_string(),
-            }};
-            let location = info.location().map(|l| format!("{{}}:{{}}:{{}}", l.file(), l.line(), l.column())).unwrap_or_default();
-            let thread = std::thread::current().name().unwrap_or("<unnamed>").to_string();
-            let frame = [thread.as_bytes(), b"\0", location.as_bytes(), b"\0", message.as_bytes()].concat();
-            if !send(PANIC, &frame) {{
-                eprintln!("thread '{{thread}}' panicked at {{location}}:\n{{message}}");
-            }}
-        }}));
+        PANIC.store(panic, Ordering::Relaxed);
+        std::panic::set_hook(Box::new(hook));
+    }}
+    fn hook(info: &std::panic::PanicHookInfo<'_>) {{
+        let p = info.payload();
+        let message: &str = match (p.downcast_ref::<&str>(), p.downcast_ref::<String>()) {{
+            (Some(s), _) => s,
+            (_, Some(s)) => s,
+            _ => "Box<dyn Any>",
+        }};
+        let (file, line, column) = info.location().map_or(("", 0, 0), |l| (l.file(), l.line(), l.column()));
+        let thread = std::thread::current();
+        let name = thread.name().unwrap_or("<unnamed>");
+        let f: Panic = unsafe {{ std::mem::transmute(PANIC.load(Ordering::Relaxed)) }};
+        f(name.as_ptr(), name.len(), file.as_ptr(), file.len(), line, column, message.as_ptr(), message.len());
     }}
     #[unsafe(no_mangle)]
     pub extern "C" fn sluice_session_flush() {{
@@ -73,20 +76,15 @@ pub mod __runtime {{
         let _ = std::io::stdout().flush();
     }}
     /// Sends a frame after the text printed so far; false if no runtime listens.
-    pub fn emit(kind: u32, payload: &[u8]) -> bool {{
+    pub fn emit(kind: u32, a: &str, b: &str, c: &str) -> bool {{
         use std::io::Write as _;
         let _ = std::io::stdout().flush();
-        send(kind, payload)
-    }}
-    /// Sends a frame (not flushing stdout: a panic hook may run while
-    /// stdout is in use).
-    fn send(kind: u32, payload: &[u8]) -> bool {{
         let f = EMIT.load(Ordering::Relaxed);
         if f == 0 {{
             return false;
         }}
-        let f: extern "C" fn(u32, *const u8, usize) = unsafe {{ std::mem::transmute(f) }};
-        f(kind, payload.as_ptr(), payload.len());
+        let f: Emit = unsafe {{ std::mem::transmute(f) }};
+        f(kind, a.as_ptr(), a.len(), b.as_ptr(), b.len(), c.as_ptr(), c.len());
         true
     }}
 }}
@@ -94,7 +92,6 @@ pub mod __runtime {{
         display = frame_kinds::display(),
         clear = frame_kinds::clear(),
         content = frame_kinds::content(),
-        panic = frame_kinds::panic(),
     )
 }
 
@@ -107,7 +104,7 @@ mod tests {
         let m = module();
         assert!(m.starts_with("pub mod sluice {"));
         assert!(
-            m.contains("pub extern \"C\" fn sluice_session_attach(emit: usize)"),
+            m.contains("pub extern \"C\" fn sluice_session_attach(emit: usize, panic: usize)"),
             "{m}"
         );
         assert!(

@@ -38,6 +38,7 @@ mod cause;
 pub mod control;
 mod evcxr_protocol;
 mod fds;
+mod frame_writer;
 mod frames;
 mod line_reader;
 mod overflow;
@@ -51,7 +52,7 @@ mod supervisor;
 mod utf8;
 
 /// The codes the kernel's session code passes to the runtime's frame
-/// writer (`sluice::display`, `clear_output`, the cell's value, panics).
+/// writer (`sluice::display`, `clear_output`, the cell's value).
 pub mod frame_kinds {
     use super::frames::Kind;
 
@@ -66,10 +67,6 @@ pub mod frame_kinds {
     /// `mime \0 content`: the cell's value for evcxr.
     pub fn content() -> u32 {
         Kind::Content.code()
-    }
-    /// `thread \0 location \0 message`: a panic (from the session's hook).
-    pub fn panic() -> u32 {
-        Kind::Panic.code()
     }
 }
 

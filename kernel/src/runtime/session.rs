@@ -11,14 +11,13 @@
 
 use std::ffi::{CStr, CString, c_void};
 use std::os::fd::RawFd;
-use std::sync::{Mutex, OnceLock};
 
 use super::evcxr_protocol::parse_load_and_run;
-use super::frames::{self, Kind};
+use super::frames;
 use super::line_reader::{LineReader, Read};
 use super::report::Report;
 use super::snapshot::{self, Before};
-use super::{fds, overflow, panic_site};
+use super::{fds, frame_writer, overflow, panic_site};
 
 /// The environment variable that makes the binary a session process:
 /// `commands,reports,supervisor,token,snapshots`.
@@ -69,40 +68,8 @@ impl Setup {
 }
 
 type UserFn = extern "C" fn(*mut c_void) -> *mut c_void;
-type AttachFn = extern "C" fn(usize);
+type AttachFn = extern "C" fn(usize, usize);
 type FlushFn = extern "C" fn();
-
-/// The frame token, for [`emit`].
-static TOKEN: OnceLock<String> = OnceLock::new();
-/// One frame at a time on stdout.
-static EMIT: Mutex<()> = Mutex::new(());
-
-/// Called by the session's code (through the pointer given at attach) to
-/// write a frame into stdout, in order with the cell's text.
-extern "C" fn emit(kind: u32, data: *const u8, len: usize) {
-    let (Some(kind), Some(token)) = (Kind::from_code(kind), TOKEN.get()) else {
-        return;
-    };
-    let payload: &[u8] = if data.is_null() || len == 0 {
-        &[]
-    } else {
-        // SAFETY: the session's code passes a pointer and length of a live slice.
-        unsafe { std::slice::from_raw_parts(data, len) }
-    };
-    let frame = if kind == Kind::Panic {
-        // Whether the panicking thread is the main one, which runs the
-        // cells, and which cell's code panicked.
-        // SAFETY: gettid and getpid take no arguments.
-        let main = unsafe { libc::gettid() == libc::getpid() };
-        let mut marked = format!("{}\0{}\0", u8::from(main), panic_site::build()).into_bytes();
-        marked.extend_from_slice(payload);
-        frames::encode(token, kind, &marked)
-    } else {
-        frames::encode(token, kind, payload)
-    };
-    let _one = EMIT.lock();
-    let _ = fds::write_all(1, &frame);
-}
 
 struct Session {
     setup: Setup,
@@ -121,7 +88,7 @@ pub fn run(setup: Setup) -> ! {
     if unsafe { libc::getppid() } as u32 != setup.supervisor {
         std::process::exit(0);
     }
-    let _ = TOKEN.set(setup.token.clone());
+    frame_writer::set_token(&setup.token);
     if let Err(e) = overflow::install(setup.reports) {
         eprintln!("sluice: cannot watch for stack overflows: {e}");
     }
@@ -190,7 +157,10 @@ impl Session {
             let attach = libc::dlsym(handle, c"sluice_session_attach".as_ptr());
             if !attach.is_null() {
                 let attach: AttachFn = std::mem::transmute(attach);
-                attach(emit as *const () as usize);
+                attach(
+                    frame_writer::emit as *const () as usize,
+                    frame_writer::panic as *const () as usize,
+                );
             }
             let flush = libc::dlsym(handle, c"sluice_session_flush".as_ptr());
             if !flush.is_null() {
