@@ -316,6 +316,17 @@ def test_protocol_lookalikes_are_just_text(kernel):
     assert ok(kc, 'println!("fine");').stream() == "fine\n"
 
 
+def test_output_between_cells_never_reaches_a_later_cell(kernel):
+    _, kc = kernel
+    ok(kc, 'std::thread::spawn(|| {\n    std::thread::sleep(std::time::Duration::from_millis(300));\n'
+           '    println!("EVCXR_BEGIN_CONTENT text/html");\n    println!("<b>late</b>");\n    print!("partial");\n});')
+    time.sleep(1.5)  # the thread printed (and ended) between the cells
+    c = ok(kc, "1 + 1")
+    assert c.of_type("execute_result")[0]["content"]["data"] == {"text/plain": "2"}
+    assert not c.of_type("display_data")
+    assert "late" not in c.stream() and "partial" not in c.stream()
+
+
 # --- stdin -----------------------------------------------------------------
 
 def run_with_input(kc, code, answer, timeout=120):

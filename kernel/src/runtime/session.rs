@@ -6,7 +6,8 @@
 //! it attach (`sluice_session_attach`: where to send frames), calls the
 //! cell's function with the variable store, flushes the buffered stdout of
 //! every library loaded so far (`print!` without a newline shows by the
-//! cell's end) and reports `Done`. It writes nothing on its stdout but the
+//! cell's end; between cells it is flushed every 50 ms, for threads that
+//! print) and reports `Done`. It writes nothing on its stdout but the
 //! frames the session's code asks for; all else there is the cell's.
 
 use std::ffi::{CStr, CString, c_void};
@@ -22,6 +23,8 @@ use super::{fds, frame_writer, overflow, panic_site};
 /// The environment variable that makes the binary a session process:
 /// `commands,reports,supervisor,token,snapshots`.
 pub const SESSION_VAR: &str = "SLUICE_SESSION";
+/// How often buffered output is flushed between cells.
+const IDLE_FLUSH_MS: i32 = 50;
 /// The person's own `GLIBC_TUNABLES`, restored for the cells.
 pub const TUNABLES_VAR: &str = "SLUICE_SESSION_TUNABLES";
 
@@ -99,6 +102,12 @@ pub fn run(setup: Setup) -> ! {
     };
     let mut commands = LineReader::default();
     loop {
+        if !readable_within(session.setup.commands, IDLE_FLUSH_MS) {
+            // Between cells: what threads printed without a newline shows
+            // now, not at the end of the next cell.
+            session.flush_all();
+            continue;
+        }
         match commands.read_from(session.setup.commands) {
             Ok(Read::Lines(lines)) => {
                 for line in lines {
@@ -193,6 +202,18 @@ fn build_of(function: &str) -> u64 {
         .next()
         .and_then(|n| n.parse().ok())
         .unwrap_or(0)
+}
+
+/// Whether `fd` has something to read (or was closed) within `ms`.
+fn readable_within(fd: RawFd, ms: i32) -> bool {
+    let mut p = libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: poll reads and writes the one pollfd passed.
+    let n = unsafe { libc::poll(&mut p, 1, ms) };
+    n != 0
 }
 
 fn dl_error() -> String {

@@ -77,6 +77,7 @@ impl Supervisor {
             self.finish_restored("interrupted".into(), false);
             return;
         }
+        self.output.begin_cell(&mut self.to);
         let mut command = line.as_bytes().to_vec();
         command.push(b'\n');
         if fds::write_all(

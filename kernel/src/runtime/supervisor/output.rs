@@ -47,6 +47,9 @@ pub struct Output {
     /// The stderr line being written, including parts already shown (Rust
     /// writes a line to stderr in several writes).
     stderr_line: String,
+    /// A cell is running. Between cells evcxr reads nothing: markers are
+    /// text then, and values are dropped, so nothing reaches a later cell.
+    running: bool,
 }
 
 impl Output {
@@ -64,6 +67,7 @@ impl Output {
             content: Vec::new(),
             alloc_failure: None,
             stderr_line: String::new(),
+            running: false,
         })
     }
 
@@ -130,6 +134,15 @@ impl Output {
         }
     }
 
+    /// A cell starts: evcxr reads stdout from now on.
+    pub fn begin_cell(&mut self, to: &mut ToEvcxr) {
+        if let Some(rest) = self.out_text.take_partial() {
+            to.text(Stream::Stdout, rest, false);
+        }
+        self.protocol.reset();
+        self.running = true;
+    }
+
     /// The cell ended: held bytes are text, unfinished sequences U+FFFD, an
     /// open content block is closed, and the cell's values go to evcxr.
     pub fn finish_cell(&mut self, to: &mut ToEvcxr) {
@@ -162,6 +175,7 @@ impl Output {
         }
         self.alloc_failure = None;
         self.stderr_line.clear();
+        self.running = false;
     }
 
     /// The writer died: a frame it was writing never ends.
@@ -171,6 +185,10 @@ impl Output {
     }
 
     fn stdout_line(&mut self, line: String, to: &mut ToEvcxr, signals: &mut Signals) {
+        if !self.running {
+            to.text(Stream::Stdout, line, true);
+            return;
+        }
         let mut actions = Vec::new();
         self.protocol.line(line, &mut actions);
         for action in actions {
@@ -195,7 +213,8 @@ impl Output {
             Kind::Clear => to.event(Event::ClearOutput {
                 wait: payload == b"wait",
             }),
-            Kind::Content => self.content.push(frames::split_content(payload)),
+            Kind::Content if self.running => self.content.push(frames::split_content(payload)),
+            Kind::Content => {}
             Kind::Panic => {
                 let p = frames::split_panic(payload);
                 to.event(Event::Panic {
