@@ -1,7 +1,7 @@
 //! The `sluice` binary: a Jupyter kernel for Rust on the evcxr engine.
 //!
-//! `main` is glue only: it hands control to evcxr's runtime hook (the binary
-//! re-runs itself as the child process that executes cells), then parses the
+//! `main` is glue only: it hands control to the runtime's hook (the binary
+//! re-runs itself as the processes that execute cells), then parses the
 //! command line and either serves a kernel connection or installs the
 //! kernelspec. `anyhow` lives here and nowhere else in the kernel.
 
@@ -14,8 +14,8 @@ mod iopub;
 mod is_complete;
 mod kernel_info;
 mod pipe_probe;
+mod runtime;
 mod server;
-mod session_output;
 mod streams;
 mod wire;
 
@@ -49,8 +49,9 @@ enum Command {
 }
 
 fn main() -> anyhow::Result<()> {
-    // Must come first: in the child process this never returns.
-    evcxr::runtime_hook();
+    // Must come first: in the runtime's processes (evcxr's evaluation
+    // process, the session) this never returns.
+    runtime::hook();
 
     let cli = Cli::parse();
     match cli.command {
@@ -67,6 +68,7 @@ fn main() -> anyhow::Result<()> {
                 );
             };
             init_tracing();
+            runtime::control::ignore_in_children();
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)
                 .enable_all()

@@ -94,6 +94,7 @@ pub async fn serve(connection_file: &Path) -> anyhow::Result<()> {
     .context("starting the engine thread")?;
 
     let (shutdown_tx, mut shutdown_rx) = mpsc::unbounded_channel::<()>();
+    let runtime = engine.interrupter();
     tokio::spawn(serve_control(
         control,
         iopub.clone(),
@@ -113,6 +114,15 @@ pub async fn serve(connection_file: &Path) -> anyhow::Result<()> {
 
     shutdown_rx.recv().await;
     shell_loop.abort();
+    // End the evaluation runtime and the session's processes (evcxr may
+    // start a new runtime if a cell was running: end that one too).
+    let _ = tokio::task::spawn_blocking(move || {
+        for _ in 0..3 {
+            runtime.retire();
+            std::thread::sleep(std::time::Duration::from_millis(30));
+        }
+    })
+    .await;
     // Let the shutdown reply and the last status leave before the process ends.
     tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     Ok(())
@@ -283,29 +293,42 @@ async fn serve_control(
     }
 }
 
-/// Input requests from a running cell: send `input_request`, wait for the reply.
+/// Input requests from a running cell: send `input_request`, wait for the
+/// reply to it; stop waiting when the cell gives up (interrupt).
 async fn serve_stdin(
     mut stdin: KernelStdinConnection,
     mut asks: mpsc::UnboundedReceiver<(
         JupyterMessage,
         String,
         bool,
-        std::sync::mpsc::Sender<String>,
+        tokio::sync::oneshot::Sender<String>,
     )>,
 ) {
-    while let Some((parent, prompt, password, answer)) = asks.recv().await {
+    while let Some((parent, prompt, password, mut answer)) = asks.recv().await {
         let request = InputRequest { prompt, password }.as_child_of(&parent);
+        let request_id = request.header.msg_id.clone();
         if let Err(e) = stdin.send(request).await {
             tracing::warn!("stdin send failed: {e}");
-            let _ = answer.send(String::new());
             continue;
         }
         let value = loop {
-            let msg = next_request(&mut stdin, "stdin").await;
-            if let JupyterMessageContent::InputReply(InputReply { value, .. }) = msg.content {
-                break value;
+            tokio::select! {
+                msg = next_request(&mut stdin, "stdin") => {
+                    let for_this = msg
+                        .parent_header
+                        .as_ref()
+                        .is_none_or(|h| h.msg_id == request_id);
+                    if let JupyterMessageContent::InputReply(InputReply { value, .. }) = msg.content
+                        && for_this
+                    {
+                        break Some(value);
+                    }
+                }
+                _ = answer.closed() => break None,
             }
         };
-        let _ = answer.send(value);
+        if let Some(value) = value {
+            let _ = answer.send(value);
+        }
     }
 }

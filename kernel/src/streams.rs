@@ -1,44 +1,98 @@
-//! Forwards the evaluation child's stdout and stderr to iopub as `stream`
-//! messages, parented to the request being executed.
+//! Publishes what the runtime reports about the running cell: its stdout
+//! and stderr as `stream` messages, its displays and clear-outputs, parented
+//! to the request being executed, and keeps what the engine needs to end
+//! the cell (did its own code panic, was it restored).
 //!
-//! Runs on its own thread (evcxr hands us crossbeam receivers). The engine
-//! tells it which request is current and asks it to [`Streams::flush`] before
-//! it publishes a reply, so every stream message of a cell goes out before
-//! that cell's `idle`. The forwarder also notices panic reports on stderr,
-//! so a panicking cell becomes an error instead of a silent "ok", and turns
-//! what the session's `sluice` module prints for the kernel (clear-output
-//! lines, display blocks: `session_output.rs`) into messages, in order with
-//! the text around them.
+//! Everything arrives as records (`runtime/record.rs`) on evcxr's stderr
+//! channel, in the order the cell produced it; this thread decodes them
+//! (evcxr hands us crossbeam receivers). The engine tells it which request
+//! is current and asks it to [`Streams::flush_cell`] before it publishes a
+//! reply, so every message of a cell goes out before that cell's `idle`.
+//! Panics arrive as events from the session's panic hook. Those of the
+//! cell's own thread are held back: the engine shows the one that failed
+//! the cell (the runtime says which: evcxr's panic notification) as its
+//! error and the others (caught panics) as stderr, on the cell's lines.
+//! Other threads' panics are stderr of the cell running at that moment.
 
+use std::collections::HashSet;
 use std::time::Duration;
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, select};
-use std::collections::HashSet;
-
 use jupyter_protocol::{
     ClearOutput, DisplayData, JupyterMessage, StreamContent, Transient, UpdateDisplayData,
 };
 
 use crate::iopub::Iopub;
-use crate::session_output::{Event, SessionOutput};
+use crate::runtime::record::{Event, NoSnapshot, Record, Stream};
 
 /// How long stderr must stay quiet before a flush is complete when the pipe
-/// cannot be looked at. Lines the child wrote before it finished are
+/// cannot be looked at. Lines the runtime wrote before the cell ended are
 /// already in the pipe; this covers the hop through evcxr's reader thread.
 const STDERR_SETTLE: Duration = Duration::from_millis(8);
 /// When the pipe is known to be empty: the reader thread may still hold
 /// the last line it read.
 const STDERR_HANDOFF: Duration = Duration::from_millis(1);
-/// A flush never waits longer than this for a child that keeps writing.
+/// A flush never waits longer than this for a runtime that keeps writing.
 const FLUSH_LIMIT: Duration = Duration::from_millis(500);
+/// One stream message carries at most about this much text.
+const BATCH: usize = 64 * 1024;
 
-/// A panic seen on the child's stderr during the current cell.
+/// A panic, as the session's panic hook reported it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PanicReport {
-    /// `src/lib.rs:3:5`-style location, as the panic hook printed it.
+    /// On the cell's own thread (the session's main thread).
+    pub main: bool,
+    /// evcxr's build number of the code that panicked (0: unknown).
+    pub build: u64,
+    /// The panicking thread's name.
+    pub thread: String,
+    /// `src/lib.rs:3:5`-style location, as Rust gives it.
     pub location: String,
     /// The panic message (may span lines).
     pub message: String,
+}
+
+impl PanicReport {
+    /// The report as stderr text, with `location` in place of Rust's.
+    pub fn as_text(&self, location: &str) -> String {
+        format!(
+            "thread '{}' panicked at {location}:\n{}\n",
+            self.thread, self.message
+        )
+    }
+}
+
+/// How a cell whose process was interrupted or died ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ending {
+    /// The snapshot took over: the session is as before the cell.
+    Restored {
+        /// What happened.
+        cause: String,
+        /// False if the cell was stopped before it started.
+        ran: bool,
+    },
+    /// Nothing could take over: evcxr starts a new process.
+    Lost {
+        /// What happened.
+        cause: String,
+        /// Why no snapshot could take over.
+        why: NoSnapshot,
+    },
+}
+
+/// What the engine learns at the end of a cell.
+#[derive(Debug, Default)]
+pub struct CellReport {
+    /// The cell's own code panicked uncaught: its report.
+    pub panic: Option<PanicReport>,
+    /// The other panics while the cell ran (caught ones, other threads'),
+    /// to show as stderr.
+    pub others: Vec<PanicReport>,
+    /// The cell was interrupted or its process died.
+    pub ending: Option<Ending>,
+    /// The session process had died before this cell (while none ran): why.
+    pub died_before: Option<String>,
 }
 
 type ChildHandle = std::sync::Arc<std::sync::Mutex<std::process::Child>>;
@@ -46,7 +100,8 @@ type ChildHandle = std::sync::Arc<std::sync::Mutex<std::process::Child>>;
 enum Control {
     SetParent(Option<Box<JupyterMessage>>),
     SetChild(ChildHandle),
-    Flush(std::sync::mpsc::Sender<Option<PanicReport>>),
+    Flush(std::sync::mpsc::Sender<CellReport>),
+    Publish(std::sync::mpsc::Sender<()>),
 }
 
 /// Handle to the forwarder thread.
@@ -56,7 +111,7 @@ pub struct Streams {
 }
 
 impl Streams {
-    /// Starts the forwarder for the given child output channels.
+    /// Starts the forwarder for evcxr's output channels.
     pub fn start(stdout: Receiver<String>, stderr: Receiver<String>, iopub: Iopub) -> Streams {
         let (control, control_rx) = crossbeam_channel::unbounded();
         std::thread::Builder::new()
@@ -72,35 +127,55 @@ impl Streams {
         let _ = self.control.send(Control::SetParent(parent.map(Box::new)));
     }
 
-    /// The evaluation child (evcxr keeps the handle current across restarts),
-    /// so a flush can look at its stderr pipe.
+    /// The evaluation process (evcxr keeps the handle current across
+    /// restarts), so a flush can look at its stderr pipe.
     pub fn set_child(&self, child: ChildHandle) {
         let _ = self.control.send(Control::SetChild(child));
     }
 
-    /// Publishes everything the child has written so far and returns a panic
-    /// seen since the parent was set, if any.
-    pub fn flush(&self) -> Option<PanicReport> {
+    /// Publishes everything the runtime has reported so far and returns what
+    /// the engine needs to end the cell.
+    pub fn flush_cell(&self) -> CellReport {
         let (tx, rx) = std::sync::mpsc::channel();
         if self.control.send(Control::Flush(tx)).is_err() {
-            return None;
+            return CellReport::default();
         }
-        rx.recv().ok().flatten()
+        rx.recv().unwrap_or_default()
+    }
+
+    /// Publishes everything the runtime has reported so far (a prompt
+    /// before an input request), keeping what the cell's end needs.
+    pub fn publish(&self) {
+        let (tx, rx) = std::sync::mpsc::channel();
+        if self.control.send(Control::Publish(tx)).is_ok() {
+            let _ = rx.recv();
+        }
+    }
+
+    /// Publishes everything so far and returns the panic that failed the
+    /// code just run, if any (for code the magics run in the session).
+    pub fn flush(&self) -> Option<PanicReport> {
+        self.flush_cell().panic
     }
 }
 
 struct Forwarder {
     iopub: Iopub,
     parent: Option<JupyterMessage>,
-    panic: Option<PanicReport>,
-    /// Where we are inside a panic report on stderr.
-    report: ReportState,
+    /// Panics, held until the cell's end (the engine shows them on the
+    /// cell's lines); those that came after it are shown as they are when
+    /// the next cell starts.
+    held: Vec<PanicReport>,
+    /// The runtime said the cell's own code panicked uncaught.
+    panicked: bool,
+    ending: Option<Ending>,
+    died: Option<String>,
     child: Option<ChildHandle>,
     probe: Option<crate::pipe_probe::StderrProbe>,
-    /// Reads the session's clear-output lines and display blocks.
-    session: SessionOutput,
     /// Display ids shown so far (the next display with one updates it).
     shown: HashSet<String>,
+    /// Text not yet published and its stream.
+    batch: Option<(Stream, String)>,
 }
 
 impl Forwarder {
@@ -108,54 +183,14 @@ impl Forwarder {
         Forwarder {
             iopub,
             parent: None,
-            panic: None,
-            report: ReportState::Outside,
+            held: Vec::new(),
+            panicked: false,
+            ending: None,
+            died: None,
             child: None,
             probe: None,
-            session: SessionOutput::default(),
             shown: HashSet::new(),
-        }
-    }
-
-    /// Bytes waiting in the child's stderr pipe, if that can be known.
-    fn stderr_pending(&mut self) -> Option<usize> {
-        let pid = self.child.as_ref()?.lock().ok()?.id();
-        if self.probe.as_ref().is_none_or(|p| p.pid != pid) {
-            self.probe = crate::pipe_probe::StderrProbe::for_child(pid);
-        }
-        let pending = self.probe.as_ref()?.pending();
-        if pending.is_none() {
-            self.probe = None;
-        }
-        pending
-    }
-
-    /// Forwards stderr until everything the child wrote is out.
-    fn drain_stderr(&mut self, stderr: &Receiver<String>) {
-        let started = std::time::Instant::now();
-        loop {
-            while let Ok(line) = stderr.try_recv() {
-                self.forward_batch(true, line, stderr);
-            }
-            let wait = match self.stderr_pending() {
-                Some(0) => STDERR_HANDOFF,
-                _ => STDERR_SETTLE,
-            };
-            match stderr.recv_timeout(wait) {
-                Ok(line) => self.forward_batch(true, line, stderr),
-                Err(RecvTimeoutError::Timeout) => {
-                    // Quiet with the pipe empty, or quiet for the settle time
-                    // when the pipe cannot be seen: done. Bytes still in the
-                    // pipe: the reader thread is behind; wait for them.
-                    if wait == STDERR_HANDOFF || self.stderr_pending().is_none_or(|n| n == 0) {
-                        return;
-                    }
-                }
-                Err(RecvTimeoutError::Disconnected) => return,
-            }
-            if started.elapsed() > FLUSH_LIMIT {
-                return;
-            }
+            batch: None,
         }
     }
 
@@ -168,19 +203,26 @@ impl Forwarder {
         loop {
             select! {
                 recv(stdout) -> line => match line {
-                    Ok(line) => self.forward_batch(false, line, &stdout),
+                    Ok(line) => {
+                        self.text(Stream::Stdout, format!("{line}\n"));
+                        self.publish();
+                    }
                     Err(_) => return,
                 },
                 recv(stderr) -> line => match line {
-                    Ok(line) => self.forward_batch(true, line, &stderr),
+                    Ok(line) => self.records(line, &stderr),
                     Err(_) => return,
                 },
                 recv(control) -> msg => match msg {
                     Ok(Control::SetParent(p)) => {
+                        self.publish();
+                        for report in std::mem::take(&mut self.held) {
+                            self.text(Stream::Stderr, report.as_text(&report.location));
+                        }
+                        self.publish();
                         self.parent = p.map(|p| *p);
-                        self.panic = None;
-                        self.report = ReportState::Outside;
-                        self.session = SessionOutput::default();
+                        self.panicked = false;
+                        self.ending = None;
                     }
                     Ok(Control::SetChild(c)) => {
                         self.child = Some(c);
@@ -188,14 +230,18 @@ impl Forwarder {
                     }
                     Ok(Control::Flush(reply)) => {
                         while let Ok(line) = stdout.try_recv() {
-                            self.forward_batch(false, line, &stdout);
-                        }
-                        // A display block the cell never ended is its text.
-                        if let Some(mut text) = self.session.take_open() {
-                            self.send_stream(false, &mut text);
+                            self.text(Stream::Stdout, format!("{line}\n"));
                         }
                         self.drain_stderr(&stderr);
-                        let _ = reply.send(self.panic.take());
+                        let _ = reply.send(self.cell_report());
+                    }
+                    Ok(Control::Publish(reply)) => {
+                        while let Ok(line) = stdout.try_recv() {
+                            self.text(Stream::Stdout, format!("{line}\n"));
+                        }
+                        self.drain_stderr(&stderr);
+                        self.publish();
+                        let _ = reply.send(());
                     }
                     Err(_) => return,
                 },
@@ -203,41 +249,150 @@ impl Forwarder {
         }
     }
 
-    /// Sends `first` and whatever else is already queued on the same channel
-    /// as one stream message (a loop printing 10,000 lines is not 10,000
-    /// messages); a clear-output line splits the batch where it stands.
-    fn forward_batch(&mut self, is_err: bool, first: String, more: &Receiver<String>) {
-        let mut text = String::new();
+    /// Handles `first` and the records already queued behind it, then
+    /// publishes (a loop printing 10,000 lines is a few messages, not 10,000).
+    fn records(&mut self, first: String, more: &Receiver<String>) {
         let mut next = Some(first);
+        let mut taken = 0;
         while let Some(line) = next.take() {
-            let event = if is_err {
-                Event::Text
-            } else {
-                self.session.line(&line)
-            };
-            match event {
-                Event::Text => self.take_line(is_err, &line, &mut text),
-                Event::Consumed => {}
-                Event::ClearOutput { wait } => {
-                    self.send_stream(is_err, &mut text);
-                    if let Some(parent) = &self.parent {
-                        self.iopub.send(ClearOutput { wait }.as_child_of(parent));
-                    }
-                }
-                Event::Display { mime, id, content } => {
-                    self.send_stream(is_err, &mut text);
-                    self.send_display(&mime, id, &content);
-                }
-            }
-            if text.len() < 64 * 1024 {
+            taken += line.len();
+            self.record(Record::decode(&line));
+            if taken < BATCH {
                 next = more.try_recv().ok();
             }
         }
-        self.send_stream(is_err, &mut text);
+        self.publish();
     }
 
-    /// Publishes a display block: new, or an update of the display with the
-    /// same id shown before.
+    fn record(&mut self, record: Record) {
+        match record {
+            Record::Text {
+                stream,
+                mut text,
+                newline,
+            } => {
+                if newline {
+                    text.push('\n');
+                }
+                self.text(stream, text);
+            }
+            Record::Event(event) => self.event(event),
+        }
+    }
+
+    fn event(&mut self, event: Event) {
+        match event {
+            Event::Panicked { .. } => self.panicked = true,
+            Event::Panic {
+                main,
+                build,
+                thread,
+                location,
+                message,
+            } => {
+                // The cells' shared libstd never ran its own start-up, so it
+                // does not know its main thread's name.
+                let thread = if main && thread == "<unnamed>" {
+                    "main".to_string()
+                } else {
+                    thread
+                };
+                let report = PanicReport {
+                    main,
+                    build,
+                    thread,
+                    location,
+                    message,
+                };
+                self.held.push(report);
+            }
+            Event::Display { mime, id, content } => {
+                self.publish();
+                self.send_display(&mime, id, &content);
+            }
+            Event::ClearOutput { wait } => {
+                self.publish();
+                if let Some(parent) = &self.parent {
+                    self.iopub.send(ClearOutput { wait }.as_child_of(parent));
+                }
+            }
+            Event::Finished { snapshot } => match snapshot {
+                Ok(micros) => tracing::debug!("snapshot taken in {:.3} ms", micros as f64 / 1e3),
+                Err(why) => tracing::debug!("no snapshot: {why:?}"),
+            },
+            Event::Restored { cause, ran } => self.ending = Some(Ending::Restored { cause, ran }),
+            Event::Lost { cause, why } => self.ending = Some(Ending::Lost { cause, why }),
+            Event::Died { cause } => {
+                tracing::warn!("the session process ended between cells: {cause}");
+                self.died = Some(cause);
+            }
+            Event::Notice { text } => {
+                tracing::warn!("{text}");
+                self.text(Stream::Stderr, format!("{text}\n"));
+            }
+        }
+    }
+
+    fn cell_report(&mut self) -> CellReport {
+        self.publish();
+        let mut others = std::mem::take(&mut self.held);
+        let panic = if std::mem::take(&mut self.panicked) {
+            // The last panic of the cell's thread; none if the cell replaced
+            // the panic hook.
+            let last = others.iter().rposition(|p| p.main);
+            Some(last.map(|i| others.remove(i)).unwrap_or_else(|| {
+                PanicReport {
+                    main: true,
+                    build: 0,
+                    thread: "main".into(),
+                    location: "an unknown location".into(),
+                    message:
+                        "the cell panicked (it replaced the panic hook, so the message is unknown)"
+                            .into(),
+                }
+            }))
+        } else {
+            None
+        };
+        CellReport {
+            panic,
+            others,
+            ending: self.ending.take(),
+            died_before: self.died.take(),
+        }
+    }
+
+    /// Adds text to the batch (publishing the batch of the other stream first).
+    fn text(&mut self, stream: Stream, text: String) {
+        match &mut self.batch {
+            Some((s, batch)) if *s == stream && batch.len() < BATCH => batch.push_str(&text),
+            _ => {
+                self.publish();
+                self.batch = Some((stream, text));
+            }
+        }
+    }
+
+    /// Publishes the batch as one stream message (nothing when no request is current).
+    fn publish(&mut self) {
+        let Some((stream, text)) = self.batch.take() else {
+            return;
+        };
+        let Some(parent) = &self.parent else {
+            return;
+        };
+        if text.is_empty() {
+            return;
+        }
+        let content = match stream {
+            Stream::Stdout => StreamContent::stdout(&text),
+            Stream::Stderr => StreamContent::stderr(&text),
+        };
+        self.iopub.send(content.as_child_of(parent));
+    }
+
+    /// Publishes a display: new, or an update of the display with the same
+    /// id shown before.
     fn send_display(&mut self, mime: &str, id: Option<String>, content: &str) {
         let Some(parent) = &self.parent else {
             return;
@@ -260,101 +415,45 @@ impl Forwarder {
         self.iopub.send(msg);
     }
 
-    /// Publishes the batch as one stream message (nothing when it is empty
-    /// or no request is current) and empties it.
-    fn send_stream(&mut self, is_err: bool, text: &mut String) {
-        let batch = std::mem::take(text);
-        let Some(parent) = &self.parent else {
-            return;
-        };
-        if batch.is_empty() {
-            return;
+    /// Bytes waiting in the runtime's stderr pipe, if that can be known.
+    fn stderr_pending(&mut self) -> Option<usize> {
+        let pid = self.child.as_ref()?.lock().ok()?.id();
+        if self.probe.as_ref().is_none_or(|p| p.pid != pid) {
+            self.probe = crate::pipe_probe::StderrProbe::for_child(pid);
         }
-        let content = if is_err {
-            StreamContent::stderr(&batch)
-        } else {
-            StreamContent::stdout(&batch)
-        };
-        self.iopub.send(content.as_child_of(parent));
+        let pending = self.probe.as_ref()?.pending();
+        if pending.is_none() {
+            self.probe = None;
+        }
+        pending
     }
 
-    /// Appends a line to the batch, except the lines of a panic report: the
-    /// cell's error shows those.
-    fn take_line(&mut self, is_err: bool, line: &str, text: &mut String) {
-        if is_err && self.watch_for_panic(line) {
-            return;
-        }
-        text.push_str(line);
-        text.push('\n');
-    }
-
-    /// Records panic reports; true if `line` belongs to one.
-    fn watch_for_panic(&mut self, line: &str) -> bool {
-        if let Some(location) = parse_panic_header(line) {
-            self.panic = Some(PanicReport {
-                location,
-                message: String::new(),
-            });
-            self.report = ReportState::Message;
-            return true;
-        }
-        let ends_report = line.starts_with("note: ") && line.contains("RUST_BACKTRACE");
-        match self.report {
-            ReportState::Outside => false,
-            _ if ends_report => {
-                self.report = ReportState::Outside;
-                true
+    /// Handles stderr records until everything the runtime wrote is out.
+    fn drain_stderr(&mut self, stderr: &Receiver<String>) {
+        let started = std::time::Instant::now();
+        loop {
+            while let Ok(line) = stderr.try_recv() {
+                self.record(Record::decode(&line));
             }
-            ReportState::Message if line == "stack backtrace:" => {
-                self.report = ReportState::Backtrace;
-                true
-            }
-            ReportState::Message => {
-                if let Some(p) = &mut self.panic {
-                    if !p.message.is_empty() {
-                        p.message.push('\n');
+            let wait = match self.stderr_pending() {
+                Some(0) => STDERR_HANDOFF,
+                _ => STDERR_SETTLE,
+            };
+            match stderr.recv_timeout(wait) {
+                Ok(line) => self.record(Record::decode(&line)),
+                Err(RecvTimeoutError::Timeout) => {
+                    // Quiet with the pipe empty, or quiet for the settle time
+                    // when the pipe cannot be seen: done. Bytes still in the
+                    // pipe: the reader thread is behind; wait for them.
+                    if wait == STDERR_HANDOFF || self.stderr_pending().is_none_or(|n| n == 0) {
+                        return;
                     }
-                    p.message.push_str(line);
                 }
-                true
+                Err(RecvTimeoutError::Disconnected) => return,
             }
-            ReportState::Backtrace => true,
+            if started.elapsed() > FLUSH_LIMIT {
+                return;
+            }
         }
-    }
-}
-
-/// Position inside the default panic hook's output.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum ReportState {
-    Outside,
-    Message,
-    Backtrace,
-}
-
-/// `thread 'main' panicked at src/lib.rs:3:5:` → `src/lib.rs:3:5`.
-fn parse_panic_header(line: &str) -> Option<String> {
-    if !line.starts_with("thread '") {
-        return None;
-    }
-    let at = line.find(" panicked at ")?;
-    let location = &line[at + " panicked at ".len()..];
-    Some(location.trim_end_matches(':').to_string())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn panic_header_gives_location() {
-        assert_eq!(
-            parse_panic_header("thread '<unnamed>' panicked at src/lib.rs:42:5:"),
-            Some("src/lib.rs:42:5".to_string())
-        );
-        assert_eq!(
-            parse_panic_header("thread '<unnamed>' (14234) panicked at src/lib.rs:6:1:"),
-            Some("src/lib.rs:6:1".to_string())
-        );
-        assert_eq!(parse_panic_header("hello panicked at"), None);
     }
 }

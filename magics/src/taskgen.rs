@@ -58,14 +58,9 @@ pub const RUNTIME_SOURCE: &str = include_str!("../runtime/src/lib.rs");
 /// task's).
 const RUNTIME_MANIFEST: &str = include_str!("../runtime/Cargo.toml");
 
-/// Generates the crate for `body` with the notebook's `items` and `deps`.
-pub fn generate(kind: &TaskKind, body: &str, items: &str, deps: &[(String, String)]) -> TaskSource {
-    let mut main = String::new();
-    main.push_str("#![allow(unused_imports, dead_code, unused_variables, unused_mut, non_snake_case, unused_must_use)]\n");
-    main.push_str("// ---- items defined in the notebook ----\n");
-    main.push_str(items);
-    main.push('\n');
-    let (before, after) = match kind {
+/// The code before and after the body in `main.rs`, for each kind of task.
+fn wrapping(kind: &TaskKind, body: &str) -> (String, String) {
+    match kind {
         TaskKind::MapFn { fn_name } => (
             "// ---- the cell ----\n".to_string(),
             format!("\nfn main() {{\n    sluice_runtime::run_map({fn_name});\n}}\n"),
@@ -112,7 +107,17 @@ pub fn generate(kind: &TaskKind, body: &str, items: &str, deps: &[(String, Strin
             let pre = pre.replace("\n        let", " let");
             (pre, "\n    });\n}\n".to_string())
         }
-    };
+    }
+}
+
+/// Generates the crate for `body` with the notebook's `items` and `deps`.
+pub fn generate(kind: &TaskKind, body: &str, items: &str, deps: &[(String, String)]) -> TaskSource {
+    let mut main = String::new();
+    main.push_str("#![allow(unused_imports, dead_code, unused_variables, unused_mut, non_snake_case, unused_must_use)]\n");
+    main.push_str("// ---- items defined in the notebook ----\n");
+    main.push_str(items);
+    main.push('\n');
+    let (before, after) = wrapping(kind, body);
     main.push_str(&before);
     let body_line = main.lines().count() + 1;
     main.push_str(body);

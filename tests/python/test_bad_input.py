@@ -141,15 +141,14 @@ def test_heartbeat_and_control_answer_during_a_long_cell(kernel):
     assert result["cell"].status == "ok"
 
 
-def test_interrupt_names_the_lost_variables_and_keeps_items(kernel):
+def test_interrupt_keeps_the_variables_and_items(kernel):
     km, kc = kernel
     assert run_cell(kc, "fn double(x: i32) -> i32 { x * 2 }\nlet counter = 10u64;").status == "ok"
     cell = run_interrupted(km, kc, "loop { std::thread::sleep(std::time::Duration::from_millis(50)); }", after=3)
     assert cell.status == "error"
     err = cell.error()
     assert err["ename"] == "Interrupted"
-    assert "counter" in err["evalue"]
-    assert any("counter: u64" in line for line in err["traceback"])
-    after = run_cell(kc, "double(21)")
+    assert err["evalue"] == "interrupted; the session was restored to the state before this cell"
+    after = run_cell(kc, "double(21) + counter as i32")
     assert after.status == "ok", after.error()
-    assert after.of_type("execute_result")[0]["content"]["data"]["text/plain"] == "42"
+    assert after.of_type("execute_result")[0]["content"]["data"]["text/plain"] == "52"

@@ -9,6 +9,9 @@
 //! wins: Rust picks inherent methods before trait methods. The trait
 //! follows `:fmt`, and steps aside (no impl: evcxr's own path) while `:types`
 //! is on or the format does not compile. `SLUICE_FAST_DISPLAY=0` turns it off.
+//! The value travels to evcxr as a frame apart from the cell's stdout
+//! (`sluice::__runtime`, see `session_api.rs`), so text the cell printed
+//! without a newline cannot run into it.
 
 use evcxr::CommandContext;
 
@@ -93,6 +96,7 @@ fn module(format: Option<&str>) -> String {
         Some(f) => format!(
             "impl<T: std::fmt::Debug + ?Sized> SluiceDebugDisplay for T {{ \
 fn evcxr_display(&self) {{ use std::io::Write as _; let text = format!({f:?}, self); \
+if crate::sluice::__runtime::emit(crate::sluice::__runtime::CONTENT, \"text/plain\", &text, \"\") {{ return; }} \
 let stdout = std::io::stdout(); let mut out = stdout.lock(); \
 let _ = out.write_all(b\"EVCXR_BEGIN_CONTENT text/plain\\n\"); let _ = out.write_all(text.as_bytes()); \
 let _ = out.write_all(b\"\\nEVCXR_END_CONTENT\\n\"); }} }}"

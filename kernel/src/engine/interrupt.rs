@@ -1,25 +1,39 @@
-//! Interrupting a running cell from the control channel.
+//! Reaching the evaluation runtime from the control channel: interrupts,
+//! and retiring it (`:clear`, `:restart`, shutdown).
 //!
-//! evcxr has no cooperative interrupt: the only way to stop user code is to
-//! kill the child process that runs it, which loses the variables it held.
-//! The engine records which variables existed before the cell, so the error
-//! it reports names exactly what was lost; items, `:dep`s and the session
-//! itself survive, and the next cell runs in a fresh child.
+//! The process evcxr started is the runtime's supervisor; it always knows
+//! which process is the live session. An interrupt is a queued signal to
+//! it (`runtime/control.rs`): the supervisor kills the session, and the
+//! snapshot taken before the cell takes over, so every variable keeps its
+//! value from before the cell. An interrupt that finds no cell running yet
+//! (evcxr is still compiling) stops the cell before it starts; when the
+//! kernel's cell ends, a pending interrupt is forgotten. Magic cells only
+//! get the flag (they stop waiting; the job keeps running).
 
 use std::process::Child;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::runtime::control::{self, Control};
+
+/// How long a retiring runtime may take to kill and reap its processes.
+const RETIRE_LIMIT: Duration = Duration::from_secs(3);
 
 #[derive(Default)]
 struct State {
-    /// The evcxr child process (shared with evcxr; set once it has started).
+    /// The runtime's supervisor (shared with evcxr; set once it has started).
     child: Mutex<Option<Arc<Mutex<Child>>>>,
+    /// The supervisor an interrupt went to during this cell (a "cell over"
+    /// goes to that one only, never to a new runtime evcxr started since).
+    /// Held while signalling, so an interrupt and the "cell over" that
+    /// follows reach the supervisor in that order.
+    signalled: Mutex<Option<u32>>,
     /// True while a cell is executing.
     busy: AtomicBool,
     /// Set by an interrupt, cleared when the next cell starts.
     requested: AtomicBool,
-    /// True while a magic cell waits: an interrupt stops the wait, it must
-    /// not kill the session's process.
+    /// True while a magic cell runs: an interrupt only sets the flag.
     magic: AtomicBool,
 }
 
@@ -30,7 +44,7 @@ pub struct Interrupter {
 }
 
 impl Interrupter {
-    /// Registers evcxr's child process handle.
+    /// Registers evcxr's child process handle (the supervisor).
     pub fn set_child(&self, child: Arc<Mutex<Child>>) {
         if let Ok(mut slot) = self.state.child.lock() {
             *slot = Some(child);
@@ -39,8 +53,13 @@ impl Interrupter {
 
     /// Marks the start (true) or end (false) of a cell.
     pub fn set_busy(&self, busy: bool) {
+        let Ok(mut signalled) = self.state.signalled.lock() else {
+            return;
+        };
         if busy {
             self.state.requested.store(false, Ordering::SeqCst);
+        } else if let Some(pid) = signalled.take() {
+            self.send(Control::Forget, Some(pid));
         }
         self.state.busy.store(busy, Ordering::SeqCst);
     }
@@ -58,20 +77,64 @@ impl Interrupter {
     /// Stops the running cell, if any. Blocking (may wait for evcxr's lock
     /// on the child for a moment): call from `spawn_blocking`.
     pub fn interrupt(&self) -> bool {
+        let Ok(mut signalled) = self.state.signalled.lock() else {
+            return false;
+        };
         if !self.state.busy.load(Ordering::SeqCst) {
             return false;
         }
         self.state.requested.store(true, Ordering::SeqCst);
-        if self.state.magic.load(Ordering::SeqCst) {
-            return true;
-        }
-        let child = self.state.child.lock().ok().and_then(|c| c.clone());
-        if let Some(child) = child
-            && let Ok(mut child) = child.lock()
-            && let Err(e) = child.kill()
+        if !self.state.magic.load(Ordering::SeqCst)
+            && let Some(pid) = self.send(Control::Interrupt, None)
         {
-            tracing::warn!("interrupt: cannot kill the evaluation process: {e}");
+            *signalled = Some(pid);
         }
         true
+    }
+
+    /// Ends the runtime and every process of the session, and waits until
+    /// they are gone (evcxr starts a new runtime when it needs one).
+    /// Blocking: call from the engine thread or `spawn_blocking`.
+    pub fn retire(&self) {
+        let Some(child) = self.child() else { return };
+        let Ok(mut child) = child.lock() else { return };
+        if !matches!(child.try_wait(), Ok(None)) {
+            return;
+        }
+        if let Err(e) = control::send(child.id(), Control::Retire) {
+            tracing::warn!("cannot ask the evaluation runtime to end: {e}");
+        }
+        let started = Instant::now();
+        while started.elapsed() < RETIRE_LIMIT {
+            if !matches!(child.try_wait(), Ok(None)) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        tracing::warn!("the evaluation runtime did not end in time; killing it");
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+
+    fn child(&self) -> Option<Arc<Mutex<Child>>> {
+        self.state.child.lock().ok().and_then(|c| c.clone())
+    }
+
+    /// Sends `control` to the supervisor if it is alive (and is `only`,
+    /// when given); returns its pid. A process that ended keeps its pid
+    /// until evcxr reaps it, so this never reaches another process.
+    fn send(&self, what: Control, only: Option<u32>) -> Option<u32> {
+        let child = self.child()?;
+        let mut child = child.lock().ok()?;
+        if !matches!(child.try_wait(), Ok(None)) || only.is_some_and(|pid| pid != child.id()) {
+            return None;
+        }
+        match control::send(child.id(), what) {
+            Ok(()) => Some(child.id()),
+            Err(e) => {
+                tracing::warn!("cannot reach the evaluation runtime ({what:?}): {e}");
+                None
+            }
+        }
     }
 }

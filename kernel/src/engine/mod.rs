@@ -14,10 +14,12 @@ mod compile_cache;
 mod deferred_items;
 mod execute;
 mod fast_display;
+mod input;
 mod interrupt;
 mod introspect;
 mod magic_bridge;
 mod pager;
+mod panic_location;
 mod session_api;
 
 use std::sync::{Arc, Mutex};
@@ -40,12 +42,14 @@ pub enum Request {
     Inspect(JupyterMessage, InspectRequest),
 }
 
-/// Asks the stdin channel for a line of input on behalf of a request.
+/// Asks the stdin channel for a line of input on behalf of a request
+/// (prompt, password); the answer comes back on the oneshot, and dropping
+/// its receiver (an interrupt) stops the wait.
 pub type StdinAsk = UnboundedSender<(
     JupyterMessage,
     String,
     bool,
-    std::sync::mpsc::Sender<String>,
+    tokio::sync::oneshot::Sender<String>,
 )>;
 
 /// Where the engine sends its results.

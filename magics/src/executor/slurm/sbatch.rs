@@ -85,7 +85,9 @@ pub fn dependency_spec(deps: &[SlurmDependency]) -> Option<String> {
 
 /// Why an option was refused before anything ran.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("--{option} `{value}` is not a Slurm value sluice passes on (letters, digits and -_.:,=+ only)")]
+#[error(
+    "--{option} `{value}` is not a Slurm value sluice passes on (letters, digits and -_.:,=+ only)"
+)]
 pub struct OptionError {
     /// The option.
     pub option: &'static str,

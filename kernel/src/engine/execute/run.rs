@@ -1,0 +1,426 @@
+//! Evaluating a plain cell: the block evcxr runs for it, the run itself
+//! (with stdin, interrupts and the runtime's report), and what its result
+//! means — ran, panicked, failed to compile, restored by its snapshot, or
+//! lost with its process.
+
+use std::collections::HashMap;
+
+use evcxr::EvalCallbacks;
+use jupyter_protocol::{ExecuteRequest, JupyterMessage, StreamContent};
+use sluice_magics::cell::Magics;
+
+use super::super::deferred_items::{self, Assembled, Source};
+use super::super::input::Asker;
+use super::super::magic_bridge::{EvcxrSession, IopubDisplay};
+use super::super::panic_location::{self, Candidate};
+use super::super::session_api;
+use super::aborted::{self, Lost};
+use super::errors::{compile_error, panic_error, simple_error, starts_with_dep};
+use super::waiting::primary_line;
+use super::{Outcome, Worker};
+use crate::streams::{CellReport, Ending, PanicReport, Streams};
+
+/// How many earlier cells are kept to place panics in their items.
+const KEPT_CELLS: usize = 500;
+/// How many generated library sources are kept (by build number).
+const KEPT_SOURCES: usize = 16;
+
+/// A block's run: evcxr's result and the runtime's report.
+struct Ran {
+    result: Result<evcxr::EvalOutputs, evcxr::Error>,
+    report: CellReport,
+    vars_before: Vec<(String, String)>,
+    interrupted: bool,
+}
+
+impl Worker {
+    /// Evaluates the cell's code with evcxr and classifies the result; the
+    /// code of a cell that ran is kept (to place panics in its items later).
+    pub(super) fn evaluate(
+        &mut self,
+        msg: &JupyterMessage,
+        req: &ExecuteRequest,
+        count: usize,
+    ) -> Outcome {
+        let outcome = self.evaluate_code(msg, req, count);
+        if matches!(outcome, Outcome::Ok(_)) && !Magics::is_magic(&req.code) {
+            self.executed.push((count, req.code.clone()));
+            if self.executed.len() > KEPT_CELLS {
+                self.executed.remove(0);
+            }
+        }
+        outcome
+    }
+
+    fn evaluate_code(
+        &mut self,
+        msg: &JupyterMessage,
+        req: &ExecuteRequest,
+        count: usize,
+    ) -> Outcome {
+        if let Err(reason) = &self.ctx {
+            return Outcome::Err(simple_error("EngineUnavailable", reason));
+        }
+        if req.code.trim().is_empty() {
+            return Outcome::Ok(HashMap::new());
+        }
+        // Magic cells, evcxr commands and shell lines see the session as the
+        // cells before them left it: waiting items are built first.
+        let shape = deferred_items::shape(&req.code);
+        if Magics::is_magic(&req.code) || deferred_items::starts_with_command(&req.code) {
+            if let Err(e) = self.build_waiting_items() {
+                return Outcome::Err(e);
+            }
+            if Magics::is_magic(&req.code) {
+                return self.run_magic(msg, &req.code);
+            }
+        } else if let Some(sh) = &shape
+            && let Some(outcome) = self.try_defer(count, &req.code, sh)
+        {
+            return outcome;
+        }
+        let (block, binds) = match self.block_for(&req.code, shape.as_ref()) {
+            Ok(b) => b,
+            Err(e) => return Outcome::Err(e),
+        };
+        let ran = match self.run_block(msg, req, &block) {
+            Ok(ran) => ran,
+            Err(e) => return e,
+        };
+        // evcxr keeps a block's items once the block was built and run
+        // (also when the run panicked).
+        if ran.result.is_ok() {
+            self.items.clear();
+        }
+        self.remember_source();
+        self.show_other_panics(msg, &ran.report.others, &block);
+        self.classify(msg, req, ran, &block, binds)
+    }
+
+    /// Runs the block in evcxr: stdin answered from the front end,
+    /// interrupts reaching the runtime, the runtime's report collected.
+    fn run_block(
+        &mut self,
+        msg: &JupyterMessage,
+        req: &ExecuteRequest,
+        block: &Assembled,
+    ) -> Result<Ran, Outcome> {
+        let ctx = match &mut self.ctx {
+            Ok(ctx) => ctx,
+            Err(reason) => return Err(Outcome::Err(simple_error("EngineUnavailable", reason))),
+        };
+        let streams = self.streams.clone();
+        if let Some(s) = &streams {
+            s.set_parent(Some(msg.clone()));
+        }
+        let vars_before: Vec<(String, String)> = ctx
+            .variables_and_types()
+            .map(|(n, t)| (n.to_string(), t.to_string()))
+            .collect();
+        if restarts_runtime(&req.code) {
+            // evcxr kills its process for these; end the session's
+            // processes properly first, so none is left behind.
+            self.interrupter.retire();
+        }
+        let asker = Asker {
+            stdin: self.outlets.stdin.clone(),
+            parent: msg.clone(),
+            allowed: req.allow_stdin,
+            interrupter: self.interrupter.clone(),
+            streams: streams.clone(),
+        };
+        let mut callbacks = EvalCallbacks {
+            input_reader: &move |request| asker.ask(request.prompt, request.is_password),
+        };
+        let code = block.code.as_str();
+        self.cache.before(ctx, code);
+        self.interrupter.set_busy(true);
+        let started = std::time::Instant::now();
+        let result = ctx.execute_with_callbacks(code, &mut callbacks);
+        let evcxr_done = started.elapsed();
+        self.interrupter.set_busy(false);
+        let report = streams
+            .as_ref()
+            .map(Streams::flush_cell)
+            .unwrap_or_default();
+        tracing::debug!(
+            "cell: evcxr {:.1} ms ({}), stream flush {:.1} ms",
+            evcxr_done.as_secs_f64() * 1e3,
+            result
+                .as_ref()
+                .map(|o| o
+                    .phases
+                    .iter()
+                    .map(|p| format!("{} {:.1} ms", p.name, p.duration.as_secs_f64() * 1e3))
+                    .collect::<Vec<_>>()
+                    .join(", "))
+                .unwrap_or_default(),
+            (started.elapsed() - evcxr_done).as_secs_f64() * 1e3
+        );
+        Ok(Ran {
+            result,
+            report,
+            vars_before,
+            interrupted: self.interrupter.was_requested(),
+        })
+    }
+
+    /// What the run's result means.
+    fn classify(
+        &mut self,
+        msg: &JupyterMessage,
+        req: &ExecuteRequest,
+        ran: Ran,
+        block: &Assembled,
+        binds: bool,
+    ) -> Outcome {
+        let Ran {
+            result,
+            report,
+            vars_before,
+            interrupted,
+        } = ran;
+        match result {
+            Ok(outputs) => match report.panic {
+                Some(p) => {
+                    // A waiting bind that panics (its results file is gone)
+                    // is dropped; one that did not run yet stays waiting.
+                    if binds && Magics::is_bind_panic(&p.message) {
+                        self.magics.pending_done();
+                    }
+                    let location = self.locate(&p, block);
+                    Outcome::Err(panic_error(&p, &location))
+                }
+                None => self.ran_to_the_end(msg, req, outputs.content_by_mime_type),
+            },
+            Err(evcxr::Error::CompilationErrors(errors)) => {
+                self.compile_failed(&errors, req, block)
+            }
+            Err(_) if matches!(report.ending, Some(Ending::Restored { .. })) => {
+                let Some(Ending::Restored { cause, ran }) = report.ending else {
+                    return Outcome::Err(simple_error("Error", "unreachable"));
+                };
+                Outcome::Err(aborted::restored(&cause, ran))
+            }
+            Err(evcxr::Error::SubprocessTerminated(text)) => {
+                let lost = match &report.ending {
+                    Some(Ending::Lost { cause, why }) => Some((cause.as_str(), why)),
+                    _ => None,
+                };
+                Outcome::Err(aborted::lost(&Lost {
+                    evcxr_text: &text,
+                    lost,
+                    died_before: report.died_before.as_deref(),
+                    interrupted,
+                    vars: &vars_before,
+                }))
+            }
+            Err(evcxr::Error::TypeRedefinedVariablesLost(vars)) => {
+                Outcome::Err(jupyter_protocol::ErrorOutput {
+                    ename: "VariablesLost".into(),
+                    evalue: format!(
+                        "a type was redefined; these variables were lost: {}",
+                        vars.join(", ")
+                    ),
+                    traceback: vec![format!(
+                        "VariablesLost: redefining a type dropped the variables that held the old type: {}",
+                        vars.join(", ")
+                    )],
+                })
+            }
+            Err(e) => Outcome::Err(simple_error("Error", &e.to_string())),
+        }
+    }
+
+    /// The cell ran to its end.
+    fn ran_to_the_end(
+        &mut self,
+        msg: &JupyterMessage,
+        req: &ExecuteRequest,
+        content: HashMap<String, String>,
+    ) -> Outcome {
+        let Ok(ctx) = &mut self.ctx else {
+            return Outcome::Ok(content);
+        };
+        self.magics.pending_done();
+        self.magics.record_cell(&req.code);
+        if req.code.trim_start().starts_with(':') {
+            self.display
+                .after_command(ctx, &req.code, &session_api::module());
+        }
+        // The user's first `:dep` already made evcxr drop what it
+        // drops: add serde_json for the magics right behind it.
+        if !self.magics.serde_json_ready() && starts_with_dep(&req.code) {
+            let mut session = EvcxrSession {
+                ctx: &mut *ctx,
+                streams: self.streams.as_ref(),
+                cache: &mut self.cache,
+            };
+            let mut display = IopubDisplay {
+                iopub: &self.outlets.iopub,
+                parent: msg,
+                interrupter: &self.interrupter,
+            };
+            if let Err(e) = self.magics.ensure_serde_json(&mut session, &mut display) {
+                tracing::warn!("{e}");
+            }
+        }
+        Outcome::Ok(content)
+    }
+
+    /// Compile errors, blamed on the part of the block they point into.
+    fn compile_failed(
+        &mut self,
+        errors: &[evcxr::CompilationError],
+        req: &ExecuteRequest,
+        block: &Assembled,
+    ) -> Outcome {
+        let offset = block.start_of(Source::Cell).unwrap_or(1) - 1;
+        let sources: Vec<Source> = errors
+            .iter()
+            .filter_map(|e| primary_line(e).and_then(|l| block.source_of(l)))
+            .collect();
+        if let Some(cell) = sources.iter().find_map(|s| match s {
+            Source::Deferred(n) => Some(*n),
+            _ => None,
+        }) {
+            return Outcome::Err(self.items_failed(errors, block, cell));
+        }
+        if sources.contains(&Source::Prelude) {
+            // A waiting bind no longer compiles (say, its type was
+            // redefined): drop it rather than block every later cell.
+            let names = self.magics.pending_names().join(", ");
+            self.magics.pending_done();
+            let first = errors.first().map(|e| e.message()).unwrap_or_default();
+            return Outcome::Err(simple_error(
+                "BindError",
+                &format!(
+                    "the results of {names} could not be bound ({first}); this cell did not run. Run it again; `%slurm load NAME` binds the results once their type compiles"
+                ),
+            ));
+        }
+        if !self.items.is_empty() && !sources.contains(&Source::Cell) {
+            // No error points into this cell: blame the waiting
+            // items rather than block every later cell.
+            let first = self.items.cells().first().copied().unwrap_or(0);
+            return Outcome::Err(self.items_failed(errors, block, first));
+        }
+        Outcome::Err(compile_error(errors, &req.code, offset))
+    }
+
+    /// Keeps the library source evcxr generated last, by build number, so
+    /// a panic in code built for an earlier cell (a thread it started, a
+    /// closure it stored) is found too.
+    fn remember_source(&mut self) {
+        let Ok(ctx) = &self.ctx else { return };
+        let Ok(text) = ctx.last_source() else { return };
+        let Some(build) = build_number(&text) else {
+            return;
+        };
+        if self.sources.back().is_some_and(|(b, _)| *b == build) {
+            return;
+        }
+        self.sources.push_back((build, text));
+        if self.sources.len() > KEPT_SOURCES {
+            self.sources.pop_front();
+        }
+    }
+
+    /// A panic's location on the notebook's lines (this cell, a waiting
+    /// items-only cell built with it, or an earlier cell's items).
+    fn locate(&self, p: &PanicReport, block: &Assembled) -> String {
+        let Some((_, lib_rs)) = self
+            .sources
+            .iter()
+            .rev()
+            .find(|(b, _)| p.build == 0 || *b == p.build)
+        else {
+            tracing::debug!("no generated source for build {}", p.build);
+            return p.location.clone();
+        };
+        let parts: Vec<(String, String)> = block
+            .ranges
+            .iter()
+            .filter_map(|(source, _, _)| {
+                let label = match source {
+                    Source::Cell => "cell".to_string(),
+                    Source::Deferred(n) => format!("cell[{n}]"),
+                    Source::Prelude => return None,
+                };
+                block.code_of(*source).map(|code| (label, code))
+            })
+            .collect();
+        let mut candidates: Vec<Candidate<'_>> = parts
+            .iter()
+            .map(|(label, code)| Candidate {
+                label: label.clone(),
+                code,
+            })
+            .collect();
+        candidates.extend(self.executed.iter().rev().map(|(n, code)| Candidate {
+            label: format!("cell[{n}]"),
+            code,
+        }));
+        let mapped = panic_location::map(&p.location, lib_rs, &candidates);
+        tracing::debug!(
+            "panic at {} (build {}) → {mapped} ({} candidates)",
+            p.location,
+            p.build,
+            candidates.len()
+        );
+        mapped
+    }
+
+    /// Panics that did not fail the cell (caught by it, or on another
+    /// thread): their messages, as stderr, at the cell's lines.
+    fn show_other_panics(&self, msg: &JupyterMessage, others: &[PanicReport], block: &Assembled) {
+        if others.is_empty() {
+            return;
+        }
+        let text: String = others
+            .iter()
+            .map(|p| p.as_text(&self.locate(p, block)))
+            .collect();
+        self.outlets
+            .iopub
+            .send(StreamContent::stderr(&text).as_child_of(msg));
+    }
+}
+
+/// evcxr's build number in a generated library (`fn run_user_code_7(` → 7).
+fn build_number(lib_rs: &str) -> Option<u64> {
+    let at = lib_rs.rfind("pub extern \"C\" fn run_user_code_")?;
+    let rest = &lib_rs[at + "pub extern \"C\" fn run_user_code_".len()..];
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok()
+}
+
+/// Whether evcxr will restart its process for this cell (`:clear`, `:restart`).
+fn restarts_runtime(code: &str) -> bool {
+    code.lines().any(|l| {
+        let mut words = l.split_whitespace();
+        matches!(words.next(), Some(":clear") | Some(":restart"))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{build_number, restarts_runtime};
+
+    #[test]
+    fn build_numbers() {
+        assert_eq!(
+            build_number("#[unsafe(no_mangle)]\npub extern \"C\" fn run_user_code_12(\nmut x"),
+            Some(12)
+        );
+        assert_eq!(build_number("fn main() {}"), None);
+    }
+
+    #[test]
+    fn clear_and_restart_lines() {
+        assert!(restarts_runtime(":clear"));
+        assert!(restarts_runtime("let a = 1;\n  :restart\n"));
+        assert!(!restarts_runtime("let s = \":clear\";"));
+        assert!(!restarts_runtime(":clearx"));
+    }
+}

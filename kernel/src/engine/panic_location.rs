@@ -1,0 +1,125 @@
+//! Panic locations on the notebook's own lines.
+//!
+//! Rust reports a panic at `src/lib.rs:L:C`, a line of the library evcxr
+//! generated for the cell. evcxr copies the cell's lines into that file
+//! unchanged (columns included), among lines of its own. A location is
+//! mapped back by finding the generated line among the lines of the code
+//! that was evaluated — the running cell (`cell:3:9`), a waiting
+//! items-only cell evaluated with it, or an earlier cell whose items were
+//! built again (`cell[4]:2:5`, by execution count) — choosing, when the
+//! same text occurs more than once, the occurrence whose neighbouring
+//! lines match best. A line found nowhere is generated code and says so.
+
+/// Code that may hold the panicking line: its label and text.
+pub(super) struct Candidate<'a> {
+    /// `cell` or `cell[N]`.
+    pub label: String,
+    /// Its code.
+    pub code: &'a str,
+}
+
+/// `src/lib.rs:131:5` → `cell:3:5` (or `cell[N]:…`, or the location
+/// marked as generated code).
+pub(super) fn map(location: &str, lib_rs: &str, candidates: &[Candidate<'_>]) -> String {
+    let Some((line, column)) = parse(location) else {
+        return location.to_string();
+    };
+    let lib: Vec<&str> = lib_rs.lines().collect();
+    let Some(at) = line.checked_sub(1).filter(|&i| i < lib.len()) else {
+        return location.to_string();
+    };
+    let mut best: Option<(usize, &str, usize)> = None;
+    for c in candidates {
+        let code: Vec<&str> = c.code.lines().collect();
+        if let Some((i, score)) = find(&lib, at, &code)
+            && best.is_none_or(|(s, _, _)| score > s)
+        {
+            best = Some((score, &c.label, i));
+        }
+    }
+    match best {
+        Some((_, label, i)) => format!("{label}:{}:{column}", i + 1),
+        None => format!("{location} (code generated around the cell)"),
+    }
+}
+
+/// `src/lib.rs:L:C` → (L, C).
+fn parse(location: &str) -> Option<(usize, usize)> {
+    let rest = location.strip_prefix("src/lib.rs:")?;
+    let (line, column) = rest.split_once(':')?;
+    Some((line.parse().ok()?, column.parse().ok()?))
+}
+
+/// The line of `code` that `lib[at]` is, with the number of neighbouring
+/// lines that also match (a higher score is a surer match).
+fn find(lib: &[&str], at: usize, code: &[&str]) -> Option<(usize, usize)> {
+    let target = lib[at];
+    if target.trim().is_empty() {
+        return None;
+    }
+    code.iter()
+        .enumerate()
+        .filter(|(_, l)| **l == target)
+        .map(|(i, _)| (i, context(lib, at, code, i)))
+        .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)))
+}
+
+/// How many lines around `lib[at]` and `code[i]` agree (up to 3 each way).
+fn context(lib: &[&str], at: usize, code: &[&str], i: usize) -> usize {
+    let mut score = 0;
+    for d in 1..=3 {
+        if at >= d && i >= d && lib[at - d] == code[i - d] {
+            score += 1;
+        }
+        if lib.get(at + d).is_some_and(|l| code.get(i + d) == Some(l)) {
+            score += 1;
+        }
+    }
+    score
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LIB: &str = "#![allow(unused)]\nfn helper(a: i32) -> i32 {\n    if a > 100 { panic!(\"too big\"); }\n    a * 2\n}\npub extern \"C\" fn run_user_code_2() {\nlet x = 5;\n(\nif x > 3 {\n    panic!(\"boom\");\n}\n).evcxr_display();\n}\n";
+
+    #[test]
+    fn the_running_cell_and_an_earlier_one() {
+        let cell = "let x = 5;\nif x > 3 {\n    panic!(\"boom\");\n}";
+        let earlier =
+            "fn helper(a: i32) -> i32 {\n    if a > 100 { panic!(\"too big\"); }\n    a * 2\n}";
+        let candidates = [
+            Candidate {
+                label: "cell".into(),
+                code: cell,
+            },
+            Candidate {
+                label: "cell[1]".into(),
+                code: earlier,
+            },
+        ];
+        assert_eq!(map("src/lib.rs:10:5", LIB, &candidates), "cell:3:5");
+        assert_eq!(map("src/lib.rs:3:18", LIB, &candidates), "cell[1]:2:18");
+        assert_eq!(
+            map("src/lib.rs:1:1", LIB, &candidates),
+            "src/lib.rs:1:1 (code generated around the cell)"
+        );
+        assert_eq!(
+            map("elsewhere.rs:1:1", LIB, &candidates),
+            "elsewhere.rs:1:1"
+        );
+    }
+
+    #[test]
+    fn repeated_lines_are_told_apart_by_their_neighbours() {
+        let lib = "a\n}\nb\npanic!()\n}\nc\n";
+        let code = "x\n}\nb\npanic!()\n}\nc";
+        let candidates = [Candidate {
+            label: "cell".into(),
+            code,
+        }];
+        assert_eq!(map("src/lib.rs:5:1", lib, &candidates), "cell:5:1");
+        assert_eq!(map("src/lib.rs:2:1", lib, &candidates), "cell:2:1");
+    }
+}

@@ -1,0 +1,147 @@
+//! Tests of the magic-line grammar: cell and line magics, arrows, names,
+//! ITEMS as expressions, help and spans.
+
+use super::*;
+
+#[test]
+fn map_with_arrow_and_options() {
+    let (m, body) = parse(
+        "%%slurm map chunks -> partial --time 0:30 --max-concurrent 2\nfn f(x: i32) -> i32 { x }",
+    )
+    .expect("parses");
+    let Magic::Map(m) = m else {
+        panic!("not a map")
+    };
+    assert_eq!(m.items, "chunks");
+    assert_eq!(m.name.as_deref(), Some("partial"));
+    assert_eq!(m.options.time, Some(30));
+    assert_eq!(m.options.max_concurrent, Some(2));
+    assert_eq!(body, "fn f(x: i32) -> i32 { x }");
+}
+
+#[test]
+fn items_are_rust_expressions_up_to_the_options() {
+    for (line, items, name) in [
+        ("%%slurm map 0..n -> out --chunk 2", "0..n", Some("out")),
+        ("%%slurm map (0..n).step_by(2)", "(0..n).step_by(2)", None),
+        (
+            "%%slurm map data.iter().filter(|d| d.ok && d.n > -1).cloned() -> good --time 1",
+            "data.iter().filter(|d| d.ok && d.n > -1).cloned()",
+            Some("good"),
+        ),
+        ("%%slurm map &docs[..10] --no-wait", "&docs[..10]", None),
+        ("%%slurm map vec![a, b] -> ab", "vec![a, b]", Some("ab")),
+        (
+            "%%slurm map names.iter().filter(|n| *n != \"a -> b --c\") -> f",
+            "names.iter().filter(|n| *n != \"a -> b --c\")",
+            Some("f"),
+        ),
+        ("%%slurm map -5..5", "-5..5", None),
+    ] {
+        let (m, _) = parse(line).expect(line);
+        let Magic::Map(m) = m else {
+            panic!("{line}: not a map")
+        };
+        assert_eq!(m.items, items, "{line}");
+        assert_eq!(m.name.as_deref(), name, "{line}");
+    }
+    assert!(parse("%%slurm map -> out").is_err());
+}
+
+#[test]
+fn names_rust_cannot_bind_are_refused_or_raw() {
+    for bad in ["fn", "self", "Self", "_", "9x", "r#self", "let", "gen"] {
+        let e = parse(&format!("%%slurm run -> {bad}\n1")).expect_err(bad);
+        assert!(e.message.contains(bad), "{bad}: {}", e.message);
+    }
+    assert!(
+        parse("%%slurm run -> fn\n1")
+            .expect_err("keyword")
+            .message
+            .contains("r#fn")
+    );
+    let (m, _) = parse("%%slurm run -> r#fn\n1").expect("raw");
+    assert!(matches!(m, Magic::Run(r) if r.name.as_deref() == Some("r#fn")));
+    assert!(
+        parse("%%slurm run -> union\n1").is_ok(),
+        "a weak keyword is a name"
+    );
+}
+
+#[test]
+fn typed_arrows_may_hold_spaces() {
+    let (m, _) = parse("%%slurm run -> x: Result<i32, String> --time 1\n1").expect("parses");
+    let Magic::Run(r) = m else {
+        panic!("not a run")
+    };
+    assert_eq!(r.name.as_deref(), Some("x"));
+    assert_eq!(r.result_type.as_deref(), Some("Result<i32, String>"));
+    assert_eq!(r.options.time, Some(60));
+    let (m, _) = parse("%%slurm run -> m: std::collections::HashMap<(u8, u8), Vec<String>>\n1")
+        .expect("parses");
+    let Magic::Run(r) = m else {
+        panic!("not a run")
+    };
+    assert_eq!(
+        r.result_type.as_deref(),
+        Some("std::collections::HashMap<(u8, u8), Vec<String>>")
+    );
+}
+
+#[test]
+fn run_with_typed_arrow() {
+    let (m, _) = parse("%%slurm run -> total: i64 --after a,b\nmerge(&a)").expect("parses");
+    let Magic::Run(r) = m else {
+        panic!("not a run")
+    };
+    assert_eq!(r.name.as_deref(), Some("total"));
+    assert_eq!(r.result_type.as_deref(), Some("i64"));
+    assert_eq!(r.options.after, vec!["a", "b"]);
+}
+
+#[test]
+fn bad_lines_give_usage() {
+    let e = parse("%%slurm frobnicate").expect_err("fails");
+    assert!(e.message.contains("%%slurm map ITEMS"), "{}", e.message);
+    let e = parse("%%slurm map xs --tiem 5").expect_err("fails");
+    assert!(e.message.contains("--tiem"), "{}", e.message);
+    let e = parse("%%bogus").expect_err("fails");
+    assert!(e.message.contains("unknown magic"));
+    let e = parse("%%slurm map xs -> 9bad").expect_err("fails");
+    assert!(e.message.contains("identifier"));
+    assert_eq!(e.span, Some(18..22), "{e:?}");
+    let e = parse("%%slurm map xs --time never").expect_err("fails");
+    assert!(e.message.contains("never"), "{}", e.message);
+}
+
+#[test]
+fn line_magics() {
+    assert_eq!(
+        parse("%slurm jobs").expect("parses").0,
+        Magic::Line(LineMagic::Jobs)
+    );
+    assert_eq!(
+        parse("%slurm").expect("parses").0,
+        Magic::Help(USAGE.to_string())
+    );
+    let Magic::Help(text) = parse("%slurm help map").expect("parses").0 else {
+        panic!("help is output")
+    };
+    assert!(text.contains("--max-concurrent"), "{text}");
+    assert!(matches!(
+        parse("%slurm --help").expect("parses").0,
+        Magic::Help(_)
+    ));
+    assert!(matches!(
+        parse("%%slurm map --help").expect("parses").0,
+        Magic::Help(_)
+    ));
+    assert!(parse("%slurm help frobnicate").is_err());
+    assert_eq!(
+        parse("%slurm logs partial[3]").expect("parses").0,
+        Magic::Line(LineMagic::Logs {
+            job: "partial[3]".into()
+        })
+    );
+    assert_eq!(parse("%lsmagic").expect("parses").0, Magic::LsMagic);
+}
