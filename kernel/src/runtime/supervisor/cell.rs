@@ -173,7 +173,8 @@ impl Supervisor {
 
     /// The session process ended (it was reaped).
     pub(super) fn on_session_exit(&mut self, status: libc::c_int) {
-        let signals = self.output.drain(&mut self.to);
+        self.output.drain(&mut self.to);
+        let signals = self.output.take_signals();
         self.on_stdout_signals(signals);
         self.live.report_lines.reset();
         // Reports written before it died (an overflow) still count.
@@ -243,7 +244,8 @@ impl Supervisor {
     }
 
     fn finish_ok(&mut self) {
-        let signals = self.output.drain(&mut self.to);
+        self.output.drain(&mut self.to);
+        let signals = self.output.take_signals();
         self.on_stdout_signals(signals);
         self.output.finish_cell(&mut self.to);
         self.stdin.cell_ended();

@@ -146,8 +146,7 @@ impl Supervisor {
                 self.on_signals();
             }
             if ready(1) {
-                let signals = self.output.read_stdout(&mut self.to);
-                self.on_stdout_signals(signals);
+                self.output.read_stdout(&mut self.to);
             }
             if ready(2) {
                 self.output.read_stderr(&mut self.to);
@@ -162,6 +161,8 @@ impl Supervisor {
                     output.drain(to);
                 });
             }
+            let signals = self.output.take_signals();
+            self.on_stdout_signals(signals);
             if ready(4) {
                 self.on_evcxr_input();
             }

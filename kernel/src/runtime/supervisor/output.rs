@@ -47,6 +47,8 @@ pub struct Output {
     /// The stderr line being written, including parts already shown (Rust
     /// writes a line to stderr in several writes).
     stderr_line: String,
+    /// What stdout told since the supervisor last asked.
+    signals: Signals,
     /// A cell is running. Between cells evcxr reads nothing: markers are
     /// text then, and values are dropped, so nothing reaches a later cell.
     running: bool,
@@ -67,6 +69,7 @@ impl Output {
             content: Vec::new(),
             alloc_failure: None,
             stderr_line: String::new(),
+            signals: Signals::default(),
             running: false,
         })
     }
@@ -77,18 +80,17 @@ impl Output {
     }
 
     /// Reads what stdout has now.
-    pub fn read_stdout(&mut self, to: &mut ToEvcxr) -> Signals {
+    pub fn read_stdout(&mut self, to: &mut ToEvcxr) {
         let bytes = fds::read_available(self.stdout.as_raw_fd(), TURN_LIMIT).unwrap_or_default();
         let mut pieces = Vec::new();
         self.frames.push(&bytes, &mut pieces);
-        let mut signals = Signals::default();
         for piece in pieces {
             match piece {
                 Piece::Bytes(b) => {
                     let mut lines = Vec::new();
                     self.out_text.push(&b, &mut lines);
                     for line in lines {
-                        self.stdout_line(line, to, &mut signals);
+                        self.stdout_line(line, to);
                     }
                 }
                 Piece::Frame(kind, payload) => {
@@ -98,7 +100,11 @@ impl Output {
             }
         }
         self.show_partial_stdout(to);
-        signals
+    }
+
+    /// What stdout told (a panic, an input request) since the last call.
+    pub fn take_signals(&mut self) -> Signals {
+        std::mem::take(&mut self.signals)
     }
 
     /// Reads what stderr has now.
@@ -120,16 +126,13 @@ impl Output {
     }
 
     /// Reads both pipes until they are empty.
-    pub fn drain(&mut self, to: &mut ToEvcxr) -> Signals {
-        let mut signals = Signals::default();
+    pub fn drain(&mut self, to: &mut ToEvcxr) {
         loop {
             let (out, err) = self.fds();
             if fds::pending(out) == 0 && fds::pending(err) == 0 {
-                return signals;
+                return;
             }
-            let s = self.read_stdout(to);
-            signals.panicked |= s.panicked;
-            signals.input_requested |= s.input_requested;
+            self.read_stdout(to);
             self.read_stderr(to);
         }
     }
@@ -152,16 +155,15 @@ impl Output {
             if let Piece::Bytes(b) = piece {
                 let mut lines = Vec::new();
                 self.out_text.push(&b, &mut lines);
-                let mut ignored = Signals::default();
                 for line in lines {
-                    self.stdout_line(line, to, &mut ignored);
+                    self.stdout_line(line, to);
                 }
             }
         }
         let mut actions = Vec::new();
         self.protocol.finish(self.out_text.finish(), &mut actions);
         for action in actions {
-            apply(action, to, &mut Signals::default());
+            apply(action, to, &mut self.signals);
         }
         if let Some(rest) = self.err_text.finish() {
             to.text(Stream::Stderr, rest, false);
@@ -184,7 +186,7 @@ impl Output {
         self.protocol.reset();
     }
 
-    fn stdout_line(&mut self, line: String, to: &mut ToEvcxr, signals: &mut Signals) {
+    fn stdout_line(&mut self, line: String, to: &mut ToEvcxr) {
         if !self.running {
             to.text(Stream::Stdout, line, true);
             return;
@@ -192,7 +194,7 @@ impl Output {
         let mut actions = Vec::new();
         self.protocol.line(line, &mut actions);
         for action in actions {
-            apply(action, to, signals);
+            apply(action, to, &mut self.signals);
         }
     }
 
