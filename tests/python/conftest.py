@@ -87,3 +87,51 @@ def kernel():
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=False)
+
+
+MAGIC_TIMEOUT = 600
+
+
+def notebook_kernel(prefix):
+    """A module-scoped fixture: a kernel started in a fresh directory,
+    yielding (km, kc, workdir)."""
+
+    @pytest.fixture(scope="module")
+    def fixture():
+        import tempfile
+        from pathlib import Path
+        workdir = tempfile.mkdtemp(prefix=prefix)
+        km, kc = start_new_kernel(kernel_name="sluice", startup_timeout=STARTUP_TIMEOUT, cwd=workdir)
+        try:
+            yield km, kc, Path(workdir)
+        finally:
+            kc.stop_channels()
+            km.shutdown_kernel(now=False)
+
+    return fixture
+
+
+def cell(kc, code, timeout=MAGIC_TIMEOUT):
+    """Runs a cell with the magics' generous timeout."""
+    return run_cell(kc, code, timeout=timeout)
+
+
+def ok(kc, code):
+    """Runs a cell that must succeed."""
+    c = cell(kc, code)
+    assert c.status == "ok", (code, c.error())
+    return c
+
+
+def value(kc, expr):
+    """The text/plain result of an expression cell."""
+    return ok(kc, expr).of_type("execute_result")[0]["content"]["data"]["text/plain"]
+
+
+def texts(c):
+    """Every text/plain output and stream text of a cell, one per line."""
+    out = []
+    for m in c.outputs:
+        data = m["content"].get("data") or {}
+        out.append(data.get("text/plain", m["content"].get("text", "")))
+    return "\n".join(out)

@@ -4,48 +4,14 @@ OUT_OF_MEMORY), %slurm retry with new resources, --time 0 as no limit,
 refused zero counts, overflowing numbers that never stop the kernel, and
 help that is output rather than an error."""
 
-import tempfile
-from pathlib import Path
+import os
 
 import pytest
 from jupyter_client.manager import start_new_kernel
 
-from conftest import STARTUP_TIMEOUT, run_cell
+from conftest import STARTUP_TIMEOUT, cell, notebook_kernel, ok, texts, value
 
-TIMEOUT = 600
-
-
-@pytest.fixture(scope="module")
-def nb():
-    workdir = tempfile.mkdtemp(prefix="sluice-semantics-")
-    km, kc = start_new_kernel(kernel_name="sluice", startup_timeout=STARTUP_TIMEOUT, cwd=workdir)
-    try:
-        yield km, kc, Path(workdir)
-    finally:
-        kc.stop_channels()
-        km.shutdown_kernel(now=False)
-
-
-def cell(kc, code, timeout=TIMEOUT):
-    return run_cell(kc, code, timeout=timeout)
-
-
-def ok(kc, code):
-    c = cell(kc, code)
-    assert c.status == "ok", (code, c.error())
-    return c
-
-
-def value(kc, expr):
-    return ok(kc, expr).of_type("execute_result")[0]["content"]["data"]["text/plain"]
-
-
-def texts(c):
-    out = []
-    for m in c.outputs:
-        data = m["content"].get("data") or {}
-        out.append(data.get("text/plain", m["content"].get("text", "")))
-    return "\n".join(out)
+nb = notebook_kernel("sluice-semantics-")
 
 
 def test_retries_rerun_only_failed_elements(nb):
@@ -161,7 +127,7 @@ def test_status_lists_this_notebooks_jobs_and_all_lists_the_folder(tmp_path):
     try:
         for nb_name in ("first.ipynb", "second.ipynb"):
             km, kc = start_new_kernel(kernel_name="sluice", startup_timeout=STARTUP_TIMEOUT, cwd=str(tmp_path),
-                                      env={**__import__("os").environ, "JPY_SESSION_NAME": str(tmp_path / nb_name)})
+                                      env={**os.environ, "JPY_SESSION_NAME": str(tmp_path / nb_name)})
             kernels.append((km, kc))
         ok(kernels[0][1], "%%slurm map 0..2 -> from_first\nfn f(x: u8) -> u8 { x }")
         ok(kernels[1][1], "%%slurm map 0..2 -> from_second\nfn f(x: u8) -> u8 { x }")
@@ -180,7 +146,7 @@ def test_tasks_start_in_the_submission_directory_or_chdir(nb):
     (workdir / "params.txt").write_text("beside the notebook")
     (workdir / "sub").mkdir()
     (workdir / "sub" / "params.txt").write_text("in sub")
-    c = ok(kc, "%%slurm run -> here\nstd::fs::read_to_string(\"params.txt\").unwrap()")
+    ok(kc, "%%slurm run -> here\nstd::fs::read_to_string(\"params.txt\").unwrap()")
     assert value(kc, "here") == '"beside the notebook"'
     ok(kc, "%%slurm run -> there --chdir sub\nstd::fs::read_to_string(\"params.txt\").unwrap()")
     assert value(kc, "there") == '"in sub"'

@@ -2,48 +2,11 @@
 VALUES are Rust expressions evaluated in the session, and a result is bound
 with the type a person would write (std collections, ranges, nested ones)."""
 
-import tempfile
-from pathlib import Path
-
 import pytest
-from jupyter_client.manager import start_new_kernel
 
-from conftest import STARTUP_TIMEOUT, run_cell
+from conftest import cell, notebook_kernel, ok, texts, value
 
-TIMEOUT = 600
-
-
-@pytest.fixture(scope="module")
-def nb():
-    workdir = tempfile.mkdtemp(prefix="sluice-values-")
-    km, kc = start_new_kernel(kernel_name="sluice", startup_timeout=STARTUP_TIMEOUT, cwd=workdir)
-    try:
-        yield km, kc, Path(workdir)
-    finally:
-        kc.stop_channels()
-        km.shutdown_kernel(now=False)
-
-
-def cell(kc, code, timeout=TIMEOUT):
-    return run_cell(kc, code, timeout=timeout)
-
-
-def ok(kc, code):
-    c = cell(kc, code)
-    assert c.status == "ok", (code, c.error())
-    return c
-
-
-def value(kc, expr):
-    return ok(kc, expr).of_type("execute_result")[0]["content"]["data"]["text/plain"]
-
-
-def texts(c):
-    out = []
-    for m in c.outputs:
-        data = m["content"].get("data") or {}
-        out.append(data.get("text/plain", m["content"].get("text", "")))
-    return "\n".join(out)
+nb = notebook_kernel("sluice-values-")
 
 
 @pytest.mark.parametrize("items, expected", [

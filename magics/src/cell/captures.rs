@@ -32,7 +32,7 @@ pub(super) fn captures_of(
 /// Writes each capture as `captures/<name>.json` in `dir` and, with
 /// `environment`, the session's environment as `environment.json` (for
 /// `--export`), serialized by the session itself: one evaluation for all.
-pub(super) fn write_captures(
+fn write_captures(
     dir: &JobDir,
     captures: &[(String, String)],
     environment: bool,
@@ -77,6 +77,26 @@ pub(super) fn write_captures(
             source,
         }
     })
+}
+
+impl super::Magics {
+    /// A new job directory with the captured variables (and, for
+    /// `--export`, the session's environment) written by the session, and
+    /// the resources the job asks for.
+    pub(super) fn new_job(
+        &mut self,
+        backend: crate::domain::Backend,
+        options: &crate::grammar::JobOptions,
+        captured: &[(String, String)],
+        session: &mut dyn Session,
+    ) -> Result<(crate::domain::JobId, JobDir, crate::domain::Resources), MagicError> {
+        use crate::pipeline::{plan, submit};
+        let (id, dir) = submit::new_job(&mut self.ws)?;
+        let resources = plan::resources(&self.ws, options);
+        let environment = plan::needs_session_env(&self.ws, backend, &resources);
+        write_captures(&dir, captured, environment, session)?;
+        Ok((id, dir, resources))
+    }
 }
 
 /// A task that does not compile because a captured variable's type is not

@@ -9,7 +9,7 @@ use crate::domain::{DependencyKind, JobKind, TaskPlan};
 use crate::error::{MagicError, io};
 use crate::grammar::MapMagic;
 use crate::ledger::JobRecord;
-use crate::pipeline::{Prepared, build, plan, submit};
+use crate::pipeline::{Prepared, build, plan};
 use crate::session::{Display, Session};
 use crate::taskgen::TaskKind;
 
@@ -51,10 +51,7 @@ impl Magics {
             session,
         )?;
 
-        let (id, dir) = submit::new_job(&mut self.ws)?;
-        let resources = plan::resources(&self.ws, &m.options);
-        let environment = plan::needs_session_env(&self.ws, backend, &resources);
-        captures::write_captures(&dir, &captured, environment, session)?;
+        let (id, dir, resources) = self.new_job(backend, &m.options, &captured, session)?;
         let (count, upstream_chunk, mut deps) = match &source {
             Items::Range(a, b) => (items::write_range(&dir, *a, *b)?, None, Vec::new()),
             Items::Expression(e) => (items::write_expression(&dir, e, session)?, None, Vec::new()),

@@ -8,7 +8,7 @@ use crate::body::names_used;
 use crate::domain::{DependencyKind, JobKind, TaskPlan};
 use crate::error::MagicError;
 use crate::grammar::RunMagic;
-use crate::pipeline::{Prepared, build, plan, submit};
+use crate::pipeline::{Prepared, build, plan};
 use crate::session::{Display, Session};
 use crate::taskgen::TaskKind;
 
@@ -63,10 +63,7 @@ impl Magics {
             "write it as `-> NAME: TYPE`",
             session,
         )?;
-        let (id, dir) = submit::new_job(&mut self.ws)?;
-        let resources = plan::resources(&self.ws, &r.options);
-        let environment = plan::needs_session_env(&self.ws, backend, &resources);
-        captures::write_captures(&dir, &captured, environment, session)?;
+        let (id, dir, resources) = self.new_job(backend, &r.options, &captured, session)?;
         Ok(Prepared {
             id,
             plan: TaskPlan {

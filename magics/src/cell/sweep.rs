@@ -13,7 +13,7 @@ use crate::grammar::SweepMagic;
 use crate::jobdir::JobDir;
 use crate::ledger::JobRecord;
 use crate::pipeline::bind::{BIND_PANIC_PREFIX, let_from_json};
-use crate::pipeline::{Prepared, build, plan, submit};
+use crate::pipeline::{Prepared, build, plan};
 use crate::session::{Display, Session};
 use crate::sweep::{Objective, SweepSpec, expand, objective_of, rank};
 use crate::taskgen::TaskKind;
@@ -70,10 +70,7 @@ impl Magics {
             session,
         )?;
 
-        let (id, dir) = submit::new_job(&mut self.ws)?;
-        let resources = plan::resources(&self.ws, &m.options);
-        let environment = plan::needs_session_env(&self.ws, backend, &resources);
-        captures::write_captures(&dir, &captured, environment, session)?;
+        let (id, dir, resources) = self.new_job(backend, &m.options, &captured, session)?;
         let count = items::write_lines(&dir, &config_json(&m.spec, &configs))?;
         let spec_json =
             serde_json::to_string(&m.spec).map_err(|e| io("writing the sweep's spec")(e.into()))?;

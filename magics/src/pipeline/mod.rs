@@ -34,6 +34,14 @@ use crate::domain::{JobId, TaskPlan};
 use crate::jobdir::JobDir;
 pub use workspace::Workspace;
 
+/// Now, in Unix seconds (0 if the clock is before 1970).
+pub fn unix_now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
+
 /// A job ready to submit: its plan, its task binary, and its job directory
 /// with items and captured variables already written.
 #[derive(Debug, Clone)]

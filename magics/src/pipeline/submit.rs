@@ -40,7 +40,7 @@ pub fn submit(ws: &mut Workspace, p: &Prepared) -> Result<JobRecord, MagicError>
         dir: p.dir.clone(),
         binary: p.binary.clone(),
         state: JobState::Pending,
-        created: unix_now(),
+        created: super::unix_now(),
         deps: plan.deps.clone(),
         notebook: ws.config.notebook.clone().unwrap_or_default(),
     };
@@ -184,11 +184,4 @@ pub fn fetch(ws: &mut Workspace, job: &JobRecord) -> Result<(), MagicError> {
         ws.executor(job.backend)?.fetch(&job.dir, &placed)?;
     }
     Ok(())
-}
-
-fn unix_now() -> f64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0)
 }

@@ -84,7 +84,7 @@ impl Magics {
             let elapsed = match (done, j.dir.run_span(j.items)) {
                 (true, Some((start, end))) => Some(end - start),
                 (true, None) => None,
-                (false, _) => Some((unix_now() - j.created).max(0.0)),
+                (false, _) => Some((crate::pipeline::unix_now() - j.created).max(0.0)),
             };
             rows.push(render::StatusRow {
                 job: j,
@@ -96,13 +96,6 @@ impl Magics {
         display.show(&render::status_table(&rows), None);
         Ok(())
     }
-}
-
-fn unix_now() -> f64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0)
 }
 
 /// Distinct cancellation reasons, for status lines.
