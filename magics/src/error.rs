@@ -116,6 +116,12 @@ pub enum MagicError {
         "stopped waiting for `{0}`; the job keeps running. `%slurm wait {0}` binds its results later, `%slurm cancel {0}` stops it"
     )]
     Interrupted(String),
+    /// The user interrupted the task build: cargo was stopped, nothing was
+    /// submitted.
+    #[error(
+        "interrupted while the task was being built: cargo was stopped and nothing was submitted"
+    )]
+    BuildInterrupted,
     /// Results could not be bound in the session.
     #[error("{what}: {}", .source.headline())]
     Bind {
@@ -158,7 +164,7 @@ impl MagicError {
             MagicError::Dependency(_) => "DependencyNeverSatisfied",
             MagicError::TaskFailed { .. } => "TaskFailed",
             MagicError::SweepFailed { .. } => "SweepFailed",
-            MagicError::Interrupted(_) => "Interrupted",
+            MagicError::Interrupted(_) | MagicError::BuildInterrupted => "Interrupted",
             MagicError::Bind { .. } | MagicError::Results(_) => "BindError",
             MagicError::Unsupported(_) => "Unsupported",
             MagicError::Internal(_) => "InternalError",

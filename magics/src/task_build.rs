@@ -35,6 +35,10 @@ pub enum BuildError {
     /// cargo could not be started.
     #[error("cannot run cargo: {0}")]
     CargoSpawn(#[source] std::io::Error),
+    /// The user interrupted the build; cargo and its rustc children were
+    /// stopped and nothing was built.
+    #[error("the task build was interrupted: cargo was stopped and nothing was submitted")]
+    Interrupted,
     /// cargo succeeded but reported no executable for the task.
     #[error("cargo built the task but reported no executable for `{target}`")]
     NoExecutable {
@@ -82,7 +86,15 @@ fn write_if_changed(path: &Path, text: &str) -> Result<(), BuildError> {
 }
 
 /// Builds (or finds) the binary for `src` under `root`.
-pub fn build(src: &TaskSource, root: &Path) -> Result<BuiltTask, BuildError> {
+///
+/// `stop` is asked while cargo runs: when it says yes, cargo and its rustc
+/// children (one process group) are killed and the build ends with
+/// [`BuildError::Interrupted`].
+pub fn build(
+    src: &TaskSource,
+    root: &Path,
+    stop: &dyn Fn() -> bool,
+) -> Result<BuiltTask, BuildError> {
     let bin = root.join("bin").join(&src.hash);
     if bin.exists() {
         return Ok(BuiltTask {
@@ -95,13 +107,13 @@ pub fn build(src: &TaskSource, root: &Path) -> Result<BuiltTask, BuildError> {
     let dir = root.join("tasks").join(&src.hash);
     write_if_changed(&dir.join("Cargo.toml"), &src.cargo_toml)?;
     write_if_changed(&dir.join("src/main.rs"), &src.main_rs)?;
-    let out = Command::new("cargo")
+    let mut cargo = Command::new("cargo");
+    cargo
         .args(["build", "--release", "--message-format=json"])
         .current_dir(&dir)
         .env("CARGO_TARGET_DIR", root.join("target"))
-        .env_remove("RUSTFLAGS")
-        .output()
-        .map_err(BuildError::CargoSpawn)?;
+        .env_remove("RUSTFLAGS");
+    let out = run_stoppable(cargo, stop)?;
     // Lossy first: a stray non-UTF-8 byte costs one message, not the rest.
     let stdout = String::from_utf8_lossy(&out.stdout);
     let report = CargoReport::read(stdout.as_bytes(), src);
@@ -126,6 +138,58 @@ pub fn build(src: &TaskSource, root: &Path) -> Result<BuiltTask, BuildError> {
     Ok(BuiltTask {
         binary: bin,
         compiled: true,
+    })
+}
+
+/// Runs `cmd` in a process group of its own, collecting its output, and
+/// kills the whole group (cargo and its rustc children) if `stop` says so.
+fn run_stoppable(
+    mut cmd: Command,
+    stop: &dyn Fn() -> bool,
+) -> Result<std::process::Output, BuildError> {
+    use std::io::Read;
+    use std::os::unix::process::CommandExt as _;
+    use std::process::Stdio;
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .map_err(BuildError::CargoSpawn)?;
+    fn drain(pipe: Option<impl Read + Send + 'static>) -> std::thread::JoinHandle<Vec<u8>> {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            if let Some(mut p) = pipe {
+                let _ = p.read_to_end(&mut buf);
+            }
+            buf
+        })
+    }
+    let out_reader = drain(child.stdout.take());
+    let err_reader = drain(child.stderr.take());
+    let status = loop {
+        if let Some(status) = child.try_wait().map_err(BuildError::CargoSpawn)? {
+            break status;
+        }
+        if stop() {
+            if let Ok(pgid) = i32::try_from(child.id()) {
+                // SAFETY: killpg(2) on the group made for cargo, whose leader
+                // has not been reaped (try_wait just said it runs).
+                unsafe {
+                    libc::killpg(pgid, libc::SIGKILL);
+                }
+            }
+            let _ = child.wait();
+            let _ = (out_reader.join(), err_reader.join());
+            return Err(BuildError::Interrupted);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    Ok(std::process::Output {
+        status,
+        stdout: out_reader.join().unwrap_or_default(),
+        stderr: err_reader.join().unwrap_or_default(),
     })
 }
 

@@ -63,10 +63,13 @@ fn wrapping(kind: &TaskKind, body: &str) -> (String, String) {
     match kind {
         TaskKind::MapFn { fn_name } => (
             "// ---- the cell ----\n".to_string(),
-            format!("\nfn main() {{\n    sluice_runtime::run_map({fn_name});\n}}\n"),
+            format!(
+                "\nfn main() {{ sluice_runtime::from_cell(SLUICE_CELL_BODY);\n    sluice_runtime::run_map({fn_name});\n}}\n"
+            ),
         ),
         TaskKind::MapClosure { captures } if captures.is_empty() => (
-            "fn main() {\n    let __sluice_task = \n".to_string(),
+            "fn main() { sluice_runtime::from_cell(SLUICE_CELL_BODY);\n    let __sluice_task = \n"
+                .to_string(),
             "\n    ;\n    sluice_runtime::run_map(__sluice_task);\n}\n".to_string(),
         ),
         TaskKind::MapClosure { captures } => {
@@ -79,7 +82,7 @@ fn wrapping(kind: &TaskKind, body: &str) -> (String, String) {
             };
             (
                 format!(
-                    "fn main() {{\n    sluice_runtime::run_map_with(|| {{{} {mover}\n",
+                    "fn main() {{ sluice_runtime::from_cell(SLUICE_CELL_BODY);\n    sluice_runtime::run_map_with(|| {{{} {mover}\n",
                     capture_lets(captures)
                 ),
                 "\n    });\n}\n".to_string(),
@@ -95,7 +98,7 @@ fn wrapping(kind: &TaskKind, body: &str) -> (String, String) {
                 .map(|t| format!(" -> {t}"))
                 .unwrap_or_default();
             let mut pre = format!(
-                "fn main() {{\n    sluice_runtime::run_single(||{ret} {{{}\n",
+                "fn main() {{ sluice_runtime::from_cell(SLUICE_CELL_BODY);\n    sluice_runtime::run_single(||{ret} {{{}\n",
                 capture_lets(captures)
             );
             for (name, ty, dir) in inputs {
@@ -122,6 +125,11 @@ pub fn generate(kind: &TaskKind, body: &str, items: &str, deps: &[(String, Strin
     let body_line = main.lines().count() + 1;
     main.push_str(body);
     main.push_str(&after);
+    let body_lines = body.lines().count().max(1);
+    // After everything: the body's place in this file, for panic locations.
+    main.push_str(&format!(
+        "\n/// Where the cell's body is in this file (first line, lines).\nconst SLUICE_CELL_BODY: (u32, u32) = ({body_line}, {body_lines});\n"
+    ));
 
     let mut dep_lines: Vec<(String, String)> = vec![
         ("serde".into(), "\"1\"".into()),

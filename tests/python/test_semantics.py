@@ -184,3 +184,33 @@ def test_retry_after_a_kernel_restart_reruns_only_the_failed(tmp_path):
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)
+
+
+def test_a_task_panic_points_at_the_magic_cells_line(nb):
+    _, kc, _ = nb
+    c = cell(kc, "%%slurm map 0..2 -> located\nfn f(x: u32) -> u32 {\n    if x == 1 {\n        panic!(\"boom {x}\")\n    }\n    x\n}")
+    assert c.status == "error" and c.error()["ename"] == "TaskFailed", c.error()
+    tb = "\n".join(c.error()["traceback"])
+    assert "cell:4:9" in tb and "boom 1" in tb, tb
+    assert "src/main.rs" not in tb, tb
+
+
+def test_an_interrupt_during_the_task_build_stops_cargo_and_submits_nothing(nb):
+    km, kc, _ = nb
+    before = texts(ok(kc, "%slurm jobs"))
+    # A constant that takes rustc a long time to evaluate keeps cargo busy.
+    code = ("%%slurm map 0..2 -> never_built\n"
+            "|x: u64| -> u64 {\n"
+            "    #[allow(long_running_const_eval)]\n"
+            "    const SLOW: u64 = { let mut i = 0u64; let mut s = 0u64; while i < 400_000_000 { s = s.wrapping_add(i ^ 7); i += 1; } s };\n"
+            "    x + SLOW\n"
+            "}")
+    from conftest import run_interrupted
+    c = run_interrupted(km, kc, code, after=4)
+    assert c.status == "error" and c.error()["ename"] == "Interrupted", c.error()
+    assert "nothing was submitted" in c.error()["evalue"], c.error()
+    assert "never_built" not in texts(ok(kc, "%slurm jobs")), before
+    import subprocess
+    rustc = subprocess.run(["pgrep", "-f", "crate-name sluice_task"], capture_output=True, text=True).stdout
+    assert value(kc, "1 + 1") == "2"
+    assert not rustc.strip(), rustc

@@ -155,6 +155,53 @@ fn write_atomic(path: &Path, text: &str) -> std::io::Result<()> {
     std::fs::rename(tmp, path)
 }
 
+/// Where the magic cell's body is in the task's `src/main.rs`: (first
+/// line, number of lines). Set by [`from_cell`].
+static CELL_BODY: std::sync::OnceLock<(u32, u32)> = std::sync::OnceLock::new();
+
+thread_local! {
+    /// Where this thread's last panic happened, as the cell names it.
+    static LAST_PANIC: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Called first in every task's `main`: panics report their location in
+/// the magic cell (`cell:3:9`: line 3 of the cell, whose line 1 is the
+/// magic line) instead of in the generated `src/main.rs`.
+pub fn from_cell(body: (u32, u32)) {
+    let _ = CELL_BODY.set(body);
+    std::panic::set_hook(Box::new(|info| {
+        let place = info
+            .location()
+            .map(|l| cell_place(l.file(), l.line(), l.column()))
+            .unwrap_or_else(|| "an unknown place".into());
+        let thread = std::thread::current();
+        let name = thread.name().unwrap_or("<unnamed>");
+        eprintln!(
+            "thread '{name}' panicked at {place}:\n{}",
+            panic_text(info.payload())
+        );
+        LAST_PANIC.with(|p| *p.borrow_mut() = Some(place));
+    }));
+}
+
+/// `file:line:col` of a panic, mapped into the cell when it is in the body.
+fn cell_place(file: &str, line: u32, col: u32) -> String {
+    match CELL_BODY.get() {
+        Some(&(first, lines)) if file == "src/main.rs" && line >= first && line < first + lines => {
+            format!("cell:{}:{col}", line - first + 2)
+        }
+        _ => format!("{file}:{line}:{col}"),
+    }
+}
+
+/// "panicked at cell:3:9: message" for a caught panic of this thread.
+fn panicked(p: &(dyn std::any::Any + Send)) -> String {
+    match LAST_PANIC.with(|l| l.borrow_mut().take()) {
+        Some(place) => format!("panicked at {place}: {}", panic_text(p)),
+        None => format!("panicked: {}", panic_text(p)),
+    }
+}
+
 fn panic_text(p: &(dyn std::any::Any + Send)) -> String {
     if let Some(s) = p.downcast_ref::<&str>() {
         (*s).to_string()
@@ -182,7 +229,7 @@ where
         format!("cannot read the item: {e}{why}")
     })?;
     let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(item)))
-        .map_err(|p| format!("panicked: {}", panic_text(&*p)))?;
+        .map_err(|p| panicked(&*p))?;
     if checked {
         crossing_json(&out)
     } else {
@@ -332,7 +379,7 @@ where
     let dir = job_dir();
     let start = now();
     let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(&f))
-        .map_err(|p| format!("panicked: {}", panic_text(&*p)))
+        .map_err(|p| panicked(&*p))
         .and_then(|r| crossing_json(&r));
     match out {
         Ok(json) => match write_atomic(&dir.join("results").join("0.json"), &json) {

@@ -29,7 +29,8 @@ pub fn build(
     if !root.join("bin").join(&src.hash).exists() {
         display.show(&render::pre("compiling the task (release build)..."), None);
     }
-    match task_build::build(&src, root) {
+    let stop = || display.interrupted();
+    match task_build::build(&src, root, &stop) {
         Ok(b) => Ok(b.binary),
         Err(BuildError::Compile(mut d)) => {
             if let Some(first) = d.iter_mut().find(|d| {
@@ -41,6 +42,7 @@ pub fn build(
             }
             Err(MagicError::Compile(d))
         }
+        Err(BuildError::Interrupted) => Err(MagicError::BuildInterrupted),
         Err(e) => Err(MagicError::Build(e)),
     }
 }
