@@ -416,3 +416,28 @@ def test_a_panic_message_on_stderr_is_not_a_panic(kernel):
     c = ok(kc, 'eprintln!("thread \'main\' panicked at src/lib.rs:1:1:\\nfake");\nprintln!("EVCXR_PANIC_MESSAGE");\n5')
     assert c.of_type("execute_result")[0]["content"]["data"]["text/plain"] == "5"
     assert "fake" in c.stream("stderr")
+
+
+def test_an_interrupt_during_compilation_stops_the_build(kernel):
+    km, kc = kernel
+    import subprocess
+    run_cell(kc, "let kept_over_a_build = 41;", timeout=120)
+    # A constant that takes rustc minutes to evaluate keeps the build busy.
+    code = ("#[allow(long_running_const_eval)]\n"
+            "const BIG: u64 = { let mut i = 0u64; let mut s = 0u64; while i < 3_000_000_000 { s = s.wrapping_add(i ^ (s >> 3)); i += 1; } s };\n"
+            "BIG")
+    started = time.monotonic()
+    c = run_interrupted(km, kc, code, after=3, timeout=120)
+    assert c.status == "error", c.outputs
+    assert time.monotonic() - started < 60, "the interrupt waited for the build"
+    left = subprocess.run(["pgrep", "-P", str(km.provisioner.process.pid), "-x", "cargo"],
+                          capture_output=True, text=True).stdout
+    assert not left.strip(), left
+    c = run_cell(kc, "kept_over_a_build + 1", timeout=120)
+    assert c.of_type("execute_result")[0]["content"]["data"]["text/plain"] == "42"
+
+
+def test_programs_a_cell_starts_get_termination_signals(kernel):
+    _, kc = kernel
+    c = run_cell(kc, 'let o = std::process::Command::new("timeout").args(["1", "sleep", "30"]).status().unwrap(); o.code()', timeout=120)
+    assert c.of_type("execute_result")[0]["content"]["data"]["text/plain"] == "Some(124)", c.outputs

@@ -84,10 +84,15 @@ impl Interrupter {
             return false;
         }
         self.state.requested.store(true, Ordering::SeqCst);
-        if !self.state.magic.load(Ordering::SeqCst)
-            && let Some(pid) = self.send(Control::Interrupt, None)
-        {
-            *signalled = Some(pid);
+        if !self.state.magic.load(Ordering::SeqCst) {
+            // A cell still compiling: its build stops now, not when cargo ends.
+            let stopped = super::build_stop::stop_builds();
+            if stopped > 0 {
+                tracing::info!("interrupt: stopped the cell's build ({stopped} processes)");
+            }
+            if let Some(pid) = self.send(Control::Interrupt, None) {
+                *signalled = Some(pid);
+            }
         }
         true
     }
@@ -96,6 +101,8 @@ impl Interrupter {
     /// they are gone (evcxr starts a new runtime when it needs one).
     /// Blocking: call from the engine thread or `spawn_blocking`.
     pub fn retire(&self) {
+        // No compiler outlives the session it was building for.
+        super::build_stop::stop_builds();
         let Some(child) = self.child() else { return };
         let Ok(mut child) = child.lock() else { return };
         if !matches!(child.try_wait(), Ok(None)) {

@@ -10,6 +10,7 @@
 //! seconds), so `kernel_info` is answered at once; requests that arrive
 //! earlier simply wait in the queue.
 
+mod build_stop;
 mod compile_cache;
 mod deferred_items;
 mod execute;

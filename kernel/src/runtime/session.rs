@@ -81,6 +81,22 @@ struct Session {
     store: *mut c_void,
 }
 
+/// The supervisor blocks SIGCHLD, SIGTERM and SIGHUP for its signalfd, and
+/// a mask survives exec: unblock them here, so the session — and every
+/// program a cell starts, which inherits its mask — gets them as usual.
+fn unblock_inherited_signals() {
+    // SAFETY: the set is initialised by sigemptyset before use; the mask
+    // change applies to this thread, the session's only one at this point.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        for sig in [libc::SIGCHLD, libc::SIGTERM, libc::SIGHUP] {
+            libc::sigaddset(&mut set, sig);
+        }
+        libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
+    }
+}
+
 /// Runs the session process; never returns.
 pub fn run(setup: Setup) -> ! {
     for fd in [setup.commands, setup.reports] {
@@ -92,6 +108,7 @@ pub fn run(setup: Setup) -> ! {
         std::process::exit(0);
     }
     frame_writer::set_token(&setup.token);
+    unblock_inherited_signals();
     if let Err(e) = overflow::install(setup.reports) {
         eprintln!("sluice: cannot watch for stack overflows: {e}");
     }
