@@ -21,18 +21,33 @@ pub enum EvalError {
     #[error("{}", .0.iter().map(|d| d.message.as_str()).collect::<Vec<_>>().join("\n"))]
     Compile(Vec<CompileDiagnostic>),
     /// The code panicked.
-    #[error("panicked at {location}: {message}")]
+    #[error("panicked{}: {message}", if .location.is_empty() { String::new() } else { format!(" at {}", .location) })]
     Panic {
         /// The panic message.
         message: String,
-        /// `file:line:col` as the panic hook reported it.
+        /// `file:line:col` as the panic hook reported it; empty when it is
+        /// in code the magic generated (the notebook has no such line).
         location: String,
     },
     /// The evaluation was interrupted.
     #[error("interrupted")]
     Interrupted,
-    /// Anything else the engine reported (a command failed, the session's
-    /// process died, ...).
+    /// The session's process was interrupted or died while the code ran
+    /// (the kernel's runtime says how: `killed by SIGABRT (abort)`, ...).
+    #[error("{cause}; {}", if *.restored {
+        "the session was restored to the state before this cell"
+    } else {
+        "the session could not be restored and a new process was started, without the notebook's variables"
+    })]
+    ProcessEnded {
+        /// What happened, as the runtime words it (`interrupted`,
+        /// `exited with code 3`, `out of memory`, ...).
+        cause: String,
+        /// A snapshot took over: every variable holds its value from
+        /// before the cell.
+        restored: bool,
+    },
+    /// Anything else the engine reported (a command failed, ...).
     #[error("{0}")]
     Other(String),
 }

@@ -384,6 +384,40 @@ def test_a_panic_points_at_the_cells_own_line(kernel):
     assert "src/lib.rs" not in "\n".join(err["traceback"])
 
 
+@pytest.mark.parametrize("code, where", [
+    # evcxr starts each statement on a line of its own without its
+    # indentation: the column is the cell's, not the generated line's.
+    ("let x = 1;\n  panic!(\"indented\");", "cell:2:3"),
+    ("let v: Vec<i32> = vec![];\n    v[3]", "cell:2:6"),
+    ('let h = std::thread::spawn(|| {\n    let v: Vec<i32> = vec![];\n    v[3]\n});\nh.join().is_err()', "cell:3:6"),
+], ids=["indented-statement", "indented-final-expression", "spawned-thread"])
+def test_a_panic_in_an_indented_statement_keeps_the_cells_column(kernel, code, where):
+    _, kc = kernel
+    c = run_cell(kc, code)
+    shown = "\n".join(c.error()["traceback"]) if c.error() else c.stream("stderr")
+    assert f"at {where}" in shown, shown
+    assert "src/lib.rs" not in shown and "generated" not in shown, shown
+
+
+def test_a_crash_while_a_magic_evaluates_its_items_keeps_the_session(session):
+    _, kc = session
+    c = run_cell(kc, "%%slurm map (0..3).map(|i| if i == 2 { std::process::abort() } else { i })\n"
+                     "|item: i32| item * 2", timeout=600)
+    err = c.error()
+    assert err["ename"] == "ItemsError", err
+    assert "killed by SIGABRT (abort); the session was restored to the state before this cell" in err["evalue"], err
+    assert "UTF-8" not in err["evalue"]
+    assert_untouched(kc)
+    c = run_cell(kc, '%%slurm map (0..3).map(|i| { if i == 1 { panic!("no one") }; i })\n|item: i32| item * 2',
+                 timeout=600)
+    err = c.error()
+    assert "in the session failed: panicked: no one" in err["evalue"], err
+    c = run_cell(kc, "let k: i32 = 3;", timeout=600)
+    c = run_cell(kc, "%%slurm map (0..k).map(|i| { std::thread::sleep(std::time::Duration::from_secs(i)); i })\n"
+                     "|item: u64| item", timeout=600)
+    assert "mismatched types: expected `u64`, found `i32`" in c.error()["evalue"], c.error()
+
+
 def test_a_panic_in_an_earlier_cells_function_points_at_that_cell(kernel):
     _, kc = kernel
     ok(kc, "fn checked(n: i32) -> i32 {\n    if n < 0 {\n        panic!(\"negative\");\n    }\n    n\n}")

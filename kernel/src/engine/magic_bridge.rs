@@ -10,7 +10,7 @@ use sluice_magics::session::{CompileDiagnostic, Display, EvalError, Rendered, Se
 use super::interrupt::Interrupter;
 use crate::display;
 use crate::iopub::Iopub;
-use crate::streams::Streams;
+use crate::streams::{Ending, Streams};
 
 /// Evaluates magic-generated code in the user's session.
 pub(super) struct EvcxrSession<'a> {
@@ -23,37 +23,44 @@ impl Session for EvcxrSession<'_> {
     fn eval(&mut self, code: &str) -> Result<String, EvalError> {
         self.cache.before(self.ctx, code);
         let result = self.ctx.execute(code);
-        let panic = self.streams.and_then(Streams::flush);
-        match (result, panic) {
-            (_, Some(p)) => Err(EvalError::Panic {
-                message: p.message,
-                location: p.location,
+        let report = self.streams.map(Streams::flush_cell).unwrap_or_default();
+        match (result, report.panic, report.ending) {
+            (_, _, Some(Ending::Restored { cause, .. })) => Err(EvalError::ProcessEnded {
+                cause,
+                restored: true,
             }),
-            (Ok(out), None) => Ok(out.get("text/plain").unwrap_or_default().to_string()),
-            (Err(evcxr::Error::CompilationErrors(errs)), None) => Err(EvalError::Compile(
-                errs.iter()
-                    .map(|e| CompileDiagnostic {
-                        code: e.code().map(str::to_string),
-                        message: e.message(),
-                    })
-                    .collect(),
-            )),
-            (Err(e), None) => Err(EvalError::Other(e.to_string())),
+            (_, _, Some(Ending::Lost { cause, .. })) => Err(EvalError::ProcessEnded {
+                cause,
+                restored: false,
+            }),
+            (_, Some(p), None) => Err(EvalError::Panic {
+                message: p.message,
+                // The magic's own code, generated around the cell's
+                // expression: a line the notebook does not have.
+                location: if p.location.starts_with("src/lib.rs:") {
+                    String::new()
+                } else {
+                    p.location
+                },
+            }),
+            (Ok(out), None, None) => Ok(out.get("text/plain").unwrap_or_default().to_string()),
+            (Err(evcxr::Error::CompilationErrors(errs)), None, None) => {
+                Err(EvalError::Compile(errs.iter().map(diagnostic).collect()))
+            }
+            (Err(evcxr::Error::SubprocessTerminated(text)), None, None) => {
+                Err(EvalError::ProcessEnded {
+                    cause: text,
+                    restored: false,
+                })
+            }
+            (Err(e), None, None) => Err(EvalError::Other(e.to_string())),
         }
     }
 
     fn check(&mut self, code: &str) -> Result<(), EvalError> {
         match self.ctx.check(code) {
             Ok(errors) if errors.is_empty() => Ok(()),
-            Ok(errors) => Err(EvalError::Compile(
-                errors
-                    .iter()
-                    .map(|e| CompileDiagnostic {
-                        code: e.code().map(str::to_string),
-                        message: e.message(),
-                    })
-                    .collect(),
-            )),
+            Ok(errors) => Err(EvalError::Compile(errors.iter().map(diagnostic).collect())),
             Err(e) => Err(EvalError::Other(e.to_string())),
         }
     }
@@ -69,6 +76,25 @@ impl Session for EvcxrSession<'_> {
             .variables_and_types()
             .map(|(n, t)| (n.to_string(), t.to_string()))
             .collect()
+    }
+}
+
+/// rustc's headline with its primary label (`mismatched types: expected
+/// `u64`, found `i32``), then the rest of its message.
+fn diagnostic(e: &evcxr::CompilationError) -> CompileDiagnostic {
+    let message = e.message();
+    let label = e
+        .primary_spanned_message()
+        .map(|m| m.label.trim())
+        .filter(|l| !l.is_empty());
+    let message = match (label, message.split_once('\n')) {
+        (Some(l), Some((head, rest))) => format!("{head}: {l}\n{rest}"),
+        (Some(l), None) => format!("{message}: {l}"),
+        (None, _) => message,
+    };
+    CompileDiagnostic {
+        code: e.code().map(str::to_string),
+        message,
     }
 }
 

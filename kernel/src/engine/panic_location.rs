@@ -8,7 +8,11 @@
 //! items-only cell evaluated with it, or an earlier cell whose items were
 //! built again (`cell[4]:2:5`, by execution count) — choosing, when the
 //! same text occurs more than once, the occurrence whose neighbouring
-//! lines match best. A line found nowhere is generated code and says so.
+//! lines match best. evcxr starts each statement on a line of its own,
+//! without the whitespace before it, so the first line of an indented
+//! statement matches the cell's line without its indentation, and the
+//! column is moved by that indentation. A line found nowhere is generated
+//! code and says so.
 
 /// Code that may hold the panicking line: its label and text.
 pub(super) struct Candidate<'a> {
@@ -28,19 +32,34 @@ pub(super) fn map(location: &str, lib_rs: &str, candidates: &[Candidate<'_>]) ->
     let Some(at) = line.checked_sub(1).filter(|&i| i < lib.len()) else {
         return location.to_string();
     };
-    let mut best: Option<(usize, &str, usize)> = None;
+    let mut best: Option<(usize, &str, usize, usize)> = None;
     for c in candidates {
         let code: Vec<&str> = c.code.lines().collect();
         if let Some((i, score)) = find(&lib, at, &code)
-            && best.is_none_or(|(s, _, _)| score > s)
+            && best.is_none_or(|(s, _, _, _)| score > s)
         {
-            best = Some((score, &c.label, i));
+            let column = column
+                .saturating_sub(indent(lib[at]))
+                .saturating_add(indent(code[i]));
+            best = Some((score, &c.label, i, column));
         }
     }
     match best {
-        Some((_, label, i)) => format!("{label}:{}:{column}", i + 1),
+        Some((_, label, i, column)) => format!("{label}:{}:{column}", i + 1),
         None => format!("{location} (code generated around the cell)"),
     }
+}
+
+/// The number of characters of whitespace a line starts with (rustc's
+/// columns count characters, starting at 1).
+fn indent(line: &str) -> usize {
+    line.chars().take_while(|c| c.is_whitespace()).count()
+}
+
+/// Whether a generated line is this line of the cell: the same text, or
+/// the same text without the indentation evcxr drops at a statement's start.
+fn same_line(generated: &str, cell: &str) -> bool {
+    generated == cell || (indent(generated) == 0 && generated == cell.trim_start())
 }
 
 /// `src/lib.rs:L:C` → (L, C).
@@ -59,23 +78,36 @@ fn find(lib: &[&str], at: usize, code: &[&str]) -> Option<(usize, usize)> {
     }
     code.iter()
         .enumerate()
-        .filter(|(_, l)| **l == target)
-        .map(|(i, _)| (i, context(lib, at, code, i)))
+        .filter(|(_, l)| same_line(target, l))
+        .map(|(i, l)| {
+            // An exact match is surer than one that differs in indentation.
+            let exact = usize::from(*l == target);
+            (i, 2 * context(lib, at, code, i) + exact)
+        })
         .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)))
 }
 
-/// How many lines around `lib[at]` and `code[i]` agree (up to 3 each way).
+/// How many non-blank lines around `lib[at]` and `code[i]` agree (up to
+/// 3 each way; the blank lines evcxr puts between statements are skipped).
 fn context(lib: &[&str], at: usize, code: &[&str], i: usize) -> usize {
-    let mut score = 0;
-    for d in 1..=3 {
-        if at >= d && i >= d && lib[at - d] == code[i - d] {
-            score += 1;
-        }
-        if lib.get(at + d).is_some_and(|l| code.get(i + d) == Some(l)) {
-            score += 1;
-        }
+    fn solid(l: &&&str) -> bool {
+        !l.trim().is_empty()
     }
-    score
+    let lib_before = lib[..at].iter().rev().filter(solid);
+    let code_before = code[..i].iter().rev().filter(solid);
+    let lib_after = lib[at + 1..].iter().filter(solid);
+    let code_after = code[i + 1..].iter().filter(solid);
+    let before = lib_before
+        .zip(code_before)
+        .take(3)
+        .take_while(|(a, b)| same_line(a, b))
+        .count();
+    let after = lib_after
+        .zip(code_after)
+        .take(3)
+        .take_while(|(a, b)| same_line(a, b))
+        .count();
+    before + after
 }
 
 #[cfg(test)]
@@ -109,6 +141,26 @@ mod tests {
             map("elsewhere.rs:1:1", LIB, &candidates),
             "elsewhere.rs:1:1"
         );
+    }
+
+    #[test]
+    fn an_indented_statement_keeps_its_column() {
+        // What evcxr 0.22 generates for `let x = 1;\n  panic!(\"p\");` and
+        // for a final expression `    v[3]` (wrapped in `(` … `)`).
+        let lib = "||{\nlet x = 1;\n  \npanic!(\"p\");\nput(x);\n";
+        let cell = "let x = 1;\n  panic!(\"p\");";
+        let candidates = [Candidate {
+            label: "cell".into(),
+            code: cell,
+        }];
+        assert_eq!(map("src/lib.rs:4:1", lib, &candidates), "cell:2:3");
+        let lib = "let v: Vec<i32> = vec![];\n    \n(\nv[3]\n).evcxr_display();\n";
+        let cell = "let v: Vec<i32> = vec![];\n    v[3]";
+        let candidates = [Candidate {
+            label: "cell".into(),
+            code: cell,
+        }];
+        assert_eq!(map("src/lib.rs:4:2", lib, &candidates), "cell:2:6");
     }
 
     #[test]

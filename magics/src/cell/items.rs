@@ -8,7 +8,7 @@ use crate::error::{MagicError, io};
 use crate::jobdir::JobDir;
 use crate::ledger::JobRecord;
 use crate::pipeline::bind::BIND_PANIC_PREFIX;
-use crate::session::Session;
+use crate::session::{EvalError, Session};
 
 /// Refuse arrays larger than this many items (Slurm's MaxArraySize is far below).
 pub(super) const MAX_ITEMS: usize = 10_000_000;
@@ -130,6 +130,11 @@ __sluice_f.flush().expect(\"{p}cannot write the items\"); __sluice_n }}",
             MagicError::Items(format!(
                 "{shown} is not a collection of items (a Vec, slice, array, range or iterator)"
             ))
+        } else if !matches!(source, EvalError::Compile(_)) {
+            MagicError::ItemsEval {
+                what: format!("evaluating ITEMS {shown} in the session failed"),
+                source,
+            }
         } else {
             MagicError::ItemsEval {
                 what: format!(
