@@ -437,6 +437,23 @@ def test_caught_panics_and_joined_threads_are_values(kernel):
     assert "joined one" in c.stream("stderr")
 
 
+def test_a_caught_panic_kept_in_a_variable(kernel):
+    _, kc = kernel
+    # evcxr names the type `Result<i32, Box<dyn Any + Send>>`: the kernel
+    # adds the import rustc suggests and builds the cell again.
+    c = ok(kc, 'let caught = std::panic::catch_unwind(|| { if std::hint::black_box(true) { panic!("kept") }; 5 });\n'
+               'caught.is_err()')
+    assert c.of_type("execute_result")[0]["content"]["data"]["text/plain"] == "true"
+    assert value(kc, "caught.is_err()") == "true"
+    # A type no code can write (`!` is unstable): the error says what to do.
+    c = run_cell(kc, 'let never = std::panic::catch_unwind(|| -> ! { panic!("outer") });')
+    err = c.error()
+    assert err["ename"] == "CompileError", err
+    assert "give that variable an explicit type" in "\n".join(err["traceback"]), err
+    c = run_cell(kc, "let z = 1; z +")
+    assert "explicit type" not in "\n".join(c.error()["traceback"])
+
+
 def test_a_detached_threads_panic_is_stderr_of_the_running_cell(kernel):
     _, kc = kernel
     c = ok(kc, 'std::thread::spawn(|| panic!("detached boom"));\n'

@@ -23,6 +23,7 @@ use sluice_magics::cell::Magics;
 mod aborted;
 mod errors;
 mod run;
+mod type_imports;
 mod waiting;
 
 use errors::{compile_error, compile_error_in, simple_error};

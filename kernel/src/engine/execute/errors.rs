@@ -84,6 +84,9 @@ pub(in crate::engine) fn compile_error_in(
     }
 }
 
+/// What to do about an error in evcxr's code around the cell.
+const GENERATED: &str = "note: the error is in the code evcxr generates around the cell to keep its variables for later cells (the type it inferred for one of them cannot be written here); give that variable an explicit type (`let r: T = ...`), or wrap the code in braces `{ ... }` so its variables are not kept";
+
 fn to_diagnostic(e: &evcxr::CompilationError) -> Diagnostic {
     let labels = e
         .spanned_messages()
@@ -108,6 +111,11 @@ fn to_diagnostic(e: &evcxr::CompilationError) -> Diagnostic {
             .filter(|m| m.span.is_none() && !m.label.is_empty())
             .map(|m| format!("note: {}", m.label)),
     );
+    // Syntax errors have no code: they are the cell's even where evcxr's
+    // code around it is where rustc noticed.
+    if e.code().is_some() && !e.is_from_user_code() {
+        notes.push(GENERATED.into());
+    }
     Diagnostic {
         level: e.level().to_string(),
         code: e.code().map(str::to_string),

@@ -16,6 +16,7 @@ use super::super::panic_location::{self, Candidate};
 use super::super::session_api;
 use super::aborted::{self, Lost};
 use super::errors::{compile_error, panic_error, simple_error, starts_with_dep};
+use super::type_imports;
 use super::waiting::primary_line;
 use super::{Outcome, Worker};
 use crate::streams::{CellReport, Ending, PanicReport, Streams};
@@ -136,7 +137,15 @@ impl Worker {
         self.cache.before(ctx, code);
         self.interrupter.set_busy(true);
         let started = std::time::Instant::now();
-        let result = ctx.execute_with_callbacks(code, &mut callbacks);
+        let mut result = ctx.execute_with_callbacks(code, &mut callbacks);
+        if let Err(evcxr::Error::CompilationErrors(errors)) = &result
+            && let Some(uses) = type_imports::suggested(errors)
+            && uses.iter().all(|u| ctx.execute(u).is_ok())
+        {
+            tracing::debug!("imported {uses:?} for evcxr's variable types; building again");
+            self.cache.before(ctx, code);
+            result = ctx.execute_with_callbacks(code, &mut callbacks);
+        }
         let evcxr_done = started.elapsed();
         self.interrupter.set_busy(false);
         let report = streams
