@@ -245,6 +245,66 @@ def test_cancel_is_scancel(login):
     assert "3 cancelled" in texts(c) or "cancelled 3" in texts(c), texts(c)
 
 
+def test_a_job_that_can_never_start_says_so(login):
+    _, kc, _ = login
+    # More CPUs than the node has: Slurm keeps the job pending with reason
+    # PartitionConfig, forever. The status line says why and what to do.
+    ok(kc, "%%slurm run -> greedy --cpus-per-task 64 --no-wait\n1 + 1")
+    deadline = time.monotonic() + 30
+    while "can never start as asked" not in texts(ok(kc, "%slurm status greedy")):
+        assert time.monotonic() < deadline, texts(ok(kc, "%slurm status greedy"))
+        time.sleep(0.5)
+    assert "--cpus-per-task" in texts(ok(kc, "%slurm status greedy"))
+    ok(kc, "%slurm cancel greedy")
+
+
+def test_chdir_and_export_as_sbatch(login):
+    _, kc, workdir = login
+    (workdir / "params.txt").write_text("beside the notebook")
+    (workdir / "sub").mkdir(exist_ok=True)
+    (workdir / "sub" / "params.txt").write_text("in sub")
+    ok(kc, "%%slurm run -> here\nstd::fs::read_to_string(\"params.txt\").unwrap()")
+    assert value(kc, "here") == '"beside the notebook"'
+    ok(kc, "%%slurm run -> there --chdir sub\nstd::fs::read_to_string(\"params.txt\").unwrap()")
+    assert value(kc, "there") == '"in sub"'
+    ok(kc, 'unsafe { std::env::set_var("SLUICE_TEST_GREETING", "set in a cell") };')
+    ok(kc, "%%slurm run -> all_env\nstd::env::var(\"SLUICE_TEST_GREETING\").unwrap_or_default()")
+    assert value(kc, "all_env") == '"set in a cell"'
+    # --export=NONE: Slurm's own variables only (sbatch(1)).
+    ok(kc, "%%slurm run -> no_env --export NONE\n"
+           "(std::env::var(\"SLUICE_TEST_GREETING\").is_err(), std::env::var(\"SLURM_JOB_ID\").is_ok())")
+    assert value(kc, "no_env") == "(true, true)"
+    ok(kc, "%%slurm run -> named_env --export SLUICE_TEST_GREETING,ODD=a=b\n"
+           "(std::env::var(\"SLUICE_TEST_GREETING\").unwrap(), std::env::var(\"ODD\").unwrap())")
+    assert value(kc, "named_env") == '("set in a cell", "a=b")'
+
+
+def test_retries_on_slurm(login):
+    _, kc, workdir = login
+    marks = workdir / "marks"
+    marks.mkdir()
+    ok(kc, f'let marks = String::from(r#"{marks}"#);')
+    c = cell(kc, "%%slurm map 0..4 -> flaky --retries 2\n"
+                 "|x: u32| -> u32 {\n"
+                 "    let n = std::fs::read_dir(&marks).unwrap().filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().starts_with(&format!(\"{x}-\"))).count();\n"
+                 "    std::fs::write(format!(\"{marks}/{x}-{n}\"), \"\").unwrap();\n"
+                 "    if x % 2 == 1 && n == 0 { panic!(\"first try of {x}\") }\n"
+                 "    x * 10\n"
+                 "}")
+    assert c.status == "ok", c.error()
+    assert "retrying them" in texts(c), texts(c)
+    assert value(kc, "flaky") == "[0, 10, 20, 30]"
+    assert sorted(p.name for p in marks.iterdir()) == ["0-0", "1-0", "1-1", "2-0", "3-0", "3-1"]
+    # OUT_OF_MEMORY (cgroup limit) → the retry asks sbatch for twice --mem.
+    c = cell(kc, "%%slurm map 0..1 -> big --mem 100M --retries 1\n"
+                 "fn f(x: u32) -> usize { let mut v: Vec<Vec<u8>> = Vec::new(); "
+                 "for _ in 0..10 { v.push(vec![1u8; 15 << 20]); std::thread::sleep(std::time::Duration::from_millis(100)); } "
+                 "v.iter().map(|b| b.len()).sum::<usize>() + x as usize }")
+    assert c.status == "ok", (texts(c), c.error())
+    assert "retrying them with --mem 200M" in texts(c), texts(c)
+    assert value(kc, "big[0]") == str(150 << 20)
+
+
 def test_injection_in_options_never_runs(login, tmp_path):
     _, kc, _ = login
     marker = tmp_path / "pwned"

@@ -188,9 +188,26 @@ pub fn dependency_never_satisfied() -> ElementState {
     )
 }
 
-/// A pending element's reason as people read it.
+/// A pending element's reason as people read it. The reasons that mean the
+/// job can never start as it asked (Slurm keeps such a job pending rather
+/// than refusing it; squeue(1), "JOB REASON CODES") say so, with what to do.
 pub fn pending_reason(reason: &str) -> Option<&'static str> {
     Some(match reason {
+        "PartitionConfig" | "PartitionNodeLimit" => {
+            "it asks for more CPUs, memory or nodes than the partition's nodes have, so it can never start as asked (compare --cpus-per-task and --mem with `sinfo -o '%P %c %m'`; `%slurm cancel` it and submit again)"
+        }
+        "PartitionTimeLimit" => {
+            "its --time is above the partition's time limit, so it can never start as asked (see `sinfo -o '%P %l'`; `%slurm cancel` it and submit again)"
+        }
+        "BadConstraints" => {
+            "its constraints can never be met, so it can never start as asked (`%slurm cancel` it and submit again)"
+        }
+        r if r.ends_with("PerJobLimit")
+            || r.ends_with("PerJob")
+            || r.ends_with("MinCpuNotSatisfied") =>
+        {
+            "it asks for more than its QOS or account allows one job, so it can never start as asked (`%slurm cancel` it and submit again with less)"
+        }
         "Dependency" => "waiting for a job it depends on",
         "DependencyNeverSatisfied" => "its dependency can never be satisfied",
         "Resources" => "waiting for free CPUs or memory",
@@ -210,6 +227,27 @@ pub fn pending_reason(reason: &str) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reasons_that_never_clear_say_so() {
+        for r in [
+            "PartitionConfig",
+            "PartitionNodeLimit",
+            "PartitionTimeLimit",
+            "BadConstraints",
+            "QOSMaxCpuPerJobLimit",
+            "AssocMaxWallDurationPerJobLimit",
+            "QOSMaxMemoryPerJob",
+        ] {
+            let text = pending_reason(r).unwrap_or_default();
+            assert!(text.contains("can never start as asked"), "{r}: {text}");
+        }
+        assert_eq!(
+            pending_reason("Resources"),
+            Some("waiting for free CPUs or memory")
+        );
+        assert_eq!(pending_reason("SomethingNew"), None);
+    }
 
     #[test]
     fn squeue_lines() {
