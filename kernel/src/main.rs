@@ -16,6 +16,7 @@ mod kernel_info;
 mod pipe_probe;
 mod runtime;
 mod server;
+mod std_private;
 mod streams;
 mod wire;
 
@@ -68,6 +69,7 @@ fn main() -> anyhow::Result<()> {
                 );
             };
             init_tracing();
+            std_private::warm();
             runtime::control::ignore_in_children();
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)

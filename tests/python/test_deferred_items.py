@@ -164,3 +164,23 @@ def test_turned_off_the_items_cell_is_built_at_once():
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)
+
+
+def matches(kc, code):
+    kc.complete(code, len(code))
+    reply = kc.get_shell_msg(timeout=60)
+    assert reply["content"]["status"] == "ok"
+    return reply["content"]["matches"]
+
+
+def test_completion_offers_no_private_std_methods(kernel):
+    _, kc = kernel
+    ok(kc, "let mut s = String::new(); let mut v: Vec<u8> = Vec::new();")
+    assert matches(kc, "s.push_st") == ["push_str"]
+    got = matches(kc, "v.extend_")
+    assert "extend_from_slice" in got and "extend_from_within" in got, got
+    assert not {"extend_with", "extend_desugared", "extend_trusted"} & set(got), got
+    # A method of the notebook's own with a name std keeps private is offered.
+    ok(kc, "pub struct Bag(Vec<u8>);\nimpl Bag { pub fn extend_with(&mut self, n: u8) { self.0.push(n) } }")
+    ok(kc, "let mut bag = Bag(vec![]);")
+    assert "extend_with" in matches(kc, "bag.extend_"), matches(kc, "bag.extend_")

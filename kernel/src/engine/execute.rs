@@ -103,8 +103,15 @@ impl Worker {
         req: &jupyter_protocol::CompleteRequest,
     ) -> jupyter_protocol::CompleteReply {
         let context = self.items.alone().map(|a| a.code).unwrap_or_default();
+        let executed = &self.executed;
+        let user_defines = |name: &str| {
+            let def = format!("fn {name}");
+            context.contains(&def)
+                || req.code.contains(&def)
+                || executed.iter().any(|(_, c)| c.contains(&def))
+        };
         match &mut self.ctx {
-            Ok(ctx) => introspect::complete(ctx, req, &context),
+            Ok(ctx) => introspect::complete(ctx, req, &context, &user_defines),
             Err(_) => introspect::complete_empty(req),
         }
     }

@@ -11,14 +11,18 @@ use jupyter_protocol::{CompleteReply, CompleteRequest, InspectReply, InspectRequ
 
 use crate::completion;
 use crate::display;
+use crate::std_private;
 
 /// What evcxr's hover says when it knows nothing about the name.
 const NOTHING_FOUND: &str = "No documentation found";
 
+/// `user_defines(name)`: whether the notebook's own code defines `fn name`
+/// (kept even when std has a private method of that name).
 pub(super) fn complete(
     ctx: &mut CommandContext,
     req: &CompleteRequest,
     context: &str,
+    user_defines: &dyn Fn(&str) -> bool,
 ) -> CompleteReply {
     if let Some(reply) = completion::magic_completions(&req.code, req.cursor_pos) {
         return reply;
@@ -33,7 +37,8 @@ pub(super) fn complete(
     let code = format!("{context}{}", req.code);
     match ctx.completions(&code, context.len() + byte_pos) {
         Ok(c) => {
-            let names = completion::clean(c.completions.iter().map(|c| c.code.as_str()));
+            let mut names = completion::clean(c.completions.iter().map(|c| c.code.as_str()));
+            names.retain(|n| !std_private::is_private(n) || user_defines(n));
             let back = |offset: usize| offset.saturating_sub(context.len()).min(req.code.len());
             CompleteReply {
                 matches: names,
