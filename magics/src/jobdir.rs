@@ -11,8 +11,8 @@
 //! captures/<name>.json     notebook variables the body uses
 //! results/<i>.json         item i's result          status/<i>.json  how it ended
 //! logs/<element>.{out,err} the element's output     logs/slurm-*.out Slurm's own
-//! results.json, partial.json  the bound arrays
-//! sweep.json, best.json    a sweep's table and best row; sweep.spec its grid
+//! results.values, partial.values  the bound arrays, a value text per line
+//! sweep.values, best.values  a sweep's rows and best row (params JSON, tab, result); sweep.spec its grid
 //! job-<offset>.sh          the batch script of each Slurm slice
 //! ```
 
@@ -129,25 +129,26 @@ impl JobDir {
     pub fn resources_file(&self) -> PathBuf {
         self.root.join("resources.json")
     }
-    /// `results.json`: every result as one JSON array (bound as `NAME`).
+    /// `results.values`: every result, one value text per line (bound as `NAME`).
     pub fn results_array(&self) -> PathBuf {
-        self.root.join("results.json")
+        self.root.join("results.values")
     }
-    /// `partial.json`: every result or null (bound as `NAME_partial`).
+    /// `partial.values`: every result or `-` (bound as `NAME_partial`).
     pub fn partial_array(&self) -> PathBuf {
-        self.root.join("partial.json")
+        self.root.join("partial.values")
     }
     /// `sweep.spec`: the sweep's grid as JSON.
     pub fn sweep_spec(&self) -> PathBuf {
         self.root.join("sweep.spec")
     }
-    /// `sweep.json`: the sweep's table.
+    /// `sweep.values`: the sweep's rows with a result, one per line: the
+    /// parameters as JSON, a tab, the result's value text.
     pub fn sweep_table(&self) -> PathBuf {
-        self.root.join("sweep.json")
+        self.root.join("sweep.values")
     }
-    /// `best.json`: the sweep's best row.
+    /// `best.values`: the sweep's best row, as a line of `sweep.values`.
     pub fn sweep_best(&self) -> PathBuf {
-        self.root.join("best.json")
+        self.root.join("best.values")
     }
     /// `job-<offset>.sh`: the batch script of the Slurm slice at `offset`.
     pub fn batch_script(&self, offset: usize) -> PathBuf {

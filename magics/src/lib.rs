@@ -17,6 +17,7 @@ pub mod catalog;
 pub mod cell;
 pub mod cluster;
 pub mod config;
+pub mod crossing;
 pub mod diagnostic;
 pub mod domain;
 pub mod error;

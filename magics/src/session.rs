@@ -87,13 +87,13 @@ pub trait Session {
     /// [`EvalError::Compile`] with the diagnostics, or an engine failure.
     fn check(&mut self, code: &str) -> Result<(), EvalError>;
 
-    /// Adds a crate to the session, as evcxr's `:dep NAME = SPEC` does
-    /// (`spec` is the Cargo.toml value, e.g. `"1"`), and rebuilds the
-    /// session so what the new crate changes happens now.
+    /// Adds crates to the session, as evcxr's `:dep NAME = SPEC` does for
+    /// each `(NAME, SPEC)` (`SPEC` is the Cargo.toml value, e.g. `"1"`), and
+    /// rebuilds the session once, so what the new crates change happens now.
     ///
     /// # Errors
-    /// The crate could not be added (not found, does not build).
-    fn add_dependency(&mut self, name: &str, spec: &str) -> Result<(), EvalError>;
+    /// A crate could not be added (not found, does not build).
+    fn add_dependencies(&mut self, deps: &[(&str, &str)]) -> Result<(), EvalError>;
 
     /// The session's variables and their types.
     fn variables(&self) -> Vec<(String, String)>;

@@ -254,6 +254,10 @@ pub fn objective_of(result: &serde_json::Value, field: &str) -> Result<f64, Stri
     match v {
         serde_json::Value::Number(n) => n.as_f64().ok_or_else(|| "not a number".into()),
         serde_json::Value::Null => Ok(f64::NAN),
+        // Non-finite floats, as `crossing::display_value` shows them.
+        serde_json::Value::String(s) if s == "NaN" => Ok(f64::NAN),
+        serde_json::Value::String(s) if s == "inf" => Ok(f64::INFINITY),
+        serde_json::Value::String(s) if s == "-inf" => Ok(f64::NEG_INFINITY),
         other => Err(format!("`{field}` is {other}, not a number")),
     }
 }

@@ -133,7 +133,12 @@ pub fn generate(kind: &TaskKind, body: &str, items: &str, deps: &[(String, Strin
 
     let mut dep_lines: Vec<(String, String)> = vec![
         ("serde".into(), "\"1\"".into()),
-        ("serde_json".into(), "\"1\"".into()),
+        // Floats read back bit for bit (sluice_runtime::value); the
+        // session has the same (cell/serde_dep.rs).
+        (
+            "serde_json".into(),
+            "{ version = \"1\", features = [\"float_roundtrip\"] }".into(),
+        ),
     ];
     for (n, v) in deps {
         dep_lines.retain(|(m, _)| m != n);
@@ -192,7 +197,12 @@ mod tests {
         let lines: Vec<&str> = t.main_rs.lines().collect();
         assert_eq!(lines[t.body_line - 1], "fn sq(x: i32) -> i32 {");
         assert!(t.main_rs.contains("run_map(sq)"));
-        assert!(t.cargo_toml.contains("serde_json = \"1\""));
+        assert!(
+            t.cargo_toml
+                .contains("serde_json = { version = \"1\", features = [\"float_roundtrip\"] }"),
+            "{}",
+            t.cargo_toml
+        );
     }
 
     #[test]

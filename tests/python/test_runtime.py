@@ -450,8 +450,17 @@ def test_a_caught_panic_kept_in_a_variable(kernel):
     err = c.error()
     assert err["ename"] == "CompileError", err
     assert "give that variable an explicit type" in "\n".join(err["traceback"]), err
+    assert "evcxr keeps `never` for later cells as `Result<!," in "\n".join(err["traceback"]), err
     c = run_cell(kc, "let z = 1; z +")
     assert "explicit type" not in "\n".join(c.error()["traceback"])
+    # After a build that failed, panics still point at the cell's lines.
+    c = ok(kc, 'std::panic::catch_unwind(|| { panic!("located"); }).is_err()')
+    assert "panicked at cell:1:" in c.stream("stderr"), c.stream("stderr")
+    # The error is shown, not a warning that came with it.
+    c = run_cell(kc, "let _spinner = std::thread::spawn(|| loop {});\nstd::process::abort();")
+    err = c.error()
+    assert err["ename"] == "CompileError" and "unreachable" not in err["evalue"], err
+    assert "evcxr keeps `_spinner`" in "\n".join(err["traceback"]), err
 
 
 def test_a_detached_threads_panic_is_stderr_of_the_running_cell(kernel):
@@ -480,6 +489,8 @@ def test_an_interrupt_during_compilation_stops_the_build(kernel):
     started = time.monotonic()
     c = run_interrupted(km, kc, code, after=3, timeout=120)
     assert c.status == "error", c.outputs
+    assert c.error()["ename"] == "Interrupted", c.error()
+    assert "stopped while it compiled" in c.error()["evalue"], c.error()
     assert time.monotonic() - started < 60, "the interrupt waited for the build"
     left = subprocess.run(["pgrep", "-P", str(km.provisioner.process.pid), "-x", "cargo"],
                           capture_output=True, text=True).stdout

@@ -17,6 +17,7 @@ from jupyter_client.manager import start_new_kernel
 
 from conftest import STARTUP_TIMEOUT
 from test_magics import cell, texts, value
+from test_values import check_values_cross_exactly
 from test_notebooks import (check_fan_out_fan_in, check_parameter_sweep, check_pipeline, code_cells,
                             execute_notebook)
 
@@ -303,6 +304,11 @@ def test_retries_on_slurm(login):
     assert c.status == "ok", (texts(c), c.error())
     assert "retrying them with --mem 200M" in texts(c), texts(c)
     assert value(kc, "big[0]") == str(150 << 20)
+
+
+def test_values_cross_exactly_on_slurm(login):
+    _, kc, _ = login
+    check_values_cross_exactly(kc)
 
 
 def test_injection_in_options_never_runs(login, tmp_path):

@@ -45,6 +45,7 @@ def test_items_that_do_not_evaluate_say_why(nb):
     ("2u64..5", "std::ops::Range<u64>", "total.end - total.start", "3"),
     ("vec![Some(std::collections::BTreeMap::from([(1u8, vec![\"x\".to_string()])])), None]",
      "Vec<Option<std::collections::BTreeMap<u8, Vec<String>>>>", "total.len()", "2"),
+    ("Ok::<i32, String>(5)", "Result<i32, String>", "total.clone().unwrap() + 1", "6"),
 ])
 def test_run_results_are_bound_with_the_type_a_person_writes(nb, body, shape, check, expected):
     _, kc, _ = nb
@@ -78,12 +79,11 @@ def test_names_rust_cannot_bind_are_refused_and_raw_names_bind(nb):
 
 @pytest.mark.parametrize("code, ename, needle", [
     # A result the notebook cannot hold is refused in the magic cell itself.
-    ("%%slurm run -> okres\nOk::<i32, String>(5)", "BindError", "cannot be bound as `Result<i32, String>`"),
     ("%%slurm run -> s\n\"hello\"", "CompileError", "String, not &str"),
     ("%%slurm run -> w: u8\n300u32", "CompileError", "mismatched types"),
     ("%%slurm run -> nope: NoSuchType\n1", "CompileError", "NoSuchType"),
-    # A value that would not read back fails its item, with the reason.
-    ("%%slurm map 0..2 -> nn\nfn f(x: i32) -> f64 { if x == 0 { f64::NAN } else { 1.0 } }", "TaskFailed", "NaN"),
+    # A result whose Serialize and Deserialize disagree fails its item, with the reason.
+    ("%%slurm run -> lossy\nstd::time::SystemTime::UNIX_EPOCH - std::time::Duration::from_secs(1)", "TaskFailed", "cannot"),
 ])
 def test_results_that_cannot_be_bound_are_never_announced_as_bound(nb, code, ename, needle):
     _, kc, _ = nb
@@ -103,3 +103,40 @@ def test_a_typed_arrow_may_hold_spaces(nb):
     c = ok(kc, "%%slurm run -> r: Result<i32, String>\nOk(7)")
     assert "bound `r: Result<i32, String>`" in texts(c), texts(c)
     assert value(kc, "r") == "Ok(7)"
+
+
+def check_values_cross_exactly(kc):
+    """Items, captured variables and results that JSON cannot hold (NaN,
+    infinities, tuple map keys, Some(None)) or that must keep every bit
+    (-0.0, 0.1 + 0.2, subnormals, u64::MAX, i128, u128) cross exactly.
+    Used on both backends (test_slurm.py calls it too)."""
+    ok(kc, "let odd: Vec<f64> = vec![f64::NAN, f64::INFINITY, f64::NEG_INFINITY, -0.0, 0.1 + 0.2, "
+           "5e-324, 2.2250738585072011e-308, f64::MAX];")
+    c = ok(kc, "%%slurm map odd.iter().cloned() -> back\n|x: f64| -> (u64, f64) { (x.to_bits(), x) }")
+    assert "bound `back: Vec<(u64, f64)>`" in texts(c), texts(c)
+    assert value(kc, "back.iter().zip(&odd).all(|((b, y), x)| *b == x.to_bits() && y.to_bits() == x.to_bits())") == "true"
+    c = ok(kc, "%%slurm run -> pairs\n"
+               "{ let mut m = std::collections::HashMap::new(); m.insert((1u64, 2u64), 3u64); m.insert((u64::MAX, 0), 4); m }")
+    assert "bound `pairs: std::collections::HashMap<(u64, u64), u64>`" in texts(c), texts(c)
+    assert value(kc, "(pairs[&(1, 2)], pairs[&(u64::MAX, 0)], pairs.len())") == "(3, 4, 2)"
+    ok(kc, "%%slurm run -> wide\n(u64::MAX, i128::MIN, u128::MAX, Some(None::<u8>), -0.0f64, (f64::NAN, 1.5f32))")
+    assert value(kc, "wide.0 == u64::MAX && wide.1 == i128::MIN && wide.2 == u128::MAX && wide.3 == Some(None) "
+                     "&& wide.4.to_bits() == (-0.0f64).to_bits() && wide.5.0.is_nan() && wide.5.1 == 1.5") == "true"
+    # Items that are maps with tuple keys, and a captured NaN.
+    ok(kc, "let grids: Vec<std::collections::HashMap<(u8, u8), f64>> = "
+           "vec![[((0, 0), 1.0), ((1, 2), f64::INFINITY)].into_iter().collect(), std::collections::HashMap::new()];\n"
+           "let missing = f64::NAN;")
+    ok(kc, "%%slurm map grids.iter() -> sizes\n"
+           "|g: std::collections::HashMap<(u8, u8), f64>| -> (usize, bool, bool) "
+           "{ (g.len(), g.get(&(1, 2)).is_some_and(|v| v.is_infinite()), missing.is_nan()) }")
+    assert value(kc, "sizes") == "[(2, true, true), (0, false, true)]"
+    # A NaN nested in a run job's result that feeds a later job.
+    ok(kc, "%%slurm map 0..3 -> losses\n|x: u32| -> Option<f64> { if x == 1 { Some(f64::NAN) } else if x == 2 { None } else { Some(0.5) } }")
+    assert value(kc, "(losses[0], losses[1].map(f64::is_nan), losses[2])") == "(Some(0.5), Some(true), None)"
+    ok(kc, "%%slurm run -> nan_count\nlosses.iter().filter(|l| l.is_some_and(f64::is_nan)).count()")
+    assert value(kc, "nan_count") == "1"
+
+
+def test_values_cross_exactly(nb):
+    _, kc, _ = nb
+    check_values_cross_exactly(kc)

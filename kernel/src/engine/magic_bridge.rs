@@ -65,10 +65,15 @@ impl Session for EvcxrSession<'_> {
         }
     }
 
-    /// `:dep NAME = SPEC`, then an empty statement so the session is rebuilt
-    /// (and evcxr drops what it drops) right away.
-    fn add_dependency(&mut self, name: &str, spec: &str) -> Result<(), EvalError> {
-        self.eval(&format!(":dep {name} = {spec}\n()")).map(|_| ())
+    /// `:dep NAME = SPEC` for each crate, then an empty statement so the
+    /// session is rebuilt (and evcxr drops what it drops) right away.
+    fn add_dependencies(&mut self, deps: &[(&str, &str)]) -> Result<(), EvalError> {
+        let mut code: String = deps
+            .iter()
+            .map(|(name, spec)| format!(":dep {name} = {spec}\n"))
+            .collect();
+        code.push_str("()");
+        self.eval(&code).map(|_| ())
     }
 
     fn variables(&self) -> Vec<(String, String)> {

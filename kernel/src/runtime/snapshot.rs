@@ -115,14 +115,20 @@ pub fn other_threads() -> Vec<String> {
     let Ok(dir) = std::fs::read_dir("/proc/self/task") else {
         return Vec::new();
     };
+    // A thread started without a name carries the process's own name.
+    let own = std::fs::read_to_string("/proc/self/comm")
+        .map(|c| c.trim().to_string())
+        .unwrap_or_default();
     dir.flatten()
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .filter(|tid| *tid != me)
-        .map(|tid| {
-            std::fs::read_to_string(format!("/proc/self/task/{tid}/comm"))
-                .map(|c| c.trim().to_string())
-                .unwrap_or(tid)
-        })
+        .map(
+            |tid| match std::fs::read_to_string(format!("/proc/self/task/{tid}/comm")) {
+                Ok(c) if c.trim() == own => "an unnamed thread".to_string(),
+                Ok(c) => c.trim().to_string(),
+                Err(_) => format!("thread {tid}"),
+            },
+        )
         .collect()
 }
 

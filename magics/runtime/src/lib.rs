@@ -5,8 +5,9 @@
 //! and where its job lives from `SLUICE_JOB_DIR`. It reads its input, runs
 //! the user's function under `catch_unwind`, and writes
 //! `results/<i>.json` and `status/<i>.json` (exit, start, end, host, peak
-//! memory). It depends on serde and serde_json only, so it compiles fast.
-//! Generated task crates call [`run_map`] or [`run_single`].
+//! memory). It depends on serde, serde_json and ron only, so it compiles
+//! fast. Generated task crates call [`run_map`] or [`run_single`]; values
+//! cross as [`value`] text.
 
 use std::io::{BufRead, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
@@ -14,6 +15,60 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+
+pub mod value {
+    //! Values as they cross between the notebook and tasks: items, captured
+    //! variables and results, one value per text.
+    //!
+    //! A value is JSON when JSON holds it exactly, else `ron:` and the value
+    //! in RON. JSON cannot hold a NaN or infinite float (serde_json writes
+    //! `null`), a map key that is not a string or an integer (a tuple), or
+    //! tell `Some(None)` from `None`; RON holds all of these, and i128 and
+    //! u128. The rule, the same in the session and in tasks: JSON when it
+    //! serializes and its text has no `null`, else RON. Floats round-trip
+    //! bit for bit both ways (serde_json's `float_roundtrip`, which task
+    //! crates and the session turn on; RON writes the shortest text that
+    //! reads back to the same bits, `-0.0` kept).
+
+    use serde::Serialize;
+    use serde::de::DeserializeOwned;
+
+    /// What a RON text starts with.
+    pub const RON_PREFIX: &str = "ron:";
+
+    /// The value's text: JSON, or `ron:` then RON (see the module doc).
+    ///
+    /// # Errors
+    /// Neither format can write it (a serializer's own error, such as a
+    /// `Serialize` impl that fails), with both formats' reasons.
+    pub fn encode<T: Serialize + ?Sized>(v: &T) -> Result<String, String> {
+        let json = serde_json::to_string(v);
+        if let Ok(text) = &json
+            && !text.contains("null")
+        {
+            return Ok(text.clone());
+        }
+        match ron::to_string(v) {
+            Ok(text) => Ok(format!("{RON_PREFIX}{text}")),
+            Err(e) => Err(match json {
+                Ok(_) => format!("cannot write the value as RON: {e}"),
+                Err(j) => format!("cannot write the value as JSON ({j}) or RON ({e})"),
+            }),
+        }
+    }
+
+    /// Reads a text [`encode`] wrote (surrounding whitespace ignored).
+    ///
+    /// # Errors
+    /// The text is not the type's JSON or RON, with the parser's reason.
+    pub fn decode<T: DeserializeOwned>(text: &str) -> Result<T, String> {
+        let text = text.trim();
+        match text.strip_prefix(RON_PREFIX) {
+            Some(ron_text) => ron::from_str(ron_text).map_err(|e| e.to_string()),
+            None => serde_json::from_str(text).map_err(|e| e.to_string()),
+        }
+    }
+}
 
 /// `status/<item>.json`: how one item ended. Written by the task for every
 /// item it ran, and by an executor for items of an element it killed; read
@@ -212,43 +267,34 @@ fn panic_text(p: &(dyn std::any::Any + Send)) -> String {
     }
 }
 
-/// Runs one item; Ok(result JSON) or Err(message). `checked`: the result
+/// Runs one item; Ok(result text) or Err(message). `checked`: the result
 /// must read back as its own type (map and run jobs; a sweep's table shows
-/// what each configuration returned, NaN included, and binds what reads back).
+/// what each configuration returned, and binds what reads back).
 fn run_item<T, R>(f: &(impl Fn(T) -> R + Sync), text: &str, checked: bool) -> Result<String, String>
 where
     T: DeserializeOwned,
     R: Serialize + DeserializeOwned,
 {
-    let item: T = serde_json::from_str(text).map_err(|e| {
-        let why = if text.contains("null") {
-            " (NaN and infinite floats are written as JSON null and cannot be read back)"
-        } else {
-            ""
-        };
-        format!("cannot read the item: {e}{why}")
-    })?;
+    let item: T = value::decode(text).map_err(|e| format!("cannot read the item: {e}"))?;
     let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(item)))
         .map_err(|p| panicked(&*p))?;
     if checked {
-        crossing_json(&out)
+        crossing(&out)
     } else {
-        serde_json::to_string(&out).map_err(|e| format!("cannot serialize the result: {e}"))
+        value::encode(&out).map_err(|e| format!("cannot write the result: {e}"))
     }
 }
 
-/// The result as JSON, checked to read back as its own type: a result that
-/// would not survive the trip to the notebook (a NaN or infinite float
-/// becomes `null`; a map key that is not a string or a number) fails its
-/// item here, with the reason, instead of failing the bind later.
-fn crossing_json<R: Serialize + DeserializeOwned>(out: &R) -> Result<String, String> {
-    let json = serde_json::to_string(out).map_err(|e| {
-        format!("cannot serialize the result: {e} (results travel as JSON: map keys must be strings or numbers)")
-    })?;
-    match serde_json::from_str::<R>(&json) {
-        Ok(_) => Ok(json),
+/// The result's text, checked to read back as its own type: a result that
+/// would not survive the trip to the notebook (a `Serialize` impl whose
+/// output its own `Deserialize` rejects) fails its item here, with the
+/// reason, instead of failing the bind later.
+fn crossing<R: Serialize + DeserializeOwned>(out: &R) -> Result<String, String> {
+    let text = value::encode(out).map_err(|e| format!("cannot write the result: {e}"))?;
+    match value::decode::<R>(&text) {
+        Ok(_) => Ok(text),
         Err(e) => Err(format!(
-            "the result cannot be read back as its own type ({e}); NaN and infinite floats are written as JSON null"
+            "the result cannot be read back as its own type ({e}): its Serialize and Deserialize disagree"
         )),
     }
 }
@@ -359,7 +405,7 @@ pub fn load_capture<T: DeserializeOwned>(name: &str) -> T {
     let path = job_dir().join("captures").join(format!("{name}.json"));
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("sluice: missing notebook variable {}: {e}", path.display()));
-    serde_json::from_str(&text).unwrap_or_else(|e| {
+    value::decode(&text).unwrap_or_else(|e| {
         panic!(
             "sluice: unreadable notebook variable {}: {e}",
             path.display()
@@ -380,7 +426,7 @@ where
     let start = now();
     let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(&f))
         .map_err(|p| panicked(&*p))
-        .and_then(|r| crossing_json(&r));
+        .and_then(|r| crossing(&r));
     match out {
         Ok(json) => match write_atomic(&dir.join("results").join("0.json"), &json) {
             Ok(()) => write_status(&dir, 0, true, start, None),
@@ -407,7 +453,7 @@ pub fn load_results<R: DeserializeOwned>(upstream_dir: &str) -> Vec<R> {
             let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
                 panic!("sluice: missing upstream result {}: {e}", path.display())
             });
-            serde_json::from_str(&text).unwrap_or_else(|e| {
+            value::decode(&text).unwrap_or_else(|e| {
                 panic!("sluice: unreadable upstream result {}: {e}", path.display())
             })
         })

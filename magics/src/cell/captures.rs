@@ -48,8 +48,13 @@ fn write_captures(
     );
     for (name, _) in captures {
         code.push_str(&format!(
-            " std::fs::write(r#\"{}\"#, serde_json::to_string(&{name}).expect(\"{p}cannot serialize `{name}`\")).expect(\"{p}cannot write `{name}`\");",
-            dir.capture(name).display()
+            " std::fs::write(r#\"{}\"#, {}).expect(\"{p}cannot write `{name}`\");",
+            dir.capture(name).display(),
+            crate::crossing::encode_expr(
+                &format!("&{name}"),
+                p,
+                &format!("\"the notebook variable `{name}`\"")
+            ),
         ));
     }
     if environment {

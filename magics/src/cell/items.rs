@@ -113,9 +113,10 @@ pub(super) fn write_expression(
         "{{ use std::io::Write as _; \
 let mut __sluice_f = std::io::BufWriter::new(std::fs::File::create(r#\"{path}\"#).expect(\"{p}cannot create the items file\")); \
 let mut __sluice_n: usize = 0; \
-for __sluice_it in {iter} {{ serde_json::to_writer(&mut __sluice_f, &__sluice_it).expect(\"{p}cannot serialize an item\"); __sluice_f.write_all(b\"\\n\").expect(\"{p}cannot write an item\"); __sluice_n += 1; }} \
+for __sluice_it in {iter} {{ let __sluice_line = {enc}; __sluice_f.write_all(__sluice_line.as_bytes()).expect(\"{p}cannot write an item\"); __sluice_f.write_all(b\"\\n\").expect(\"{p}cannot write an item\"); __sluice_n += 1; }} \
 __sluice_f.flush().expect(\"{p}cannot write the items\"); __sluice_n }}",
-        path = dir.items().display()
+        path = dir.items().display(),
+        enc = crate::crossing::encode_expr("&__sluice_it", p, "format!(\"item {}\", __sluice_n)"),
     );
     let shown = match session.variables().into_iter().find(|(n, _)| n == expr) {
         Some((_, ty)) => format!("`{expr}` ({ty})"),

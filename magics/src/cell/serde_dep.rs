@@ -1,4 +1,6 @@
-//! serde_json in the notebook's session, added when a notebook first needs
+//! serde_json and ron in the notebook's session (values cross as JSON, or
+//! RON where JSON cannot hold them: `sluice_runtime::value`), added when a
+//! notebook first needs
 //! it rather than at start-up: every evcxr compile pays for each crate in
 //! the session, so notebooks that never use a magic stay as fast as plain
 //! evcxr. Adding a crate makes evcxr drop variables whose types the notebook
@@ -11,8 +13,16 @@ use crate::error::MagicError;
 use crate::render;
 use crate::session::{Display, Session};
 
-/// The crate the magics need in the session, and its version requirement.
-pub const SERDE_JSON: (&str, &str) = ("serde_json", "\"1\"");
+/// The crates the magics need in the session, as `(NAME, Cargo.toml value)`:
+/// the same versions and features as the task runtime's, so a value reads
+/// the same on both sides (`magics/runtime/Cargo.toml`).
+pub const SESSION_DEPS: [(&str, &str); 2] = [
+    (
+        "serde_json",
+        "{ version = \"1\", features = [\"float_roundtrip\"] }",
+    ),
+    ("ron", "{ version = \"0.12\", features = [\"integer128\"] }"),
+];
 
 impl Magics {
     /// True once serde_json is in the session.
@@ -34,11 +44,11 @@ impl Magics {
         // evcxr's compile cache is shared by every kernel of the user; two
         // kernels adding crates at once can trip over it: try again.
         let mut attempt = 0;
-        while let Err(source) = session.add_dependency(SERDE_JSON.0, SERDE_JSON.1) {
+        while let Err(source) = session.add_dependencies(&SESSION_DEPS) {
             attempt += 1;
             if attempt == 3 {
                 return Err(MagicError::Bind {
-                    what: "cannot add serde_json to the session (values travel to and from tasks as JSON)".into(),
+                    what: "cannot add serde_json and ron to the session (values travel to and from tasks as JSON, or RON where JSON cannot hold them)".into(),
                     source,
                 });
             }
@@ -54,7 +64,7 @@ impl Magics {
         if !lost.is_empty() {
             display.show(
                 &render::pre(&format!(
-                    "sluice added serde_json to this session (values travel to and from tasks as JSON). Adding a crate makes evcxr drop variables of types defined in the notebook: {}. Re-run the cells that define them; a `:dep` cell at the top of the notebook avoids this.",
+                    "sluice added serde_json and ron to this session (values travel to and from tasks as JSON, or RON where JSON cannot hold them). Adding a crate makes evcxr drop variables of types defined in the notebook: {}. Re-run the cells that define them; a `:dep` cell at the top of the notebook avoids this.",
                     lost.join(", ")
                 )),
                 None,

@@ -12,7 +12,7 @@ use crate::error::{MagicError, io};
 use crate::grammar::SweepMagic;
 use crate::jobdir::JobDir;
 use crate::ledger::JobRecord;
-use crate::pipeline::bind::{BIND_PANIC_PREFIX, let_from_json};
+use crate::pipeline::bind::{BIND_PANIC_PREFIX, MISSING};
 use crate::pipeline::{Prepared, build, plan};
 use crate::session::{Display, Session};
 use crate::sweep::{Objective, SweepSpec, expand, objective_of, rank};
@@ -164,13 +164,11 @@ impl Magics {
         let tuple_ty = tuple_type(m);
         let ok: Vec<&Row> = rows.iter().filter(|r| r.result_text.is_some()).collect();
         let all_path = job.dir.sweep_table();
-        let body: Vec<String> = ok.iter().map(|r| row_json(r)).collect();
-        std::fs::write(&all_path, format!("[{}]", body.join(",")))
-            .map_err(io("writing sweep.json"))?;
-        let p = BIND_PANIC_PREFIX;
+        let body: String = ok.iter().map(|r| row_line(r) + "\n").collect();
+        std::fs::write(&all_path, body).map_err(io("writing sweep.values"))?;
         let code = format!(
-            "let {name}: Vec<({tuple_ty}, {result_type})> = serde_json::from_str::<Vec<serde_json::Value>>(&std::fs::read_to_string(r#\"{}\"#).expect(\"{p}cannot read the sweep\")).expect(\"{p}the sweep file is not JSON\").into_iter().filter_map(|row| serde_json::from_value(row).ok()).collect();\n{name}.len()",
-            all_path.display()
+            "{}\n{name}.len()",
+            let_rows(name, &tuple_ty, result_type, &all_path)
         );
         let kept = self
             .pending
@@ -184,28 +182,21 @@ impl Magics {
             "bound `{name}: Vec<({tuple_ty}, {result_type})>` ({kept} of {count} configurations)"
         );
         let unreadable_note = if kept < ok.len() {
-            let unreadable: Vec<String> = rows
-                .iter()
-                .enumerate()
-                .filter(|(_, r)| r.result_text.as_deref().is_some_and(|t| t.contains("null")))
-                .map(|(i, _)| i.to_string())
-                .collect();
             format!(
-                "; {} result(s) could not be read back as {result_type} (NaN or infinite values are stored as JSON null; configurations {}) and are only in the table",
+                "; {} result(s) could not be read back as {result_type} and are only in the table",
                 ok.len() - kept,
-                unreadable.join(", ")
             )
         } else {
             String::new()
         };
         if let Some(b) = best {
             let best_path = job.dir.sweep_best();
-            std::fs::write(&best_path, row_json(&rows[b])).map_err(io("writing best.json"))?;
+            std::fs::write(&best_path, row_line(&rows[b]) + "\n")
+                .map_err(io("writing best.values"))?;
             let best_name = format!("{name}_best");
-            let code = let_from_json(
-                &best_name,
-                &format!("({tuple_ty}, {result_type})"),
-                &best_path,
+            let code = format!(
+                "{} let {best_name}: ({tuple_ty}, {result_type}) = {best_name}.into_iter().next().expect(\"{BIND_PANIC_PREFIX}the best configuration's result does not match {result_type}\");",
+                let_rows(&best_name, &tuple_ty, result_type, &best_path)
             );
             self.pending
                 .bind_now(&best_name, &code, session)
@@ -226,12 +217,24 @@ fn tuple_type(m: &SweepSpec) -> String {
     format!("({},)", types.join(", "))
 }
 
-/// `[params, result]` of one row, as JSON text.
-fn row_json(r: &Row) -> String {
+/// A row of `sweep.values`: the parameters' JSON, a tab, the result's
+/// value text (JSON escapes tabs in strings, RON too).
+fn row_line(r: &Row) -> String {
     format!(
-        "[{},{}]",
+        "{}\t{}",
         r.params_json,
-        r.result_text.as_deref().unwrap_or("null").trim()
+        r.result_text.as_deref().unwrap_or(MISSING).trim()
+    )
+}
+
+/// `let NAME: Vec<(PARAMS, R)> = <the rows of PATH that read back>;`: a
+/// row whose result the type cannot hold is left out (it stays in the table).
+fn let_rows(name: &str, tuple_ty: &str, result_ty: &str, path: &std::path::Path) -> String {
+    let p = BIND_PANIC_PREFIX;
+    format!(
+        "let {name}: Vec<({tuple_ty}, {result_ty})> = std::fs::read_to_string(r#\"{}\"#).expect(\"{p}cannot read the sweep\").lines().filter_map(|l| {{ let (ps, r) = l.split_once('\\t')?; Some((serde_json::from_str::<{tuple_ty}>(ps).ok()?, {}.ok()?)) }}).collect();",
+        path.display(),
+        crate::crossing::decode_expr("r", result_ty),
     )
 }
 
@@ -261,7 +264,7 @@ fn rows_of(
     for (i, c) in configs.iter().enumerate().take(job.items) {
         let text = std::fs::read_to_string(job.dir.result(i)).ok();
         let result: Option<serde_json::Value> =
-            text.as_deref().and_then(|t| serde_json::from_str(t).ok());
+            text.as_deref().and_then(crate::crossing::display_value);
         let objective = match (&result, &m.objective) {
             (Some(r), Some(Objective::Maximize(f) | Objective::Minimize(f))) => {
                 match objective_of(r, f) {

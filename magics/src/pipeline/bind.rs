@@ -4,10 +4,12 @@
 //! NAME` of a job waits ([`Pending`]) and is compiled together with the next
 //! plain Rust cell, where `NAME` is first used.
 //!
-//! Every bind is one statement made by [`let_from_json`]: a results file
-//! read with serde_json into the bound type. Its panics start with
-//! [`BIND_PANIC_PREFIX`], so the kernel can tell a failed bind from a panic
-//! in the user's own cell.
+//! Every bind is one statement made by [`let_value`] (one result) or
+//! [`let_values`] (a file of results, one per line): value texts
+//! (`sluice_runtime::value`: JSON, or RON where JSON cannot hold the value)
+//! read into the bound type by code from [`crate::crossing`]. Its panics
+//! start with [`BIND_PANIC_PREFIX`], so the kernel can tell a failed bind
+//! from a panic in the user's own cell.
 
 use std::io::Write as _;
 use std::path::Path;
@@ -20,12 +22,43 @@ use crate::session::{EvalError, Session};
 /// How every bind's panic message begins.
 pub const BIND_PANIC_PREFIX: &str = "sluice: ";
 
-/// `let NAME: TYPE = <the JSON file at PATH>;` on one line.
-pub fn let_from_json(name: &str, ty: &str, path: &Path) -> String {
+/// `let NAME: TYPE = <the value in the file at PATH>;` on one line.
+pub fn let_value(name: &str, ty: &str, path: &Path) -> String {
+    let p = BIND_PANIC_PREFIX;
+    let read = format!(
+        "&std::fs::read_to_string(r#\"{}\"#).expect(\"{p}cannot read the results of `{name}`\")",
+        path.display()
+    );
     format!(
-        "let {name}: {ty} = serde_json::from_str(&std::fs::read_to_string(r#\"{p}\"#).expect(\"{BIND_PANIC_PREFIX}cannot read the results of `{name}`\")).expect(\"{BIND_PANIC_PREFIX}the results of `{name}` do not match {ty_text}\");",
-        p = path.display(),
+        "let {name}: {ty} = {}.unwrap_or_else(|e| panic!(\"{p}the results of `{name}` do not match {ty_text}: {{}}\", e));",
+        crate::crossing::decode_expr(&read, ty),
         ty_text = ty.replace('"', "'"),
+    )
+}
+
+/// What a line of a results file holds for an item without a result.
+pub const MISSING: &str = "-";
+
+/// `let NAME: Vec<ELEM> = <the file at PATH, a value per line>;` on one
+/// line; with `partial`, `Vec<Option<ELEM>>`, a [`MISSING`] line being `None`.
+pub fn let_values(name: &str, elem: &str, path: &Path, partial: bool) -> String {
+    let p = BIND_PANIC_PREFIX;
+    let decode = format!(
+        "{}.unwrap_or_else(|e| panic!(\"{p}result {{}} of `{name}` does not match {ty_text}: {{}}\", i, e))",
+        crate::crossing::decode_expr("l", elem),
+        ty_text = elem.replace('"', "'"),
+    );
+    let (ty, each) = if partial {
+        (
+            format!("Vec<Option<{elem}>>"),
+            format!("if l == \"{MISSING}\" {{ None }} else {{ Some({decode}) }}"),
+        )
+    } else {
+        (format!("Vec<{elem}>"), decode)
+    };
+    format!(
+        "let {name}: {ty} = std::fs::read_to_string(r#\"{}\"#).expect(\"{p}cannot read the results of `{name}`\").lines().enumerate().map(|(i, l)| {each}).collect();",
+        path.display()
     )
 }
 
@@ -145,13 +178,12 @@ pub fn bind(
     let ty = &job.result_type;
     if ok == job.items {
         let (shape, code) = if job.kind == JobKind::Run {
-            (ty.clone(), let_from_json(&job.name, ty, &job.dir.result(0)))
+            (ty.clone(), let_value(&job.name, ty, &job.dir.result(0)))
         } else {
             let path = job.dir.results_array();
-            write_array(&path, texts.iter().map(|t| t.as_deref().unwrap_or("null")))?;
-            let shape = format!("Vec<{ty}>");
-            let code = let_from_json(&job.name, &shape, &path);
-            (shape, code)
+            write_lines(&path, texts.iter().map(|t| t.as_deref().unwrap_or(MISSING)))?;
+            let code = let_values(&job.name, ty, &path, false);
+            (format!("Vec<{ty}>"), code)
         };
         // The `let` waits for the next cell: type-check it now, so a result
         // the notebook cannot hold is said here, never announced as bound.
@@ -175,8 +207,8 @@ pub fn bind(
     // Some failed: keep every result we have.
     let partial = format!("{}_partial", job.name);
     let path = job.dir.partial_array();
-    write_array(&path, texts.iter().map(|t| t.as_deref().unwrap_or("null")))?;
-    let code = let_from_json(&partial, &format!("Vec<Option<{ty}>>"), &path);
+    write_lines(&path, texts.iter().map(|t| t.as_deref().unwrap_or(MISSING)))?;
+    let code = let_values(&partial, ty, &path, true);
     if let Err(source) = pending.bind_now(&partial, &code, session) {
         return Err(MagicError::Bind {
             what: format!(
@@ -241,25 +273,21 @@ pub fn describe_state(s: &ElementState) -> String {
     }
 }
 
-/// Writes `[a,b,...]` from already-serialized JSON values, without parsing them.
+/// Writes value texts one per line, without parsing them.
 ///
 /// # Errors
 /// [`MagicError::Io`] if the file cannot be written.
-pub fn write_array<'a>(
+pub fn write_lines<'a>(
     path: &Path,
     items: impl Iterator<Item = &'a str>,
 ) -> Result<(), MagicError> {
     let f = std::fs::File::create(path).map_err(io(format!("writing {}", path.display())))?;
     let mut w = std::io::BufWriter::new(f);
     let write = || -> std::io::Result<()> {
-        w.write_all(b"[")?;
-        for (i, t) in items.enumerate() {
-            if i > 0 {
-                w.write_all(b",")?;
-            }
+        for t in items {
             w.write_all(t.trim().as_bytes())?;
+            w.write_all(b"\n")?;
         }
-        w.write_all(b"]")?;
         w.flush()
     };
     write().map_err(io(format!("writing {}", path.display())))
@@ -286,17 +314,31 @@ mod tests {
     }
 
     #[test]
-    fn one_bind_template() {
-        let code = let_from_json("xs", "Vec<i64>", Path::new("/j/1/results.json"));
+    fn the_bind_templates() {
+        let code = let_value("total", "u64", Path::new("/j/1/results/0.json"));
         assert!(
-            code.starts_with("let xs: Vec<i64> = serde_json::from_str("),
+            code.starts_with("let total: u64 = { let __sluice_t"),
             "{code}"
         );
-        assert!(code.contains("r#\"/j/1/results.json\"#"), "{code}");
+        assert!(code.contains("r#\"/j/1/results/0.json\"#"), "{code}");
+        assert!(code.contains("ron::from_str::<u64>"), "{code}");
+        assert!(!code.contains('\n'));
+        let code = let_values("xs", "f64", Path::new("/j/1/results.values"), false);
+        assert!(
+            code.starts_with("let xs: Vec<f64> = std::fs::read_to_string("),
+            "{code}"
+        );
         assert!(
             code.contains("\"sluice: cannot read the results of `xs`\""),
             "{code}"
         );
+        assert!(code.contains("serde_json::from_str::<f64>"), "{code}");
+        let code = let_values("xs_partial", "f64", Path::new("/p"), true);
+        assert!(
+            code.starts_with("let xs_partial: Vec<Option<f64>> ="),
+            "{code}"
+        );
+        assert!(code.contains("if l == \"-\" { None }"), "{code}");
         assert!(!code.contains('\n'));
     }
 }

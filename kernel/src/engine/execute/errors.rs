@@ -52,8 +52,15 @@ pub(in crate::engine) fn compile_error_in(
     offset: usize,
     last: usize,
 ) -> ErrorOutput {
-    let diags: Vec<Diagnostic> = errors
-        .iter()
+    // Warnings are shown only when rustc said nothing worse (evcxr hands
+    // them over with the errors when an error is in its own code).
+    let worst: Vec<&evcxr::CompilationError> = if errors.iter().any(|e| e.level() == "error") {
+        errors.iter().filter(|e| e.level() == "error").collect()
+    } else {
+        errors.iter().collect()
+    };
+    let diags: Vec<Diagnostic> = worst
+        .into_iter()
         .map(|e| {
             let mut d = to_diagnostic(e);
             d.labels
@@ -87,6 +94,22 @@ pub(in crate::engine) fn compile_error_in(
 /// What to do about an error in evcxr's code around the cell.
 const GENERATED: &str = "note: the error is in the code evcxr generates around the cell to keep its variables for later cells (the type it inferred for one of them cannot be written here); give that variable an explicit type (`let r: T = ...`), or wrap the code in braces `{ ... }` so its variables are not kept";
 
+/// The variable and type of evcxr's generated line the error is on
+/// (`evcxr_variable_store.put_variable::<TYPE>(stringify!(NAME), NAME);`),
+/// read from the source lines rustc quotes in the error's spans.
+fn kept_variable(e: &evcxr::CompilationError) -> Option<(String, String)> {
+    let spans = e.json["spans"].as_array()?;
+    spans.iter().find_map(|span| {
+        span["text"].as_array()?.iter().find_map(|t| {
+            let line = t["text"].as_str()?;
+            let rest = line.split_once("put_variable::<")?.1;
+            let (ty, rest) = rest.rsplit_once(">(stringify!(")?;
+            let name = rest.split_once(')')?.0;
+            Some((name.trim().to_string(), ty.trim().to_string()))
+        })
+    })
+}
+
 fn to_diagnostic(e: &evcxr::CompilationError) -> Diagnostic {
     let labels = e
         .spanned_messages()
@@ -114,7 +137,12 @@ fn to_diagnostic(e: &evcxr::CompilationError) -> Diagnostic {
     // Syntax errors have no code: they are the cell's even where evcxr's
     // code around it is where rustc noticed.
     if e.code().is_some() && !e.is_from_user_code() {
-        notes.push(GENERATED.into());
+        notes.push(match kept_variable(e) {
+            Some((name, ty)) => format!(
+                "note: evcxr keeps `{name}` for later cells as `{ty}`, a type that cannot be written here; give `{name}` a type that can (`let {name}: T = ...`), or wrap the code in braces `{{ ... }}` so it is not kept"
+            ),
+            None => GENERATED.into(),
+        });
     }
     Diagnostic {
         level: e.level().to_string(),

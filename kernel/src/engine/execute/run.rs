@@ -237,6 +237,12 @@ impl Worker {
                     )],
                 })
             }
+            // The interrupt stopped cargo and rustc (engine/build_stop.rs):
+            // evcxr finds no errors to parse in what they left.
+            Err(_) if interrupted => Outcome::Err(simple_error(
+                "Interrupted",
+                "the cell was stopped while it compiled; nothing of it ran, and every variable is as it was",
+            )),
             Err(e) => Outcome::Err(simple_error("Error", &e.to_string())),
         }
     }
@@ -326,7 +332,12 @@ impl Worker {
         let Some(build) = build_number(&text) else {
             return;
         };
-        if self.sources.back().is_some_and(|(b, _)| *b == build) {
+        // A build that failed to compile keeps its number for the next
+        // one: the source that ran replaces it.
+        if let Some(back) = self.sources.back_mut()
+            && back.0 == build
+        {
+            back.1 = text;
             return;
         }
         self.sources.push_back((build, text));

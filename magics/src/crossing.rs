@@ -1,0 +1,159 @@
+//! The notebook's side of values crossing to and from tasks.
+//!
+//! Tasks read and write values with `sluice_runtime::value` (JSON when JSON
+//! holds the value exactly, else `ron:` and RON). The session writes items
+//! and captured variables, and reads results, with the same rule, in code
+//! generated here: the session has serde_json and ron (`cell/serde_dep.rs`)
+//! but not the runtime crate, so the rule is spelled out in that code.
+//! The kernel's own displays (sweep tables, plots) read values with
+//! [`display_value`].
+
+use sluice_runtime::value::RON_PREFIX;
+
+/// A Rust expression (evaluated in the session) that is the text of the
+/// value `value` (an expression borrowing it, e.g. `&x`). When neither
+/// format can write it, it panics with `panic_prefix`, then what
+/// `what` (a Rust expression that displays, e.g. `format!("item {}", n)`)
+/// says, then the reason.
+pub fn encode_expr(value: &str, panic_prefix: &str, what: &str) -> String {
+    format!(
+        "{{ let __sluice_v = {value}; match serde_json::to_string(__sluice_v) {{ \
+Ok(j) if !j.contains(\"null\") => j, \
+_ => match ron::to_string(__sluice_v) {{ Ok(r) => format!(\"{RON_PREFIX}{{}}\", r), \
+Err(e) => panic!(\"{panic_prefix}{{}} cannot be sent to the task: {{}}\", {what}, e) }} }} }}"
+    )
+}
+
+/// A Rust expression (evaluated in the session) of type `Result<TY,
+/// String>` that reads `text` (a `&str` expression) as `ty`.
+pub fn decode_expr(text: &str, ty: &str) -> String {
+    format!(
+        "{{ let __sluice_s = {text}; let __sluice_t: &str = __sluice_s.trim(); match __sluice_t.strip_prefix(\"{RON_PREFIX}\") {{ \
+Some(r) => ron::from_str::<{ty}>(r).map_err(|e| e.to_string()), \
+None => serde_json::from_str::<{ty}>(__sluice_t).map_err(|e| e.to_string()) }} }}"
+    )
+}
+
+/// True if a value's text is RON (JSON cannot hold the value).
+pub fn is_ron(text: &str) -> bool {
+    text.trim_start().starts_with(RON_PREFIX)
+}
+
+/// A value's text as a JSON value for the kernel's own displays: JSON as
+/// it is; RON converted, with non-finite floats as the strings `NaN`,
+/// `inf` and `-inf`, map keys that are not strings written as RON, and
+/// `None` as null. `None` when the text is neither.
+pub fn display_value(text: &str) -> Option<serde_json::Value> {
+    let text = text.trim();
+    match text.strip_prefix(RON_PREFIX) {
+        Some(r) => ron::from_str::<ron::Value>(r).ok().map(from_ron),
+        None => serde_json::from_str(text).ok(),
+    }
+}
+
+fn from_ron(v: ron::Value) -> serde_json::Value {
+    use serde_json::Value as J;
+    match v {
+        ron::Value::Bool(b) => J::Bool(b),
+        ron::Value::Char(c) => J::String(c.to_string()),
+        ron::Value::String(s) => J::String(s),
+        ron::Value::Bytes(b) => J::Array(b.into_iter().map(J::from).collect()),
+        ron::Value::Unit => J::Null,
+        ron::Value::Option(o) => o.map_or(J::Null, |b| from_ron(*b)),
+        ron::Value::Seq(items) => J::Array(items.into_iter().map(from_ron).collect()),
+        ron::Value::Map(map) => J::Object(
+            map.into_iter()
+                .map(|(k, v)| {
+                    let key = match k {
+                        ron::Value::String(s) => s,
+                        other => ron::to_string(&other).unwrap_or_default(),
+                    };
+                    (key, from_ron(v))
+                })
+                .collect(),
+        ),
+        ron::Value::Number(n) => number(n),
+    }
+}
+
+fn number(n: ron::Number) -> serde_json::Value {
+    use ron::Number as N;
+    let float = |x: f64| {
+        serde_json::Number::from_f64(x).map_or_else(
+            || {
+                serde_json::Value::String(
+                    if x.is_nan() {
+                        "NaN"
+                    } else if x > 0.0 {
+                        "inf"
+                    } else {
+                        "-inf"
+                    }
+                    .into(),
+                )
+            },
+            serde_json::Value::Number,
+        )
+    };
+    match n {
+        N::I8(x) => x.into(),
+        N::I16(x) => x.into(),
+        N::I32(x) => x.into(),
+        N::I64(x) => x.into(),
+        N::U8(x) => x.into(),
+        N::U16(x) => x.into(),
+        N::U32(x) => x.into(),
+        N::U64(x) => x.into(),
+        N::I128(x) => i64::try_from(x).map_or_else(|_| x.to_string().into(), Into::into),
+        N::U128(x) => u64::try_from(x).map_or_else(|_| x.to_string().into(), Into::into),
+        N::F32(x) => float(f64::from(x.get())),
+        N::F64(x) => float(x.get()),
+        // ron's Number is #[non_exhaustive].
+        #[allow(unreachable_patterns)]
+        _ => serde_json::Value::Null,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_values_of_both_formats() {
+        assert_eq!(
+            display_value("{\"a\":1.5}"),
+            Some(serde_json::json!({"a": 1.5}))
+        );
+        assert_eq!(
+            display_value("ron:(loss:NaN,acc:Some(0.5),best:None)"),
+            Some(serde_json::json!({"loss": "NaN", "acc": 0.5, "best": null}))
+        );
+        assert_eq!(
+            display_value("ron:{(1,2):3}"),
+            Some(serde_json::json!({"[1,2]": 3}))
+        );
+        assert_eq!(display_value("ron:-inf"), Some(serde_json::json!("-inf")));
+        assert_eq!(display_value("not a value"), None);
+        assert!(is_ron(" ron:1") && !is_ron("\"ron:1\""));
+    }
+
+    #[test]
+    fn generated_code_spells_the_runtimes_rule() {
+        let e = encode_expr("&x", "sluice: ", "format!(\"item {}\", 3)");
+        assert!(e.contains("serde_json::to_string(__sluice_v)"), "{e}");
+        assert!(e.contains("!j.contains(\"null\")"), "{e}");
+        assert!(e.contains("format!(\"ron:{}\", r)"), "{e}");
+        assert!(
+            e.contains(
+                "panic!(\"sluice: {} cannot be sent to the task: {}\", format!(\"item {}\", 3), e)"
+            ),
+            "{e}"
+        );
+        let d = decode_expr("&text", "Vec<f64>");
+        assert!(d.contains("ron::from_str::<Vec<f64>>(r)"), "{d}");
+        assert!(
+            d.contains("serde_json::from_str::<Vec<f64>>(__sluice_t)"),
+            "{d}"
+        );
+    }
+}
