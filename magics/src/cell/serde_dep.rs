@@ -53,7 +53,7 @@ impl Magics {
             .collect();
         if !lost.is_empty() {
             display.show(
-                &render::pre(&format!(
+                &render::message(&format!(
                     "sluice added serde_json to this session (values travel to and from tasks as JSON). Adding a crate makes evcxr drop variables of types defined in the notebook: {}. Re-run the cells that define them; a `:dep` cell at the top of the notebook avoids this.",
                     lost.join(", ")
                 )),
