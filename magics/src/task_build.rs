@@ -17,6 +17,7 @@ use std::process::Command;
 use cargo_metadata::Message;
 use cargo_metadata::diagnostic::{Diagnostic as RustcDiagnostic, DiagnosticLevel, DiagnosticSpan};
 
+use crate::build_progress::{ArtifactCounter, BuildProgress, total_packages};
 use crate::diagnostic::{CellSpan, Diagnostic, Label};
 use crate::taskgen::{RUNTIME_SOURCE, TaskSource};
 
@@ -87,13 +88,14 @@ fn write_if_changed(path: &Path, text: &str) -> Result<(), BuildError> {
 
 /// Builds (or finds) the binary for `src` under `root`.
 ///
-/// `stop` is asked while cargo runs: when it says yes, cargo and its rustc
-/// children (one process group) are killed and the build ends with
+/// `watch` is told the build's progress every 50 ms while cargo runs, and
+/// answers whether to stop: when it says yes, cargo and its rustc children
+/// (one process group) are killed and the build ends with
 /// [`BuildError::Interrupted`].
 pub fn build(
     src: &TaskSource,
     root: &Path,
-    stop: &dyn Fn() -> bool,
+    watch: &mut dyn FnMut(&BuildProgress) -> bool,
 ) -> Result<BuiltTask, BuildError> {
     let bin = root.join("bin").join(&src.hash);
     if bin.exists() {
@@ -113,7 +115,7 @@ pub fn build(
         .current_dir(&dir)
         .env("CARGO_TARGET_DIR", root.join("target"))
         .env_remove("RUSTFLAGS");
-    let out = run_stoppable(cargo, stop)?;
+    let out = run_stoppable(cargo, &dir, watch)?;
     // Lossy first: a stray non-UTF-8 byte costs one message, not the rest.
     let stdout = String::from_utf8_lossy(&out.stdout);
     let report = CargoReport::read(stdout.as_bytes(), src);
@@ -141,15 +143,19 @@ pub fn build(
     })
 }
 
-/// Runs `cmd` in a process group of its own, collecting its output, and
-/// kills the whole group (cargo and its rustc children) if `stop` says so.
+/// Runs `cmd` (cargo, in the crate `dir`) in a process group of its own,
+/// collecting its output and telling `watch` its progress; kills the whole
+/// group (cargo and its rustc children) if `watch` says to stop.
 fn run_stoppable(
     mut cmd: Command,
-    stop: &dyn Fn() -> bool,
+    dir: &Path,
+    watch: &mut dyn FnMut(&BuildProgress) -> bool,
 ) -> Result<std::process::Output, BuildError> {
     use std::io::Read;
     use std::os::unix::process::CommandExt as _;
     use std::process::Stdio;
+    use std::sync::{Arc, Mutex, OnceLock};
+    let started = std::time::Instant::now();
     let mut child = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -157,7 +163,27 @@ fn run_stoppable(
         .process_group(0)
         .spawn()
         .map_err(BuildError::CargoSpawn)?;
-    fn drain(pipe: Option<impl Read + Send + 'static>) -> std::thread::JoinHandle<Vec<u8>> {
+    let counter = Arc::new(Mutex::new(ArtifactCounter::default()));
+    let out_reader = {
+        let counter = Arc::clone(&counter);
+        let pipe = child.stdout.take();
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            if let Some(p) = pipe {
+                let mut lines = std::io::BufReader::new(p);
+                let mut line = Vec::new();
+                while lines.read_until(b'\n', &mut line).unwrap_or(0) > 0 {
+                    if let Ok(mut c) = counter.lock() {
+                        c.line(&String::from_utf8_lossy(&line));
+                    }
+                    buf.append(&mut line);
+                }
+            }
+            buf
+        })
+    };
+    let err_reader = {
+        let pipe = child.stderr.take();
         std::thread::spawn(move || {
             let mut buf = Vec::new();
             if let Some(mut p) = pipe {
@@ -165,14 +191,29 @@ fn run_stoppable(
             }
             buf
         })
+    };
+    // The total, once cargo has resolved the graph and written the lock.
+    let total: Arc<OnceLock<Option<usize>>> = Arc::new(OnceLock::new());
+    {
+        let (total, dir) = (Arc::clone(&total), dir.to_path_buf());
+        std::thread::spawn(move || {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+            while !dir.join("Cargo.lock").exists() && std::time::Instant::now() < deadline {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            let _ = total.set(total_packages(&dir));
+        });
     }
-    let out_reader = drain(child.stdout.take());
-    let err_reader = drain(child.stderr.take());
     let status = loop {
         if let Some(status) = child.try_wait().map_err(BuildError::CargoSpawn)? {
             break status;
         }
-        if stop() {
+        let progress = BuildProgress {
+            done: counter.lock().map_or(0, |c| c.done()),
+            total: total.get().copied().flatten(),
+            elapsed_s: started.elapsed().as_secs_f64(),
+        };
+        if watch(&progress) {
             if let Ok(pgid) = i32::try_from(child.id()) {
                 // SAFETY: killpg(2) on the group made for cargo, whose leader
                 // has not been reaped (try_wait just said it runs).
