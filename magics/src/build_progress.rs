@@ -156,7 +156,7 @@ mod tests {
         let p = BuildProgress {
             done: 12,
             total: Some(40),
-            elapsed_s: 3.14,
+            elapsed_s: 3.08,
         };
         assert_eq!(
             building(&p).text,
