@@ -302,15 +302,20 @@ fn cell_diagnostic(d: &RustcDiagnostic, src: &TaskSource) -> Option<Diagnostic> 
             None => {}
         }
     }
-    for child in &d.children {
-        notes.push(format!("{}: {}", level_name(child.level), child.message));
-    }
+    let children = serde_json::to_value(&d.children).unwrap_or_default();
+    let map = |sp: &serde_json::Value| -> Option<CellSpan> {
+        let span: DiagnosticSpan = serde_json::from_value(sp.clone()).ok()?;
+        cell_span(&span, src)
+    };
+    let (more, helps) = crate::diagnostic::children_from_json(&children, &map);
+    notes.extend(more);
     Some(Diagnostic {
         level: "error".into(),
         code: d.code.as_ref().map(|c| c.code.clone()),
         message: d.message.clone(),
         labels,
         notes,
+        helps,
     })
 }
 
@@ -326,18 +331,6 @@ fn cell_span(span: &DiagnosticSpan, src: &TaskSource) -> Option<CellSpan> {
         end_line: span.line_end.saturating_sub(src.body_line) + 2,
         end_column: span.column_end,
     })
-}
-
-/// rustc's name for a diagnostic level, as it prints it.
-fn level_name(level: DiagnosticLevel) -> &'static str {
-    match level {
-        DiagnosticLevel::Ice => "error: internal compiler error",
-        DiagnosticLevel::Error => "error",
-        DiagnosticLevel::Warning => "warning",
-        DiagnosticLevel::FailureNote => "failure-note",
-        DiagnosticLevel::Help => "help",
-        _ => "note",
-    }
 }
 
 #[cfg(test)]
@@ -384,6 +377,7 @@ mod tests {
             message: "mismatched types".into(),
             labels,
             notes,
+            helps: vec![],
         };
         let expected = vec![
             Diagnostic {
@@ -392,6 +386,7 @@ mod tests {
                 message: "cannot find value `offset` in this scope".into(),
                 labels: vec![label(5, (13, 19), "not found in this scope", true)],
                 notes: vec![],
+                helps: vec![],
             },
             // In the notebook's items: a note, no label; the secondary span is dropped.
             mismatch(
@@ -409,14 +404,29 @@ mod tests {
                 ],
                 vec![],
             ),
-            // A child message becomes a note; failure-notes are not errors.
-            mismatch(
-                vec![
-                    label(4, (21, 22), "expected `String`, found `i64`", true),
-                    label(4, (12, 18), "expected due to this", false),
-                ],
-                vec!["help: try using a conversion method".into()],
-            ),
+            // A child with a suggestion in the cell becomes a help showing
+            // it; failure-notes are not errors.
+            Diagnostic {
+                helps: vec![crate::diagnostic::Help {
+                    message: "try using a conversion method".into(),
+                    suggestions: vec![crate::diagnostic::Suggestion {
+                        span: CellSpan {
+                            start_line: 4,
+                            start_column: 22,
+                            end_line: 4,
+                            end_column: 22,
+                        },
+                        replacement: ".to_string()".into(),
+                    }],
+                }],
+                ..mismatch(
+                    vec![
+                        label(4, (21, 22), "expected `String`, found `i64`", true),
+                        label(4, (12, 18), "expected due to this", false),
+                    ],
+                    vec![],
+                )
+            },
         ];
         assert_eq!(report.diagnostics, expected);
     }

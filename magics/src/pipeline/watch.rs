@@ -100,6 +100,10 @@ pub fn wait(
     label: &str,
 ) -> Result<Vec<ElementState>, MagicError> {
     let id = format!("sluice-progress-{}-{}", job.id, unique());
+    // A sweep also shows how many configurations finished and the best so far.
+    let mut sweep = (job.kind == crate::domain::JobKind::Sweep)
+        .then(|| super::sweep_progress::SweepProgress::of(&job.dir, job.items))
+        .flatten();
     let mut shown = false;
     let mut last_draw: Option<Instant> = None;
     loop {
@@ -107,7 +111,10 @@ pub fn wait(
         let counts = Counts::of(states.iter());
         let done = counts.done();
         if done || last_draw.is_none_or(|t| t.elapsed() >= REDRAW) {
-            let note = [label.to_string(), ws.note(job.id)]
+            let found = sweep
+                .as_mut()
+                .map_or_else(String::new, |p| p.refresh(&job.dir));
+            let note = [label.to_string(), found, ws.note(job.id)]
                 .into_iter()
                 .filter(|n| !n.is_empty())
                 .collect::<Vec<_>>()
