@@ -281,7 +281,19 @@ pub(super) fn render_table(
         line.extend(row_cells(r, obj.is_some(), &columns));
         lines.push(line);
     }
-    let widths: Vec<usize> = (0..head.len())
+    let text = text_form(&lines, fold_note.as_deref());
+    let html = html_form(m, rows, shown, best, &head, &columns, fold_note.as_deref());
+    Rendered {
+        text: text.trim_end().to_string(),
+        html: Some(html),
+        svg: None,
+    }
+}
+
+/// The text form: columns padded to their widest cell, the fold's line last.
+fn text_form(lines: &[Vec<String>], fold_note: Option<&str>) -> String {
+    let columns = lines.first().map_or(0, Vec::len);
+    let widths: Vec<usize> = (0..columns)
         .map(|c| {
             lines
                 .iter()
@@ -291,7 +303,7 @@ pub(super) fn render_table(
         })
         .collect();
     let mut text = String::new();
-    for l in &lines {
+    for l in lines {
         let cells: Vec<String> = l
             .iter()
             .enumerate()
@@ -299,15 +311,31 @@ pub(super) fn render_table(
             .collect();
         let _ = writeln!(text, "{}", cells.join("  ").trim_end());
     }
-    if let Some(n) = &fold_note {
+    if let Some(n) = fold_note {
         let _ = writeln!(text, "{n}");
     }
+    text
+}
+
+/// The HTML form: the best row tinted green and bold, failed rows tinted
+/// red with their status across the result columns, the fold's line under
+/// the table.
+fn html_form(
+    m: &SweepSpec,
+    rows: &[Row],
+    shown: &[usize],
+    best: Option<usize>,
+    head: &[String],
+    columns: &[String],
+    fold_note: Option<&str>,
+) -> String {
+    let obj = m.objective.is_some();
     let mut html = String::from("<table class=\"sluice-sweep\"><thead><tr>");
-    for h in &head {
+    for h in head {
         let _ = write!(html, "<th>{}</th>", esc(h));
     }
     html.push_str("</tr></thead><tbody>");
-    let fixed = 2 + m.params.len() + usize::from(obj.is_some());
+    let fixed = 2 + m.params.len() + usize::from(obj);
     for &i in shown {
         let r = &rows[i];
         let style = if Some(i) == best {
@@ -328,9 +356,9 @@ pub(super) fn render_table(
         for (p, v) in r.params.iter().enumerate() {
             let _ = write!(html, "<td>{}</td>", esc(&param_text(m, p, v)));
         }
-        let cells = row_cells(r, obj.is_some(), &columns);
+        let cells = row_cells(r, obj, columns);
         if r.result.is_none() {
-            let (objective, status) = cells.split_at(usize::from(obj.is_some()));
+            let (objective, status) = cells.split_at(usize::from(obj));
             for c in objective {
                 let _ = write!(html, "<td>{}</td>", esc(c));
             }
@@ -348,18 +376,14 @@ pub(super) fn render_table(
         html.push_str("</tr>");
     }
     html.push_str("</tbody></table>");
-    if let Some(n) = &fold_note {
+    if let Some(n) = fold_note {
         let _ = write!(
             html,
             "<div class=\"sluice-fold\" style=\"{UI_FONT};font-size:12px;{MUTED}\">{}</div>",
             crate::render::inline_code(n)
         );
     }
-    Rendered {
-        text: text.trim_end().to_string(),
-        html: Some(html),
-        svg: None,
-    }
+    html
 }
 
 /// Writes the table, best first: `.json` (one object per configuration)
@@ -435,4 +459,102 @@ pub(super) fn save(
         w.write_record(&cells).map_err(|e| io(what())(e.into()))?;
     }
     w.flush().map_err(io(what()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(line: &str) -> SweepSpec {
+        crate::grammar::sweep::parse(line).expect("parses").spec
+    }
+
+    fn row(params: &[&str], json: &str, result: Option<&str>, objective: Option<f64>) -> Row {
+        Row {
+            params: params.iter().map(|p| p.to_string()).collect(),
+            params_json: json.into(),
+            result: result.map(|r| serde_json::from_str(r).expect("result JSON")),
+            result_text: result.map(str::to_string),
+            objective,
+            status: if result.is_some() {
+                "ok".into()
+            } else {
+                "FAILED (exit 1) thread 'main' panicked at cell:2:5".into()
+            },
+        }
+    }
+
+    #[test]
+    fn fields_become_columns_with_a_few_digits() {
+        let m = spec("lr in [0.001, 0.1], seed in 0..2 -> r --maximize accuracy");
+        let rows = vec![
+            row(
+                &["0.001", "0"],
+                "[0.001,0]",
+                Some(
+                    r#"{"lr":0.001,"seed":0,"accuracy":0.50371234567,"loss":[0.25,0.125],"note":"ok"}"#,
+                ),
+                Some(0.503_712_345_67),
+            ),
+            row(&["0.1", "0"], "[0.1,0]", None, None),
+            row(
+                &["0.001", "1"],
+                "[0.001,1]",
+                Some(r#"{"lr":0.001,"seed":1,"accuracy":0.91,"loss":[0.5],"note":"fine"}"#),
+                Some(0.91),
+            ),
+        ];
+        // `lr` and `seed` only repeat the parameters: not columns.
+        assert_eq!(result_columns(&m, &rows), ["loss", "note"]);
+        let t = render_table(&m, &rows, &[2, 0, 1], Some(2));
+        let lines: Vec<&str> = t.text.lines().collect();
+        assert_eq!(
+            lines[0].split_whitespace().collect::<Vec<_>>(),
+            ["#", "lr", "seed", "accuracy", "(max)", "loss", "note"]
+        );
+        assert_eq!(
+            lines[1].split_whitespace().collect::<Vec<_>>(),
+            ["*", "2", "0.001", "1", "0.91", "[0.5]", "fine"]
+        );
+        assert_eq!(
+            lines[2].split_whitespace().collect::<Vec<_>>(),
+            ["0", "0.001", "0", "0.5037", "[0.25,", "0.125]", "ok"]
+        );
+        assert!(lines[3].contains("FAILED (exit 1)"), "{}", lines[3]);
+        let html = t.html.unwrap_or_default();
+        assert!(html.contains(&format!("background:{}", Tone::Good.tint())));
+        assert!(html.contains("<td colspan=\"2\""), "{html}");
+        assert!(!html.contains("&quot;accuracy&quot;") && !html.contains("\"accuracy\":"));
+    }
+
+    #[test]
+    fn long_tables_fold_to_the_best_rows_and_a_count() {
+        let m = spec("x in 0..30 -> r --minimize value --save all.csv");
+        let rows: Vec<Row> = (0..30)
+            .map(|i| {
+                let v = (i * 7 % 30) as f64;
+                row(
+                    &[&i.to_string()],
+                    &format!("[{i}]"),
+                    Some(&v.to_string()),
+                    Some(v),
+                )
+            })
+            .collect();
+        let order =
+            crate::sweep::rank(&rows.iter().map(|r| r.objective).collect::<Vec<_>>(), false);
+        let t = render_table(&m, &rows, &order, order.first().copied());
+        let lines: Vec<&str> = t.text.lines().collect();
+        assert_eq!(lines.len(), 1 + 10 + 1);
+        assert_eq!(
+            lines[11],
+            "… 20 more configurations; all 30 are in `all.csv`"
+        );
+        // A plain number that is the objective is not repeated as `result`.
+        assert_eq!(
+            lines[0].split_whitespace().collect::<Vec<_>>(),
+            ["#", "x", "value", "(min)"]
+        );
+        assert!(t.html.unwrap_or_default().contains("<code>all.csv</code>"));
+    }
 }
