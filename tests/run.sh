@@ -21,6 +21,15 @@ if ! command -v dot >/dev/null 2>&1; then
   apt_install graphviz || { echo "error: cannot install graphviz, which the DOT test needs" >&2; exit 1; }
 fi
 
+# Headless Chromium and its WebDriver look at the exported notebooks
+# (tests/python/test_browser.py; test tools only).
+if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
+  echo "==> installing chromium and chromium-driver (for the browser check)"
+  # shellcheck source=/dev/null
+  . install/apt-quiet.sh
+  apt_install chromium chromium-driver fonts-dejavu-core || { echo "error: cannot install chromium, which the browser check needs" >&2; exit 1; }
+fi
+
 echo "==> local Slurm cluster and sshd on 127.0.0.1 (for the Slurm and SSH tests)"
 install/slurm-local.sh
 install/sshd-local.sh

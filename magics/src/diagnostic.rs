@@ -42,8 +42,117 @@ pub struct Diagnostic {
     pub message: String,
     /// Spans inside the cell (spans in generated code are dropped by the caller).
     pub labels: Vec<Label>,
-    /// `help:` and `note:` lines.
+    /// `help:` and `note:` lines (a line may hold more lines: rustc's lists).
     pub notes: Vec<String>,
+    /// rustc's suggestions, each shown as the cell's line changed.
+    pub helps: Vec<Help>,
+}
+
+/// A `help:` of rustc's with the code it suggests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Help {
+    /// What rustc says (`consider cloning the value ...`).
+    pub message: String,
+    /// Each change, on the cell's lines.
+    pub suggestions: Vec<Suggestion>,
+}
+
+/// One change rustc suggests: put `replacement` where `span` is (an empty
+/// span is an insertion).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Suggestion {
+    /// Where in the cell.
+    pub span: CellSpan,
+    /// The new text.
+    pub replacement: String,
+}
+
+/// The `help:` and `note:` children of one rustc diagnostic (the
+/// `children` array of its JSON form), with `map` saying where a span of
+/// rustc's is in the cell (None: outside it). Returns the notes — a child's
+/// spans outside the cell that carry labels, such as E0277's "the following
+/// other types implement trait" list, become the lines under its message —
+/// and the helps with a suggestion in the cell.
+pub fn children_from_json(
+    children: &serde_json::Value,
+    map: &dyn Fn(&serde_json::Value) -> Option<CellSpan>,
+) -> (Vec<String>, Vec<Help>) {
+    let mut notes = Vec::new();
+    let mut helps = Vec::new();
+    for child in children.as_array().into_iter().flatten() {
+        let level = child["level"].as_str().unwrap_or("note");
+        let message = child["message"].as_str().unwrap_or_default();
+        if level == "failure-note" || message.is_empty() {
+            continue;
+        }
+        let spans = child["spans"].as_array().cloned().unwrap_or_default();
+        let suggestions: Vec<Suggestion> = spans
+            .iter()
+            .filter_map(|sp| {
+                let replacement = sp["suggested_replacement"].as_str()?;
+                Some(Suggestion {
+                    span: map(sp)?,
+                    replacement: replacement.to_string(),
+                })
+            })
+            .collect();
+        if !suggestions.is_empty() {
+            helps.push(Help {
+                message: message.to_string(),
+                suggestions,
+            });
+            continue;
+        }
+        let mut note = format!("{level}: {message}");
+        let mut listed: Vec<&str> = Vec::new();
+        for sp in &spans {
+            if let Some(label) = sp["label"].as_str().filter(|l| !l.is_empty())
+                && map(sp).is_none()
+                && !listed.contains(&label)
+            {
+                listed.push(label);
+            }
+        }
+        if !listed.is_empty() {
+            if !note.ends_with(':') {
+                note.push(':');
+            }
+            for l in listed {
+                note.push_str("\n  ");
+                note.push_str(l);
+            }
+        }
+        notes.push(note);
+    }
+    (notes, helps)
+}
+
+/// Where a span of rustc's is in `cell`, found by its source line: the
+/// cell line whose text (indentation aside) is the span's line, the
+/// columns moved by the difference in indentation. For code the cell's
+/// text was wrapped in (evcxr's generated function); None when no line of
+/// the cell matches, or the span covers more than one line.
+pub fn span_by_text(cell: &str, span: &serde_json::Value) -> Option<CellSpan> {
+    let line = span["text"][0]["text"].as_str()?;
+    let (start, end) = (span["line_start"].as_u64()?, span["line_end"].as_u64()?);
+    if start != end || line.trim().is_empty() {
+        return None;
+    }
+    let indent = |t: &str| t.len() - t.trim_start().len();
+    let (i, found) = cell
+        .lines()
+        .enumerate()
+        .find(|(_, l)| l.trim() == line.trim())?;
+    let shift = indent(line) as i64 - indent(found) as i64;
+    let column = |key: &str| -> Option<usize> {
+        usize::try_from(i64::try_from(span[key].as_u64()?).ok()? - shift).ok()
+    };
+    Some(CellSpan {
+        start_line: i + 1,
+        start_column: column("column_start")?,
+        end_line: i + 1,
+        end_column: column("column_end")?,
+    })
 }
 
 impl Diagnostic {
@@ -105,13 +214,69 @@ impl Diagnostic {
             .map(|_| ());
         }
         for note in &self.notes {
-            let _ = writeln!(out, "{pad} = {note}");
+            let mut note_lines = note.lines();
+            if let Some(first) = note_lines.next() {
+                let _ = writeln!(out, "{pad} = {first}");
+            }
+            for more in note_lines {
+                let _ = writeln!(out, "{pad}   {more}");
+            }
+        }
+        for help in &self.helps {
+            render_help(&mut out, help, &lines, width);
         }
         // Labels without text leave a trailing space: trim each line's end.
         out.lines()
             .map(str::trim_end)
             .collect::<Vec<_>>()
             .join("\n")
+    }
+}
+
+/// `help: MESSAGE` and the cell's line as the suggestion changes it, with
+/// `+` under inserted text and `~` under replaced text, as rustc shows it.
+fn render_help(out: &mut String, help: &Help, cell: &[&str], width: usize) {
+    let pad = " ".repeat(width);
+    let _ = writeln!(out, "help: {}", help.message);
+    let mut by_line: Vec<usize> = help
+        .suggestions
+        .iter()
+        .filter(|s| s.span.start_line == s.span.end_line)
+        .map(|s| s.span.start_line)
+        .collect();
+    by_line.dedup();
+    if by_line.is_empty() {
+        for s in &help.suggestions {
+            let _ = writeln!(out, "{pad} = {}", s.replacement);
+        }
+        return;
+    }
+    let _ = writeln!(out, "{pad} |");
+    for line_no in by_line {
+        let Some(text) = line_no.checked_sub(1).and_then(|i| cell.get(i)) else {
+            continue;
+        };
+        let mut chars: Vec<char> = text.chars().collect();
+        let mut marks: Vec<char> = vec![' '; chars.len()];
+        let mut edits: Vec<&Suggestion> = help
+            .suggestions
+            .iter()
+            .filter(|s| s.span.start_line == line_no && s.span.end_line == line_no)
+            .collect();
+        // Right to left, so earlier columns stay where they are.
+        edits.sort_by_key(|s| std::cmp::Reverse(s.span.start_column));
+        for s in edits {
+            let a = s.span.start_column.saturating_sub(1).min(chars.len());
+            let b = s.span.end_column.saturating_sub(1).clamp(a, chars.len());
+            let new: Vec<char> = s.replacement.chars().collect();
+            let mark = if a == b { '+' } else { '~' };
+            chars.splice(a..b, new.iter().copied());
+            marks.splice(a..b, std::iter::repeat_n(mark, new.len()));
+        }
+        let changed: String = chars.into_iter().collect();
+        let under: String = marks.into_iter().collect();
+        let _ = writeln!(out, "{line_no:>width$} | {changed}");
+        let _ = writeln!(out, "{pad} | {}", under.trim_end());
     }
 }
 
@@ -136,6 +301,7 @@ mod tests {
                 primary: true,
             }],
             notes: vec!["help: use a number".into()],
+            helps: vec![],
         };
         let cell = "let a = 1;\nlet x: i32 = \"a\";";
         let text = d.render(cell);
@@ -151,5 +317,117 @@ mod tests {
             ..Diagnostic::default()
         };
         assert_eq!(d.render("x"), "error: cannot find crate");
+    }
+
+    /// rustc 1.95's JSON for E0382 (a move, then a borrow) and E0277
+    /// (`i64 + f32`), from `cargo build --message-format=json`, with the
+    /// diagnostic's spans on main.rs lines 2..=4.
+    fn rustc(json: &str) -> serde_json::Value {
+        serde_json::from_str(json).expect("rustc's JSON")
+    }
+
+    #[test]
+    fn suggestions_show_the_changed_line_and_lists_keep_their_items() {
+        let cell = "let a = vec![1, 2, 3];\nlet b = a;\nprintln!(\"{:?} {:?}\", a, b);";
+        // The task path maps main.rs line N to cell line N - 1.
+        let map = |sp: &serde_json::Value| -> Option<CellSpan> {
+            (sp["file_name"] == "src/main.rs").then(|| CellSpan {
+                start_line: sp["line_start"].as_u64().unwrap_or(0) as usize - 1,
+                start_column: sp["column_start"].as_u64().unwrap_or(0) as usize - 4,
+                end_line: sp["line_end"].as_u64().unwrap_or(0) as usize - 1,
+                end_column: sp["column_end"].as_u64().unwrap_or(0) as usize - 4,
+            })
+        };
+        let children = rustc(
+            r#"[{"level":"help","message":"consider cloning the value if the performance cost is acceptable","spans":[{"file_name":"src/main.rs","line_start":3,"line_end":3,"column_start":14,"column_end":14,"label":null,"suggested_replacement":".clone()","text":[{"text":"    let b = a;"}]}],"children":[]}]"#,
+        );
+        let (notes, helps) = children_from_json(&children, &map);
+        assert!(notes.is_empty());
+        let d = Diagnostic {
+            level: "error".into(),
+            code: Some("E0382".into()),
+            message: "borrow of moved value: `a`".into(),
+            labels: vec![
+                Label {
+                    span: CellSpan {
+                        start_line: 3,
+                        start_column: 23,
+                        end_line: 3,
+                        end_column: 24,
+                    },
+                    text: "value borrowed here after move".into(),
+                    primary: true,
+                },
+                Label {
+                    span: CellSpan {
+                        start_line: 2,
+                        start_column: 9,
+                        end_line: 2,
+                        end_column: 10,
+                    },
+                    text: "value moved here".into(),
+                    primary: false,
+                },
+            ],
+            notes,
+            helps,
+        };
+        let expected = "error[E0382]: borrow of moved value: `a`
+ --> cell:3:23
+  |
+2 | let b = a;
+  |         - value moved here
+3 | println!(\"{:?} {:?}\", a, b);
+  |                       ^ value borrowed here after move
+help: consider cloning the value if the performance cost is acceptable
+  |
+2 | let b = a.clone();
+  |          ++++++++";
+        assert_eq!(d.render(cell), expected);
+
+        let e0277 = rustc(
+            r#"[{"level":"help","message":"the trait `Add<f32>` is not implemented for `i64`","spans":[],"children":[]},
+                {"level":"help","message":"the following other types implement trait `Add<Rhs>`","spans":[
+                  {"file_name":"/rustc/library/core/src/internal_macros.rs","line_start":22,"line_end":22,"column_start":9,"column_end":36,"label":"`&i64` implements `Add<i64>`","suggested_replacement":null,"text":[]},
+                  {"file_name":"/rustc/library/core/src/ops/arith.rs","line_start":99,"line_end":99,"column_start":9,"column_end":30,"label":"`i64` implements `Add`","suggested_replacement":null,"text":[]}],"children":[]}]"#,
+        );
+        let (notes, helps) = children_from_json(&e0277, &map);
+        assert!(helps.is_empty());
+        assert_eq!(
+            notes,
+            [
+                "help: the trait `Add<f32>` is not implemented for `i64`",
+                "help: the following other types implement trait `Add<Rhs>`:\n  `&i64` implements `Add<i64>`\n  `i64` implements `Add`",
+            ]
+        );
+        let d = Diagnostic {
+            notes,
+            ..Diagnostic::default()
+        };
+        assert!(d.render("").ends_with(
+            "= help: the following other types implement trait `Add<Rhs>`:\n      `&i64` implements `Add<i64>`\n      `i64` implements `Add`"
+        ), "{}", d.render(""));
+    }
+
+    #[test]
+    fn spans_are_found_by_their_line_when_the_cell_was_wrapped() {
+        let cell = "let a = vec![1];\nlet b = a;";
+        // evcxr put the cell in a function, indented by four.
+        let span = rustc(
+            r#"{"line_start":40,"line_end":40,"column_start":14,"column_end":14,"text":[{"text":"    let b = a;"}]}"#,
+        );
+        assert_eq!(
+            span_by_text(cell, &span),
+            Some(CellSpan {
+                start_line: 2,
+                start_column: 10,
+                end_line: 2,
+                end_column: 10
+            })
+        );
+        let elsewhere = rustc(
+            r#"{"line_start":1,"line_end":1,"column_start":1,"column_end":2,"text":[{"text":"fn main() {"}]}"#,
+        );
+        assert_eq!(span_by_text(cell, &elsewhere), None);
     }
 }

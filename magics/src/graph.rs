@@ -14,6 +14,7 @@ use petgraph::visit::EdgeRef;
 use crate::domain::{Counts, DependencyKind, JobKind, JobState};
 use crate::ledger::JobRecord;
 use crate::render::esc;
+use crate::theme::{INK, PAPER, svg_paper};
 
 /// One job in the graph.
 #[derive(Debug, Clone, PartialEq)]
@@ -186,22 +187,31 @@ impl Workflow {
     pub fn svg(&self) -> String {
         const W: usize = 170;
         const H: usize = 54;
-        const GAP_X: usize = 90;
         const GAP_Y: usize = 28;
+        // The gap between layers fits the longest edge label (about 6 px
+        // per character at 10 px) with room for the arrow at both ends.
+        let longest = self
+            .graph
+            .edge_references()
+            .map(|e| edge_label(*e.weight()).chars().count())
+            .max()
+            .unwrap_or(0);
+        let gap_x = (longest * 6 + 40).max(90);
         let layers = self.layers();
         let mut rows: HashMap<usize, usize> = HashMap::new();
         let mut pos = vec![(0usize, 0usize); self.graph.node_count()];
         for n in self.graph.node_indices() {
             let l = layers[n.index()];
             let r = rows.entry(l).or_insert(0);
-            pos[n.index()] = (20 + l * (W + GAP_X), 20 + *r * (H + GAP_Y));
+            pos[n.index()] = (20 + l * (W + gap_x), 20 + *r * (H + GAP_Y));
             *r += 1;
         }
-        let width = 40 + (layers.iter().max().map_or(0, |m| m + 1)) * (W + GAP_X);
-        let height = 40 + rows.values().max().copied().unwrap_or(1) * (H + GAP_Y);
+        let width = 40 + (layers.iter().max().map_or(0, |m| m + 1)) * (W + gap_x) - gap_x;
+        let height = 40 + rows.values().max().copied().unwrap_or(1) * (H + GAP_Y) - GAP_Y;
         let mut s = format!(
             "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\" font-family=\"sans-serif\" font-size=\"12\">\
-<defs><marker id=\"arrow\" viewBox=\"0 0 10 10\" refX=\"10\" refY=\"5\" markerWidth=\"7\" markerHeight=\"7\" orient=\"auto\"><path d=\"M0,0 L10,5 L0,10 z\" fill=\"#555\"/></marker></defs>"
+<defs><marker id=\"arrow\" viewBox=\"0 0 10 10\" refX=\"10\" refY=\"5\" markerWidth=\"7\" markerHeight=\"7\" orient=\"auto\"><path d=\"M0,0 L10,5 L0,10 z\" fill=\"#555\"/></marker></defs>{}",
+            svg_paper(width, height)
         );
         for e in self.graph.edge_references() {
             let (fx, fy) = pos[e.source().index()];
@@ -217,7 +227,7 @@ impl Workflow {
                 s,
                 "<g class=\"edge\" data-from=\"{}\" data-to=\"{}\" data-kind=\"{}\"><title>{} -> {}</title>\
 <line x1=\"{x1}\" y1=\"{y1}\" x2=\"{x2}\" y2=\"{y2}\" stroke=\"#555\" stroke-width=\"1.5\"{dash} marker-end=\"url(#arrow)\"/>\
-<text x=\"{}\" y=\"{}\" text-anchor=\"middle\" fill=\"#333\" font-size=\"10\">{}</text></g>",
+<text x=\"{}\" y=\"{}\" text-anchor=\"middle\" fill=\"{INK}\" font-size=\"10\" stroke=\"{PAPER}\" stroke-width=\"3\" paint-order=\"stroke\">{}</text></g>",
                 esc(&self.graph[e.source()].name),
                 esc(&self.graph[e.target()].name),
                 kind,
@@ -235,9 +245,9 @@ impl Workflow {
                 s,
                 "<g class=\"node\" data-name=\"{name}\" data-kind=\"{kind}\" data-state=\"{state}\"><title>{name}</title>\
 <rect x=\"{x}\" y=\"{y}\" width=\"{W}\" height=\"{H}\" rx=\"8\" fill=\"{fill}\" stroke=\"#333\"/>\
-<text x=\"{tx}\" y=\"{ty1}\" text-anchor=\"middle\" font-weight=\"bold\">{name}</text>\
-<text x=\"{tx}\" y=\"{ty2}\" text-anchor=\"middle\">{kind} · {done}/{total} · {state}</text></g>",
-                name = esc(&j.name),
+<text x=\"{tx}\" y=\"{ty1}\" text-anchor=\"middle\" font-weight=\"bold\" fill=\"#111\">{name}</text>\
+<text x=\"{tx}\" y=\"{ty2}\" text-anchor=\"middle\" fill=\"#111\">{kind} · {done}/{total} · {state}</text></g>",
+                name = esc(&fit(&j.name, 24)),
                 kind = j.kind,
                 state = j.state(),
                 fill = colour(j.state()),
@@ -250,6 +260,15 @@ impl Workflow {
         }
         s.push_str("</svg>");
         s
+    }
+}
+
+/// `s` cut to `n` characters (an ellipsis marks the cut), so it fits a node.
+fn fit(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        format!("{}…", s.chars().take(n - 1).collect::<String>())
     }
 }
 
@@ -343,6 +362,10 @@ mod tests {
         let svg = w.svg();
         assert_eq!(svg.matches("class=\"node\"").count(), 4);
         assert_eq!(svg.matches("class=\"edge\"").count(), 2);
+        // The layers are far enough apart for "aftercorr (element-wise)"
+        // (24 characters) between two nodes: 184 px, label about 144 px.
+        assert!(svg.contains("<rect x=\"374\" y=\"20\""), "{svg}");
+        assert_eq!(fit("a_rather_long_job_name_indeed", 10), "a_rather_…");
     }
 
     #[test]

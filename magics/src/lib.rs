@@ -13,6 +13,7 @@
 #![deny(missing_docs)]
 
 pub mod body;
+pub mod build_progress;
 pub mod catalog;
 pub mod cell;
 pub mod cluster;
@@ -27,6 +28,8 @@ pub mod graph;
 pub mod jobdir;
 pub mod ledger;
 pub mod notebook;
+pub mod numfmt;
+pub mod parallel;
 pub mod pipeline;
 pub mod plot;
 pub mod render;
@@ -34,3 +37,4 @@ pub mod session;
 pub mod sweep;
 pub mod task_build;
 pub mod taskgen;
+pub mod theme;

@@ -2,8 +2,13 @@
 //! parameter, one panel per parameter, every configuration a point and the
 //! best one marked. Text-valued parameters are drawn as categories.
 
-use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
+use std::ops::Range;
+
+use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint, Ranged};
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
+
+use crate::numfmt::sig;
 
 /// Why a plot could not be drawn.
 #[derive(Debug, thiserror::Error)]
@@ -19,6 +24,8 @@ pub struct Panel {
     pub xs: Vec<f64>,
     /// Category labels, when the parameter is not numeric.
     pub labels: Option<Vec<String>>,
+    /// Whether the values are integers (ticks only at whole numbers).
+    pub integer: bool,
 }
 
 const PANEL_W: u32 = 300;
@@ -50,7 +57,7 @@ pub fn sweep_svg(
         let root =
             SVGBackend::with_string(&mut svg, (PANEL_W * cols as u32, PANEL_H * rows as u32))
                 .into_drawing_area();
-        root.fill(&WHITE).map_err(|e| PlotError(e.to_string()))?;
+        root.fill(&paper()).map_err(|e| PlotError(e.to_string()))?;
         let areas = root.split_evenly((rows, cols));
         for (panel, area) in panels.iter().zip(areas.iter()) {
             let points: Vec<(f64, f64, bool)> = panel
@@ -63,25 +70,58 @@ pub fn sweep_svg(
                 })
                 .collect();
             let xs: Vec<f64> = panel.xs.iter().copied().filter(|x| x.is_finite()).collect();
+            if xs.is_empty() {
+                continue;
+            }
+            let spread = match &panel.labels {
+                Some(_) => 1.0,
+                None if panel.integer => step_of(&distinct(&xs)),
+                None => 0.0,
+            };
+            let points = jitter(points, spread);
+            let distinct = distinct(&xs);
             let (xlo, xhi) = match &panel.labels {
                 Some(l) => (-0.5, l.len() as f64 - 0.5),
+                // Whole numbers: room for the spread points at both ends.
+                None if panel.integer => {
+                    let (lo, hi) = padded(&xs);
+                    let half = 0.5 * step_of(&distinct);
+                    (
+                        lo.min(distinct[0] - half),
+                        hi.max(distinct[distinct.len() - 1] + half),
+                    )
+                }
                 None => padded(&xs),
             };
             let log = panel.labels.is_none() && wants_log(&xs);
             let caption = format!("{objective} vs {}", panel.name);
+            let yticks = nice_ticks(ylo, yhi, 5);
+            let y = Ticked {
+                inner: RangedCoordf64::from(ylo..yhi),
+                ticks: yticks,
+            };
+            let axes = Axes { objective, panel };
             if log {
                 let lo = xs.iter().copied().fold(f64::INFINITY, f64::min) / 1.5;
                 let hi = xs.iter().copied().fold(0.0, f64::max) * 1.5;
-                draw_panel(
-                    area,
-                    &caption,
-                    (lo..hi).log_scale(),
-                    ylo..yhi,
-                    &points,
-                    panel,
-                )?;
+                let inner: LogCoord<f64> = (lo..hi).log_scale().into();
+                let x = Ticked {
+                    inner,
+                    ticks: log_ticks(lo, hi),
+                };
+                draw_panel(area, &caption, x, y, &points, &axes)?;
             } else {
-                draw_panel(area, &caption, xlo..xhi, ylo..yhi, &points, panel)?;
+                let ticks = match &panel.labels {
+                    Some(l) => (0..l.len()).map(|i| i as f64).collect(),
+                    None if panel.integer && distinct.len() <= 8 => distinct.clone(),
+                    None if panel.integer => integer_ticks(xlo, xhi),
+                    None => nice_ticks(xlo, xhi, 5),
+                };
+                let x = Ticked {
+                    inner: RangedCoordf64::from(xlo..xhi),
+                    ticks,
+                };
+                draw_panel(area, &caption, x, y, &points, &axes)?;
             }
         }
         root.present().map_err(|e| PlotError(e.to_string()))?;
@@ -89,24 +129,60 @@ pub fn sweep_svg(
     Ok(svg)
 }
 
-fn draw_panel<X>(
+/// An axis (linear or log) with the ticks this module chose: round
+/// values, powers of ten, whole numbers or categories. Labels are written
+/// by the panel's formatters, never by plotters' defaults.
+struct Ticked<R> {
+    inner: R,
+    ticks: Vec<f64>,
+}
+
+impl<R: Ranged<ValueType = f64>> Ranged for Ticked<R> {
+    type ValueType = f64;
+    type FormatOption = DefaultFormatting;
+
+    fn range(&self) -> Range<f64> {
+        self.inner.range()
+    }
+
+    fn map(&self, value: &f64, limit: (i32, i32)) -> i32 {
+        self.inner.map(value, limit)
+    }
+
+    fn key_points<Hint: KeyPointHint>(&self, hint: Hint) -> Vec<f64> {
+        if hint.weight().allow_light_points() {
+            Vec::new()
+        } else {
+            self.ticks.clone()
+        }
+    }
+}
+
+/// What a panel's axes say: the objective (y) and the parameter (x).
+struct Axes<'a> {
+    objective: &'a str,
+    panel: &'a Panel,
+}
+
+fn draw_panel<X, Y>(
     area: &DrawingArea<SVGBackend<'_>, plotters::coord::Shift>,
     caption: &str,
     x: X,
-    y: std::ops::Range<f64>,
+    y: Y,
     points: &[(f64, f64, bool)],
-    panel: &Panel,
+    axes: &Axes<'_>,
 ) -> Result<(), PlotError>
 where
-    X: AsRangedCoord<Value = f64>,
-    X::CoordDescType: ValueFormatter<f64>,
+    X: Ranged<ValueType = f64, FormatOption = DefaultFormatting>,
+    Y: Ranged<ValueType = f64, FormatOption = DefaultFormatting>,
 {
     let err = |e: &dyn std::fmt::Display| PlotError(e.to_string());
+    let panel = axes.panel;
     let mut chart = ChartBuilder::on(area)
-        .caption(caption, ("sans-serif", 14))
-        .margin(8)
-        .x_label_area_size(38)
-        .y_label_area_size(48)
+        .caption(caption, ("sans-serif", 14).into_font().color(&ink()))
+        .margin(10)
+        .x_label_area_size(40)
+        .y_label_area_size(54)
         .build_cartesian_2d(x, y)
         .map_err(|e| err(&e))?;
     let labels = panel.labels.clone();
@@ -119,38 +195,165 @@ where
                 String::new()
             }
         }
-        None => format!("{v:.3}")
-            .trim_end_matches('0')
-            .trim_end_matches('.')
-            .to_string(),
+        None => sig(*v, 3),
     };
+    let format_y = |v: &f64| sig(*v, 3);
     let mut mesh = chart.configure_mesh();
     mesh.x_desc(panel.name.as_str())
+        .y_desc(axes.objective)
         .x_label_formatter(&format_x)
-        .light_line_style(WHITE);
-    if let Some(l) = &panel.labels {
-        mesh.x_labels(l.len() * 2 + 1);
-    } else {
-        mesh.x_labels(5);
-    }
+        .y_label_formatter(&format_y)
+        .label_style(("sans-serif", 11).into_font().color(&ink()))
+        .axis_desc_style(("sans-serif", 12).into_font().color(&ink()))
+        .axis_style(ink())
+        .bold_line_style(RGBColor(0xe4, 0xe4, 0xe4))
+        .light_line_style(paper());
     mesh.draw().map_err(|e| err(&e))?;
+    // Translucent points with an outline: where several configurations
+    // land on one spot, the spot is darker and every outline shows.
+    let blue = RGBColor(0x3b, 0x82, 0xc4);
     chart
-        .draw_series(
-            points
-                .iter()
-                .filter(|p| !p.2)
-                .map(|&(x, y, _)| Circle::new((x, y), 3, BLUE.mix(0.7).filled())),
-        )
+        .draw_series(points.iter().filter(|p| !p.2).flat_map(|&(x, y, _)| {
+            [
+                Circle::new((x, y), 4, blue.mix(0.35).filled()),
+                Circle::new((x, y), 4, blue.stroke_width(1)),
+            ]
+        }))
         .map_err(|e| err(&e))?;
     chart
         .draw_series(
             points
                 .iter()
                 .filter(|p| p.2)
-                .map(|&(x, y, _)| Circle::new((x, y), 6, RED.filled())),
+                .map(|&(x, y, _)| Circle::new((x, y), 6, RGBColor(0xd9, 0x44, 0x3f).filled())),
         )
         .map_err(|e| err(&e))?;
     Ok(())
+}
+
+/// The picture's paper and ink ([`crate::theme::PAPER`], [`crate::theme::INK`]).
+fn paper() -> RGBColor {
+    RGBColor(0xfd, 0xfd, 0xfd)
+}
+
+fn ink() -> RGBColor {
+    RGBColor(0x33, 0x33, 0x33)
+}
+
+/// The distinct values of `xs`, sorted (never empty when `xs` is not).
+fn distinct(xs: &[f64]) -> Vec<f64> {
+    let mut v = xs.to_vec();
+    v.sort_by(f64::total_cmp);
+    v.dedup();
+    v
+}
+
+/// The smallest gap between distinct values (1 for a single value).
+fn step_of(distinct: &[f64]) -> f64 {
+    let gap = distinct
+        .windows(2)
+        .map(|w| w[1] - w[0])
+        .fold(f64::INFINITY, f64::min);
+    if gap.is_finite() && gap > 0.0 {
+        gap
+    } else {
+        1.0
+    }
+}
+
+/// Spreads points that share an x on a discrete axis (a category or a
+/// whole number, `step` apart) sideways by up to a fifth of a step each
+/// way, in a fixed pattern, so none hides another. `step` 0: no spread.
+fn jitter(points: Vec<(f64, f64, bool)>, step: f64) -> Vec<(f64, f64, bool)> {
+    if step <= 0.0 {
+        return points;
+    }
+    let mut seen: Vec<(f64, usize)> = Vec::new();
+    let mut counts: Vec<(f64, usize)> = Vec::new();
+    for p in &points {
+        match counts.iter_mut().find(|(x, _)| *x == p.0) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((p.0, 1)),
+        }
+    }
+    points
+        .into_iter()
+        .map(|(x, y, best)| {
+            let total = counts.iter().find(|(v, _)| *v == x).map_or(1, |c| c.1);
+            let k = match seen.iter_mut().find(|(v, _)| *v == x) {
+                Some((_, k)) => {
+                    *k += 1;
+                    *k
+                }
+                None => {
+                    seen.push((x, 0));
+                    0
+                }
+            };
+            if total < 2 || best {
+                return (x, y, best);
+            }
+            let offset = 0.4 * step * (k as f64 / (total - 1) as f64 - 0.5);
+            (x + offset, y, best)
+        })
+        .collect()
+}
+
+/// About `n` round tick values (1, 2 or 5 times a power of ten) in [lo, hi].
+pub fn nice_ticks(lo: f64, hi: f64, n: usize) -> Vec<f64> {
+    if !(lo.is_finite() && hi.is_finite()) || hi <= lo || n == 0 {
+        return vec![lo];
+    }
+    let raw = (hi - lo) / n as f64;
+    let power = 10f64.powf(raw.log10().floor());
+    let step = [1.0, 2.0, 5.0, 10.0]
+        .iter()
+        .map(|m| m * power)
+        .find(|s| *s >= raw)
+        .unwrap_or(10.0 * power);
+    let first = (lo / step).ceil() as i64;
+    let last = (hi / step).floor() as i64;
+    // Rounded through text, so 3 × 0.2 is 0.6, not 0.6000000000000001.
+    (first..=last)
+        .map(|k| {
+            let v = k as f64 * step;
+            format!("{v:.12e}").parse().unwrap_or(v)
+        })
+        .collect()
+}
+
+/// Whole-number ticks in [lo, hi]: every integer when there are at most
+/// eight, else round steps.
+pub fn integer_ticks(lo: f64, hi: f64) -> Vec<f64> {
+    let (a, b) = (lo.ceil(), hi.floor());
+    if b - a <= 7.0 {
+        let (a, b) = (a as i64, b as i64);
+        return (a..=b).map(|k| k as f64).collect();
+    }
+    nice_ticks(lo, hi, 5)
+        .into_iter()
+        .filter(|t| t.fract() == 0.0)
+        .collect()
+}
+
+/// Ticks on a log axis over [lo, hi] (lo > 0): the powers of ten inside,
+/// with 2× and 5× each power added when fewer than three powers fit.
+pub fn log_ticks(lo: f64, hi: f64) -> Vec<f64> {
+    if !(lo > 0.0 && hi > lo) {
+        return vec![];
+    }
+    let (a, b) = (lo.log10().floor() as i32, hi.log10().ceil() as i32);
+    let powers: Vec<f64> = (a..=b)
+        .map(|e| 10f64.powi(e))
+        .filter(|v| *v >= lo && *v <= hi)
+        .collect();
+    if powers.len() >= 3 {
+        return powers;
+    }
+    (a..=b)
+        .flat_map(|e| [1.0, 2.0, 5.0].map(|m| m * 10f64.powi(e)))
+        .filter(|v| *v >= lo && *v <= hi)
+        .collect()
 }
 
 /// The range of `v` with some room at both ends (never empty).
@@ -169,7 +372,7 @@ fn padded(v: &[f64]) -> (f64, f64) {
 }
 
 /// Positive values spanning two decades or more read better on a log axis.
-fn wants_log(xs: &[f64]) -> bool {
+pub fn wants_log(xs: &[f64]) -> bool {
     let lo = xs.iter().copied().fold(f64::INFINITY, f64::min);
     let hi = xs.iter().copied().fold(0.0, f64::max);
     lo > 0.0 && hi / lo >= 100.0
@@ -186,11 +389,13 @@ mod tests {
                 name: "lr".into(),
                 xs: vec![0.001, 0.01, 0.1],
                 labels: None,
+                integer: false,
             },
             Panel {
                 name: "opt".into(),
                 xs: vec![0.0, 1.0, 0.0],
                 labels: Some(vec!["sgd".into(), "adam".into()]),
+                integer: false,
             },
         ];
         let svg = sweep_svg(
@@ -203,8 +408,9 @@ mod tests {
         assert!(svg.starts_with("<svg"));
         assert!(svg.contains("accuracy vs lr") && svg.contains("accuracy vs opt"));
         assert!(svg.contains("adam"));
-        // 2 finite points per panel: one small, one large (best) circle each.
-        assert_eq!(svg.matches("<circle").count(), 4);
+        // 2 finite points per panel: the plain one filled and outlined,
+        // the best one filled.
+        assert_eq!(svg.matches("<circle").count(), 6);
     }
 
     #[test]
@@ -213,8 +419,31 @@ mod tests {
             name: "x".into(),
             xs: vec![1.0],
             labels: None,
+            integer: false,
         }];
         assert!(sweep_svg("v", &panels, &[None], None).is_err());
         assert!(wants_log(&[0.001, 0.1]) && !wants_log(&[1.0, 5.0]) && !wants_log(&[0.0, 10.0]));
+    }
+
+    #[test]
+    fn ticks_are_round_and_never_read_zero_on_a_log_axis() {
+        // logspace(-4, -1, 16), padded as the panel pads it.
+        let ticks = log_ticks(1e-4 / 1.5, 0.1 * 1.5);
+        assert_eq!(ticks, vec![1e-4, 1e-3, 1e-2, 1e-1]);
+        let labels: Vec<String> = ticks.iter().map(|t| sig(*t, 3)).collect();
+        assert_eq!(labels, ["0.0001", "0.001", "0.01", "0.1"]);
+        assert_eq!(log_ticks(1.0, 30.0), vec![1.0, 2.0, 5.0, 10.0, 20.0]);
+        assert_eq!(integer_ticks(-0.08, 1.08), vec![0.0, 1.0]);
+        assert_eq!(nice_ticks(0.0, 1.0, 5), vec![0.0, 0.2, 0.4, 0.6, 0.8, 1.0]);
+        let j = jitter(
+            vec![(0.0, 1.0, false), (0.0, 2.0, false), (1.0, 3.0, false)],
+            1.0,
+        );
+        assert_eq!(
+            j,
+            vec![(-0.2, 1.0, false), (0.2, 2.0, false), (1.0, 3.0, false)]
+        );
+        assert_eq!(step_of(&distinct(&[64.0, 32.0, 32.0])), 32.0);
+        assert_eq!(step_of(&[5.0]), 1.0);
     }
 }

@@ -3,6 +3,7 @@
 use crate::domain::{Counts, ElementState};
 use crate::ledger::JobRecord;
 use crate::session::Rendered;
+use crate::theme::{MUTED, TRACK, Tone, UI_FONT, swatch};
 
 /// `s` safe inside HTML/SVG text and attribute values.
 pub fn esc(s: &str) -> String {
@@ -21,7 +22,7 @@ pub fn progress(name: &str, job: u64, c: &Counts, elapsed_s: f64, note: &str) ->
     let filled = (width * done) / total;
     let bar = format!("{}{}", "#".repeat(filled), ".".repeat(width - filled));
     let text = format!(
-        "{name} (job {job}) {} [{bar}] {done}/{} | pending {} running {} completed {} failed {} cancelled {} | {elapsed_s:.1}s{}",
+        "{name} (job {job}) {} [{bar}] {done}/{} | pending {} running {} completed {} failed {} cancelled {} | {}{}",
         c.job_state(),
         c.total(),
         c.pending,
@@ -29,39 +30,42 @@ pub fn progress(name: &str, job: u64, c: &Counts, elapsed_s: f64, note: &str) ->
         c.completed,
         c.failed,
         c.cancelled,
+        duration(elapsed_s),
         if note.is_empty() {
             String::new()
         } else {
             format!(" | {note}")
         }
     );
-    let seg = |n: usize, color: &str| {
+    let seg = |n: usize, tone: Tone| {
         format!(
-            "<div style=\"width:{:.3}%;background:{color}\"></div>",
-            100.0 * n as f64 / total as f64
+            "<div style=\"width:{:.3}%;background:{}\"></div>",
+            100.0 * n as f64 / total as f64,
+            tone.solid()
         )
     };
+    let count = |n: usize, tone: Tone, what: &str| format!("{}{n} {what}", swatch(tone));
     let html = format!(
-        "<div class=\"sluice-progress\" style=\"font-family:monospace;font-size:12px\">\
-<b>{}</b> <span style=\"color:#666\">job {job} · {} · {elapsed_s:.1}s</span>\
-<div style=\"display:flex;height:10px;width:360px;background:#eee;margin:3px 0\">{}{}{}{}</div>\
-<span style=\"color:#2a7\">{} completed</span> · <span style=\"color:#38c\">{} running</span> · {} pending · \
-<span style=\"color:#c33\">{} failed</span> · <span style=\"color:#999\">{} cancelled</span> · {pct:.0}%{}</div>",
+        "<div class=\"sluice-progress\" style=\"{UI_FONT};font-size:12px;line-height:1.5\">\
+<b>{}</b> <span style=\"{MUTED}\">job {job} · {} · {}</span>\
+<div style=\"display:flex;height:10px;width:360px;max-width:100%;background:{TRACK};border-radius:3px;overflow:hidden;margin:3px 0\">{}{}{}{}</div>\
+{} · {} · {} · {} · {} · {pct:.0}%{}</div>",
         esc(name),
         c.job_state(),
-        seg(c.completed, "#2a7"),
-        seg(c.failed, "#c33"),
-        seg(c.cancelled, "#999"),
-        seg(c.running, "#38c"),
-        c.completed,
-        c.running,
-        c.pending,
-        c.failed,
-        c.cancelled,
+        duration(elapsed_s),
+        seg(c.completed, Tone::Good),
+        seg(c.failed, Tone::Bad),
+        seg(c.cancelled, Tone::Quiet),
+        seg(c.running, Tone::Busy),
+        count(c.completed, Tone::Good, "completed"),
+        count(c.running, Tone::Busy, "running"),
+        count(c.pending, Tone::Quiet, "pending"),
+        count(c.failed, Tone::Bad, "failed"),
+        count(c.cancelled, Tone::Quiet, "cancelled"),
         if note.is_empty() {
             String::new()
         } else {
-            format!(" · {}", esc(note))
+            format!("<div>{}</div>", inline_code(note))
         }
     );
     Rendered {
@@ -167,7 +171,7 @@ pub fn status_table(rows: &[StatusRow]) -> Rendered {
             ..Default::default()
         };
     }
-    let elapsed = |e: Option<f64>| e.map_or_else(|| "-".to_string(), |s| format!("{s:.1}s"));
+    let elapsed = |e: Option<f64>| e.map_or_else(|| "-".to_string(), duration);
     let mut text = format!(
         "{:>5}  {:<16} {:<10} {:>8}  {:<36} {:>9}  {}\n",
         "id", "name", "state", "elements", "by state", "elapsed", "reason"
@@ -211,12 +215,68 @@ pub fn status_table(rows: &[StatusRow]) -> Rendered {
     }
 }
 
-/// Plain text shown as-is (help, logs), in a <pre>.
+/// Plain text shown as-is (help, logs, DOT), in a <pre>.
 pub fn pre(text: &str) -> Rendered {
     Rendered {
         text: text.to_string(),
         html: Some(format!("<pre>{}</pre>", esc(text))),
         ..Default::default()
+    }
+}
+
+/// A status message (what was bound, queued, retried): prose that wraps at
+/// word boundaries, names written `` `like_this` `` shown in `<code>`,
+/// lines kept; the text/plain form is the message itself.
+pub fn message(text: &str) -> Rendered {
+    let body = text
+        .lines()
+        .map(inline_code)
+        .collect::<Vec<_>>()
+        .join("<br>");
+    Rendered {
+        text: text.to_string(),
+        html: Some(format!(
+            "<div class=\"sluice-message\" style=\"{UI_FONT};font-size:13px;line-height:1.5;white-space:normal;overflow-wrap:break-word\">{body}</div>"
+        )),
+        ..Default::default()
+    }
+}
+
+/// `text` escaped for HTML, with each `` `name` `` in `<code>` (an
+/// unpaired backtick stays as it is).
+pub fn inline_code(text: &str) -> String {
+    let parts: Vec<&str> = text.split('`').collect();
+    if parts.len().is_multiple_of(2) {
+        return esc(text);
+    }
+    parts
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            if i % 2 == 1 {
+                format!("<code>{}</code>", esc(p))
+            } else {
+                esc(p)
+            }
+        })
+        .collect()
+}
+
+/// A duration as a person reads it: `0.4 s`, `6.2 s`, `2 min 5 s`,
+/// `1 h 3 min`.
+pub fn duration(seconds: f64) -> String {
+    if !seconds.is_finite() || seconds < 0.0 {
+        return "-".into();
+    }
+    if seconds < 60.0 {
+        return format!("{seconds:.1} s");
+    }
+    let whole = seconds.round() as u64;
+    let (h, m, s) = (whole / 3600, (whole % 3600) / 60, whole % 60);
+    if h > 0 {
+        format!("{h} h {m} min")
+    } else {
+        format!("{m} min {s} s")
     }
 }
 

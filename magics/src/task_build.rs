@@ -17,6 +17,7 @@ use std::process::Command;
 use cargo_metadata::Message;
 use cargo_metadata::diagnostic::{Diagnostic as RustcDiagnostic, DiagnosticLevel, DiagnosticSpan};
 
+use crate::build_progress::{ArtifactCounter, BuildProgress, total_packages};
 use crate::diagnostic::{CellSpan, Diagnostic, Label};
 use crate::taskgen::{RUNTIME_SOURCE, TaskSource};
 
@@ -87,13 +88,14 @@ fn write_if_changed(path: &Path, text: &str) -> Result<(), BuildError> {
 
 /// Builds (or finds) the binary for `src` under `root`.
 ///
-/// `stop` is asked while cargo runs: when it says yes, cargo and its rustc
-/// children (one process group) are killed and the build ends with
+/// `watch` is told the build's progress every 50 ms while cargo runs, and
+/// answers whether to stop: when it says yes, cargo and its rustc children
+/// (one process group) are killed and the build ends with
 /// [`BuildError::Interrupted`].
 pub fn build(
     src: &TaskSource,
     root: &Path,
-    stop: &dyn Fn() -> bool,
+    watch: &mut dyn FnMut(&BuildProgress) -> bool,
 ) -> Result<BuiltTask, BuildError> {
     let bin = root.join("bin").join(&src.hash);
     if bin.exists() {
@@ -113,7 +115,7 @@ pub fn build(
         .current_dir(&dir)
         .env("CARGO_TARGET_DIR", root.join("target"))
         .env_remove("RUSTFLAGS");
-    let out = run_stoppable(cargo, stop)?;
+    let out = run_stoppable(cargo, &dir, watch)?;
     // Lossy first: a stray non-UTF-8 byte costs one message, not the rest.
     let stdout = String::from_utf8_lossy(&out.stdout);
     let report = CargoReport::read(stdout.as_bytes(), src);
@@ -141,15 +143,19 @@ pub fn build(
     })
 }
 
-/// Runs `cmd` in a process group of its own, collecting its output, and
-/// kills the whole group (cargo and its rustc children) if `stop` says so.
+/// Runs `cmd` (cargo, in the crate `dir`) in a process group of its own,
+/// collecting its output and telling `watch` its progress; kills the whole
+/// group (cargo and its rustc children) if `watch` says to stop.
 fn run_stoppable(
     mut cmd: Command,
-    stop: &dyn Fn() -> bool,
+    dir: &Path,
+    watch: &mut dyn FnMut(&BuildProgress) -> bool,
 ) -> Result<std::process::Output, BuildError> {
     use std::io::Read;
     use std::os::unix::process::CommandExt as _;
     use std::process::Stdio;
+    use std::sync::{Arc, Mutex, OnceLock};
+    let started = std::time::Instant::now();
     let mut child = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -157,7 +163,27 @@ fn run_stoppable(
         .process_group(0)
         .spawn()
         .map_err(BuildError::CargoSpawn)?;
-    fn drain(pipe: Option<impl Read + Send + 'static>) -> std::thread::JoinHandle<Vec<u8>> {
+    let counter = Arc::new(Mutex::new(ArtifactCounter::default()));
+    let out_reader = {
+        let counter = Arc::clone(&counter);
+        let pipe = child.stdout.take();
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            if let Some(p) = pipe {
+                let mut lines = std::io::BufReader::new(p);
+                let mut line = Vec::new();
+                while lines.read_until(b'\n', &mut line).unwrap_or(0) > 0 {
+                    if let Ok(mut c) = counter.lock() {
+                        c.line(&String::from_utf8_lossy(&line));
+                    }
+                    buf.append(&mut line);
+                }
+            }
+            buf
+        })
+    };
+    let err_reader = {
+        let pipe = child.stderr.take();
         std::thread::spawn(move || {
             let mut buf = Vec::new();
             if let Some(mut p) = pipe {
@@ -165,14 +191,29 @@ fn run_stoppable(
             }
             buf
         })
+    };
+    // The total, once cargo has resolved the graph and written the lock.
+    let total: Arc<OnceLock<Option<usize>>> = Arc::new(OnceLock::new());
+    {
+        let (total, dir) = (Arc::clone(&total), dir.to_path_buf());
+        std::thread::spawn(move || {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+            while !dir.join("Cargo.lock").exists() && std::time::Instant::now() < deadline {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            let _ = total.set(total_packages(&dir));
+        });
     }
-    let out_reader = drain(child.stdout.take());
-    let err_reader = drain(child.stderr.take());
     let status = loop {
         if let Some(status) = child.try_wait().map_err(BuildError::CargoSpawn)? {
             break status;
         }
-        if stop() {
+        let progress = BuildProgress {
+            done: counter.lock().map_or(0, |c| c.done()),
+            total: total.get().copied().flatten(),
+            elapsed_s: started.elapsed().as_secs_f64(),
+        };
+        if watch(&progress) {
             if let Ok(pgid) = i32::try_from(child.id()) {
                 // SAFETY: killpg(2) on the group made for cargo, whose leader
                 // has not been reaped (try_wait just said it runs).
@@ -261,15 +302,20 @@ fn cell_diagnostic(d: &RustcDiagnostic, src: &TaskSource) -> Option<Diagnostic> 
             None => {}
         }
     }
-    for child in &d.children {
-        notes.push(format!("{}: {}", level_name(child.level), child.message));
-    }
+    let children = serde_json::to_value(&d.children).unwrap_or_default();
+    let map = |sp: &serde_json::Value| -> Option<CellSpan> {
+        let span: DiagnosticSpan = serde_json::from_value(sp.clone()).ok()?;
+        cell_span(&span, src)
+    };
+    let (more, helps) = crate::diagnostic::children_from_json(&children, &map);
+    notes.extend(more);
     Some(Diagnostic {
         level: "error".into(),
         code: d.code.as_ref().map(|c| c.code.clone()),
         message: d.message.clone(),
         labels,
         notes,
+        helps,
     })
 }
 
@@ -285,18 +331,6 @@ fn cell_span(span: &DiagnosticSpan, src: &TaskSource) -> Option<CellSpan> {
         end_line: span.line_end.saturating_sub(src.body_line) + 2,
         end_column: span.column_end,
     })
-}
-
-/// rustc's name for a diagnostic level, as it prints it.
-fn level_name(level: DiagnosticLevel) -> &'static str {
-    match level {
-        DiagnosticLevel::Ice => "error: internal compiler error",
-        DiagnosticLevel::Error => "error",
-        DiagnosticLevel::Warning => "warning",
-        DiagnosticLevel::FailureNote => "failure-note",
-        DiagnosticLevel::Help => "help",
-        _ => "note",
-    }
 }
 
 #[cfg(test)]
@@ -343,6 +377,7 @@ mod tests {
             message: "mismatched types".into(),
             labels,
             notes,
+            helps: vec![],
         };
         let expected = vec![
             Diagnostic {
@@ -351,6 +386,7 @@ mod tests {
                 message: "cannot find value `offset` in this scope".into(),
                 labels: vec![label(5, (13, 19), "not found in this scope", true)],
                 notes: vec![],
+                helps: vec![],
             },
             // In the notebook's items: a note, no label; the secondary span is dropped.
             mismatch(
@@ -368,14 +404,29 @@ mod tests {
                 ],
                 vec![],
             ),
-            // A child message becomes a note; failure-notes are not errors.
-            mismatch(
-                vec![
-                    label(4, (21, 22), "expected `String`, found `i64`", true),
-                    label(4, (12, 18), "expected due to this", false),
-                ],
-                vec!["help: try using a conversion method".into()],
-            ),
+            // A child with a suggestion in the cell becomes a help showing
+            // it; failure-notes are not errors.
+            Diagnostic {
+                helps: vec![crate::diagnostic::Help {
+                    message: "try using a conversion method".into(),
+                    suggestions: vec![crate::diagnostic::Suggestion {
+                        span: CellSpan {
+                            start_line: 4,
+                            start_column: 22,
+                            end_line: 4,
+                            end_column: 22,
+                        },
+                        replacement: ".to_string()".into(),
+                    }],
+                }],
+                ..mismatch(
+                    vec![
+                        label(4, (21, 22), "expected `String`, found `i64`", true),
+                        label(4, (12, 18), "expected due to this", false),
+                    ],
+                    vec![],
+                )
+            },
         ];
         assert_eq!(report.diagnostics, expected);
     }

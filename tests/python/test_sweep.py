@@ -77,7 +77,12 @@ def test_grid_sweep_ranks_marks_best_binds_plots_and_saves(nb):
     text = "".join(root.itertext())
     for p in ("lr", "bs", "seed"):
         assert f"accuracy (max) vs {p}" in text
-    assert svg.count("<circle") == 3 * 12
+    # per panel: 11 translucent points (a fill and an outline each), the best in red
+    assert svg.count("<circle") == 3 * (11 * 2 + 1)
+    assert svg.count('fill="#D9443F"') == 3
+    # three parameters: the parallel-coordinates picture, one line per configuration
+    parallel = outputs(c, "image/svg+xml")[1]
+    assert parallel.count("<polyline") == 12 and "accuracy (max)" in parallel
     # NAME and NAME_best bound with their types
     assert value(kc, "runs.len()") == "12"
     assert value(kc, "runs_best.0") == "(0.01, 32, 1)"

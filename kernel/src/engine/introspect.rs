@@ -88,7 +88,12 @@ pub(super) fn inspect(
     match ctx.hover_at(&format!("{context}{}", req.code), context.len() + pos) {
         // evcxr answers "No documentation found" rather than nothing.
         Ok((plain, html)) if !plain.trim().is_empty() && plain.trim() != NOTHING_FOUND => {
-            found(&plain, Some(&html))
+            if html.trim().is_empty() {
+                found(&plain, None)
+            } else {
+                let (plain, html) = super::doc_text::tidy(&html);
+                found(&plain, Some(&html))
+            }
         }
         Ok(_) => inspect_empty(),
         Err(e) => {

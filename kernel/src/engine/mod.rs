@@ -13,6 +13,7 @@
 mod build_stop;
 mod compile_cache;
 mod deferred_items;
+mod doc_text;
 mod execute;
 mod fast_display;
 mod input;

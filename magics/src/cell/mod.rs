@@ -192,12 +192,15 @@ impl Magics {
         let shadowed = shadow_note(&p.plan.name, session, &self.ws);
         let record = submit::submit(&mut self.ws, &p)?;
         if p.plan.no_wait {
-            display.show(&render::pre(&queued_note(&record, p.plan.elements())), None);
+            display.show(
+                &render::message(&queued_note(&record, p.plan.elements())),
+                None,
+            );
             return Ok(());
         }
         let states = retry::wait_with_retries(&mut self.ws, &record, display)?;
         let msg = self.finish(&record, &states, session, display)?;
-        display.show(&render::pre(&format!("{msg}{shadowed}")), None);
+        display.show(&render::message(&format!("{msg}{shadowed}")), None);
         Ok(())
     }
 

@@ -63,7 +63,7 @@ impl Magics {
             .collect();
         if !lost.is_empty() {
             display.show(
-                &render::pre(&format!(
+                &render::message(&format!(
                     "sluice added serde_json and ron to this session (values travel to and from tasks as JSON, or RON where JSON cannot hold them). Adding a crate makes evcxr drop variables of types defined in the notebook: {}. Re-run the cells that define them; a `:dep` cell at the top of the notebook avoids this.",
                     lost.join(", ")
                 )),

@@ -6,7 +6,7 @@
 use super::Magics;
 use super::captures;
 use super::items;
-use super::sweep_table::{Row, config_json, objective_name, plot, render_table, save};
+use super::sweep_table::{Row, config_json, objective_name, plots, render_table, save};
 use crate::domain::{ElementState, JobKind, TaskPlan};
 use crate::error::{MagicError, io};
 use crate::grammar::SweepMagic;
@@ -123,7 +123,9 @@ impl Magics {
             .filter(|&b| m.objective.is_some() && rows[b].objective.is_some_and(|v| !v.is_nan()));
         display.show(&render_table(&m, &rows, &order, best), None);
         if let Some(obj) = objective_name(&m) {
-            display.show(&plot(&m, &configs, &rows, best, &obj), None);
+            for picture in plots(&m, &configs, &rows, best, &obj) {
+                display.show(&picture, None);
+            }
         }
         let mut bound = self.bind_sweep(job, &m, &rows, best, session)?;
         if let Some(path) = &m.save {
@@ -132,14 +134,14 @@ impl Magics {
             bound.push_str(&format!("; table saved to {}", path.display()));
         }
         if let Some(e) = objective_error {
-            display.show(&crate::render::pre(&bound), None);
+            display.show(&crate::render::message(&bound), None);
             return Err(MagicError::Items(format!(
                 "the objective could not be read: {e}"
             )));
         }
         let failed = rows.iter().filter(|r| r.result.is_none()).count();
         if failed > 0 {
-            display.show(&crate::render::pre(&bound), None);
+            display.show(&crate::render::message(&bound), None);
             return Err(MagicError::SweepFailed {
                 name: job.name.clone(),
                 total: job.items,

@@ -5,10 +5,13 @@
 use std::fmt::Write as _;
 
 use crate::error::{MagicError, io};
+use crate::numfmt::{json_number, sig};
+use crate::parallel::parallel_svg;
 use crate::plot::{Panel, sweep_svg};
 use crate::render::esc;
 use crate::session::Rendered;
 use crate::sweep::{Objective, ParamType, SweepSpec, Value};
+use crate::theme::{MUTED, Tone, UI_FONT};
 
 /// One row of the finished sweep.
 pub(super) struct Row {
@@ -26,14 +29,16 @@ pub(super) struct Row {
     pub status: String,
 }
 
-/// The objective against each parameter (SVG), or a line saying why not.
-pub(super) fn plot(
+/// The pictures of a finished sweep: the objective against each parameter
+/// (SVG, or a line saying why not) and, with three or more parameters, the
+/// parallel-coordinates picture of every configuration.
+pub(super) fn plots(
     m: &SweepSpec,
     configs: &[Vec<usize>],
     rows: &[Row],
     best: Option<usize>,
     objective: &str,
-) -> Rendered {
+) -> Vec<Rendered> {
     let panels: Vec<Panel> = m
         .params
         .iter()
@@ -52,23 +57,36 @@ pub(super) fn plot(
                 name: param.name.clone(),
                 xs,
                 labels: (!numeric).then(|| param.values.iter().map(Value::text).collect()),
+                integer: param.ty == ParamType::Int,
             }
         })
         .collect();
     let ys: Vec<Option<f64>> = rows.iter().map(|r| r.objective).collect();
     let names: Vec<&str> = m.params.iter().map(|p| p.name.as_str()).collect();
-    match sweep_svg(objective, &panels, &ys, best) {
+    let best_text = best.map_or("none".into(), |b| b.to_string());
+    let mut out = vec![match sweep_svg(objective, &panels, &ys, best) {
         Ok(svg) => Rendered {
             text: format!(
-                "[plot: {objective} against {}; best configuration {}]",
+                "[plot: {objective} against {}; best configuration {best_text}]",
                 names.join(", "),
-                best.map_or("none".into(), |b| b.to_string())
             ),
             html: None,
             svg: Some(svg),
         },
-        Err(e) => crate::render::pre(&format!("no plot: {e}")),
+        Err(e) => crate::render::message(&format!("no plot: {e}")),
+    }];
+    let maximize = matches!(m.objective, Some(Objective::Maximize(_)));
+    if let Some(svg) = parallel_svg(objective, &panels, &ys, maximize, best) {
+        out.push(Rendered {
+            text: format!(
+                "[parallel coordinates: {}, {objective}; one line per configuration, darker is better; best configuration {best_text}]",
+                names.join(", "),
+            ),
+            html: None,
+            svg: Some(svg),
+        });
     }
+    out
 }
 
 /// The JSON parameter tuple of each configuration, as the task reads it.
@@ -95,13 +113,130 @@ pub(super) fn objective_name(m: &SweepSpec) -> Option<String> {
 }
 
 fn fmt_obj(v: Option<f64>) -> String {
-    match v {
-        Some(v) if v.is_nan() => "NaN".into(),
-        Some(v) => format!("{v:.6}"),
-        None => String::new(),
+    v.map_or_else(String::new, |v| sig(v, DIGITS))
+}
+
+/// Significant digits of the numbers shown (the `--save` file has them all).
+const DIGITS: usize = 4;
+/// A table longer than this folds ...
+const FOLD_OVER: usize = 20;
+/// ... to its best rows and a count of the others.
+const SHOWN: usize = 10;
+/// The longest text shown in one cell.
+const CELL_CHARS: usize = 40;
+
+/// The objective's field name (`accuracy`; `value` for a plain number).
+fn objective_field(m: &SweepSpec) -> Option<&str> {
+    match &m.objective {
+        Some(Objective::Maximize(f) | Objective::Minimize(f)) => Some(f.as_str()),
+        None => None,
     }
 }
 
+/// The result's columns besides the objective: each field of the result
+/// struct in the order the task wrote them, less fields that only repeat a
+/// parameter (same name, same value in every row). A result that is not a
+/// struct is one `result` column, unless it is the objective itself.
+pub(super) fn result_columns(m: &SweepSpec, rows: &[Row]) -> Vec<String> {
+    let objective = objective_field(m);
+    let mut fields: Vec<String> = Vec::new();
+    let mut plain = false;
+    for r in rows {
+        match &r.result {
+            Some(serde_json::Value::Object(map)) => {
+                for k in map.keys() {
+                    if Some(k.as_str()) != objective && !fields.contains(k) {
+                        fields.push(k.clone());
+                    }
+                }
+            }
+            Some(_) => plain = true,
+            None => {}
+        }
+    }
+    fields.retain(|f| {
+        let Some(p) = m.params.iter().position(|p| &p.name == f) else {
+            return true;
+        };
+        !rows.iter().all(|r| {
+            let json: Vec<serde_json::Value> =
+                serde_json::from_str(&r.params_json).unwrap_or_default();
+            match (r.result.as_ref().and_then(|v| v.get(f)), json.get(p)) {
+                (Some(a), Some(b)) => a == b || (a.as_f64().is_some() && a.as_f64() == b.as_f64()),
+                (None, _) => r.result.is_none(),
+                _ => false,
+            }
+        })
+    });
+    if plain && objective != Some("value") {
+        fields.insert(0, "result".into());
+    }
+    fields
+}
+
+/// One result field as shown: numbers to a few significant digits, text as
+/// it is, lists and structs written compactly (no quotes on keys), cut at
+/// [`CELL_CHARS`].
+fn field_text(v: &serde_json::Value) -> String {
+    fn compact(v: &serde_json::Value) -> String {
+        match v {
+            serde_json::Value::Null => "NaN".into(),
+            serde_json::Value::Bool(b) => b.to_string(),
+            serde_json::Value::Number(n) => json_number(n, DIGITS),
+            serde_json::Value::String(s) => s.clone(),
+            serde_json::Value::Array(a) => {
+                format!("[{}]", a.iter().map(compact).collect::<Vec<_>>().join(", "))
+            }
+            serde_json::Value::Object(o) => format!(
+                "{{{}}}",
+                o.iter()
+                    .map(|(k, v)| format!("{k}: {}", compact(v)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        }
+    }
+    let text = compact(v);
+    if text.chars().count() > CELL_CHARS {
+        let cut: String = text.chars().take(CELL_CHARS - 1).collect();
+        format!("{cut}…")
+    } else {
+        text
+    }
+}
+
+/// The cells of one row after the parameters: the objective, then each
+/// result column; a failed row has its status in the first result column.
+fn row_cells(r: &Row, obj: bool, columns: &[String]) -> Vec<String> {
+    let mut cells = Vec::new();
+    if obj {
+        cells.push(fmt_obj(r.objective));
+    }
+    match &r.result {
+        Some(v) => cells.extend(columns.iter().map(|c| match v {
+            serde_json::Value::Object(map) => map.get(c).map(field_text).unwrap_or_default(),
+            other if c == "result" => field_text(other),
+            _ => String::new(),
+        })),
+        None => cells.push(r.status.trim().to_string()),
+    }
+    cells
+}
+
+/// A parameter's value as shown (floats to a few significant digits).
+fn param_text(m: &SweepSpec, p: usize, shown: &str) -> String {
+    match m.params.get(p).map(|p| p.ty) {
+        Some(ParamType::Float) => shown
+            .parse::<f64>()
+            .map_or_else(|_| shown.to_string(), |f| sig(f, DIGITS)),
+        _ => shown.to_string(),
+    }
+}
+
+/// The ranked table: parameters, the objective, the result's other
+/// fields; best row marked (★, a green tint); failed rows tinted red with
+/// their status; longer than [`FOLD_OVER`] rows, the best [`SHOWN`] and a
+/// line counting the rest (all of them are in the `--save` file).
 pub(super) fn render_table(
     m: &SweepSpec,
     rows: &[Row],
@@ -109,91 +244,146 @@ pub(super) fn render_table(
     best: Option<usize>,
 ) -> Rendered {
     let obj = objective_name(m);
-    let mut text = String::new();
+    let columns = result_columns(m, rows);
     let mut head: Vec<String> = vec!["".into(), "#".into()];
     head.extend(m.params.iter().map(|p| p.name.clone()));
-    if let Some(o) = &obj {
-        head.push(o.clone());
-    }
-    head.push("result".into());
+    head.extend(obj.iter().cloned());
+    head.extend(columns.iter().cloned());
+    let shown: &[usize] = if order.len() > FOLD_OVER {
+        &order[..SHOWN]
+    } else {
+        order
+    };
+    let hidden = order.len() - shown.len();
+    let fold_note = (hidden > 0).then(|| match &m.save {
+        Some(path) => format!(
+            "… {hidden} more configurations; all {} are in `{path}`",
+            order.len()
+        ),
+        None => format!(
+            "… {hidden} more configurations; `--save FILE` writes all {}",
+            order.len()
+        ),
+    });
     let mut lines: Vec<Vec<String>> = vec![head.clone()];
-    for &i in order {
+    for &i in shown {
         let r = &rows[i];
         let mut line = vec![
-            if Some(i) == best {
-                "*".into()
-            } else {
-                "".into()
-            },
+            if Some(i) == best { "*" } else { "" }.to_string(),
             i.to_string(),
         ];
-        line.extend(r.params.iter().cloned());
-        if obj.is_some() {
-            line.push(fmt_obj(r.objective));
-        }
-        line.push(match &r.result_text {
-            Some(t) => t.trim().chars().take(60).collect(),
-            None => r.status.clone(),
-        });
+        line.extend(
+            r.params
+                .iter()
+                .enumerate()
+                .map(|(p, v)| param_text(m, p, v)),
+        );
+        line.extend(row_cells(r, obj.is_some(), &columns));
         lines.push(line);
     }
-    let widths: Vec<usize> = (0..head.len())
+    let text = text_form(&lines, fold_note.as_deref());
+    let html = html_form(m, rows, shown, best, &head, &columns, fold_note.as_deref());
+    Rendered {
+        text: text.trim_end().to_string(),
+        html: Some(html),
+        svg: None,
+    }
+}
+
+/// The text form: columns padded to their widest cell, the fold's line last.
+fn text_form(lines: &[Vec<String>], fold_note: Option<&str>) -> String {
+    let columns = lines.first().map_or(0, Vec::len);
+    let widths: Vec<usize> = (0..columns)
         .map(|c| {
             lines
                 .iter()
-                .map(|l| l[c].chars().count())
+                .map(|l| l.get(c).map_or(0, |s| s.chars().count()))
                 .max()
                 .unwrap_or(0)
         })
         .collect();
-    for l in &lines {
+    let mut text = String::new();
+    for l in lines {
         let cells: Vec<String> = l
             .iter()
-            .zip(&widths)
-            .map(|(c, w)| format!("{c:<w$}"))
+            .enumerate()
+            .map(|(c, s)| format!("{s:<w$}", w = widths.get(c).copied().unwrap_or(0)))
             .collect();
         let _ = writeln!(text, "{}", cells.join("  ").trim_end());
     }
+    if let Some(n) = fold_note {
+        let _ = writeln!(text, "{n}");
+    }
+    text
+}
+
+/// The HTML form: the best row tinted green and bold, failed rows tinted
+/// red with their status across the result columns, the fold's line under
+/// the table.
+fn html_form(
+    m: &SweepSpec,
+    rows: &[Row],
+    shown: &[usize],
+    best: Option<usize>,
+    head: &[String],
+    columns: &[String],
+    fold_note: Option<&str>,
+) -> String {
+    let obj = m.objective.is_some();
     let mut html = String::from("<table class=\"sluice-sweep\"><thead><tr>");
-    for h in &head {
+    for h in head {
         let _ = write!(html, "<th>{}</th>", esc(h));
     }
     html.push_str("</tr></thead><tbody>");
-    for &i in order {
+    let fixed = 2 + m.params.len() + usize::from(obj);
+    for &i in shown {
         let r = &rows[i];
         let style = if Some(i) == best {
-            " style=\"background:#e6f4ea;font-weight:bold\""
+            format!(
+                " style=\"background:{};font-weight:bold\"",
+                Tone::Good.tint()
+            )
         } else if r.result.is_none() {
-            " style=\"color:#c33\""
+            format!(" style=\"background:{}\"", Tone::Bad.tint())
         } else {
-            ""
+            String::new()
         };
         let _ = write!(
             html,
             "<tr{style}><td>{}</td><td>{i}</td>",
             if Some(i) == best { "★" } else { "" }
         );
-        for p in &r.params {
-            let _ = write!(html, "<td>{}</td>", esc(p));
+        for (p, v) in r.params.iter().enumerate() {
+            let _ = write!(html, "<td>{}</td>", esc(&param_text(m, p, v)));
         }
-        if obj.is_some() {
-            let _ = write!(html, "<td>{}</td>", fmt_obj(r.objective));
+        let cells = row_cells(r, obj, columns);
+        if r.result.is_none() {
+            let (objective, status) = cells.split_at(usize::from(obj));
+            for c in objective {
+                let _ = write!(html, "<td>{}</td>", esc(c));
+            }
+            let span = (head.len() - fixed).max(1);
+            let _ = write!(
+                html,
+                "<td colspan=\"{span}\" style=\"text-align:left;white-space:normal\">{}</td>",
+                esc(&status.concat())
+            );
+        } else {
+            for c in &cells {
+                let _ = write!(html, "<td>{}</td>", esc(c));
+            }
         }
-        let cell = match &r.result_text {
-            Some(t) => format!(
-                "<code>{}</code>",
-                esc(&t.trim().chars().take(120).collect::<String>())
-            ),
-            None => esc(&r.status),
-        };
-        let _ = write!(html, "<td>{cell}</td></tr>");
+        html.push_str("</tr>");
     }
     html.push_str("</tbody></table>");
-    Rendered {
-        text: text.trim_end().to_string(),
-        html: Some(html),
-        svg: None,
+    if let Some(n) = fold_note {
+        let _ = write!(
+            html,
+            "<div class=\"sluice-fold\" style=\"{UI_FONT};font-size:12px;{MUTED}\">{}</div>",
+            crate::render::inline_code(n)
+        );
     }
+    html
 }
 
 /// Writes the table, best first: `.json` (one object per configuration)
@@ -235,9 +425,15 @@ pub(super) fn save(
         return std::fs::write(path, text).map_err(io(what()));
     }
     let mut w = csv::Writer::from_path(path).map_err(|e| io(what())(e.into()))?;
+    let columns: Vec<String> = result_columns(m, rows)
+        .into_iter()
+        .filter(|c| c != "result")
+        .collect();
     let mut head: Vec<String> = vec!["config".into()];
     head.extend(m.params.iter().map(|p| p.name.clone()));
-    head.extend(["objective".into(), "status".into(), "result".into()]);
+    head.push("objective".into());
+    head.extend(columns.iter().cloned());
+    head.extend(["status".into(), "result".into()]);
     w.write_record(&head).map_err(|e| io(what())(e.into()))?;
     for &i in order {
         let r = &rows[i];
@@ -249,9 +445,116 @@ pub(super) fn save(
                 .map(|v| v.to_string())
                 .unwrap_or_default(),
         );
+        cells.extend(
+            columns
+                .iter()
+                .map(|c| match r.result.as_ref().and_then(|v| v.get(c)) {
+                    Some(serde_json::Value::String(s)) => s.clone(),
+                    Some(v) => v.to_string(),
+                    None => String::new(),
+                }),
+        );
         cells.push(r.status.trim().to_string());
         cells.push(r.result_text.as_deref().unwrap_or("").trim().to_string());
         w.write_record(&cells).map_err(|e| io(what())(e.into()))?;
     }
     w.flush().map_err(io(what()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(line: &str) -> SweepSpec {
+        crate::grammar::sweep::parse(line).expect("parses").spec
+    }
+
+    fn row(params: &[&str], json: &str, result: Option<&str>, objective: Option<f64>) -> Row {
+        Row {
+            params: params.iter().map(|p| p.to_string()).collect(),
+            params_json: json.into(),
+            result: result.map(|r| serde_json::from_str(r).expect("result JSON")),
+            result_text: result.map(str::to_string),
+            objective,
+            status: if result.is_some() {
+                "ok".into()
+            } else {
+                "FAILED (exit 1) thread 'main' panicked at cell:2:5".into()
+            },
+        }
+    }
+
+    #[test]
+    fn fields_become_columns_with_a_few_digits() {
+        let m = spec("lr in [0.001, 0.1], seed in 0..2 -> r --maximize accuracy");
+        let rows = vec![
+            row(
+                &["0.001", "0"],
+                "[0.001,0]",
+                Some(
+                    r#"{"lr":0.001,"seed":0,"accuracy":0.50371234567,"loss":[0.25,0.125],"note":"ok"}"#,
+                ),
+                Some(0.503_712_345_67),
+            ),
+            row(&["0.1", "0"], "[0.1,0]", None, None),
+            row(
+                &["0.001", "1"],
+                "[0.001,1]",
+                Some(r#"{"lr":0.001,"seed":1,"accuracy":0.91,"loss":[0.5],"note":"fine"}"#),
+                Some(0.91),
+            ),
+        ];
+        // `lr` and `seed` only repeat the parameters: not columns.
+        assert_eq!(result_columns(&m, &rows), ["loss", "note"]);
+        let t = render_table(&m, &rows, &[2, 0, 1], Some(2));
+        let lines: Vec<&str> = t.text.lines().collect();
+        assert_eq!(
+            lines[0].split_whitespace().collect::<Vec<_>>(),
+            ["#", "lr", "seed", "accuracy", "(max)", "loss", "note"]
+        );
+        assert_eq!(
+            lines[1].split_whitespace().collect::<Vec<_>>(),
+            ["*", "2", "0.001", "1", "0.91", "[0.5]", "fine"]
+        );
+        assert_eq!(
+            lines[2].split_whitespace().collect::<Vec<_>>(),
+            ["0", "0.001", "0", "0.5037", "[0.25,", "0.125]", "ok"]
+        );
+        assert!(lines[3].contains("FAILED (exit 1)"), "{}", lines[3]);
+        let html = t.html.unwrap_or_default();
+        assert!(html.contains(&format!("background:{}", Tone::Good.tint())));
+        assert!(html.contains("<td colspan=\"2\""), "{html}");
+        assert!(!html.contains("&quot;accuracy&quot;") && !html.contains("\"accuracy\":"));
+    }
+
+    #[test]
+    fn long_tables_fold_to_the_best_rows_and_a_count() {
+        let m = spec("x in 0..30 -> r --minimize value --save all.csv");
+        let rows: Vec<Row> = (0..30)
+            .map(|i| {
+                let v = (i * 7 % 30) as f64;
+                row(
+                    &[&i.to_string()],
+                    &format!("[{i}]"),
+                    Some(&v.to_string()),
+                    Some(v),
+                )
+            })
+            .collect();
+        let order =
+            crate::sweep::rank(&rows.iter().map(|r| r.objective).collect::<Vec<_>>(), false);
+        let t = render_table(&m, &rows, &order, order.first().copied());
+        let lines: Vec<&str> = t.text.lines().collect();
+        assert_eq!(lines.len(), 1 + 10 + 1);
+        assert_eq!(
+            lines[11],
+            "… 20 more configurations; all 30 are in `all.csv`"
+        );
+        // A plain number that is the objective is not repeated as `result`.
+        assert_eq!(
+            lines[0].split_whitespace().collect::<Vec<_>>(),
+            ["#", "x", "value", "(min)"]
+        );
+        assert!(t.html.unwrap_or_default().contains("<code>all.csv</code>"));
+    }
 }

@@ -424,9 +424,35 @@ fn unclosed(s: &str) -> i32 {
     })
 }
 
+/// clap's error in one line. With a suggestion (a typo of a sub-command,
+/// an option or a value) that line says what was meant and nothing more:
+/// `unrecognized subcommand 'statu'; did you mean `status`?`. Without
+/// one, the usage follows (clap's own help text never does).
 fn clap_message(e: clap::Error) -> String {
-    let text = e.render().to_string();
-    format!("{}\n\n{USAGE}", text.trim_end())
+    use clap::error::{ContextKind, ContextValue};
+    let suggestion = [
+        ContextKind::SuggestedSubcommand,
+        ContextKind::SuggestedArg,
+        ContextKind::SuggestedValue,
+    ]
+    .into_iter()
+    .find_map(|k| match e.get(k) {
+        Some(ContextValue::String(s)) => Some(s.clone()),
+        Some(ContextValue::Strings(v)) => v.first().cloned(),
+        _ => None,
+    });
+    let rendered = e.render().to_string();
+    let first = rendered
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or_default()
+        .trim()
+        .trim_start_matches("error: ")
+        .to_string();
+    match suggestion {
+        Some(s) => format!("{first}; did you mean `{s}`?"),
+        None => format!("{first}\n\n{USAGE}"),
+    }
 }
 
 /// Rust's strict and reserved keywords (the Reference, "Keywords"; 2024

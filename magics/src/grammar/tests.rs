@@ -115,6 +115,20 @@ fn bad_lines_give_usage() {
 }
 
 #[test]
+fn a_typo_is_one_line_saying_what_was_meant() {
+    let e = parse("%slurm statu").expect_err("fails");
+    assert_eq!(
+        e.message,
+        "unrecognized subcommand 'statu'; did you mean `status`?"
+    );
+    let e = parse("%%slurm map xs --tiem 5").expect_err("fails");
+    assert_eq!(
+        e.message,
+        "unexpected argument '--tiem' found; did you mean `--time`?"
+    );
+}
+
+#[test]
 fn line_magics() {
     assert_eq!(
         parse("%slurm jobs").expect("parses").0,

@@ -4,10 +4,13 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::build_progress;
 use crate::error::MagicError;
 use crate::notebook::Notebook;
-use crate::render;
 use crate::session::{Display, Session};
+
+/// How often the build's line is redrawn while cargo runs.
+const REDRAW: std::time::Duration = std::time::Duration::from_millis(250);
 
 use super::type_name::{Naming, nameable};
 use crate::task_build::{self, BuildError};
@@ -26,11 +29,36 @@ pub fn build(
     display: &mut dyn Display,
 ) -> Result<PathBuf, MagicError> {
     let src = taskgen::generate(kind, body, &notebook.items_source(), notebook.deps());
-    if !root.join("bin").join(&src.hash).exists() {
-        display.show(&render::pre("compiling the task (release build)..."), None);
+    if root.join("bin").join(&src.hash).exists() {
+        display.show(&build_progress::cached(), None);
     }
-    let stop = || display.interrupted();
-    match task_build::build(&src, root, &stop) {
+    // One line, redrawn in place while cargo runs, then replaced by how
+    // the build ended.
+    let id = format!("sluice-build-{}", src.hash);
+    let mut shown = false;
+    let mut last = std::time::Instant::now();
+    let started = std::time::Instant::now();
+    let mut watch = |p: &build_progress::BuildProgress| {
+        if !shown {
+            display.show(&build_progress::building(p), Some(&id));
+            shown = true;
+            last = std::time::Instant::now();
+        } else if last.elapsed() >= REDRAW {
+            display.update(&build_progress::building(p), &id);
+            last = std::time::Instant::now();
+        }
+        display.interrupted()
+    };
+    let result = task_build::build(&src, root, &mut watch);
+    if shown {
+        let elapsed = started.elapsed().as_secs_f64();
+        let end = match &result {
+            Ok(_) => build_progress::built(elapsed),
+            Err(_) => build_progress::failed(elapsed),
+        };
+        display.update(&end, &id);
+    }
+    match result {
         Ok(b) => Ok(b.binary),
         Err(BuildError::Compile(mut d)) => {
             if let Some(first) = d.iter_mut().find(|d| {

@@ -24,6 +24,7 @@ pub mod build;
 pub mod plan;
 pub mod retry;
 pub mod submit;
+pub mod sweep_progress;
 pub mod type_name;
 pub mod watch;
 pub mod workspace;

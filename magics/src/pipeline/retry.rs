@@ -67,7 +67,7 @@ pub fn wait_with_retries(
             .record_attempt(job.id, attempt, &states, &failed)?;
         let asked = escalate(&job.dir.resources(), &failed_states);
         display.show(
-            &render::pre(&format!(
+            &render::message(&format!(
                 "`{}`: {} element(s) failed in attempt {attempt} ({}); retrying them{}",
                 job.name,
                 failed.len(),

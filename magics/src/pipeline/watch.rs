@@ -100,7 +100,10 @@ pub fn wait(
     label: &str,
 ) -> Result<Vec<ElementState>, MagicError> {
     let id = format!("sluice-progress-{}-{}", job.id, unique());
-    let started = Instant::now();
+    // A sweep also shows how many configurations finished and the best so far.
+    let mut sweep = (job.kind == crate::domain::JobKind::Sweep)
+        .then(|| super::sweep_progress::SweepProgress::of(&job.dir, job.items))
+        .flatten();
     let mut shown = false;
     let mut last_draw: Option<Instant> = None;
     loop {
@@ -108,7 +111,10 @@ pub fn wait(
         let counts = Counts::of(states.iter());
         let done = counts.done();
         if done || last_draw.is_none_or(|t| t.elapsed() >= REDRAW) {
-            let note = [label.to_string(), ws.note(job.id)]
+            let found = sweep
+                .as_mut()
+                .map_or_else(String::new, |p| p.refresh(&job.dir));
+            let note = [label.to_string(), found, ws.note(job.id)]
                 .into_iter()
                 .filter(|n| !n.is_empty())
                 .collect::<Vec<_>>()
@@ -117,7 +123,7 @@ pub fn wait(
                 &job.name,
                 job.id,
                 &counts,
-                started.elapsed().as_secs_f64(),
+                elapsed(job, &states).unwrap_or(0.0),
                 &note,
             );
             if shown {
@@ -141,13 +147,30 @@ pub fn wait(
                 &job.name,
                 job.id,
                 &counts,
-                started.elapsed().as_secs_f64(),
+                elapsed(job, &states).unwrap_or(0.0),
                 "stopped waiting; the job keeps running",
             );
             display.update(&r, &id);
             return Err(MagicError::Interrupted(job.name.clone()));
         }
         std::thread::sleep(POLL);
+    }
+}
+
+/// How long a job has run, in seconds, as `sacct`'s Elapsed counts it for
+/// an array: from its first element's start to its last element's end once
+/// every element has ended (the items' status files hold both times, on
+/// either executor); while it runs, since it was submitted. None for a
+/// finished job none of whose items ran.
+pub fn elapsed(job: &JobRecord, states: &[ElementState]) -> Option<f64> {
+    elapsed_at(job, states, crate::pipeline::unix_now())
+}
+
+fn elapsed_at(job: &JobRecord, states: &[ElementState], now: f64) -> Option<f64> {
+    if !states.is_empty() && states.iter().all(ElementState::is_terminal) {
+        job.dir.run_span(job.items).map(|(start, end)| end - start)
+    } else {
+        Some((now - job.created).max(0.0))
     }
 }
 
@@ -169,4 +192,67 @@ fn unique() -> u128 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos())
         .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Backend, JobKind, JobState};
+    use crate::jobdir::JobDir;
+
+    fn job(dir: &std::path::Path, items: usize, created: f64) -> JobRecord {
+        JobRecord {
+            id: 1,
+            name: "slow".into(),
+            kind: JobKind::Map,
+            backend: Backend::Local,
+            items,
+            result_type: "u64".into(),
+            dir: JobDir::new(dir),
+            binary: dir.join("task"),
+            state: JobState::Completed,
+            created,
+            deps: Vec::new(),
+            notebook: String::new(),
+        }
+    }
+
+    fn ran(dir: &std::path::Path, index: usize, start: f64, end: f64) {
+        let status = sluice_runtime::Status {
+            index,
+            exit: 0,
+            start,
+            end,
+            host: String::new(),
+            peak_rss_kib: 0,
+            error: None,
+            state: None,
+        };
+        std::fs::create_dir_all(dir.join("status")).expect("status dir");
+        std::fs::write(
+            dir.join("status").join(format!("{index}.json")),
+            serde_json::to_string(&status).expect("status as JSON"),
+        )
+        .expect("status written");
+    }
+
+    #[test]
+    fn a_finished_job_ran_from_its_first_start_to_its_last_end() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let j = job(tmp.path(), 3, 1000.0);
+        ran(tmp.path(), 0, 1002.0, 1004.5);
+        ran(tmp.path(), 1, 1003.0, 1008.0);
+        ran(tmp.path(), 2, 1002.5, 1006.0);
+        let done = vec![ElementState::Completed; 3];
+        // Asked long after it ended: still 6 s, not the time since.
+        assert_eq!(elapsed_at(&j, &done, 5000.0), Some(6.0));
+        // Still running: the time since it was submitted.
+        let running = vec![ElementState::Completed, ElementState::Running];
+        assert_eq!(elapsed_at(&j, &running, 1010.0), Some(10.0));
+        // Finished without any item having run (cancelled while pending).
+        let empty = tempfile::tempdir().expect("tempdir");
+        let never = job(empty.path(), 2, 1000.0);
+        let cancelled = vec![ElementState::Cancelled("x".into()); 2];
+        assert_eq!(elapsed_at(&never, &cancelled, 5000.0), None);
+    }
 }

@@ -2,7 +2,7 @@
 //! panics at the cell's line, and simple one-line errors.
 
 use jupyter_protocol::ErrorOutput;
-use sluice_magics::diagnostic::{CellSpan, Diagnostic, Label};
+use sluice_magics::diagnostic::{CellSpan, Diagnostic, Label, children_from_json, span_by_text};
 
 use crate::streams::PanicReport;
 
@@ -62,7 +62,7 @@ pub(in crate::engine) fn compile_error_in(
     let diags: Vec<Diagnostic> = worst
         .into_iter()
         .map(|e| {
-            let mut d = to_diagnostic(e);
+            let mut d = to_diagnostic(e, code);
             d.labels
                 .retain(|l| l.span.start_line > offset && l.span.start_line <= last);
             for l in &mut d.labels {
@@ -110,7 +110,11 @@ fn kept_variable(e: &evcxr::CompilationError) -> Option<(String, String)> {
     })
 }
 
-fn to_diagnostic(e: &evcxr::CompilationError) -> Diagnostic {
+/// One evcxr error as a [`Diagnostic`]: evcxr's spans (already on the
+/// cell's lines) as labels; every child of rustc's diagnostic — helps with
+/// their suggested code, notes, lists such as E0277's implementations — from
+/// rustc's JSON, its spans found in the cell by their source line.
+fn to_diagnostic(e: &evcxr::CompilationError, code: &str) -> Diagnostic {
     let labels = e
         .spanned_messages()
         .iter()
@@ -127,7 +131,11 @@ fn to_diagnostic(e: &evcxr::CompilationError) -> Diagnostic {
             })
         })
         .collect();
-    let mut notes: Vec<String> = e.help().into_iter().map(|h| format!("help: {h}")).collect();
+    let (mut notes, helps) = if e.json.is_null() {
+        (Vec::new(), Vec::new())
+    } else {
+        children_from_json(&e.json["children"], &|sp| span_by_text(code, sp))
+    };
     notes.extend(
         e.spanned_messages()
             .iter()
@@ -150,5 +158,6 @@ fn to_diagnostic(e: &evcxr::CompilationError) -> Diagnostic {
         message: e.message(),
         labels,
         notes,
+        helps,
     }
 }

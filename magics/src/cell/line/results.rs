@@ -34,7 +34,7 @@ impl Magics {
     ) -> Result<(), MagicError> {
         let msg = self.finish(&j, states, session, display)?;
         self.ws.jobs.insert(j.name.clone(), j);
-        display.show(&render::pre(&format!("{prefix}{msg}")), None);
+        display.show(&render::message(&format!("{prefix}{msg}")), None);
         Ok(())
     }
 
@@ -68,7 +68,7 @@ impl Magics {
             return self.finish_and_say(j, &states, "nothing to retry; ", session, display);
         }
         display.show(
-            &render::pre(&format!(
+            &render::message(&format!(
                 "retrying {} failed element(s) of `{job}`: {:?}",
                 failed.len(),
                 failed

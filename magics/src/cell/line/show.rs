@@ -80,12 +80,7 @@ impl Magics {
                 }
                 note.push_str(&live);
             }
-            let done = states.iter().all(ElementState::is_terminal);
-            let elapsed = match (done, j.dir.run_span(j.items)) {
-                (true, Some((start, end))) => Some(end - start),
-                (true, None) => None,
-                (false, _) => Some((crate::pipeline::unix_now() - j.created).max(0.0)),
-            };
+            let elapsed = watch::elapsed(&j, &states);
             rows.push(render::StatusRow {
                 job: j,
                 states,

@@ -1,0 +1,217 @@
+"""What a person sees: the sweep and pipeline notebooks executed by the real
+kernel, exported by nbconvert's `lab` template in the light and the dark
+theme, opened in headless Chromium (Debian's `chromium` and
+`chromium-driver`, driven by selenium), photographed into `out/browser/`,
+and checked from the DOM:
+
+- no SVG text overflows its picture or hides under a shape drawn after it
+  (SVG outputs are `<img>`s, as in JupyterLab: each is parsed again into the
+  page to be measured);
+- every output's text contrasts with its effective background (the
+  backgrounds of it and its ancestors, composited) at 4.5:1 or more, the
+  WCAG AA ratio for body text;
+- no output holds a raw JSON blob.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+JUPYTER = Path(sys.executable).parent / "jupyter"
+OUT = REPO / "out" / "browser"
+NOTEBOOKS = ["parameter_sweep.ipynb", "pipeline.ipynb"]
+THEMES = ["light", "dark"]
+CHROMIUM = shutil.which("chromium")
+CHROMEDRIVER = shutil.which("chromedriver")
+
+pytestmark = pytest.mark.skipif(
+    not (CHROMIUM and CHROMEDRIVER),
+    reason="needs Debian's chromium and chromium-driver (tests/run.sh installs them)",
+)
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    """{(notebook, theme): html path}: each notebook executed once, exported
+    in both themes."""
+    OUT.mkdir(parents=True, exist_ok=True)
+    pages = {}
+    for name in NOTEBOOKS:
+        work = tmp_path_factory.mktemp(name.split(".")[0])
+        executed = work / name
+        source = work / f"source-{name}"
+        notebook = json.loads((REPO / "notebooks" / name).read_text())
+        if not any("".join(c["source"]).startswith("%slurm graph") for c in notebook["cells"]):
+            # The workflow graph too, with its edge labels (aftercorr).
+            notebook["cells"].append({"cell_type": "code", "execution_count": None, "id": "browser-graph",
+                                      "metadata": {}, "outputs": [], "source": ["%slurm graph"]})
+        source.write_text(json.dumps(notebook))
+        subprocess.run(
+            [str(JUPYTER), "nbconvert", "--to", "notebook", "--execute",
+             "--ExecutePreprocessor.timeout=900", str(source),
+             "--output", str(executed)],
+            check=True, cwd=work, env=dict(os.environ, SLUICE_WORKDIR=str(work)),
+        )
+        for theme in THEMES:
+            stem = f"{name.split('.')[0]}-{theme}"
+            subprocess.run(
+                [str(JUPYTER), "nbconvert", "--to", "html", "--template", "lab",
+                 "--theme", theme, str(executed), "--output-dir", str(OUT), "--output", stem],
+                check=True, cwd=work,
+            )
+            pages[(name, theme)] = OUT / f"{stem}.html"
+    return pages
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = CHROMIUM
+    for arg in ["--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1280,900",
+                "--disable-dev-shm-usage"]:
+        opts.add_argument(arg)
+    opts.page_load_strategy = "eager"
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
+    driver.set_page_load_timeout(60)
+    yield driver
+    driver.quit()
+
+
+# The DOM checks, run in the page. Colours are parsed from computed styles
+# (`rgb(...)` / `rgba(...)`); a background is composited over the ones
+# below it down to the first opaque one (the canvas, white, if none is).
+CHECKS = r"""
+const parse = (s) => {
+  const m = s.match(/rgba?\(([^)]+)\)/);
+  if (!m) return [0, 0, 0, 0];
+  const p = m[1].split(/[ ,\/]+/).filter(Boolean).map(Number);
+  return [p[0], p[1], p[2], p.length > 3 ? p[3] : 1];
+};
+const over = (top, below) => {
+  const a = top[3];
+  return [0, 1, 2].map(i => top[i] * a + below[i] * (1 - a)).concat([1]);
+};
+const background = (el) => {
+  const layers = [];
+  for (let e = el; e; e = e.parentElement) {
+    const c = parse(getComputedStyle(e).backgroundColor);
+    if (c[3] > 0) { layers.push(c); if (c[3] >= 1) break; }
+  }
+  let bg = [255, 255, 255, 1];
+  for (let i = layers.length - 1; i >= 0; i--) bg = over(layers[i], bg);
+  return bg;
+};
+const lum = (c) => {
+  const ch = c.slice(0, 3).map(v => {
+    v /= 255;
+    return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4);
+  });
+  return 0.2126 * ch[0] + 0.7152 * ch[1] + 0.0722 * ch[2];
+};
+const ratio = (a, b) => {
+  const [x, y] = [lum(a), lum(b)];
+  return (Math.max(x, y) + 0.05) / (Math.min(x, y) + 0.05);
+};
+const outputs = [...document.querySelectorAll('.jp-OutputArea-output')];
+const problems = {contrast: [], overflow: [], covered: [], json: []};
+let svgCount = 0;
+const short = (s) => s.replace(/\s+/g, ' ').trim().slice(0, 80);
+for (const out of outputs) {
+  for (const el of [out, ...out.querySelectorAll('*')]) {
+    if (el.closest('svg')) continue;
+    const own = [...el.childNodes].filter(n => n.nodeType === 3 && n.textContent.trim()).map(n => n.textContent).join(' ');
+    if (!own) continue;
+    const r = el.getBoundingClientRect();
+    if (r.width === 0 || r.height === 0) continue;
+    const bg = background(el);
+    const fg = over(parse(getComputedStyle(el).color), bg);
+    const k = ratio(fg, bg);
+    if (k < 4.5) problems.contrast.push(`${k.toFixed(2)}: <${el.tagName.toLowerCase()}> "${short(own)}" fg=${fg.slice(0,3).map(Math.round)} bg=${bg.slice(0,3).map(Math.round)}`);
+  }
+  const text = out.innerText || '';
+  const blob = text.match(/[\[{]\s*"[A-Za-z_][\w]*"\s*:\s*[^\s]/);
+  if (blob) problems.json.push(short(text.slice(Math.max(0, blob.index - 20), blob.index + 60)));
+  // Front ends show SVG outputs as <img> (no page CSS reaches them): each
+  // is parsed again into a scratch element of the page to be measured.
+  const pictures = [...out.querySelectorAll('svg')];
+  for (const img of out.querySelectorAll('img[src^="data:image/svg+xml"]')) {
+    const data = img.src.slice(img.src.indexOf(',') + 1);
+    const text = img.src.includes(';base64,')
+      ? new TextDecoder().decode(Uint8Array.from(atob(data), c => c.charCodeAt(0)))
+      : decodeURIComponent(data);
+    const scratch = document.createElement('div');
+    scratch.style.cssText = 'position:absolute;left:0;top:0;visibility:hidden';
+    scratch.innerHTML = text;
+    document.body.appendChild(scratch);
+    const svg = scratch.querySelector('svg');
+    if (svg) pictures.push(svg);
+  }
+  svgCount += pictures.length;
+  for (const svg of pictures) {
+    const box = svg.getBoundingClientRect();
+    const shapes = [...svg.querySelectorAll('rect')].filter(s => {
+      const f = getComputedStyle(s).fill;
+      return f && f !== 'none' && parse(f)[3] > 0;
+    });
+    const all = [...svg.querySelectorAll('*')];
+    for (const t of svg.querySelectorAll('text')) {
+      if (!t.textContent.trim()) continue;
+      const r = t.getBoundingClientRect();
+      if (r.width === 0) continue;
+      if (r.left < box.left - 1 || r.right > box.right + 1 || r.top < box.top - 1 || r.bottom > box.bottom + 1)
+        problems.overflow.push(`"${short(t.textContent)}" [${Math.round(r.left - box.left)}, ${Math.round(r.right - box.left)}] outside 0..${Math.round(box.width)}`);
+      const at = all.indexOf(t);
+      for (const s of shapes) {
+        if (all.indexOf(s) < at) continue;
+        const q = s.getBoundingClientRect();
+        const w = Math.min(r.right, q.right) - Math.max(r.left, q.left);
+        const h = Math.min(r.bottom, q.bottom) - Math.max(r.top, q.top);
+        if (w > 2 && h > 2) { problems.covered.push(`"${short(t.textContent)}" under a <rect> drawn after it`); break; }
+      }
+    }
+  }
+}
+return {outputs: outputs.length, svgs: svgCount, ...problems};
+"""
+
+
+def look(driver, page, shot):
+    driver.get(page.as_uri())
+    # Pictures are <img>s: the page's height is known once they are decoded.
+    for _ in range(100):
+        if driver.execute_script("return [...document.images].every(i => i.complete)"):
+            break
+        time.sleep(0.1)
+    height = driver.execute_script("return document.documentElement.scrollHeight")
+    # The window's height includes the browser's frame: add it, so the
+    # whole page is in the picture.
+    frame = driver.execute_script("return window.outerHeight - window.innerHeight")
+    driver.set_window_size(1280, min(max(int(height) + int(frame) + 20, 900), 16000))
+    driver.save_screenshot(str(shot))
+    return driver.execute_script(CHECKS)
+
+
+@pytest.mark.parametrize("theme", THEMES)
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_outputs_read_well(exported, browser, name, theme):
+    page = exported[(name, theme)]
+    shot = OUT / f"{page.stem}.png"
+    found = look(browser, page, shot)
+    (OUT / f"{page.stem}.json").write_text(json.dumps(found, indent=1))
+    assert found["outputs"] > 3, found
+    # The sweep: its plot, parallel coordinates, the graph; the pipeline: the graph.
+    assert found["svgs"] >= (3 if name == "parameter_sweep.ipynb" else 1), found
+    assert found["overflow"] == [], found["overflow"]
+    assert found["covered"] == [], found["covered"]
+    assert found["contrast"] == [], found["contrast"]
+    assert found["json"] == [], found["json"]

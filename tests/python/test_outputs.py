@@ -1,0 +1,125 @@
+"""What the magics show, message by message, against the real kernel: the
+build's one line (live, then "built in" or "cached"), status messages as
+HTML with names in <code> beside their text form, and the elapsed time of
+finished jobs in `%slurm status` and `%slurm wait` on both executors."""
+
+import os
+import re
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import cell, notebook_kernel, ok
+
+nb = notebook_kernel("sluice-outputs-")
+
+
+def displays(c):
+    """Every display_data / update_display_data of a cell, in order, as
+    (msg_type, display_id, data)."""
+    return [(m["msg_type"], m["content"].get("transient", {}).get("display_id"), m["content"]["data"])
+            for m in c.outputs if m["msg_type"] in ("display_data", "update_display_data")]
+
+
+def test_build_line_is_live_then_replaced_by_how_it_ended(nb):
+    _, kc, _ = nb
+    # A body no build root has seen: the build really compiles.
+    body = f"%%slurm map [1u64, 2, 3] -> tripled\n|x: u64| x * 3 + {time.time_ns() % 1_000_000_007}"
+    c = ok(kc, body)
+    shown = displays(c)
+    first = next(d for d in shown if "compiling the task (release build)" in d[2]["text/plain"])
+    assert first[0] == "display_data" and first[1], first
+    assert re.search(r"compiling the task \(release build\): \d+( of \d+)? crates · \d+\.\d s", first[2]["text/plain"])
+    # The same display ends as one line saying how long the build took.
+    last = [d for d in shown if d[1] == first[1]][-1]
+    assert last[0] == "update_display_data"
+    assert re.fullmatch(r"task built in \d+\.\d s", last[2]["text/plain"]), last
+    assert "sluice-build" in last[2]["text/html"]
+    # The same cell again: nothing to compile.
+    again = displays(ok(kc, body))
+    assert any(d[2]["text/plain"] == "task cached (unchanged since it was built)" for d in again)
+    assert not any("compiling the task" in d[2]["text/plain"] for d in again)
+
+
+def test_status_messages_are_html_with_names_in_code_and_text_kept(nb):
+    _, kc, _ = nb
+    c = ok(kc, "%%slurm map [1u64, 2] -> doubled\n|x: u64| x * 2")
+    bound = next(d[2] for d in displays(c) if d[2]["text/plain"].startswith("bound `doubled"))
+    assert bound["text/plain"] == "bound `doubled: Vec<u64>` (2 items)"
+    html = bound["text/html"]
+    assert "<code>doubled: Vec&lt;u64&gt;</code>" in html and "`" not in html
+    assert "<pre" not in html and "white-space:normal" in html
+
+
+@pytest.mark.parametrize("backend", ["local", "slurm"])
+def test_finished_jobs_show_how_long_they_ran(nb, backend):
+    _, kc, _ = nb
+    if backend == "slurm" and not Path(os.environ.get("SLURM_CONF", "/nonexistent")).exists():
+        pytest.fail("SLURM_CONF is not set: run the suite with tests/run.sh, which starts install/slurm-local.sh")
+    name = f"slow_{backend}"
+    # Two elements of 1.5 s each: whatever runs them, 1.5 s at least passed
+    # between the first start and the last end.
+    ok(kc, f"%%slurm map [1u64, 2] -> {name} --backend {backend} --time 2 --mem 256M\n"
+           "|x: u64| { std::thread::sleep(std::time::Duration::from_millis(1500)); x }")
+    status = ok(kc, f"%slurm status {name}")
+    table = next(d[2]["text/plain"] for d in displays(status) if "elapsed" in d[2]["text/plain"])
+    row = next(line for line in table.splitlines() if name in line)
+    seconds = float(re.search(r"COMPLETED .* (\d+\.\d) s", row).group(1))
+    assert 1.4 <= seconds < 60, row
+    waited = ok(kc, f"%slurm wait {name}")
+    progress = next(d[2]["text/plain"] for d in displays(waited) if "(job " in d[2]["text/plain"])
+    shown = float(re.search(r"\| (\d+\.\d) s", progress).group(1))
+    assert 1.4 <= shown < 60, progress
+
+
+def error_text(c):
+    err = c.error()
+    assert err, c.outputs
+    return "\n".join(err["traceback"])
+
+
+def test_compile_errors_show_rustcs_suggestions_and_lists(nb):
+    _, kc, _ = nb
+    moved = cell(kc, "let a = vec![1, 2, 3];\nlet b = a;\nprintln!(\"{:?} {:?}\", a, b);")
+    text = error_text(moved)
+    assert "help: consider cloning the value if the performance cost is acceptable\n  |\n2 | let b = a.clone();\n  |          ++++++++" in text, text
+    added = cell(kc, "let x: i64 = 1;\nlet y = x + 2.5f32;")
+    text = error_text(added)
+    assert "the following other types implement trait `Add<Rhs>`:" in text, text
+    assert "`i64` implements `Add`" in text.split("the following other types implement trait")[1], text
+    # The same in a task's body: the suggestion on the cell's line.
+    task = cell(kc, "%%slurm map [1u64, 2] -> labels\n|x: u64| -> String { x }")
+    text = error_text(task)
+    assert "help: try using a conversion method" in text, text
+    assert "2 | |x: u64| -> String { x.to_string() }" in text, text
+
+
+def test_a_typo_says_what_was_meant_in_one_line(nb):
+    _, kc, _ = nb
+    err = cell(kc, "%slurm statu").error()
+    assert err["ename"] == "MagicSyntaxError"
+    assert err["evalue"] == "unrecognized subcommand 'statu'; did you mean `status`?"
+    assert "Usage" not in "\n".join(err["traceback"]) and len(err["traceback"]) == 1, err
+
+
+def test_the_pager_hides_rustdocs_hidden_lines(nb):
+    _, kc, _ = nb
+    c = ok(kc, "?Vec::new")
+    page = c.reply["content"]["payload"][0]["data"]
+    assert "Constructs a new, empty" in page["text/plain"]
+    assert "# #![allow" not in page["text/plain"] and "# #![allow" not in page["text/html"]
+    assert "let mut vec: Vec<i32> = Vec::new();" in page["text/plain"]
+    assert "\nExamples\n" in page["text/plain"]
+
+
+def test_live_sweep_progress_shows_the_best_so_far(nb):
+    _, kc, _ = nb
+    c = ok(kc, "%%sweep x in 0..6 -> live --maximize value --max-concurrent 2\n"
+               "{ std::thread::sleep(std::time::Duration::from_millis(300)); (x * 10) as f64 }")
+    progress = [d[2]["text/plain"] for d in displays(c) if "(job " in d[2]["text/plain"]]
+    assert any(re.search(r"[1-5] of 6 configurations finished; best so far: `value` \d+ at x=\d", p)
+               for p in progress), progress
+    assert "6 of 6 configurations finished; best so far: `value` 50 at x=5 (configuration 5)" in progress[-1]
+    html = [d[2]["text/html"] for d in displays(c) if "(job " in d[2]["text/plain"]][-1]
+    assert "<code>value</code>" in html
