@@ -29,6 +29,7 @@ pub mod notebook;
 pub mod pipeline;
 pub mod plot;
 pub mod render;
+pub mod report;
 pub mod session;
 pub mod sweep;
 pub mod task_build;
