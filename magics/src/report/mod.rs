@@ -12,8 +12,12 @@
 //! - `collect.rs`: the IO — job directories, the ledger, the executors.
 
 pub mod advice;
+pub mod collect;
 pub mod critical;
+pub mod gantt;
 pub mod metrics;
+pub mod sacct;
+pub mod tables;
 pub mod timeline;
 
 pub use critical::CriticalPath;
