@@ -20,12 +20,15 @@ pub fn json(f: &Figures) -> Result<String, serde_json::Error> {
     serde_json::to_string_pretty(f)
 }
 
-/// The report: text, HTML tables and the Gantt chart.
+/// The report: text, HTML tables and the Gantt chart. The HTML holds the
+/// chart too, so a front end that shows only the richest type of the
+/// bundle (HTML) still shows both.
 pub fn rendered(jobs: &[JobTimeline], f: &Figures) -> Rendered {
+    let svg = gantt::svg(jobs, f);
     Rendered {
         text: text(jobs, f),
-        html: Some(html(jobs, f)),
-        svg: Some(gantt::svg(jobs, f)),
+        html: Some(html(jobs, f, &svg)),
+        svg: Some(svg),
     }
 }
 
@@ -163,7 +166,7 @@ fn text(jobs: &[JobTimeline], f: &Figures) -> String {
     t.trim_end().to_string()
 }
 
-fn html(jobs: &[JobTimeline], f: &Figures) -> String {
+fn html(jobs: &[JobTimeline], f: &Figures, svg: &str) -> String {
     let mut h = format!(
         "<div class=\"sluice-report\"><p>{}</p><table><tr>",
         esc(&headline(jobs, f))
