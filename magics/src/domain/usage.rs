@@ -19,8 +19,8 @@ pub struct ElementUsage {
     /// CPU time of the element and its waited-for children, user + system
     /// (getrusage(2), `wait4`; sacct's TotalCPU), seconds.
     pub cpu_s: f64,
-    /// Peak resident set size, KiB (`ru_maxrss`; sacct's MaxRSS); 0 if
-    /// unknown.
+    /// Peak resident set size, KiB (locally the RSS sampled while it ran
+    /// and the task's own VmHWM; sacct's MaxRSS); 0 if unknown.
     pub max_rss_kib: u64,
 }
 

@@ -31,11 +31,31 @@ pub const STRAGGLER: f64 = 1.5;
 pub fn advise(job: &JobTimeline, f: &JobFigures, workers: u32, machine: &Machine) -> Vec<String> {
     let mut out = Vec::new();
     out.extend(chunk(job, f, workers));
-    out.extend(mem(job, f));
-    out.extend(max_parallel(f, machine, workers));
-    out.extend(time(job, f));
+    // `--mem` and `--time` suggested for a job that gave neither are one line.
+    match (mem(job, f), time(job, f)) {
+        (Some(m), Some(t)) if m.unset && t.unset => {
+            out.push(format!("{} {}: {}; {}", m.flag, t.flag, m.why, t.why))
+        }
+        (m, t) => out.extend(
+            [m, t]
+                .into_iter()
+                .flatten()
+                .map(|a| format!("{}: {}", a.flag, a.why)),
+        ),
+    }
+    out.extend(max_parallel(job, f, machine, workers));
     out.extend(stragglers(job, f));
     out
+}
+
+/// A `--mem` or `--time` suggestion.
+struct Resource {
+    /// `--mem 128M`, `--time 00:03:00`.
+    flag: String,
+    /// Why, from the measurements.
+    why: String,
+    /// The job did not give the option at all.
+    unset: bool,
 }
 
 /// `--chunk K` when elements are far below the sweet spot.
@@ -87,7 +107,7 @@ fn chunk(job: &JobTimeline, f: &JobFigures, workers: u32) -> Option<String> {
 }
 
 /// `--mem` from the peak RSS with a margin (more after OUT_OF_MEMORY).
-fn mem(job: &JobTimeline, f: &JobFigures) -> Option<String> {
+fn mem(job: &JobTimeline, f: &JobFigures) -> Option<Resource> {
     let asked = job.resources.mem_mb.filter(|&m| m > 0);
     let oom = job
         .elements
@@ -96,39 +116,59 @@ fn mem(job: &JobTimeline, f: &JobFigures) -> Option<String> {
         .count();
     if oom > 0 {
         let base = (f.peak_rss_kib / 1024).max(asked.unwrap_or(0));
-        return Some(format!(
-            "--mem {}M: {oom} element(s) ran OUT_OF_MEMORY{}; give them more and retry",
-            round_mb(base as f64 * 2.0),
-            asked.map(|m| format!(" at --mem {m}M")).unwrap_or_default()
-        ));
+        return Some(Resource {
+            flag: format!("--mem {}M", round_mb(base as f64 * 2.0)),
+            why: format!(
+                "{oom} element(s) ran OUT_OF_MEMORY{}; give them more and retry",
+                asked.map(|m| format!(" at --mem {m}M")).unwrap_or_default()
+            ),
+            unset: false,
+        });
     }
     if f.peak_rss_kib == 0 {
         return None;
     }
     let peak_mb = f.peak_rss_kib as f64 / 1024.0;
-    let want = round_mb(peak_mb * MEM_MARGIN);
+    let flag = format!("--mem {}M", round_mb(peak_mb * MEM_MARGIN));
     let why = format!("the peak RSS was {peak_mb:.1} MB, plus 25 %");
+    let eff = f.mem_efficiency.unwrap_or(0.0);
     match asked {
-        None => Some(format!("--mem {want}M: {why}")),
-        Some(m) if f.mem_efficiency.is_some_and(|e| e < 0.5) => Some(format!(
-            "--mem {want}M: {why}; the {m} MB asked was {:.0} % used",
-            100.0 * f.mem_efficiency.unwrap_or(0.0)
-        )),
-        Some(m) if f.mem_efficiency.is_some_and(|e| e > 0.9) => Some(format!(
-            "--mem {want}M: {why}; {m} MB is too close to the peak"
-        )),
+        None => Some(Resource {
+            flag,
+            why,
+            unset: true,
+        }),
+        Some(m) if eff < 0.5 => Some(Resource {
+            flag,
+            why: format!("{why}; the {m} MB asked was {:.0} % used", 100.0 * eff),
+            unset: false,
+        }),
+        Some(m) if eff > 0.9 => Some(Resource {
+            flag,
+            why: format!("{why}; {m} MB is too close to the peak"),
+            unset: false,
+        }),
         Some(_) => None,
     }
 }
 
-/// Max_Parallel = available RAM ÷ (base + data per task).
-fn max_parallel(f: &JobFigures, machine: &Machine, workers: u32) -> Option<String> {
+/// Max_Parallel = available RAM ÷ (base + data per task), when memory
+/// could hold fewer elements at once than the job has.
+fn max_parallel(
+    job: &JobTimeline,
+    f: &JobFigures,
+    machine: &Machine,
+    workers: u32,
+) -> Option<String> {
     let ram = machine.mem_mb?;
     if f.peak_rss_kib == 0 {
         return None;
     }
     let per_task_mb = f.peak_rss_kib as f64 / 1024.0;
     let fit = (ram as f64 / per_task_mb).floor().min(1e12) as u64;
+    if fit >= job.elements.len() as u64 {
+        return None;
+    }
     let limit = if fit < u64::from(workers) {
         format!("; memory, not CPUs, limits it: --max-concurrent {fit}")
     } else {
@@ -142,7 +182,7 @@ fn max_parallel(f: &JobFigures, machine: &Machine, workers: u32) -> Option<Strin
 
 /// `--time` from the longest element with a margin, when the limit is
 /// missing, far too generous, or was hit.
-fn time(job: &JobTimeline, f: &JobFigures) -> Option<String> {
+fn time(job: &JobTimeline, f: &JobFigures) -> Option<Resource> {
     if f.max_s <= 0.0 {
         return None;
     }
@@ -153,23 +193,31 @@ fn time(job: &JobTimeline, f: &JobFigures) -> Option<String> {
         .count();
     let want = (f.max_s * TIME_MARGIN).ceil().max(60.0) as u64;
     let want = want.div_ceil(60) * 60;
-    let shown = format_time(want);
     if timeouts > 0 {
-        return Some(format!(
-            "--time {}: {timeouts} element(s) hit TIMEOUT after {}; give them more",
-            format_time(want.saturating_mul(2)),
-            secs(f.max_s)
-        ));
+        return Some(Resource {
+            flag: format!("--time {}", format_time(want.saturating_mul(2))),
+            why: format!(
+                "{timeouts} element(s) hit TIMEOUT after {}; give them more",
+                secs(f.max_s)
+            ),
+            unset: false,
+        });
     }
+    let flag = format!("--time {}", format_time(want));
     match f.time_use {
-        None => Some(format!(
-            "--time {shown}: the longest element ran {}, plus 50 %",
-            secs(f.max_s)
-        )),
-        Some(u) if u < 0.1 && want < job.resources.time_limit.unwrap_or(0) => Some(format!(
-            "--time {shown}: the longest element used {:.1} % of its limit; a tighter limit schedules sooner",
-            100.0 * u
-        )),
+        None => Some(Resource {
+            flag,
+            why: format!("the longest element ran {}, plus 50 %", secs(f.max_s)),
+            unset: true,
+        }),
+        Some(u) if u < 0.1 && want < job.resources.time_limit.unwrap_or(0) => Some(Resource {
+            flag,
+            why: format!(
+                "the longest element used {:.1} % of its limit; a tighter limit schedules sooner",
+                100.0 * u
+            ),
+            unset: false,
+        }),
         Some(_) => None,
     }
 }
@@ -266,12 +314,17 @@ mod tests {
         e.usage.max_rss_kib = 100 * 1024;
         let mut j = job(1, "m", vec![e]);
         let f = figures(&j, 1, &Machine::default());
-        // 100 MB × 1.25 = 125 → 128 (a multiple of 16).
+        // 100 MB × 1.25 = 125 → 128 (a multiple of 16); 40 s × 1.5 → 1 min.
         assert!(
-            find(&f.advice, "--mem 128M: the peak RSS was 100.0 MB").is_some(),
+            find(
+                &f.advice,
+                "--mem 128M --time 00:01:00: the peak RSS was 100.0 MB, plus 25 %; the longest"
+            )
+            .is_some(),
             "{:?}",
             f.advice
         );
+        j.resources.time_limit = Some(60);
         j.resources.mem_mb = Some(1024);
         let f = figures(&j, 1, &Machine::default());
         let a = find(&f.advice, "--mem 128M").expect("lower it");
@@ -319,6 +372,19 @@ mod tests {
                 "= 3 at once; 4 ran at once; memory, not CPUs, limits it: --max-concurrent 3"
             ),
             "{a}"
+        );
+        let roomy = figures(
+            &j,
+            8,
+            &Machine {
+                cpus: Some(8),
+                mem_mb: Some(1200),
+            },
+        );
+        assert!(
+            find(&roomy.advice, "Max_Parallel").is_none(),
+            "all 4 fit: {:?}",
+            roomy.advice
         );
     }
 

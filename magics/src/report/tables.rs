@@ -182,7 +182,7 @@ fn html(jobs: &[JobTimeline], f: &Figures, svg: &str) -> String {
     }
     let _ = write!(
         h,
-        "</tr></table><p>{}</p><table><tr>",
+        "</tr></table><p>{}</p><div>{svg}</div><table><tr>",
         esc(&critical_line(f))
     );
     for c in HEADERS {

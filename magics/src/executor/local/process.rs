@@ -14,8 +14,8 @@
 //! cgroups for that, and so would we.
 //!
 //! The reap is a `wait4(2)`, so each element's end comes with its resource
-//! usage (user + system CPU time, peak RSS), as Slurm's accounting keeps
-//! it for sacct: [`Reaped`].
+//! usage (user + system CPU time), as Slurm's accounting keeps it for
+//! sacct: [`Reaped`].
 
 use std::io;
 use std::os::unix::process::CommandExt as _;
@@ -39,10 +39,9 @@ pub(super) struct Reaped {
     /// When it was reaped, Unix seconds.
     pub end: f64,
     /// User + system CPU seconds of it and its waited-for children
-    /// (`ru_utime + ru_stime`).
+    /// (`ru_utime + ru_stime`). Its `ru_maxrss` is not kept: on Linux it
+    /// includes the image of the kernel forked before the exec.
     pub cpu_s: f64,
-    /// Peak resident set size, KiB (`ru_maxrss`; Linux counts KiB).
-    pub max_rss_kib: u64,
 }
 
 /// The group leader's PID and whether it has been reaped.
@@ -98,7 +97,6 @@ impl Leader {
                     code: None,
                     end: unix_now(),
                     cpu_s: 0.0,
-                    max_rss_kib: 0,
                 }
             }
         }
@@ -215,7 +213,6 @@ fn wait4(pid: u32) -> io::Result<Reaped> {
                 code: libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status)),
                 end: unix_now(),
                 cpu_s: secs(usage.ru_utime) + secs(usage.ru_stime),
-                max_rss_kib: u64::try_from(usage.ru_maxrss).unwrap_or(0),
             });
         }
         let e = io::Error::last_os_error();

@@ -10,7 +10,8 @@
 //! upstream completed. A dependent that can never run is CANCELLED with
 //! Slurm's DependencyNeverSatisfied reason. Every element that ran gets an
 //! accounting record, `usage/<element>.json` ([`ElementUsage`]): when it
-//! was submitted, started and ended, and its rusage from the reap.
+//! was submitted, started and ended, its CPU time from the reap's rusage,
+//! its peak RSS.
 //!
 //! [`LocalExecutor`]: super::LocalExecutor
 
@@ -250,18 +251,6 @@ impl Scheduler {
         let Some(r) = job.running.remove(&index) else {
             return;
         };
-        let usage = ElementUsage {
-            element: index,
-            submit: job.submitted[index],
-            start: r.started_unix,
-            end: reaped.end,
-            cpu_s: reaped.cpu_s,
-            max_rss_kib: reaped.max_rss_kib,
-        };
-        if let Err(e) = job.spec.dir.write_usage(&usage) {
-            tracing::warn!("cannot record {}[{index}]'s usage: {e}", job.spec.name);
-        }
-        job.peak_kib[index] = job.peak_kib[index].max(reaped.max_rss_kib);
         job.states[index] = match (r.killed, reaped.code) {
             (Some(why), _) => why,
             (None, Some(0)) => ElementState::Completed,
@@ -276,6 +265,20 @@ impl Scheduler {
             .max()
         {
             job.peak_kib[index] = job.peak_kib[index].max(rss);
+        }
+        // Peak memory: the RSS sampled every tick and the task's own VmHWM,
+        // not wait4's ru_maxrss, which on Linux also counts the forked
+        // kernel's image before the exec.
+        let usage = ElementUsage {
+            element: index,
+            submit: job.submitted[index],
+            start: r.started_unix,
+            end: reaped.end,
+            cpu_s: reaped.cpu_s,
+            max_rss_kib: job.peak_kib[index],
+        };
+        if let Err(e) = job.spec.dir.write_usage(&usage) {
+            tracing::warn!("cannot record {}[{index}]'s usage: {e}", job.spec.name);
         }
         self.free.give(Capacity::of(&job.spec.resources));
         if !matches!(job.states[index], ElementState::Completed) {
