@@ -9,7 +9,8 @@
 //! - Max_Parallel = available RAM ÷ (base + data per task), the measured
 //!   peak RSS of an element being its base plus its data;
 //! - `--time` from the longest element times [`TIME_MARGIN`];
-//! - stragglers: the longest element against the mean ([`STRAGGLER`]).
+//! - stragglers: the longest element against the mean ([`STRAGGLER`]);
+//!   with one, no `--chunk` advice (packing uneven items makes it worse).
 
 use super::metrics::JobFigures;
 use super::timeline::{JobTimeline, Machine};
@@ -30,7 +31,11 @@ pub const STRAGGLER: f64 = 1.5;
 /// `machine`.
 pub fn advise(job: &JobTimeline, f: &JobFigures, workers: u32, machine: &Machine) -> Vec<String> {
     let mut out = Vec::new();
-    out.extend(chunk(job, f, workers));
+    let straggler = stragglers(job, f);
+    if straggler.is_none() {
+        // Packing uneven items would only make the imbalance worse.
+        out.extend(chunk(job, f, workers));
+    }
     // `--mem` and `--time` suggested for a job that gave neither are one line.
     match (mem(job, f), time(job, f)) {
         (Some(m), Some(t)) if m.unset && t.unset => {
@@ -44,7 +49,7 @@ pub fn advise(job: &JobTimeline, f: &JobFigures, workers: u32, machine: &Machine
         ),
     }
     out.extend(max_parallel(job, f, machine, workers));
-    out.extend(stragglers(job, f));
+    out.extend(straggler);
     out
 }
 
@@ -445,6 +450,24 @@ mod tests {
         )
         .expect("straggler");
         assert!(a.contains("split uneven items"));
+        // Short elements, but uneven: packing them would not help.
+        let short = job(
+            1,
+            "short",
+            vec![
+                el(0, 0.0, 0.0, 1.0, 1.0),
+                el(1, 0.0, 0.0, 1.0, 1.0),
+                el(2, 0.0, 0.0, 1.0, 1.0),
+                el(3, 0.0, 0.0, 5.0, 1.0),
+            ],
+        );
+        let f = figures(&short, 2, &Machine::default());
+        assert!(
+            find(&f.advice, "straggler: element 3").is_some(),
+            "{:?}",
+            f.advice
+        );
+        assert!(find(&f.advice, "--chunk").is_none(), "{:?}", f.advice);
         let even = job(
             1,
             "even",
