@@ -1,7 +1,7 @@
 """%slurm report against the real kernel: a map of 8 elements that each
 sleep 1 s, on 2 CPUs locally and on the test Slurm cluster. The --json
 figures are checked against what the job's own records say (the status
-files locally, one sacct query on Slurm), the critical path of a
+files locally; on Slurm the status files and one sacct query), the critical path of a
 two-branch workflow names the longer branch, and the Gantt SVG has one bar
 per element."""
 
@@ -181,11 +181,15 @@ def test_slurm_figures_come_from_sacct(via):
         rows = sacct_records(ids)
         assert len(rows) == 8, rows
         fig = report_json(kc, name)
-        busy = sum(end - start for _, start, end in rows)
-        wall = max(end for *_, end in rows) - min(submit for submit, *_ in rows)
-        assert fig["busy_s"] == busy and fig["wall_s"] == wall, (fig, rows)
-        # The workers are the most CPUs allocated at once, from sacct too.
-        events = sorted([(start, 1) for _, start, _ in rows] + [(end, -1) for *_, end in rows])
+        # Runs from the items' own clocks (sacct counts whole seconds), the
+        # wall from sacct's first Submit.
+        st = statuses(workdir, name)
+        busy = sum(s["end"] - s["start"] for s in st)
+        wall = max(s["end"] for s in st) - min(submit for submit, *_ in rows)
+        assert abs(fig["busy_s"] - busy) < 1e-6 and abs(fig["wall_s"] - wall) < 1e-6, (fig, rows)
+        for s, (submit, start, end) in zip(sorted(st, key=lambda s: s["start"]), sorted(rows, key=lambda r: r[1])):
+            assert start - 1 <= s["start"] and s["end"] <= end + 1, "inside sacct's Start..End"
+        events = sorted([(s["start"], 1) for s in st] + [(s["end"], -1) for s in st])
         running = [sum(d for _, d in events[:i + 1]) for i in range(len(events))]
         check_map_figures(fig, busy, wall, workers=max(running))
         _, bars = run_bars(kc, name)
@@ -193,3 +197,12 @@ def test_slurm_figures_come_from_sacct(via):
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=False)
+
+
+@pytest.mark.parametrize("name", ["dag_workflow", "map_reduce", "fork_join"])
+def test_pattern_notebooks_on_slurm(tmp_path, name):
+    from test_notebooks import check_dag_workflow, check_fork_join, check_map_reduce
+    from test_slurm import run_notebook
+    check = {"dag_workflow": check_dag_workflow, "map_reduce": check_map_reduce,
+             "fork_join": check_fork_join}[name]
+    check(run_notebook(f"{name}.ipynb", tmp_path, login_env()))

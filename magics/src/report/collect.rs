@@ -2,7 +2,9 @@
 //! (status files, the local executor's `usage/` records, `resources.json`),
 //! its states from the pipeline's watch stage, and — for jobs on a
 //! cluster — ONE sacct call for all their arrays, through the Slurm
-//! executor's command runner (on the login node or over SSH).
+//! executor's command runner (on the login node or over SSH): Submit,
+//! TotalCPU, MaxRSS from sacct; start and end from the items' status
+//! files when they have them (sacct counts whole seconds).
 
 use std::collections::HashMap;
 
@@ -47,10 +49,14 @@ pub fn collect(
                     .map(|s| s.peak_rss_kib)
                     .max()
                     .unwrap_or(0);
-                let mut usage = from_cluster
-                    .and_then(|a| a.get(&e).copied())
-                    .or_else(|| job.dir.read_usage(e))
-                    .unwrap_or_else(|| from_status_files(job, e, &statuses));
+                let mut usage = match from_cluster.and_then(|a| a.get(&e).copied()) {
+                    Some(u) if items_s.is_some() => finer(u, &from_status_files(job, e, &statuses)),
+                    Some(u) => u,
+                    None => job
+                        .dir
+                        .read_usage(e)
+                        .unwrap_or_else(|| from_status_files(job, e, &statuses)),
+                };
                 // sacct's MaxRSS is 0 for steps shorter than its sampling
                 // period: the task's own peak (VmHWM) is then the measure.
                 usage.max_rss_kib = usage.max_rss_kib.max(peak);
@@ -80,6 +86,21 @@ pub fn collect(
         Machine::default()
     };
     Ok((out, machine))
+}
+
+/// A cluster element's run from its items' own clocks when every item has
+/// one: sacct counts whole seconds, too coarse for elements of a second
+/// (its Submit, TotalCPU and MaxRSS are kept).
+fn finer(acct: ElementUsage, items: &ElementUsage) -> ElementUsage {
+    if items.ran() && acct.ran() {
+        ElementUsage {
+            start: items.start,
+            end: items.end,
+            ..acct
+        }
+    } else {
+        acct
+    }
 }
 
 /// An element without an accounting record (a job of an older version):
