@@ -76,6 +76,21 @@ def check_fork_join(cells):
     assert after < before
 
 
+def check_task_sizing(cells):
+    for c in cells:
+        assert not [o for o in c["outputs"] if o["output_type"] == "error"], c
+    text = lambda start: "".join(text_of(o) for o in next(
+        c for c in cells if "".join(c["source"]).startswith(start))["outputs"])
+    fine = text("let (fine, packed)")
+    assert re.search(r"As 100 elements .* as 4 elements, .* the report advised `--chunk \d+`", fine), fine
+    memory = text("let (hungry_r, sized_r)")
+    assert "(Max_Parallel 1)" in memory and "the report advised `--mem " in memory, memory
+
+
+def test_task_sizing_notebook(tmp_path):
+    check_task_sizing(code_cells(execute_notebook("task_sizing.ipynb", tmp_path)))
+
+
 def test_dag_workflow_notebook(tmp_path):
     check_dag_workflow(code_cells(execute_notebook("dag_workflow.ipynb", tmp_path)))
 
