@@ -41,7 +41,7 @@ def check_report(cells, path, source="let report = read_report"):
     assert "speedup" in text_of(shown) and "<svg" in text_of(shown, "image/svg+xml")
     cell = next(c for c in cells if "".join(c["source"]).startswith(source))
     sentence = "".join(text_of(o) for o in cell["outputs"])
-    assert re.search(r"jobs did \d+\.\d s of work in \d+\.\d s on \d+ workers: a speedup of \d+\.\d\d×", sentence), sentence
+    assert re.search(r"jobs? did \d+\.\d s of work in \d+\.\d s on \d+ workers: a speedup of \d+\.\d\d×", sentence), sentence
     assert re.search(f"The critical path, {path}, took", sentence), sentence
     return sentence
 
@@ -85,6 +85,23 @@ def check_task_sizing(cells):
     assert re.search(r"As 100 elements .* as 4 elements, .* the report advised `--chunk \d+`", fine), fine
     memory = text("let (hungry_r, sized_r)")
     assert "(Max_Parallel 1)" in memory and "the report advised `--mem " in memory, memory
+
+
+def check_threads_and_channels(cells):
+    for c in cells:
+        assert not [o for o in c["outputs"] if o["output_type"] == "error"], c
+    out = lambda start: "".join(text_of(o) for o in next(
+        c for c in cells if "".join(c["source"]).startswith(start))["outputs"])
+    assert out("{\n    use std::sync::{Arc, Mutex};\n    let counter") == "4000"
+    assert out("{\n    use std::sync::mpsc::channel;") == '["<1>", "<4>", "<9>", "<16>", "<25>", "<36>"]'
+    assert re.search(r"sequential \d+\.\d\d s, 4 threads \d+\.\d\d s: a speedup of \d+\.\d\d×",
+                     out("let (sequential_s, threaded_s"))
+    assert re.search(r"Threads: \d+\.\d\d×.*Array elements: \d+\.\d\d×", out("let report = read_report"))
+    check_report(cells, "array_counts")
+
+
+def test_threads_and_channels_notebook(tmp_path):
+    check_threads_and_channels(code_cells(execute_notebook("threads_and_channels.ipynb", tmp_path)))
 
 
 def test_task_sizing_notebook(tmp_path):

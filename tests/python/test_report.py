@@ -199,10 +199,10 @@ def test_slurm_figures_come_from_sacct(via):
         km.shutdown_kernel(now=False)
 
 
-@pytest.mark.parametrize("name", ["dag_workflow", "map_reduce", "fork_join", "task_sizing"])
+@pytest.mark.parametrize("name", ["dag_workflow", "map_reduce", "fork_join", "task_sizing",
+                                  "threads_and_channels"])
 def test_pattern_notebooks_on_slurm(tmp_path, name):
-    from test_notebooks import check_dag_workflow, check_fork_join, check_map_reduce, check_task_sizing
+    import test_notebooks
     from test_slurm import run_notebook
-    check = {"dag_workflow": check_dag_workflow, "map_reduce": check_map_reduce,
-             "fork_join": check_fork_join, "task_sizing": check_task_sizing}[name]
+    check = getattr(test_notebooks, f"check_{name}")
     check(run_notebook(f"{name}.ipynb", tmp_path, login_env()))
