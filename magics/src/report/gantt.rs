@@ -81,8 +81,8 @@ pub fn svg(jobs: &[JobTimeline], f: &Figures) -> String {
     let x = |t: f64| LABEL_W + plot_w * (t / span).clamp(0.0, 1.0);
     let plot_h = lanes.max(1) as f64 * lane_h;
     let axis_y = TOP + plot_h + 4.0;
-    let (legend, legend_h) = legend(jobs, axis_y + 30.0);
-    let height = axis_y + 30.0 + legend_h;
+    let (legend, legend_h) = legend(jobs, axis_y + 46.0);
+    let height = axis_y + 46.0 + legend_h;
     let mut s = format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"sluice-gantt\" width=\"{WIDTH}\" height=\"{height:.0}\" viewBox=\"0 0 {WIDTH} {height:.0}\" font-family=\"sans-serif\" font-size=\"11\" style=\"color: var(--jp-ui-font-color1, #333); background: transparent\">"
     );
@@ -325,6 +325,21 @@ mod tests {
             s.contains("a_job_with_a…[0]"),
             "labels are cut to the column"
         );
+        // The legend sits below the axis caption, inside the chart's height.
+        let y_of = |text: &str| -> f64 {
+            let at = s.find(text).expect("the text is drawn");
+            let tag = &s[s[..at].rfind("<text").expect("a text element")..at];
+            let y = tag.split("y=\"").nth(1).and_then(|y| y.split('"').next());
+            y.and_then(|y| y.parse().ok()).expect("a y coordinate")
+        };
+        let height: f64 = s
+            .split("height=\"")
+            .nth(1)
+            .and_then(|h| h.split('"').next())
+            .and_then(|h| h.parse().ok())
+            .expect("a height");
+        assert!(y_of(">queue wait<") > y_of(">seconds since the first submit<") + 10.0);
+        assert!(y_of(">queue wait<") < height);
         assert!(
             !s.contains("fill=\"#fff\"") && !s.contains("fill=\"white\""),
             "no opaque background"
