@@ -3,14 +3,15 @@
 //! its states from the pipeline's watch stage, and — for jobs on a
 //! cluster — ONE sacct call for all their arrays, through the Slurm
 //! executor's command runner (on the login node or over SSH): Submit,
-//! TotalCPU, MaxRSS from sacct; start and end from the items' status
-//! files when they have them (sacct counts whole seconds).
+//! TotalCPU, MaxRSS, and AllocCPUS, ReqMem, Timelimit as granted, from
+//! sacct; start and end from the items' status files when they have them
+//! (sacct counts whole seconds).
 
 use std::collections::HashMap;
 
 use super::sacct::AcctRow;
 use super::timeline::{ElementRun, JobTimeline, Machine};
-use crate::domain::{Backend, ElementUsage, JobId, SlurmJobId, items_of};
+use crate::domain::{Backend, ElementUsage, JobId, Resources, SlurmJobId, items_of};
 use crate::error::MagicError;
 use crate::executor::ClusterJob;
 use crate::executor::local::LocalExecutor;
@@ -49,7 +50,7 @@ pub fn collect(
                     .map(|s| s.peak_rss_kib)
                     .max()
                     .unwrap_or(0);
-                let mut usage = match from_cluster.and_then(|a| a.get(&e).copied()) {
+                let mut usage = match from_cluster.and_then(|a| a.elements.get(&e).copied()) {
                     Some(u) if items_s.is_some() => finer(u, &from_status_files(job, e, &statuses)),
                     Some(u) => u,
                     None => job
@@ -71,7 +72,10 @@ pub fn collect(
         out.push(JobTimeline {
             id: job.id,
             name: job.name.clone(),
-            resources: job.dir.resources(),
+            resources: match from_cluster {
+                Some(a) => a.granted(job.dir.resources()),
+                None => job.dir.resources(),
+            },
             deps: job.deps.clone(),
             elements,
         });
@@ -134,7 +138,7 @@ fn from_status_files(
 fn cluster_accounting(
     ws: &mut Workspace,
     jobs: &[JobRecord],
-) -> Result<HashMap<JobId, HashMap<usize, ElementUsage>>, MagicError> {
+) -> Result<HashMap<JobId, Accounted>, MagicError> {
     let mut placed: Vec<(JobId, ClusterJob)> = Vec::new();
     for job in jobs.iter().filter(|j| j.backend == Backend::Slurm) {
         let Some((cluster_job, host)) = ws.cluster_job(job)? else {
@@ -163,15 +167,88 @@ fn cluster_accounting(
         .collect())
 }
 
+/// What a cluster job's elements used, and what Slurm granted them.
+#[derive(Debug, Default)]
+struct Accounted {
+    /// By element (task id + the slice's offset).
+    elements: HashMap<usize, ElementUsage>,
+    /// The most CPUs an element was allocated (AllocCPUS).
+    alloc_cpus: Option<u32>,
+    /// Memory granted per element, MB (ReqMem: `--mem`, or the partition's
+    /// default when the job gave none).
+    req_mem_mb: Option<u64>,
+    /// Time limit granted, seconds (Timelimit: `--time`, or the
+    /// partition's default).
+    time_limit_s: Option<u64>,
+}
+
+impl Accounted {
+    /// Resources as Slurm granted them, where `asked` leaves a gap: the
+    /// CPUs allocated, and the partition's default memory and time limit
+    /// (so memory efficiency and time-limit use hold without `--mem` or
+    /// `--time`).
+    fn granted(&self, mut asked: Resources) -> Resources {
+        if let Some(c) = self.alloc_cpus {
+            asked.cpus = asked.cpus.max(c);
+        }
+        asked.mem_mb = asked.mem_mb.or(self.req_mem_mb);
+        asked.time_limit = asked.time_limit.or(self.time_limit_s);
+        asked
+    }
+}
+
 /// The rows of one job's arrays by element (task id + the slice's
 /// offset); a later array (a retry) replaces an earlier one's record.
-fn by_element(job: &ClusterJob, rows: &[AcctRow]) -> HashMap<usize, ElementUsage> {
-    let mut out = HashMap::new();
+fn by_element(job: &ClusterJob, rows: &[AcctRow]) -> Accounted {
+    let mut out = Accounted::default();
     for a in &job.arrays {
         for r in rows.iter().filter(|r| r.array_id == a.array_id) {
             let element = r.task.saturating_add(a.offset);
-            out.insert(element, ElementUsage { element, ..r.usage });
+            out.elements
+                .insert(element, ElementUsage { element, ..r.usage });
+            out.alloc_cpus = out.alloc_cpus.max(Some(r.alloc_cpus));
+            out.req_mem_mb = r.req_mem_mb.or(out.req_mem_mb);
+            out.time_limit_s = r.time_limit_s.or(out.time_limit_s);
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::executor::Submitted;
+    use crate::report::sacct::parse_sacct_usage;
+
+    #[test]
+    fn a_retry_replaces_the_first_attempt_and_slurm_fills_the_gaps() {
+        // Array 41 ran elements 0–2; a retry (array 42, offset 2) reran
+        // element 2 with 2 CPUs.
+        let rows = parse_sacct_usage(include_str!("../executor/slurm/fixtures/sacct-usage.txt"));
+        let job = ClusterJob {
+            arrays: vec![
+                Submitted {
+                    array_id: SlurmJobId::from("41"),
+                    offset: 0,
+                },
+                Submitted {
+                    array_id: SlurmJobId::from("42"),
+                    offset: 2,
+                },
+            ],
+            remote_dir: "/r".into(),
+        };
+        let a = by_element(&job, &rows);
+        assert_eq!(a.elements.len(), 3);
+        assert_eq!(a.elements[&2].cpu_s, 90000.0, "the retry's record");
+        assert_eq!(a.elements[&2].element, 2);
+        let asked = Resources {
+            time_limit: Some(600),
+            ..Resources::default()
+        };
+        let r = a.granted(asked);
+        assert_eq!(r.cpus, 2, "AllocCPUS");
+        assert_eq!(r.time_limit, Some(600), "what was asked stays");
+        assert!(r.mem_mb.is_some(), "ReqMem fills a missing --mem");
+    }
 }
