@@ -74,13 +74,14 @@ mod tests {
     fn offers_only_what_exists() {
         let subs = line_subcommands();
         for s in [
-            "config", "jobs", "status", "wait", "cancel", "logs", "retry", "load", "graph", "help",
+            "config", "jobs", "status", "wait", "cancel", "logs", "retry", "load", "graph",
+            "report", "help",
         ] {
             assert!(subs.contains(&s.to_string()), "{s} in {subs:?}");
         }
         for s in &subs {
             let line =
-                if s == "config" || s == "jobs" || s == "graph" || s == "help" || s == "status" {
+                if ["config", "jobs", "graph", "help", "status", "report"].contains(&s.as_str()) {
                     format!("%slurm {s}")
                 } else {
                     format!("%slurm {s} x")

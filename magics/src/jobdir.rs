@@ -11,6 +11,7 @@
 //! captures/<name>.json     notebook variables the body uses
 //! results/<i>.json         item i's result          status/<i>.json  how it ended
 //! logs/<element>.{out,err} the element's output     logs/slurm-*.out Slurm's own
+//! usage/<element>.json     what a local element used (submit, start, end, CPU, RSS)
 //! results.values, partial.values  the bound arrays, a value text per line
 //! sweep.values, best.values  a sweep's rows and best row (params JSON, tab, result); sweep.spec its grid
 //! job-<offset>.sh          the batch script of each Slurm slice
@@ -20,7 +21,7 @@ use std::path::{Path, PathBuf};
 
 use sluice_runtime::Status;
 
-use crate::domain::{ElementState, Resources, items_of};
+use crate::domain::{ElementState, ElementUsage, Resources, items_of};
 
 /// The directory of one job. Cheap to clone; no IO until a method reads or
 /// writes.
@@ -104,6 +105,34 @@ impl JobDir {
     pub fn log(&self, element: usize, ext: &str) -> PathBuf {
         self.logs_dir().join(format!("{element}.{ext}"))
     }
+    /// `usage/`: the local executor's accounting, one file per element.
+    pub fn usage_dir(&self) -> PathBuf {
+        self.root.join("usage")
+    }
+    /// `usage/<element>.json`.
+    pub fn usage(&self, element: usize) -> PathBuf {
+        self.usage_dir().join(format!("{element}.json"))
+    }
+
+    /// Element `element`'s accounting record, if there is a readable one.
+    pub fn read_usage(&self, element: usize) -> Option<ElementUsage> {
+        let text = std::fs::read_to_string(self.usage(element)).ok()?;
+        serde_json::from_str(&text).ok()
+    }
+
+    /// Writes element `u.element`'s accounting record (replacing an
+    /// earlier attempt's).
+    ///
+    /// # Errors
+    /// The IO error of the write.
+    pub fn write_usage(&self, u: &ElementUsage) -> std::io::Result<()> {
+        std::fs::create_dir_all(self.usage_dir())?;
+        let text = serde_json::to_string(u).map_err(std::io::Error::other)?;
+        let tmp = self.usage_dir().join(format!("{}.tmp", u.element));
+        std::fs::write(&tmp, text)?;
+        std::fs::rename(tmp, self.usage(u.element))
+    }
+
     /// `captures/`.
     pub fn captures_dir(&self) -> PathBuf {
         self.root.join("captures")

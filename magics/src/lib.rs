@@ -33,6 +33,7 @@ pub mod parallel;
 pub mod pipeline;
 pub mod plot;
 pub mod render;
+pub mod report;
 pub mod session;
 pub mod sweep;
 pub mod task_build;

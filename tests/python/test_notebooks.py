@@ -3,6 +3,7 @@ notebook --execute`, then their outputs checked cell by cell."""
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -31,6 +32,94 @@ def text_of(output, mime="text/plain"):
     return "".join(data) if isinstance(data, list) else data
 
 
+def check_report(cells, path, source="let report = read_report"):
+    """The notebook's `%slurm report` showed its figures and chart, and the
+    next cells printed a sentence computed from the saved JSON that names
+    the critical path `path`."""
+    report = next(c for c in cells if "".join(c["source"]).startswith("%slurm report"))
+    shown = next(o for o in report["outputs"] if o["output_type"] == "display_data")
+    assert "speedup" in text_of(shown) and "<svg" in text_of(shown, "image/svg+xml")
+    cell = next(c for c in cells if "".join(c["source"]).startswith(source))
+    sentence = "".join(text_of(o) for o in cell["outputs"])
+    assert re.search(r"jobs? did \d+\.\d s of work in \d+\.\d s on \d+ workers: a speedup of \d+\.\d\d×", sentence), sentence
+    assert re.search(f"The critical path, {path}, took", sentence), sentence
+    return sentence
+
+
+def check_dag_workflow(cells):
+    for c in cells:
+        assert not [o for o in c["outputs"] if o["output_type"] == "error"], c
+    graph = next(c for c in cells if "".join(c["source"]) == "%slurm graph")
+    assert "endpoints [map]" in text_of(graph["outputs"][0])
+    assert "afterok schema, aftercorr (element-wise) api" in text_of(graph["outputs"][0])
+    check_report(cells, "api → endpoints → tests")
+
+
+def check_map_reduce(cells):
+    for c in cells:
+        assert not [o for o in c["outputs"] if o["output_type"] == "error"], c
+    top = next(c for c in cells if "".join(c["source"]).startswith("assert_eq!(word_counts, expected)"))
+    assert text_of(top["outputs"][0]) == '[("the", 16), ("dog", 7), ("fox", 7)]'
+    racy = next(c for c in cells if "".join(c["source"]).startswith("let words: usize"))
+    counted, shared = map(int, re.findall(r"\d+", text_of(racy["outputs"][0])))
+    assert counted == 71 and shared < counted
+    check_report(cells, "partial_counts → word_counts")
+
+
+def check_fork_join(cells):
+    for c in cells:
+        assert not [o for o in c["outputs"] if o["output_type"] == "error"], c
+    uneven = check_report(cells, "rendered → book", source="let uneven = read_report")
+    assert "straggler: element 3 ran" in uneven
+    even = check_report(cells, "rendered_pages → book_by_page", source="let even = read_report")
+    before, after = map(float, re.findall(r"took (\d+\.\d) s as chapters and (\d+\.\d) s as pages", even)[0])
+    assert after < before
+
+
+def check_task_sizing(cells):
+    for c in cells:
+        assert not [o for o in c["outputs"] if o["output_type"] == "error"], c
+    text = lambda start: "".join(text_of(o) for o in next(
+        c for c in cells if "".join(c["source"]).startswith(start))["outputs"])
+    fine = text("let (fine, packed)")
+    assert re.search(r"As 100 elements .* as 4 elements, .* the report advised `--chunk \d+`", fine), fine
+    memory = text("let (hungry_r, sized_r)")
+    assert "(Max_Parallel 1)" in memory and "the report advised `--mem " in memory, memory
+
+
+def check_threads_and_channels(cells):
+    for c in cells:
+        assert not [o for o in c["outputs"] if o["output_type"] == "error"], c
+    out = lambda start: "".join(text_of(o) for o in next(
+        c for c in cells if "".join(c["source"]).startswith(start))["outputs"])
+    assert out("{\n    use std::sync::{Arc, Mutex};\n    let counter") == "4000"
+    assert out("{\n    use std::sync::mpsc::channel;") == '["<1>", "<4>", "<9>", "<16>", "<25>", "<36>"]'
+    assert re.search(r"sequential \d+\.\d\d s, 4 threads \d+\.\d\d s: a speedup of \d+\.\d\d×",
+                     out("let (sequential_s, threaded_s"))
+    assert re.search(r"Threads: \d+\.\d\d×.*Array elements: \d+\.\d\d×", out("let report = read_report"))
+    check_report(cells, "array_counts")
+
+
+def test_threads_and_channels_notebook(tmp_path):
+    check_threads_and_channels(code_cells(execute_notebook("threads_and_channels.ipynb", tmp_path)))
+
+
+def test_task_sizing_notebook(tmp_path):
+    check_task_sizing(code_cells(execute_notebook("task_sizing.ipynb", tmp_path)))
+
+
+def test_dag_workflow_notebook(tmp_path):
+    check_dag_workflow(code_cells(execute_notebook("dag_workflow.ipynb", tmp_path)))
+
+
+def test_map_reduce_notebook(tmp_path):
+    check_map_reduce(code_cells(execute_notebook("map_reduce.ipynb", tmp_path)))
+
+
+def test_fork_join_notebook(tmp_path):
+    check_fork_join(code_cells(execute_notebook("fork_join.ipynb", tmp_path)))
+
+
 def test_tour_notebook(tmp_path):
     cells = code_cells(execute_notebook("tour.ipynb", tmp_path))
     assert [c["execution_count"] for c in cells] == list(range(1, len(cells) + 1))
@@ -54,6 +143,7 @@ def check_fan_out_fan_in(cells):
     assert text_of(sums["outputs"][0]) == "[(0, 4950), (1, 14950), (2, 24950), (3, 34950), (4, 44950)]"
     merged = next(c for c in cells if "".join(c["source"]).startswith("println!"))
     assert "5 chunks, 500 items, sum 124750" in text_of(merged["outputs"][0])
+    check_report(cells, "chunk_results → merged")
 
 
 def test_fan_out_fan_in_notebook(tmp_path):
@@ -72,6 +162,7 @@ def check_pipeline(cells):
         '["final_transform_0(preprocessed_data_1)", "final_transform_1(preprocessed_data_2)", '
         '"final_transform_2(preprocessed_data_3)"]'
     )
+    check_report(cells, "stage1 → stage2 → stage3")
 
 
 def test_pipeline_notebook(tmp_path):
@@ -131,6 +222,7 @@ def check_parameter_sweep(cells, tmp_path, epochs):
     assert len(sweep_table(search)) == 20
     graph = next(c for c in cells if "".join(c["source"]) == "%slurm graph")
     assert "runs [sweep] COMPLETED 12/12 done" in text_of(graph["outputs"][0])
+    check_report(cells, "(runs|search)")
     return accs
 
 

@@ -4,7 +4,7 @@
 //! where a job runs ([`Backend`]), what kind it is ([`JobKind`]), how it
 //! waits for others ([`Dependency`], [`DependencyKind`]), what each element
 //! asks for ([`Resources`]), what Slurm calls its states ([`ElementState`],
-//! [`JobState`]) and what a cell decided to run ([`TaskPlan`]). The grammar
+//! [`JobState`]), what an element used ([`ElementUsage`]) and what a cell decided to run ([`TaskPlan`]). The grammar
 //! parses text into these, the ledger stores them by their `Display` text
 //! (read back with `FromStr`), and the executors consume them.
 //!
@@ -18,6 +18,7 @@ mod job;
 mod plan;
 mod resources;
 mod state;
+mod usage;
 
 pub use backend::{Backend, UnknownBackend};
 pub use dependency::{
@@ -28,3 +29,4 @@ pub use job::{JobId, JobKind, SlurmJobId, UnknownJobKind};
 pub use plan::{TaskPlan, items_of};
 pub use resources::{Resources, format_time, parse_mem_mb, parse_time};
 pub use state::{Counts, ElementState, JobState, UnknownState};
+pub use usage::ElementUsage;

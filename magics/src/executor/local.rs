@@ -55,11 +55,21 @@ pub enum LocalError {
 impl LocalExecutor {
     /// Starts the scheduler thread, with this machine's CPUs and memory.
     pub fn start() -> LocalExecutor {
+        let (cpus, mem_mb) = LocalExecutor::machine();
+        LocalExecutor::with_capacity(Capacity {
+            cpus,
+            mem_mb: mem_mb.unwrap_or(u64::MAX / 4),
+        })
+    }
+
+    /// What elements share on this machine: its CPUs (the executor's
+    /// capacity, `available_parallelism`) and its memory in MB (None if
+    /// `/proc/meminfo` cannot be read).
+    pub fn machine() -> (u32, Option<u64>) {
         let cpus = std::thread::available_parallelism()
             .map(|n| u32::try_from(n.get()).unwrap_or(u32::MAX))
             .unwrap_or(1);
-        let mem_mb = total_memory_mb().unwrap_or(u64::MAX / 4);
-        LocalExecutor::with_capacity(Capacity { cpus, mem_mb })
+        (cpus, total_memory_mb())
     }
 
     /// Starts the scheduler thread; elements share `capacity`.

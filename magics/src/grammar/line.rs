@@ -64,6 +64,18 @@ pub enum LineMagic {
         #[arg(long)]
         all: bool,
     },
+    /// What the parallelism bought: a Gantt chart, speedup, efficiency,
+    /// utilization, the critical path, and advice from the measurements.
+    Report {
+        /// Job names (default: every job of this notebook's session).
+        jobs: Vec<String>,
+        /// Print the figures as JSON instead.
+        #[arg(long)]
+        json: bool,
+        /// Also write the JSON figures to FILE (relative to the workdir).
+        #[arg(long, value_name = "FILE")]
+        save: Option<String>,
+    },
     /// Show usage, or the help of one magic: `help map`, `help sweep`.
     Help {
         /// A sub-command, or `sweep`.

@@ -210,7 +210,8 @@ pub const USAGE: &str = "\
 %%slurm map ITEMS [-> NAME] [OPTIONS]   one array element per item; body: fn f(item: T) -> R { ... }
 %%slurm run [-> NAME[: TYPE]] [OPTIONS] one job; body: a Rust expression or block using earlier jobs by name
 %%sweep P in VALUES, ... [-> NAME] [--maximize F | --minimize F] [--random N --seed S] [--zip] [--save FILE] [OPTIONS]
-%slurm config|jobs|status [JOB]|wait JOB|cancel JOB|logs JOB[IDX]|retry JOB|load JOB|graph [--dot] [--all]|help
+%slurm config|jobs|status [JOB]|wait JOB|cancel JOB|logs JOB[IDX]|retry JOB|load JOB|graph [--dot] [--all]
+       report [JOB ...] [--json] [--save FILE]|help
 OPTIONS: --time T --mem M --cpus-per-task N --max-concurrent K --after JOB[,JOB]
          --dependency afterok|afterany|afternotok|aftercorr --chunk K|auto --no-wait
          --partition P --account A --gres G --qos Q --retries N --backend local|slurm --name N";

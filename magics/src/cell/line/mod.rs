@@ -1,9 +1,11 @@
 //! The `%slurm` line magics, one small function per sub-command:
 //! `config` (config.rs), `jobs`/`status`/`graph` (show.rs), `wait`/`load`/
-//! `retry` (results.rs), `cancel` and `logs` (control.rs); and `%lsmagic`.
+//! `retry` (results.rs), `cancel` and `logs` (control.rs), `report`
+//! (report.rs); and `%lsmagic`.
 
 mod config;
 mod control;
+mod report;
 mod results;
 mod show;
 
@@ -62,6 +64,7 @@ impl Magics {
                 self.retry(&job, &change, session, display)
             }
             LineMagic::Load { job } => self.load(&job, session, display),
+            LineMagic::Report { jobs, json, save } => self.report(&jobs, json, save, display),
         }
     }
 }

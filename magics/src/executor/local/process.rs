@@ -12,11 +12,16 @@
 //! so a PID the system has handed to another process is never hit.
 //! A process that leaves the group (`setsid`) escapes: Slurm would need
 //! cgroups for that, and so would we.
+//!
+//! The reap is a `wait4(2)`, so each element's end comes with its resource
+//! usage (user + system CPU time), as Slurm's accounting keeps it for
+//! sacct: [`Reaped`].
 
 use std::io;
 use std::os::unix::process::CommandExt as _;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::executor::JobSpec;
 
@@ -24,6 +29,19 @@ use crate::executor::JobSpec;
 #[derive(Debug)]
 pub(super) struct ElementProcess {
     leader: Arc<Leader>,
+}
+
+/// How an element's process ended, from its reap.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) struct Reaped {
+    /// Exit code; None if a signal ended it (or it could not be reaped).
+    pub code: Option<i32>,
+    /// When it was reaped, Unix seconds.
+    pub end: f64,
+    /// User + system CPU seconds of it and its waited-for children
+    /// (`ru_utime + ru_stime`). Its `ru_maxrss` is not kept: on Linux it
+    /// includes the image of the kernel forked before the exec.
+    pub cpu_s: f64,
 }
 
 /// The group leader's PID and whether it has been reaped.
@@ -56,9 +74,9 @@ impl Leader {
         (!*reaped).then(|| f(self.pid))
     }
 
-    /// Waits for the leader to exit, ends the rest of its group, reaps it;
-    /// its exit code (None if a signal ended it).
-    fn reap(&self, mut child: Child) -> Option<i32> {
+    /// Waits for the leader to exit, ends the rest of its group, reaps it
+    /// with `wait4`: its exit code and resource usage.
+    fn reap(&self, child: Child) -> Reaped {
         let exited = wait_for_exit(self.pid);
         let mut reaped = self.reaped.lock().unwrap_or_else(PoisonError::into_inner);
         if let Err(e) = exited {
@@ -66,22 +84,27 @@ impl Leader {
             tracing::warn!("cannot watch task process {}: {e}", self.pid);
         }
         kill_group(self.pid);
-        let status = child.wait();
+        let usage = wait4(self.pid);
         *reaped = true;
         drop(reaped);
-        match status {
-            Ok(s) => s.code(),
+        // Reaped by wait4: dropping the handle does not wait again.
+        drop(child);
+        match usage {
+            Ok(r) => r,
             Err(e) => {
                 tracing::warn!("cannot reap task process {}: {e}", self.pid);
-                None
+                Reaped {
+                    code: None,
+                    end: unix_now(),
+                    cpu_s: 0.0,
+                }
             }
         }
     }
 }
 
-/// Starts element `i` of `spec` in a new process group; `on_exit` gets its
-/// exit code (None if a signal ended it) on the waiter thread, once the
-/// process is reaped.
+/// Starts element `i` of `spec` in a new process group; `on_exit` gets how
+/// it ended ([`Reaped`]) on the waiter thread, once the process is reaped.
 ///
 /// # Errors
 /// The log files cannot be created, or the task or its waiter cannot start
@@ -89,7 +112,7 @@ impl Leader {
 pub(super) fn spawn(
     spec: &JobSpec,
     i: usize,
-    on_exit: impl FnOnce(Option<i32>) + Send + 'static,
+    on_exit: impl FnOnce(Reaped) + Send + 'static,
 ) -> io::Result<ElementProcess> {
     let child = command(spec, i)?.spawn()?;
     let pid = child.id();
@@ -173,6 +196,38 @@ fn wait_for_exit(pid: u32) -> io::Result<()> {
             return Err(e);
         }
     }
+}
+
+/// Reaps child `pid` (EINTR retried): its exit code and rusage.
+fn wait4(pid: u32) -> io::Result<Reaped> {
+    let pid = libc::pid_t::try_from(pid).map_err(io::Error::other)?;
+    loop {
+        let mut status: libc::c_int = 0;
+        // SAFETY: rusage is plain data, for which all zeroes is a value.
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        // SAFETY: wait4(2) on our own unreaped child with valid out-pointers.
+        let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+        if r == pid {
+            let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+            return Ok(Reaped {
+                code: libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status)),
+                end: unix_now(),
+                cpu_s: secs(usage.ru_utime) + secs(usage.ru_stime),
+            });
+        }
+        let e = io::Error::last_os_error();
+        if e.kind() != io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+}
+
+/// Now, Unix seconds.
+pub(super) fn unix_now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
 }
 
 /// SIGKILL to process group `pgid` (the leader's PID). Callers hold the

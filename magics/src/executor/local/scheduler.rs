@@ -8,7 +8,10 @@
 //! job is under `--max-concurrent` and its `--cpus-per-task` and `--mem`
 //! fit in what is left; with aftercorr, element i only after element i
 //! upstream completed. A dependent that can never run is CANCELLED with
-//! Slurm's DependencyNeverSatisfied reason.
+//! Slurm's DependencyNeverSatisfied reason. Every element that ran gets an
+//! accounting record, `usage/<element>.json` ([`ElementUsage`]): when it
+//! was submitted, started and ended, its CPU time from the reap's rusage,
+//! its peak RSS.
 //!
 //! [`LocalExecutor`]: super::LocalExecutor
 
@@ -19,10 +22,10 @@ use std::time::{Duration, Instant};
 
 use sluice_runtime::Status;
 
-use super::process::{self, ElementProcess};
+use super::process::{self, ElementProcess, Reaped, unix_now};
 use crate::domain::{
-    Dependency, DependencyKind, ElementState, Readiness, Resources, element_readiness, items_of,
-    job_readiness,
+    Dependency, DependencyKind, ElementState, ElementUsage, Readiness, Resources,
+    element_readiness, items_of, job_readiness,
 };
 use crate::executor::{JobId, JobSpec};
 use crate::jobdir::JobDir;
@@ -39,7 +42,7 @@ pub(super) enum Event {
     Exited {
         job: JobId,
         index: usize,
-        code: Option<i32>,
+        reaped: Reaped,
     },
 }
 
@@ -81,6 +84,8 @@ impl Capacity {
 struct Running {
     process: ElementProcess,
     started: Instant,
+    /// When it started, Unix seconds (for its accounting record).
+    started_unix: f64,
     /// Why we killed it, if we did.
     killed: Option<ElementState>,
 }
@@ -100,6 +105,8 @@ pub(super) struct JobRun {
     spec: JobSpec,
     states: Vec<ElementState>,
     peak_kib: Vec<u64>,
+    /// When each element was last queued, Unix seconds.
+    submitted: Vec<f64>,
     /// Elements waiting to start, in order.
     queue: VecDeque<usize>,
     running: HashMap<usize, Running>,
@@ -144,12 +151,15 @@ pub(super) fn register(shared: &mut Shared, spec: JobSpec) {
             })
             .collect(),
         peak_kib: vec![0; n],
+        submitted: vec![0.0; n],
         queue: VecDeque::new(),
         running: HashMap::new(),
     });
+    let now = unix_now();
     for &i in &spec.run {
         if i < n && !job.running.contains_key(&i) {
             job.states[i] = ElementState::Pending;
+            job.submitted[i] = now;
             job.queue.push_back(i);
         }
     }
@@ -228,20 +238,20 @@ impl Scheduler {
                     cancel(job);
                 }
             }
-            Event::Exited { job, index, code } => {
+            Event::Exited { job, index, reaped } => {
                 if let Some(j) = shared.jobs.get_mut(&job) {
-                    self.exited(j, index, code);
+                    self.exited(j, index, reaped);
                 }
             }
         }
     }
 
     /// Records how element `index` ended and frees what it held.
-    fn exited(&mut self, job: &mut JobRun, index: usize, code: Option<i32>) {
+    fn exited(&mut self, job: &mut JobRun, index: usize, reaped: Reaped) {
         let Some(r) = job.running.remove(&index) else {
             return;
         };
-        job.states[index] = match (r.killed, code) {
+        job.states[index] = match (r.killed, reaped.code) {
             (Some(why), _) => why,
             (None, Some(0)) => ElementState::Completed,
             (None, Some(c)) => ElementState::Failed(c),
@@ -255,6 +265,20 @@ impl Scheduler {
             .max()
         {
             job.peak_kib[index] = job.peak_kib[index].max(rss);
+        }
+        // Peak memory: the RSS sampled every tick and the task's own VmHWM,
+        // not wait4's ru_maxrss, which on Linux also counts the forked
+        // kernel's image before the exec.
+        let usage = ElementUsage {
+            element: index,
+            submit: job.submitted[index],
+            start: r.started_unix,
+            end: reaped.end,
+            cpu_s: reaped.cpu_s,
+            max_rss_kib: job.peak_kib[index],
+        };
+        if let Err(e) = job.spec.dir.write_usage(&usage) {
+            tracing::warn!("cannot record {}[{index}]'s usage: {e}", job.spec.name);
         }
         self.free.give(Capacity::of(&job.spec.resources));
         if !matches!(job.states[index], ElementState::Completed) {
@@ -404,13 +428,14 @@ impl Scheduler {
     fn start_element(&mut self, job: &mut JobRun, i: usize) {
         let events = self.events.clone();
         let id = job.spec.id;
-        let on_exit = move |code| {
+        let on_exit = move |reaped| {
             let _ = events.send(Event::Exited {
                 job: id,
                 index: i,
-                code,
+                reaped,
             });
         };
+        let started_unix = unix_now();
         match process::spawn(&job.spec, i, on_exit) {
             Ok(process) => {
                 job.states[i] = ElementState::Running;
@@ -418,6 +443,7 @@ impl Scheduler {
                 let running = Running {
                     process,
                     started,
+                    started_unix,
                     killed: None,
                 };
                 job.running.insert(i, running);

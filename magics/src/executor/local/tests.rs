@@ -171,8 +171,8 @@ fn a_reaped_process_is_never_signalled() {
     for (script, expected) in [("exit 7\n", Some(7)), ("exec sleep 300\n", None)] {
         let spec = job(root.path(), 1, 1, script);
         let (tx, rx) = channel();
-        let running = process::spawn(&spec, 0, move |code| {
-            let _ = tx.send(code);
+        let running = process::spawn(&spec, 0, move |reaped| {
+            let _ = tx.send(reaped.code);
         })
         .expect("spawn");
         if expected.is_none() {
@@ -349,4 +349,26 @@ fn a_retry_after_a_restart_keeps_the_elements_that_ended() {
             ElementState::Completed
         ]
     );
+}
+
+#[test]
+fn every_element_that_ran_has_an_accounting_record() {
+    let root = tempfile::tempdir().expect("temp dir");
+    let mut exec = executor();
+    // Busy in the shell (CPU time), then asleep (wall time only).
+    let script = "i=0\nwhile [ $i -lt 20000 ]; do i=$((i+1)); done\nsleep 0.2\n";
+    let spec = job(root.path(), 1, 2, script);
+    exec.submit(&spec).expect("submit");
+    assert_eq!(finished(&exec, 1), vec![ElementState::Completed; 2]);
+    for e in 0..2 {
+        let u = spec.dir.read_usage(e).expect("a usage record");
+        assert_eq!(u.element, e);
+        assert!(
+            u.submit > 0.0 && u.submit <= u.start && u.start < u.end,
+            "{u:?}"
+        );
+        assert!(u.run_s() >= 0.2, "it slept 0.2 s: {u:?}");
+        assert!(u.cpu_s > 0.0 && u.cpu_s < u.run_s(), "{u:?}");
+        assert!(u.max_rss_kib > 0, "{u:?}");
+    }
 }

@@ -148,6 +148,35 @@ impl SlurmExecutor {
         )
     }
 
+    /// The accounting of every element of these arrays, from ONE sacct
+    /// call on the command runner (`%slurm report`); counted in the stats.
+    ///
+    /// # Errors
+    /// The cluster could not be reached, or sacct failed (no accounting
+    /// storage on this cluster): the command and its error output.
+    pub fn accounting(
+        &self,
+        ids: &[SlurmJobId],
+    ) -> Result<Vec<crate::report::sacct::AcctRow>, SlurmError> {
+        use crate::report::sacct;
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let argv = sacct::sacct_usage_argv(ids);
+        let out = {
+            let mut c = lock(&self.commands)?;
+            self.stats.sacct.fetch_add(1, Ordering::Relaxed);
+            c.run(&argv)?
+        };
+        if out.status != 0 {
+            return Err(SlurmError::Cluster(ClusterError::Command {
+                command: argv.join(" "),
+                message: out.stderr.trim().to_string(),
+            }));
+        }
+        Ok(sacct::parse_sacct_usage(&out.text()))
+    }
+
     /// The job directory on the cluster for job `id`.
     pub fn remote_dir(&self, id: JobId) -> PathBuf {
         self.info.root.join("jobs").join(id.to_string())

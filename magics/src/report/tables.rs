@@ -1,0 +1,309 @@
+//! The report as people and programs read it: text/plain (readable in
+//! nbconvert's text export), HTML tables beside the Gantt SVG, and the
+//! `--json` figures with exactly the keys the issue lists. No IO.
+
+use std::fmt::Write as _;
+
+use super::advice::secs;
+use super::gantt;
+use super::metrics::{Figures, JobFigures};
+use super::timeline::JobTimeline;
+use crate::render::esc;
+use crate::session::Rendered;
+
+/// The `--json` text (pretty-printed).
+///
+/// # Errors
+/// serde_json could not write the figures (a NaN cannot happen: every
+/// ratio is guarded).
+pub fn json(f: &Figures) -> Result<String, serde_json::Error> {
+    serde_json::to_string_pretty(f)
+}
+
+/// The report: text, HTML tables and the Gantt chart. The HTML holds the
+/// chart too, so a front end that shows only the richest type of the
+/// bundle (HTML) still shows both.
+pub fn rendered(jobs: &[JobTimeline], f: &Figures) -> Rendered {
+    let svg = gantt::svg(jobs, f);
+    Rendered {
+        text: text(jobs, f),
+        html: Some(html(jobs, f, &svg)),
+        svg: Some(svg),
+    }
+}
+
+fn pct(v: f64) -> String {
+    format!("{:.0} %", 100.0 * v)
+}
+
+fn opt_pct(v: Option<f64>) -> String {
+    v.map(pct).unwrap_or_else(|| "–".into())
+}
+
+/// `✓`/`✗` and the bar, for each of speedup, efficiency, utilization.
+fn marks(f: &Figures) -> Vec<(String, String, bool)> {
+    f.marks()
+        .iter()
+        .map(|m| {
+            let (value, bar) = if m.name == "speedup" {
+                (format!("{:.2}×", m.value), format!("> {:.0}×", m.bar))
+            } else {
+                (pct(m.value), format!("> {}", pct(m.bar)))
+            };
+            (format!("{} {value}", m.name), bar, m.ok())
+        })
+        .collect()
+}
+
+fn headline(jobs: &[JobTimeline], f: &Figures) -> String {
+    let elements: usize = jobs.iter().map(|j| j.elements.len()).sum();
+    format!(
+        "{} job{}, {elements} elements, {} worker{}: wall {} (first submit to last end), busy {}",
+        jobs.len(),
+        if jobs.len() == 1 { "" } else { "s" },
+        f.workers,
+        if f.workers == 1 { "" } else { "s" },
+        secs(f.wall_s),
+        secs(f.busy_s)
+    )
+}
+
+fn critical_line(f: &Figures) -> String {
+    if f.critical_path.jobs.is_empty() {
+        return "critical path: nothing ran".into();
+    }
+    format!(
+        "critical path: {} — {} of the {} wall",
+        f.critical_path.jobs.join(" → "),
+        secs(f.critical_path.seconds),
+        secs(f.wall_s)
+    )
+}
+
+fn states(j: &JobFigures) -> String {
+    j.states
+        .iter()
+        .map(|(s, n)| format!("{n} {s}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// One row of the jobs table: the cells in column order.
+fn row(j: &JobFigures) -> [String; 11] {
+    [
+        j.name.clone(),
+        j.elements.to_string(),
+        states(j),
+        secs(j.wall_s),
+        secs(j.busy_s),
+        secs(j.mean_s),
+        secs(j.max_s),
+        format!(
+            "{} / {}",
+            secs(j.queue_wait_mean_s),
+            secs(j.queue_wait_max_s)
+        ),
+        opt_pct(j.cpu_efficiency),
+        opt_pct(j.mem_efficiency),
+        opt_pct(j.time_use),
+    ]
+}
+
+const HEADERS: [&str; 11] = [
+    "job",
+    "elements",
+    "states",
+    "wall",
+    "busy",
+    "mean",
+    "max",
+    "wait mean / max",
+    "CPU eff.",
+    "mem eff.",
+    "time use",
+];
+
+fn text(jobs: &[JobTimeline], f: &Figures) -> String {
+    let mut t = format!("{}\n", headline(jobs, f));
+    let m: Vec<String> = marks(f)
+        .into_iter()
+        .map(|(v, bar, ok)| format!("{v} ({} guide: {bar})", if ok { "✓" } else { "✗" }))
+        .collect();
+    let _ = writeln!(t, "{}", m.join(" · "));
+    let _ = writeln!(t, "{}\n", critical_line(f));
+    let rows: Vec<[String; 11]> = f.jobs.iter().map(row).collect();
+    let widths: Vec<usize> = (0..HEADERS.len())
+        .map(|c| {
+            rows.iter()
+                .map(|r| r[c].chars().count())
+                .chain([HEADERS[c].chars().count()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let line = |cells: Vec<&str>| {
+        cells
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect::<Vec<_>>()
+            .join("  ")
+            .trim_end()
+            .to_string()
+    };
+    let _ = writeln!(t, "{}", line(HEADERS.to_vec()));
+    for r in &rows {
+        let _ = writeln!(t, "{}", line(r.iter().map(String::as_str).collect()));
+    }
+    let advice: Vec<String> = f
+        .jobs
+        .iter()
+        .flat_map(|j| j.advice.iter().map(move |a| format!("  {}: {a}", j.name)))
+        .collect();
+    if !advice.is_empty() {
+        let _ = write!(t, "\nadvice:\n{}", advice.join("\n"));
+    }
+    t.trim_end().to_string()
+}
+
+fn html(jobs: &[JobTimeline], f: &Figures, svg: &str) -> String {
+    let mut h = format!(
+        "<div class=\"sluice-report\"><p>{}</p><table><tr>",
+        esc(&headline(jobs, f))
+    );
+    for (v, bar, ok) in marks(f) {
+        let _ = write!(
+            h,
+            "<td><b>{}</b> <span title=\"the guide's bar\">{} {}</span></td>",
+            esc(&v),
+            if ok { "✓" } else { "✗" },
+            esc(&bar)
+        );
+    }
+    let _ = write!(
+        h,
+        "</tr></table><p>{}</p><div>{svg}</div><table><tr>",
+        esc(&critical_line(f))
+    );
+    for c in HEADERS {
+        let _ = write!(h, "<th>{}</th>", esc(c));
+    }
+    h.push_str("</tr>");
+    for j in &f.jobs {
+        h.push_str("<tr>");
+        for c in row(j) {
+            let _ = write!(h, "<td>{}</td>", esc(&c));
+        }
+        h.push_str("</tr>");
+    }
+    h.push_str("</table>");
+    let advice: Vec<String> = f
+        .jobs
+        .iter()
+        .flat_map(|j| {
+            j.advice
+                .iter()
+                .map(move |a| format!("<li><b>{}</b>: {}</li>", esc(&j.name), esc(a)))
+        })
+        .collect();
+    if !advice.is_empty() {
+        let _ = write!(h, "<p>Advice:</p><ul>{}</ul>", advice.concat());
+    }
+    h.push_str("</div>");
+    h
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::metrics::figures;
+    use crate::report::metrics::tests::{el, job};
+    use crate::report::timeline::Machine;
+
+    #[test]
+    fn json_has_exactly_the_keys_of_the_issue() {
+        let jobs = [job(
+            1,
+            "a",
+            vec![el(0, 0.0, 1.0, 2.0, 0.5), el(1, 0.0, 1.0, 3.0, 0.5)],
+        )];
+        let f = figures(
+            &jobs,
+            &Machine {
+                cpus: Some(2),
+                mem_mb: None,
+            },
+        );
+        let v: serde_json::Value = serde_json::from_str(&json(&f).expect("json")).expect("parse");
+        let keys = |v: &serde_json::Value| {
+            let mut k: Vec<String> = v.as_object().expect("object").keys().cloned().collect();
+            k.sort();
+            k
+        };
+        assert_eq!(
+            keys(&v),
+            [
+                "busy_s",
+                "critical_path",
+                "efficiency",
+                "jobs",
+                "speedup",
+                "utilization",
+                "wall_s",
+                "workers"
+            ]
+        );
+        assert_eq!(keys(&v["critical_path"]), ["jobs", "seconds"]);
+        assert_eq!(
+            keys(&v["jobs"][0]),
+            [
+                "advice",
+                "busy_s",
+                "cpu_efficiency",
+                "elements",
+                "max_s",
+                "mean_s",
+                "mem_efficiency",
+                "name",
+                "queue_wait_mean_s",
+                "states",
+                "time_use",
+                "wall_s"
+            ]
+        );
+        assert_eq!(v["jobs"][0]["states"]["COMPLETED"], 2);
+        assert_eq!(v["busy_s"], 3.0);
+    }
+
+    #[test]
+    fn text_names_the_figures_and_the_bars() {
+        let jobs = [job(1, "a", vec![el(0, 0.0, 0.0, 1.0, 0.5)])];
+        let f = figures(
+            &jobs,
+            &Machine {
+                cpus: Some(2),
+                mem_mb: None,
+            },
+        );
+        let r = rendered(&jobs, &f);
+        assert!(
+            r.text.contains("speedup 1.00× (✗ guide: > 2×)"),
+            "{}",
+            r.text
+        );
+        assert!(
+            r.text.contains("efficiency 50 % (✗ guide: > 70 %)"),
+            "{}",
+            r.text
+        );
+        assert!(
+            r.text
+                .contains("critical path: a — 1.0 s of the 1.0 s wall"),
+            "{}",
+            r.text
+        );
+        let html = r.html.as_deref().unwrap_or("");
+        assert!(html.contains("<th>CPU eff.</th>"));
+        assert!(html.contains("<svg"), "the chart is in the HTML too");
+    }
+}
