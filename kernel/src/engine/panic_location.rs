@@ -40,7 +40,7 @@ pub(super) fn map(location: &str, lib_rs: &str, candidates: &[Candidate<'_>]) ->
         {
             let column = column
                 .saturating_sub(indent(lib[at]))
-                .saturating_add(indent(code[i]));
+                .saturating_add(start_in(lib[at], code[i]).unwrap_or(0));
             best = Some((score, &c.label, i, column));
         }
     }
@@ -56,10 +56,31 @@ fn indent(line: &str) -> usize {
     line.chars().take_while(|c| c.is_whitespace()).count()
 }
 
-/// Whether a generated line is this line of the cell: the same text, or
-/// the same text without the indentation evcxr drops at a statement's start.
+/// Whether a generated line is this line of the cell: the same text, the
+/// same text without the indentation evcxr drops at a statement's start, or
+/// one of several statements the cell wrote on one line (evcxr puts each on
+/// a line of its own).
 fn same_line(generated: &str, cell: &str) -> bool {
-    generated == cell || (indent(generated) == 0 && generated == cell.trim_start())
+    start_in(generated, cell).is_some()
+}
+
+/// How many characters of `cell` come before the text of `generated`
+/// (without its indentation), when `generated` is (part of) that line.
+fn start_in(generated: &str, cell: &str) -> Option<usize> {
+    if generated == cell {
+        return Some(indent(cell));
+    }
+    let text = generated.trim_start();
+    // Short fragments (`}`, `)`) would match anywhere.
+    if text.trim_end().len() < 4 && cell.trim() != text.trim_end() {
+        return None;
+    }
+    let at = cell.find(text)?;
+    let before = &cell[..at];
+    // The fragment starts a statement: nothing before it, or a `;`/`{`/`}`.
+    let boundary = before.trim_end();
+    (boundary.is_empty() || boundary.ends_with([';', '{', '}']))
+        .then(|| before.chars().count())
 }
 
 /// `src/lib.rs:L:C` → (L, C).
@@ -161,6 +182,22 @@ mod tests {
             code: cell,
         }];
         assert_eq!(map("src/lib.rs:4:2", lib, &candidates), "cell:2:6");
+    }
+
+    #[test]
+    fn statements_sharing_a_line() {
+        // evcxr 0.22 puts `eprint!("x");` and `let z = v[1];` on lines of
+        // their own.
+        let lib = "let v: Vec<u8> = vec![];\neprint!(\"x\"); \nlet z = v[1];\nput(z);\n";
+        let cell = "let v: Vec<u8> = vec![];\neprint!(\"x\"); let z = v[1];";
+        let candidates = [Candidate {
+            label: "cell".into(),
+            code: cell,
+        }];
+        assert_eq!(map("src/lib.rs:3:10", lib, &candidates), "cell:2:24");
+        assert_eq!(start_in("}", "    }"), Some(4));
+        assert_eq!(start_in(")", "f(a)"), None);
+        assert_eq!(start_in("z = v[1];", "let z = v[1];"), None);
     }
 
     #[test]
