@@ -26,6 +26,7 @@ pub mod graph;
 pub mod jobdir;
 pub mod ledger;
 pub mod notebook;
+mod phase;
 pub mod pipeline;
 pub mod plot;
 pub mod render;

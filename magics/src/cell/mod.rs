@@ -109,7 +109,9 @@ impl Magics {
         session: &mut dyn Session,
         display: &mut dyn Display,
     ) -> Result<(), MagicError> {
-        let run = std::panic::AssertUnwindSafe(|| self.run_magic(code, session, display));
+        let run = std::panic::AssertUnwindSafe(|| {
+            crate::phase::timed("whole cell", || self.run_magic(code, session, display))
+        });
         std::panic::catch_unwind(run).unwrap_or_else(|payload| {
             let message = payload
                 .downcast_ref::<&str>()
@@ -190,12 +192,14 @@ impl Magics {
         display: &mut dyn Display,
     ) -> Result<(), MagicError> {
         let shadowed = shadow_note(&p.plan.name, session, &self.ws);
-        let record = submit::submit(&mut self.ws, &p)?;
+        let record = crate::phase::timed("submit", || submit::submit(&mut self.ws, &p))?;
         if p.plan.no_wait {
             display.show(&render::pre(&queued_note(&record, p.plan.elements())), None);
             return Ok(());
         }
-        let states = retry::wait_with_retries(&mut self.ws, &record, display)?;
+        let states = crate::phase::timed("elements (submit to last state)", || {
+            retry::wait_with_retries(&mut self.ws, &record, display)
+        })?;
         let msg = self.finish(&record, &states, session, display)?;
         display.show(&render::pre(&format!("{msg}{shadowed}")), None);
         Ok(())

@@ -20,6 +20,24 @@ impl Magics {
         self.serde_json
     }
 
+    /// The `:dep` line the kernel appends to the user's first `:dep` cell,
+    /// so serde_json joins in the same build (None once it is there, or when
+    /// the cell adds serde_json itself).
+    pub fn serde_json_dep_for(&self, cell: &str) -> Option<String> {
+        let own = cell.lines().any(|l| {
+            l.trim_start()
+                .strip_prefix(":dep")
+                .is_some_and(|rest| rest.trim_start().starts_with(SERDE_JSON.0))
+        });
+        (!self.serde_json && !own).then(|| format!(":dep {} = {}", SERDE_JSON.0, SERDE_JSON.1))
+    }
+
+    /// serde_json joined the session with a `:dep` cell (the user's, or the
+    /// line [`Magics::serde_json_dep_for`] gave).
+    pub fn serde_json_added(&mut self) {
+        self.serde_json = true;
+    }
+
     /// Adds serde_json to the session if it is not there yet; says which
     /// variables (if any) evcxr dropped while doing so.
     pub fn ensure_serde_json(
@@ -34,7 +52,9 @@ impl Magics {
         // evcxr's compile cache is shared by every kernel of the user; two
         // kernels adding crates at once can trip over it: try again.
         let mut attempt = 0;
-        while let Err(source) = session.add_dependency(SERDE_JSON.0, SERDE_JSON.1) {
+        while let Err(source) = crate::phase::timed(":dep serde_json (session)", || {
+            session.add_dependency(SERDE_JSON.0, SERDE_JSON.1)
+        }) {
             attempt += 1;
             if attempt == 3 {
                 return Err(MagicError::Bind {

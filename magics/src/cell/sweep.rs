@@ -168,10 +168,24 @@ impl Magics {
         std::fs::write(&all_path, format!("[{}]", body.join(",")))
             .map_err(io("writing sweep.json"))?;
         let p = BIND_PANIC_PREFIX;
-        let code = format!(
-            "let {name}: Vec<({tuple_ty}, {result_type})> = serde_json::from_str::<Vec<serde_json::Value>>(&std::fs::read_to_string(r#\"{}\"#).expect(\"{p}cannot read the sweep\")).expect(\"{p}the sweep file is not JSON\").into_iter().filter_map(|row| serde_json::from_value(row).ok()).collect();\n{name}.len()",
+        let mut code = format!(
+            "let {name}: Vec<({tuple_ty}, {result_type})> = serde_json::from_str::<Vec<serde_json::Value>>(&std::fs::read_to_string(r#\"{}\"#).expect(\"{p}cannot read the sweep\")).expect(\"{p}the sweep file is not JSON\").into_iter().filter_map(|row| serde_json::from_value(row).ok()).collect();\n",
             all_path.display()
         );
+        // `NAME_best` is bound in the same evaluation (one session build).
+        let best_name = format!("{name}_best");
+        if let Some(b) = best {
+            let best_path = job.dir.sweep_best();
+            std::fs::write(&best_path, row_json(&rows[b])).map_err(io("writing best.json"))?;
+            code.push_str(&let_from_json(
+                &best_name,
+                &format!("({tuple_ty}, {result_type})"),
+                &best_path,
+            ));
+            code.push('\n');
+            self.pending.forget(&best_name);
+        }
+        code.push_str(&format!("{name}.len()"));
         let kept = self
             .pending
             .bind_now(name, &code, session)
@@ -183,6 +197,9 @@ impl Magics {
         let mut bound = format!(
             "bound `{name}: Vec<({tuple_ty}, {result_type})>` ({kept} of {count} configurations)"
         );
+        if best.is_some() {
+            bound.push_str(&format!(" and `{best_name}`"));
+        }
         let unreadable_note = if kept < ok.len() {
             let unreadable: Vec<String> = rows
                 .iter()
@@ -198,23 +215,6 @@ impl Magics {
         } else {
             String::new()
         };
-        if let Some(b) = best {
-            let best_path = job.dir.sweep_best();
-            std::fs::write(&best_path, row_json(&rows[b])).map_err(io("writing best.json"))?;
-            let best_name = format!("{name}_best");
-            let code = let_from_json(
-                &best_name,
-                &format!("({tuple_ty}, {result_type})"),
-                &best_path,
-            );
-            self.pending
-                .bind_now(&best_name, &code, session)
-                .map_err(|source| MagicError::Bind {
-                    what: format!("cannot bind `{best_name}`"),
-                    source,
-                })?;
-            bound.push_str(&format!(" and `{best_name}`"));
-        }
         bound.push_str(&unreadable_note);
         Ok(bound)
     }

@@ -56,6 +56,11 @@ impl Pending {
         });
     }
 
+    /// Drops a waiting bind of `name` (an evaluation is about to bind it).
+    pub fn forget(&mut self, name: &str) {
+        self.binds.retain(|p| p.name != name);
+    }
+
     /// Evaluates `code` binding `name` now, dropping a waiting bind of the
     /// same name (it would otherwise overwrite this one later).
     ///
@@ -68,7 +73,7 @@ impl Pending {
         session: &mut dyn Session,
     ) -> Result<String, EvalError> {
         self.binds.retain(|p| p.name != name);
-        session.eval(code)
+        crate::phase::timed("partial bind (session)", || session.eval(code))
     }
 
     /// The waiting binds as one line to put before the next cell's code
@@ -106,8 +111,7 @@ impl Pending {
         };
         let names = self.names();
         self.clear();
-        session
-            .eval(&code)
+        crate::phase::timed("waiting binds flushed (session)", || session.eval(&code))
             .map(|_| ())
             .map_err(|source| MagicError::Bind {
                 what: format!("could not bind {}", names.join(", ")),
@@ -155,7 +159,9 @@ pub fn bind(
         };
         // The `let` waits for the next cell: type-check it now, so a result
         // the notebook cannot hold is said here, never announced as bound.
-        if let Err(source @ EvalError::Compile(_)) = session.check(&code) {
+        if let Err(source @ EvalError::Compile(_)) =
+            crate::phase::timed("bind check (session)", || session.check(&code))
+        {
             return Err(MagicError::Bind {
                 what: format!(
                     "the results of `{}` cannot be bound as `{shape}` in the notebook (a result must be an owned type that implements serde::Deserialize; `%slurm load {}` binds them once it does)",

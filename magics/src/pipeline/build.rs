@@ -30,7 +30,7 @@ pub fn build(
         display.show(&render::pre("compiling the task (release build)..."), None);
     }
     let stop = || display.interrupted();
-    match task_build::build(&src, root, &stop) {
+    match crate::phase::timed("task build", || task_build::build(&src, root, &stop)) {
         Ok(b) => Ok(b.binary),
         Err(BuildError::Compile(mut d)) => {
             if let Some(first) = d.iter_mut().find(|d| {
@@ -70,7 +70,9 @@ pub fn output_type(
         .ok_or_else(|| unknown("the task did not say its result type".into()))?;
     match nameable(&reported).map_err(unknown)? {
         Naming::Known(t) => Ok(t),
-        Naming::Unverified(t) => match session.check(&format!("let _: Option<{t}> = None;")) {
+        Naming::Unverified(t) => match crate::phase::timed("result type check (session)", || {
+            session.check(&format!("let _: Option<{t}> = None;"))
+        }) {
             Ok(()) => Ok(t),
             Err(_) => Err(unknown(format!(
                 "the result type `{t}` cannot be named in the notebook (its path is private to its crate)"
