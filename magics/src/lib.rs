@@ -13,6 +13,7 @@
 #![deny(missing_docs)]
 
 pub mod body;
+pub mod cache;
 pub mod catalog;
 pub mod cell;
 pub mod cluster;

@@ -88,6 +88,7 @@ impl Magics {
                 deps: plan::dependencies(&mut self.ws, &m.options)?,
                 resources,
                 no_wait: m.options.no_wait,
+                cache: m.options.cache || self.ws.config.cache,
                 retries: m.options.retries,
             },
             binary,

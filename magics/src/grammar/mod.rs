@@ -11,7 +11,7 @@ pub mod sweep;
 
 use clap::{CommandFactory, Parser, Subcommand};
 
-pub use line::{ConfigArgs, LineMagic};
+pub use line::{CacheAction, ConfigArgs, LineMagic};
 pub use options::{JobOptions, parse_backend};
 pub use sweep::SweepMagic;
 
