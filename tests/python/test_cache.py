@@ -119,3 +119,38 @@ def test_config_switch_and_clear(cache_kernel):
     assert "result cache: off" in texts(ok(kc, "%slurm config --cache off"))
     c = cell(kc, "%slurm config --cache maybe")
     assert c.status == "error" and "neither on nor off" in texts(c) + str(c.error()), texts(c)
+
+
+# --- over SSH, switched on for the whole run by SLUICE_CACHE=1 -------------
+
+@pytest.fixture(scope="module")
+def remote_cached():
+    import tempfile
+    from jupyter_client.manager import start_new_kernel
+    from conftest import STARTUP_TIMEOUT
+    from test_slurm import ssh_env
+    workdir = Path(tempfile.mkdtemp(prefix="sluice-cache-ssh-"))
+    env = dict(ssh_env(), SLUICE_CACHE="1", SLUICE_WORKDIR=str(workdir))
+    km, kc = start_new_kernel(kernel_name="sluice", startup_timeout=STARTUP_TIMEOUT, cwd=str(workdir), env=env)
+    try:
+        yield km, kc, workdir
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=False)
+
+
+def test_cache_over_ssh_with_the_environment_switch(remote_cached):
+    _, kc, workdir = remote_cached
+    log = workdir / "ssh.log"
+    assert "result cache: on" in texts(ok(kc, "%slurm config"))
+    ok(kc, "let k: i64 = 5;")
+    ok(kc, logging_map(log, name="remote", flags=""))
+    assert ran(log) == ["0", "1", "2", "3"]
+    assert value(kc, "remote") == "[0, 5, 10, 15]"
+    c = ok(kc, logging_map(log, name="remote", flags=""))
+    assert ran(log) == ["0", "1", "2", "3"], "an unchanged re-run over SSH submitted items"
+    assert "4 of 4 results from the cache" in texts(c), texts(c)
+    assert value(kc, "remote") == "[0, 5, 10, 15]"
+    ok(kc, logging_map(log, name="remote", items="0..5"))
+    assert ran(log) == ["0", "1", "2", "3", "4"], ran(log)
+    assert value(kc, "remote") == "[0, 5, 10, 15, 20]"
