@@ -158,10 +158,14 @@ pub fn bind(
             (shape, code)
         };
         // The `let` waits for the next cell: type-check it now, so a result
-        // the notebook cannot hold is said here, never announced as bound.
-        if let Err(source @ EvalError::Compile(_)) =
+        // the notebook cannot hold is said here, never announced as bound
+        // (std data always can: `plain_type.rs`).
+        let checked = if super::plain_type::is_plain(&shape) {
+            Ok(())
+        } else {
             crate::phase::timed("bind check (session)", || session.check(&code))
-        {
+        };
+        if let Err(source @ EvalError::Compile(_)) = checked {
             return Err(MagicError::Bind {
                 what: format!(
                     "the results of `{}` cannot be bound as `{shape}` in the notebook (a result must be an owned type that implements serde::Deserialize; `%slurm load {}` binds them once it does)",
