@@ -154,3 +154,12 @@ def test_cache_over_ssh_with_the_environment_switch(remote_cached):
     ok(kc, logging_map(log, name="remote", items="0..5"))
     assert ran(log) == ["0", "1", "2", "3", "4"], ran(log)
     assert value(kc, "remote") == "[0, 5, 10, 15, 20]"
+
+
+def test_a_job_after_an_unfinished_one_does_not_use_the_cache(cache_kernel):
+    _, kc, _ = cache_kernel
+    ok(kc, "%%slurm map 0..2 -> slowup --no-wait\n"
+           "|x: i64| -> i64 { std::thread::sleep(std::time::Duration::from_secs(20)); x }")
+    c = ok(kc, "%%slurm map slowup -> down --cache\n|x: i64| x + 1")
+    assert "has not finished" in texts(c), texts(c)
+    assert value(kc, "down") == "[1, 2]"

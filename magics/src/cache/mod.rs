@@ -163,7 +163,9 @@ impl ResultCache {
     }
 }
 
-/// The job's inputs besides its items (see `key.rs`).
+/// The job's inputs besides its items (see `key.rs`); None while a job it
+/// depends on has items without a final status (`--after` a job still
+/// running): its results are not known yet, so neither is the key.
 ///
 /// # Errors
 /// A captured value or an upstream result cannot be read.
@@ -172,7 +174,7 @@ pub fn job_inputs(
     binary: &Path,
     deps: &[Dependency],
     jobs_root: &Path,
-) -> std::io::Result<JobInputs> {
+) -> std::io::Result<Option<JobInputs>> {
     let mut captures = Vec::new();
     if let Ok(entries) = std::fs::read_dir(dir.captures_dir()) {
         for e in entries {
@@ -190,6 +192,13 @@ pub fn job_inputs(
     let mut upstream = Vec::new();
     for id in ids {
         let up = JobDir::new(jobs_root.join(id.to_string()));
+        let count = std::fs::read_to_string(up.path().join("count"))
+            .ok()
+            .and_then(|t| t.trim().parse::<usize>().ok());
+        let finished = count.is_some_and(|n| (0..n).all(|i| up.read_status(i).is_some()));
+        if !finished {
+            return Ok(None);
+        }
         let mut results: Vec<(usize, String)> = Vec::new();
         if let Ok(entries) = std::fs::read_dir(up.results_dir()) {
             for e in entries {
@@ -206,12 +215,12 @@ pub fn job_inputs(
         results.sort();
         upstream.push(results.into_iter().map(|(_, r)| r).collect());
     }
-    Ok(JobInputs {
+    Ok(Some(JobInputs {
         task: key::task_hash(binary),
         captures,
         upstream,
         environment: std::fs::read_to_string(dir.environment_file()).ok(),
-    })
+    }))
 }
 
 /// Line `i` of `items.jsonl` for every item (empty strings when the job

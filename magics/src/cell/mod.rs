@@ -248,10 +248,23 @@ impl Magics {
         let jobs_root = self.ws.sluice_dir().join("jobs");
         let cache = ResultCache::new(&self.ws.sluice_dir());
         let restored = crate::phase::timed("result cache lookup", || {
-            cache::job_inputs(&p.dir, &p.binary, &p.plan.deps, &jobs_root)
-                .and_then(|inputs| cache.restore(&p.dir, &inputs, p.plan.items, p.plan.chunk))
+            cache::job_inputs(&p.dir, &p.binary, &p.plan.deps, &jobs_root).and_then(|inputs| {
+                inputs
+                    .map(|i| cache.restore(&p.dir, &i, p.plan.items, p.plan.chunk))
+                    .transpose()
+            })
         })
         .map_err(crate::error::io("reading the result cache"))?;
+        let Some(restored) = restored else {
+            display.show(
+                &render::pre(&format!(
+                    "`{}`: a job it depends on has not finished, so its results are unknown: the result cache is not used for this job",
+                    p.plan.name
+                )),
+                None,
+            );
+            return Ok(None);
+        };
         if restored.hits > 0 {
             display.show(
                 &render::pre(&format!(
