@@ -22,6 +22,7 @@ directory, task build directory and evcxr cache).
 
 Usage: .venv/bin/python bench/runall_bench.py [--runs N] [--cold]
        [--kernel PATH] [--baseline-kernel PATH] [--evcxr PATH] [--skip-evcxr]
+       [--skip-runall] [--skip-breakdown]
 CPU-sensitive: on a shared machine the figures move; read the ratios.
 """
 
@@ -190,6 +191,7 @@ def main():
     ap.add_argument("--skip-evcxr", action="store_true")
     ap.add_argument("--cold", action="store_true", help="also one run with empty caches")
     ap.add_argument("--skip-breakdown", action="store_true")
+    ap.add_argument("--skip-runall", action="store_true", help="skip the nbconvert Run All figures")
     args = ap.parse_args()
     runs = max(args.runs, 1)
     work = Path(tempfile.mkdtemp(prefix="sluice-runall-"))
@@ -217,8 +219,9 @@ def main():
         extra = f"   {v / med['evcxr_jupyter']:.2f}x evcxr_jupyter" if "evcxr_jupyter" in med and k != "evcxr_jupyter" else ""
         print(f"  {k:<14} {v:7.2f} s  (runs: {', '.join(f'{t:.2f}' for t in times[k])}){extra}")
 
-    print(f"\n# run all: nbconvert --execute (median of {runs}, after one untimed run)")
-    for nb, target in NOTEBOOKS.items():
+    for nb, target in ({} if args.skip_runall else NOTEBOOKS).items():
+        if nb == next(iter(NOTEBOOKS)):
+            print(f"\n# run all: nbconvert --execute (median of {runs}, after one untimed run)")
         for k in (x for x in kernels if x != "evcxr_jupyter"):
             ts = [run_all(kernels[k], names[k], nb, work) for _ in range(runs + 1)][1:]
             m = statistics.median(ts)
