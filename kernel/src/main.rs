@@ -12,6 +12,7 @@ mod history;
 mod install;
 mod iopub;
 mod is_complete;
+mod kept_session;
 mod kernel_info;
 mod pipe_probe;
 mod runtime;
@@ -71,6 +72,12 @@ fn main() -> anyhow::Result<()> {
             init_tracing();
             std_private::warm();
             runtime::control::ignore_in_children();
+            if let Some(dir) = kept_session::claim_for_this_kernel() {
+                // SAFETY: no other thread exists yet (the tokio runtime and
+                // the engine start below), so nothing reads the environment
+                // while it changes; evcxr reads this when the engine starts.
+                unsafe { std::env::set_var("EVCXR_TMPDIR", dir) };
+            }
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)
                 .enable_all()

@@ -63,7 +63,7 @@ mod tests {
     fn completes_subcommands_then_options() {
         assert_eq!(completions("%%slurm m", "m"), vec!["map"]);
         assert_eq!(completions("%%slurm map xs --ti", "--ti"), vec!["--time"]);
-        assert_eq!(completions("%slurm ca", "ca"), vec!["cancel"]);
+        assert_eq!(completions("%slurm ca", "ca"), vec!["cancel", "cache"]);
         assert!(completions("%%sweep a in [1] --max", "--max").contains(&"--maximize".to_string()));
         assert!(completions("%%sweep a in [1] --ti", "--ti").contains(&"--time".to_string()));
         assert!(completions("%slurm config --ho", "--ho").contains(&"--host".to_string()));
@@ -75,7 +75,7 @@ mod tests {
         let subs = line_subcommands();
         for s in [
             "config", "jobs", "status", "wait", "cancel", "logs", "retry", "load", "graph",
-            "report", "help",
+            "report", "help", "cache",
         ] {
             assert!(subs.contains(&s.to_string()), "{s} in {subs:?}");
         }
@@ -83,6 +83,8 @@ mod tests {
             let line =
                 if ["config", "jobs", "graph", "help", "status", "report"].contains(&s.as_str()) {
                     format!("%slurm {s}")
+                } else if s == "cache" {
+                    "%slurm cache clear".to_string()
                 } else {
                     format!("%slurm {s} x")
                 };

@@ -27,6 +27,22 @@ pub struct Config {
     /// (`JPY_SESSION_NAME`); None when the front end does not say
     /// (nbconvert, papermill).
     pub notebook: Option<String>,
+    /// The result cache is on for every map, run and sweep cell
+    /// (`SLUICE_CACHE=1`, `%slurm config --cache on`); off by default.
+    pub cache: bool,
+}
+
+/// `on`/`off` (also `1`/`0`, `true`/`false`, `yes`/`no`), for
+/// `--cache on|off` and `SLUICE_CACHE`.
+///
+/// # Errors
+/// Anything else, said in words.
+pub fn parse_switch(s: &str) -> Result<bool, String> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "on" | "1" | "true" | "yes" => Ok(true),
+        "off" | "0" | "false" | "no" => Ok(false),
+        other => Err(format!("`{other}` is neither on nor off")),
+    }
 }
 
 /// A `SLUICE_*` variable holds a value sluice cannot use.
@@ -58,7 +74,7 @@ impl Config {
     /// `local` and on a cluster: `SLUICE_BACKEND` (else local),
     /// `SLUICE_WORKDIR` (else the current directory), `SLUICE_HOST`,
     /// `SLUICE_IDENTITY`, `SLUICE_PARTITION`, `SLUICE_ACCOUNT`,
-    /// `SLUICE_REMOTE_WORKDIR`. An unknown backend is reported by
+    /// `SLUICE_REMOTE_WORKDIR`, `SLUICE_CACHE`. An unknown backend is reported by
     /// [`Config::env_problems`] and falls back to local.
     pub fn from_env() -> Config {
         let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
@@ -73,6 +89,9 @@ impl Config {
             account: var("SLUICE_ACCOUNT"),
             remote_workdir: var("SLUICE_REMOTE_WORKDIR"),
             notebook: var("JPY_SESSION_NAME"),
+            cache: var("SLUICE_CACHE")
+                .and_then(|v| parse_switch(&v).ok())
+                .unwrap_or(false),
         }
     }
 
@@ -86,6 +105,15 @@ impl Config {
             out.push(ConfigError {
                 variable: "SLUICE_BACKEND",
                 message: e.to_string(),
+            });
+        }
+        if let Ok(v) = std::env::var("SLUICE_CACHE")
+            && !v.trim().is_empty()
+            && let Err(message) = parse_switch(&v)
+        {
+            out.push(ConfigError {
+                variable: "SLUICE_CACHE",
+                message,
             });
         }
         out
@@ -106,7 +134,7 @@ impl Config {
     pub fn describe(&self, sluice_dir: &Path) -> String {
         let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "(none)".into());
         format!(
-            "backend: {}\nworkdir: {}\njobs and ledger: {}\nhost: {}\nidentity: {}\nremote workdir: {}\npartition: {}\naccount: {}{}",
+            "backend: {}\nworkdir: {}\njobs and ledger: {}\nhost: {}\nidentity: {}\nremote workdir: {}\npartition: {}\naccount: {}\nresult cache: {}{}",
             self.backend,
             self.workdir.display(),
             sluice_dir.display(),
@@ -115,6 +143,7 @@ impl Config {
             opt(&self.remote_workdir),
             opt(&self.partition),
             opt(&self.account),
+            if self.cache { "on" } else { "off" },
             if self.backend == Backend::Local
                 && (self.partition.is_some() || self.account.is_some())
             {

@@ -14,6 +14,7 @@
 
 pub mod body;
 pub mod build_progress;
+pub mod cache;
 pub mod catalog;
 pub mod cell;
 pub mod cluster;
@@ -30,6 +31,7 @@ pub mod ledger;
 pub mod notebook;
 pub mod numfmt;
 pub mod parallel;
+mod phase;
 pub mod pipeline;
 pub mod plot;
 pub mod render;

@@ -19,13 +19,19 @@ pub(super) struct CompileCache {
 }
 
 impl CompileCache {
-    /// From `SLUICE_CELL_CACHE` (default 500 MB).
+    /// From `SLUICE_CELL_CACHE` (default 500 MB); off in a kept session
+    /// (`kept_session.rs`), whose own build directory already keeps the
+    /// dependencies — and where evcxr's cache would do harm: it restores a
+    /// crate's dep-info file as another directory wrote it, naming build
+    /// script outputs (serde's `out/private.rs`) that do not exist here, so
+    /// cargo found serde, serde_core and serde_json stale on every cell.
     pub(super) fn from_env() -> CompileCache {
+        let kept = crate::kept_session::current().is_some();
         CompileCache {
             mb: std::env::var("SLUICE_CELL_CACHE")
                 .ok()
                 .and_then(|v| v.trim().parse::<u64>().ok())
-                .unwrap_or(500),
+                .unwrap_or(if kept { 0 } else { 500 }),
             on: false,
             dependencies: false,
         }

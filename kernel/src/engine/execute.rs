@@ -132,7 +132,11 @@ impl Worker {
     /// user's first cell does not pay for it.
     fn warm_up(&mut self) {
         let started = std::time::Instant::now();
-        match CommandContext::new() {
+        let kept = crate::kept_session::current();
+        if let Some(k) = kept {
+            k.warming();
+        }
+        match new_context(kept) {
             Ok((mut ctx, outputs)) => {
                 let streams =
                     Streams::start(outputs.stdout, outputs.stderr, self.outlets.iopub.clone());
@@ -152,10 +156,15 @@ impl Worker {
                 let context_ready = started.elapsed();
                 self.display.install(&mut ctx, &session_api::module());
                 tracing::debug!(
-                    "evcxr context {context_ready:?}, session items {:?}",
-                    started.elapsed() - context_ready
+                    target: "sluice::phase",
+                    "warm-up: EvalContext::new {:.1} ms, first build (session items) {:.1} ms",
+                    context_ready.as_secs_f64() * 1e3,
+                    (started.elapsed() - context_ready).as_secs_f64() * 1e3
                 );
                 streams.flush();
+                if let Some(k) = kept {
+                    k.ready();
+                }
                 self.streams = Some(streams);
                 self.ctx = Ok(ctx);
                 tracing::info!("evcxr ready in {:?}", started.elapsed());
@@ -192,6 +201,7 @@ impl Worker {
             );
         }
 
+        let started = std::time::Instant::now();
         let outcome = match pager::request(&req.code) {
             Some(name) => {
                 let reply = self.inspect(&pager::inspect_request(name));
@@ -199,6 +209,12 @@ impl Worker {
             }
             None => self.evaluate(msg, req, self.count),
         };
+        tracing::debug!(
+            target: "sluice::phase",
+            "cell {:.1} ms: {}",
+            started.elapsed().as_secs_f64() * 1e3,
+            req.code.lines().next().unwrap_or_default()
+        );
         let mut payload = vec![];
         let (status, error, plain) = match outcome {
             Outcome::Page(_, Some(data)) => {
@@ -341,5 +357,25 @@ impl Worker {
                 Request::Execute(..) => {}
             }
         }
+    }
+}
+
+/// evcxr's context; in a kept session whose state does not build (stale or
+/// corrupted), the slot is emptied and the context made again from nothing.
+fn new_context(
+    kept: Option<&crate::kept_session::Claim>,
+) -> Result<(CommandContext, evcxr::EvalContextOutputs), evcxr::Error> {
+    match (CommandContext::new(), kept) {
+        (Err(e), Some(k)) => {
+            tracing::warn!(
+                "the kept session {} did not start ({e}); starting it afresh",
+                k.dir().display()
+            );
+            if let Err(e) = k.reset() {
+                tracing::warn!("cannot empty {}: {e}", k.dir().display());
+            }
+            CommandContext::new()
+        }
+        (result, _) => result,
     }
 }

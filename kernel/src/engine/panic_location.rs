@@ -79,8 +79,7 @@ fn start_in(generated: &str, cell: &str) -> Option<usize> {
     let before = &cell[..at];
     // The fragment starts a statement: nothing before it, or a `;`/`{`/`}`.
     let boundary = before.trim_end();
-    (boundary.is_empty() || boundary.ends_with([';', '{', '}']))
-        .then(|| before.chars().count())
+    (boundary.is_empty() || boundary.ends_with([';', '{', '}'])).then(|| before.chars().count())
 }
 
 /// `src/lib.rs:L:C` → (L, C).

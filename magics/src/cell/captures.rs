@@ -64,7 +64,9 @@ fn write_captures(
         ));
     }
     code.push_str(" }");
-    session.eval(&code).map(|_| ()).map_err(|source| {
+    crate::phase::timed("captures (session)", || session.eval(&code))
+        .map(|_| ())
+        .map_err(|source| {
         let list = captures
             .iter()
             .map(|(n, t)| format!("`{n}` ({t})"))

@@ -122,7 +122,7 @@ __sluice_f.flush().expect(\"{p}cannot write the items\"); __sluice_n }}",
         Some((_, ty)) => format!("`{expr}` ({ty})"),
         None => format!("`{expr}`"),
     };
-    session.eval(&code).map_err(|source| {
+    crate::phase::timed("items (session)", || session.eval(&code)).map_err(|source| {
         if source.unsatisfied_trait("Serialize") {
             MagicError::Items(format!(
                 "{shown} cannot be sent to tasks: its items are not serde::Serialize. Add `:dep serde = {{ version = \"1\", features = [\"derive\"] }}` in the first cell and `#[derive(serde::Serialize, serde::Deserialize)]` on the type"

@@ -90,6 +90,7 @@ impl Magics {
                 deps,
                 resources,
                 no_wait: m.options.no_wait,
+                cache: m.options.cache || self.ws.config.cache,
                 retries: m.options.retries,
             },
             binary,

@@ -18,6 +18,7 @@ mod sweep_values;
 
 pub use crate::error::{FailedItem, MagicError};
 
+use crate::cache::{self, Restored, ResultCache};
 use crate::config::Config;
 use crate::domain::{ElementState, JobKind};
 use crate::grammar::{self, LineMagic, Magic};
@@ -109,7 +110,9 @@ impl Magics {
         session: &mut dyn Session,
         display: &mut dyn Display,
     ) -> Result<(), MagicError> {
-        let run = std::panic::AssertUnwindSafe(|| self.run_magic(code, session, display));
+        let run = std::panic::AssertUnwindSafe(|| {
+            crate::phase::timed("whole cell", || self.run_magic(code, session, display))
+        });
         std::panic::catch_unwind(run).unwrap_or_else(|payload| {
             let message = payload
                 .downcast_ref::<&str>()
@@ -190,7 +193,12 @@ impl Magics {
         display: &mut dyn Display,
     ) -> Result<(), MagicError> {
         let shadowed = shadow_note(&p.plan.name, session, &self.ws);
-        let record = submit::submit(&mut self.ws, &p)?;
+        let cached = self.restore_from_cache(&p, display)?;
+        let run = match &cached {
+            Some(c) => c.run.clone(),
+            None => (0..p.plan.elements()).collect(),
+        };
+        let record = crate::phase::timed("submit", || submit::submit(&mut self.ws, &p, run))?;
         if p.plan.no_wait {
             display.show(
                 &render::message(&queued_note(&record, p.plan.elements())),
@@ -198,9 +206,21 @@ impl Magics {
             );
             return Ok(());
         }
-        let states = retry::wait_with_retries(&mut self.ws, &record, display)?;
+        let states = crate::phase::timed("elements (submit to last state)", || {
+            retry::wait_with_retries(&mut self.ws, &record, display)
+        })?;
+        let from_cache = match &cached {
+            Some(c) => {
+                ResultCache::new(&self.ws.sluice_dir()).record(&p.dir, &c.keys);
+                format!("; {} of {} from the cache", c.hits, p.plan.items)
+            }
+            None => String::new(),
+        };
         let msg = self.finish(&record, &states, session, display)?;
-        display.show(&render::message(&format!("{msg}{shadowed}")), None);
+        display.show(
+            &render::message(&format!("{msg}{from_cache}{shadowed}")),
+            None,
+        );
         Ok(())
     }
 
@@ -217,6 +237,53 @@ impl Magics {
             JobKind::Sweep => self.finish_sweep(job, states, session, display),
             JobKind::Map | JobKind::Run => bind::bind(&mut self.pending, job, states, session),
         }
+    }
+}
+
+impl Magics {
+    /// With the result cache on for this job: restores the items it holds
+    /// and says how many came from it (and how many elements still run).
+    fn restore_from_cache(
+        &mut self,
+        p: &Prepared,
+        display: &mut dyn Display,
+    ) -> Result<Option<Restored>, MagicError> {
+        if !p.plan.cache {
+            return Ok(None);
+        }
+        let jobs_root = self.ws.sluice_dir().join("jobs");
+        let cache = ResultCache::new(&self.ws.sluice_dir());
+        let restored = crate::phase::timed("result cache lookup", || {
+            cache::job_inputs(&p.dir, &p.binary, &p.plan.deps, &jobs_root).and_then(|inputs| {
+                inputs
+                    .map(|i| cache.restore(&p.dir, &i, p.plan.items, p.plan.chunk))
+                    .transpose()
+            })
+        })
+        .map_err(crate::error::io("reading the result cache"))?;
+        let Some(restored) = restored else {
+            display.show(
+                &render::pre(&format!(
+                    "`{}`: a job it depends on has not finished, so its results are unknown: the result cache is not used for this job",
+                    p.plan.name
+                )),
+                None,
+            );
+            return Ok(None);
+        };
+        if restored.hits > 0 {
+            display.show(
+                &render::pre(&format!(
+                    "`{}`: {} of {} results from the cache; {} element(s) submitted",
+                    p.plan.name,
+                    restored.hits,
+                    p.plan.items,
+                    restored.run.len()
+                )),
+                None,
+            );
+        }
+        Ok(Some(restored))
     }
 }
 

@@ -76,6 +76,7 @@ impl Magics {
                 deps,
                 resources,
                 no_wait: r.options.no_wait,
+                cache: r.options.cache || self.ws.config.cache,
                 retries: r.options.retries,
             },
             binary,

@@ -30,6 +30,34 @@ impl Magics {
         self.serde_json
     }
 
+    /// The `:dep` lines the kernel appends to the user's first `:dep` cell,
+    /// so serde_json and ron join in the same build (None once they are
+    /// there; a crate the cell adds itself keeps the cell's line).
+    pub fn serde_json_dep_for(&self, cell: &str) -> Option<String> {
+        if self.serde_json {
+            return None;
+        }
+        let own = |name: &str| {
+            cell.lines().any(|l| {
+                l.trim_start()
+                    .strip_prefix(":dep")
+                    .is_some_and(|rest| rest.trim_start().starts_with(name))
+            })
+        };
+        let lines: Vec<String> = SESSION_DEPS
+            .iter()
+            .filter(|(name, _)| !own(name))
+            .map(|(name, spec)| format!(":dep {name} = {spec}"))
+            .collect();
+        (!lines.is_empty()).then(|| lines.join("\n"))
+    }
+
+    /// serde_json joined the session with a `:dep` cell (the user's, or the
+    /// line [`Magics::serde_json_dep_for`] gave).
+    pub fn serde_json_added(&mut self) {
+        self.serde_json = true;
+    }
+
     /// Adds serde_json to the session if it is not there yet; says which
     /// variables (if any) evcxr dropped while doing so.
     pub fn ensure_serde_json(
@@ -44,7 +72,9 @@ impl Magics {
         // evcxr's compile cache is shared by every kernel of the user; two
         // kernels adding crates at once can trip over it: try again.
         let mut attempt = 0;
-        while let Err(source) = session.add_dependencies(&SESSION_DEPS) {
+        while let Err(source) = crate::phase::timed(":dep serde_json, ron (session)", || {
+            session.add_dependencies(&SESSION_DEPS)
+        }) {
             attempt += 1;
             if attempt == 3 {
                 return Err(MagicError::Bind {

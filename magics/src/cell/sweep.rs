@@ -88,6 +88,7 @@ impl Magics {
                 deps: plan::dependencies(&mut self.ws, &m.options)?,
                 resources,
                 no_wait: m.options.no_wait,
+                cache: m.options.cache || self.ws.config.cache,
                 retries: m.options.retries,
             },
             binary,
@@ -168,10 +169,20 @@ impl Magics {
         let all_path = job.dir.sweep_table();
         let body: String = ok.iter().map(|r| row_line(r) + "\n").collect();
         std::fs::write(&all_path, body).map_err(io("writing sweep.values"))?;
-        let code = format!(
-            "{}\n{name}.len()",
-            let_rows(name, &tuple_ty, result_type, &all_path)
-        );
+        let mut code = format!("{}\n", let_rows(name, &tuple_ty, result_type, &all_path));
+        // `NAME_best` is bound in the same evaluation (one session build).
+        let best_name = format!("{name}_best");
+        if let Some(b) = best {
+            let best_path = job.dir.sweep_best();
+            std::fs::write(&best_path, row_line(&rows[b]) + "\n")
+                .map_err(io("writing best.values"))?;
+            code.push_str(&format!(
+                "{} let {best_name}: ({tuple_ty}, {result_type}) = {best_name}.into_iter().next().expect(\"{BIND_PANIC_PREFIX}the best configuration's result does not match {result_type}\");\n",
+                let_rows(&best_name, &tuple_ty, result_type, &best_path)
+            ));
+            self.pending.forget(&best_name);
+        }
+        code.push_str(&format!("{name}.len()"));
         let kept = self
             .pending
             .bind_now(name, &code, session)
@@ -183,6 +194,9 @@ impl Magics {
         let mut bound = format!(
             "bound `{name}: Vec<({tuple_ty}, {result_type})>` ({kept} of {count} configurations)"
         );
+        if best.is_some() {
+            bound.push_str(&format!(" and `{best_name}`"));
+        }
         let unreadable_note = if kept < ok.len() {
             format!(
                 "; {} result(s) could not be read back as {result_type} and are only in the table",
@@ -191,23 +205,6 @@ impl Magics {
         } else {
             String::new()
         };
-        if let Some(b) = best {
-            let best_path = job.dir.sweep_best();
-            std::fs::write(&best_path, row_line(&rows[b]) + "\n")
-                .map_err(io("writing best.values"))?;
-            let best_name = format!("{name}_best");
-            let code = format!(
-                "{} let {best_name}: ({tuple_ty}, {result_type}) = {best_name}.into_iter().next().expect(\"{BIND_PANIC_PREFIX}the best configuration's result does not match {result_type}\");",
-                let_rows(&best_name, &tuple_ty, result_type, &best_path)
-            );
-            self.pending
-                .bind_now(&best_name, &code, session)
-                .map_err(|source| MagicError::Bind {
-                    what: format!("cannot bind `{best_name}`"),
-                    source,
-                })?;
-            bound.push_str(&format!(" and `{best_name}`"));
-        }
         bound.push_str(&unreadable_note);
         Ok(bound)
     }

@@ -47,15 +47,15 @@ let __sluice_v: Vec<_> = {iter}.collect(); \
 std::fs::write(r#\"{path}\"#, format!(\"{{}}\\n{{}}\", __sluice_type_of(&__sluice_v), serde_json::to_string(&__sluice_v).expect(\"{p}cannot serialize the values\"))).expect(\"{p}cannot write the values\"); }}",
         path = scratch.display()
     );
-    session
-        .eval(&code)
-        .map_err(|source| MagicError::ItemsEval {
+    crate::phase::timed("sweep values (session)", || session.eval(&code)).map_err(|source| {
+        MagicError::ItemsEval {
             what: format!(
                 "{}; read as a Rust expression of the notebook, `{}` does not give values either",
                 e.literal_error, e.text
             ),
             source,
-        })?;
+        }
+    })?;
     let text = std::fs::read_to_string(scratch).map_err(io("reading the sweep's values"))?;
     let _ = std::fs::remove_file(scratch);
     let (type_name, json) = text.split_once('\n').unwrap_or((text.as_str(), "[]"));

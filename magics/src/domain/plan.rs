@@ -29,6 +29,9 @@ pub struct TaskPlan {
     pub no_wait: bool,
     /// `--retries N`: failed elements are resubmitted up to N times.
     pub retries: u32,
+    /// `--cache` (or the session's `%slurm config --cache on`): items whose
+    /// results the result cache holds are not run (`cache/`).
+    pub cache: bool,
 }
 
 impl TaskPlan {

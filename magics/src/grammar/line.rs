@@ -50,6 +50,12 @@ pub enum LineMagic {
         #[arg(long = "cpus-per-task", value_parser = super::options::parse_cpus)]
         cpus_per_task: Option<u32>,
     },
+    /// The result cache of this workdir: `cache clear`.
+    Cache {
+        /// What to do.
+        #[arg(value_enum)]
+        action: CacheAction,
+    },
     /// Bind a finished job's results again (e.g. after a kernel restart).
     Load {
         /// Job name.
@@ -107,4 +113,14 @@ pub struct ConfigArgs {
     /// Job root on the cluster when working over SSH.
     #[arg(long = "remote-workdir")]
     pub remote_workdir: Option<String>,
+    /// The result cache for every map, run and sweep cell: on or off.
+    #[arg(long, value_parser = crate::config::parse_switch)]
+    pub cache: Option<bool>,
+}
+
+/// What `%slurm cache` does.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CacheAction {
+    /// Delete every kept result of this workdir.
+    Clear,
 }

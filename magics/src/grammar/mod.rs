@@ -11,7 +11,7 @@ pub mod sweep;
 
 use clap::{CommandFactory, Parser, Subcommand};
 
-pub use line::{ConfigArgs, LineMagic};
+pub use line::{CacheAction, ConfigArgs, LineMagic};
 pub use options::{JobOptions, parse_backend};
 pub use sweep::SweepMagic;
 
@@ -210,10 +210,10 @@ pub const USAGE: &str = "\
 %%slurm map ITEMS [-> NAME] [OPTIONS]   one array element per item; body: fn f(item: T) -> R { ... }
 %%slurm run [-> NAME[: TYPE]] [OPTIONS] one job; body: a Rust expression or block using earlier jobs by name
 %%sweep P in VALUES, ... [-> NAME] [--maximize F | --minimize F] [--random N --seed S] [--zip] [--save FILE] [OPTIONS]
-%slurm config|jobs|status [JOB]|wait JOB|cancel JOB|logs JOB[IDX]|retry JOB|load JOB|graph [--dot] [--all]
+%slurm config|jobs|status [JOB]|wait JOB|cancel JOB|logs JOB[IDX]|retry JOB|load JOB|graph [--dot] [--all]|cache clear
        report [JOB ...] [--json] [--save FILE]|help
 OPTIONS: --time T --mem M --cpus-per-task N --max-concurrent K --after JOB[,JOB]
-         --dependency afterok|afterany|afternotok|aftercorr --chunk K|auto --no-wait
+         --dependency afterok|afterany|afternotok|aftercorr --chunk K|auto --no-wait --cache
          --partition P --account A --gres G --qos Q --retries N --backend local|slurm --name N";
 
 /// True if the cell is a magic cell or line.

@@ -48,6 +48,9 @@ pub struct JobOptions {
     /// Queue the job and return at once.
     #[arg(long = "no-wait")]
     pub no_wait: bool,
+    /// Reuse kept results of unchanged items (the result cache).
+    #[arg(long)]
+    pub cache: bool,
     /// Where to run: local (default) or slurm.
     #[arg(long, value_parser = parse_backend)]
     pub backend: Option<Backend>,

@@ -89,6 +89,11 @@ impl Pending {
         });
     }
 
+    /// Drops a waiting bind of `name` (an evaluation is about to bind it).
+    pub fn forget(&mut self, name: &str) {
+        self.binds.retain(|p| p.name != name);
+    }
+
     /// Evaluates `code` binding `name` now, dropping a waiting bind of the
     /// same name (it would otherwise overwrite this one later).
     ///
@@ -101,7 +106,7 @@ impl Pending {
         session: &mut dyn Session,
     ) -> Result<String, EvalError> {
         self.binds.retain(|p| p.name != name);
-        session.eval(code)
+        crate::phase::timed("partial bind (session)", || session.eval(code))
     }
 
     /// The waiting binds as one line to put before the next cell's code
@@ -139,8 +144,7 @@ impl Pending {
         };
         let names = self.names();
         self.clear();
-        session
-            .eval(&code)
+        crate::phase::timed("waiting binds flushed (session)", || session.eval(&code))
             .map(|_| ())
             .map_err(|source| MagicError::Bind {
                 what: format!("could not bind {}", names.join(", ")),
@@ -186,8 +190,14 @@ pub fn bind(
             (format!("Vec<{ty}>"), code)
         };
         // The `let` waits for the next cell: type-check it now, so a result
-        // the notebook cannot hold is said here, never announced as bound.
-        if let Err(source @ EvalError::Compile(_)) = session.check(&code) {
+        // the notebook cannot hold is said here, never announced as bound
+        // (std data always can: `plain_type.rs`).
+        let checked = if super::plain_type::is_plain(&shape) {
+            Ok(())
+        } else {
+            crate::phase::timed("bind check (session)", || session.check(&code))
+        };
+        if let Err(source @ EvalError::Compile(_)) = checked {
             return Err(MagicError::Bind {
                 what: format!(
                     "the results of `{}` cannot be bound as `{shape}` in the notebook (a result must be an owned type that implements serde::Deserialize; `%slurm load {}` binds them once it does)",

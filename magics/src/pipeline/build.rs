@@ -49,7 +49,7 @@ pub fn build(
         }
         display.interrupted()
     };
-    let result = task_build::build(&src, root, &mut watch);
+    let result = crate::phase::timed("task build", || task_build::build(&src, root, &mut watch));
     if shown {
         let elapsed = started.elapsed().as_secs_f64();
         let end = match &result {
@@ -98,7 +98,9 @@ pub fn output_type(
         .ok_or_else(|| unknown("the task did not say its result type".into()))?;
     match nameable(&reported).map_err(unknown)? {
         Naming::Known(t) => Ok(t),
-        Naming::Unverified(t) => match session.check(&format!("let _: Option<{t}> = None;")) {
+        Naming::Unverified(t) => match crate::phase::timed("result type check (session)", || {
+            session.check(&format!("let _: Option<{t}> = None;"))
+        }) {
             Ok(()) => Ok(t),
             Err(_) => Err(unknown(format!(
                 "the result type `{t}` cannot be named in the notebook (its path is private to its crate)"

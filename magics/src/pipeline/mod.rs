@@ -21,6 +21,7 @@
 
 pub mod bind;
 pub mod build;
+pub mod plain_type;
 pub mod plan;
 pub mod retry;
 pub mod submit;

@@ -23,12 +23,13 @@ pub fn new_job(ws: &mut Workspace) -> Result<(JobId, JobDir), MagicError> {
     Ok((id, dir))
 }
 
-/// Records and submits a prepared job; remembers it under its name.
+/// Records and submits a prepared job — elements `run` of it (all of them
+/// unless the result cache restored some); remembers it under its name.
 ///
 /// # Errors
 /// The ledger, the job directory, or the executor failed; nothing runs
 /// then, and the ledger says so.
-pub fn submit(ws: &mut Workspace, p: &Prepared) -> Result<JobRecord, MagicError> {
+pub fn submit(ws: &mut Workspace, p: &Prepared, run: Vec<usize>) -> Result<JobRecord, MagicError> {
     let plan = &p.plan;
     let record = JobRecord {
         id: p.id,
@@ -62,7 +63,7 @@ pub fn submit(ws: &mut Workspace, p: &Prepared) -> Result<JobRecord, MagicError>
         items: plan.items,
         chunk: plan.chunk.max(1),
         elements: plan.elements(),
-        run: (0..plan.elements()).collect(),
+        run,
         resources: plan.resources.clone(),
         deps: plan.deps.clone(),
         submit_dir: ws.config.workdir.clone(),

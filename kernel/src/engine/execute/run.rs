@@ -11,7 +11,6 @@ use sluice_magics::cell::Magics;
 
 use super::super::deferred_items::{self, Assembled, Source};
 use super::super::input::Asker;
-use super::super::magic_bridge::{EvcxrSession, IopubDisplay};
 use super::super::panic_location::{self, Candidate};
 use super::super::session_api;
 use super::aborted::{self, Lost};
@@ -95,7 +94,7 @@ impl Worker {
         }
         self.remember_source();
         self.show_other_panics(msg, &ran.report.others, &block);
-        self.classify(msg, req, ran, &block, binds)
+        self.classify(req, ran, &block, binds)
     }
 
     /// Runs the block in evcxr: stdin answered from the front end,
@@ -133,7 +132,16 @@ impl Worker {
         let mut callbacks = EvalCallbacks {
             input_reader: &move |request| asker.ask(request.prompt, request.is_password),
         };
-        let code = block.code.as_str();
+        // The user's first `:dep` cell brings the magics' serde_json along
+        // in the same build (one build, not two).
+        let serde = starts_with_dep(&req.code)
+            .then(|| self.magics.serde_json_dep_for(&req.code))
+            .flatten();
+        let code = match &serde {
+            Some(dep) => format!("{}\n{dep}", block.code),
+            None => block.code.clone(),
+        };
+        let code = code.as_str();
         self.cache.before(ctx, code);
         self.interrupter.set_busy(true);
         let started = std::time::Instant::now();
@@ -177,7 +185,6 @@ impl Worker {
     /// What the run's result means.
     fn classify(
         &mut self,
-        msg: &JupyterMessage,
         req: &ExecuteRequest,
         ran: Ran,
         block: &Assembled,
@@ -200,7 +207,7 @@ impl Worker {
                     let location = self.locate(&p, block);
                     Outcome::Err(panic_error(&p, &location))
                 }
-                None => self.ran_to_the_end(msg, req, outputs.content_by_mime_type),
+                None => self.ran_to_the_end(req, outputs.content_by_mime_type),
             },
             Err(evcxr::Error::CompilationErrors(errors)) => {
                 self.compile_failed(&errors, req, block)
@@ -250,7 +257,6 @@ impl Worker {
     /// The cell ran to its end.
     fn ran_to_the_end(
         &mut self,
-        msg: &JupyterMessage,
         req: &ExecuteRequest,
         content: HashMap<String, String>,
     ) -> Outcome {
@@ -263,22 +269,10 @@ impl Worker {
             self.display
                 .after_command(ctx, &req.code, &session_api::module());
         }
-        // The user's first `:dep` already made evcxr drop what it
-        // drops: add serde_json for the magics right behind it.
+        // The user's first `:dep` cell built serde_json with it
+        // (`run_block`); evcxr already dropped what it drops.
         if !self.magics.serde_json_ready() && starts_with_dep(&req.code) {
-            let mut session = EvcxrSession {
-                ctx: &mut *ctx,
-                streams: self.streams.as_ref(),
-                cache: &mut self.cache,
-            };
-            let mut display = IopubDisplay {
-                iopub: &self.outlets.iopub,
-                parent: msg,
-                interrupter: &self.interrupter,
-            };
-            if let Err(e) = self.magics.ensure_serde_json(&mut session, &mut display) {
-                tracing::warn!("{e}");
-            }
+            self.magics.serde_json_added();
         }
         Outcome::Ok(content)
     }

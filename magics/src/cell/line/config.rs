@@ -36,6 +36,9 @@ impl Magics {
                 *slot = (v != "none" && !v.is_empty()).then(|| v.clone());
             }
         }
+        if let Some(on) = c.cache {
+            cfg.cache = on;
+        }
         if let Some(b) = c.backend {
             cfg.backend = b;
             // An explicit choice replaces an unusable SLUICE_BACKEND.

@@ -1,8 +1,9 @@
 //! The `%slurm` line magics, one small function per sub-command:
-//! `config` (config.rs), `jobs`/`status`/`graph` (show.rs), `wait`/`load`/
+//! `config` (config.rs), `cache clear` (cache.rs), `jobs`/`status`/`graph` (show.rs), `wait`/`load`/
 //! `retry` (results.rs), `cancel` and `logs` (control.rs), `report`
 //! (report.rs); and `%lsmagic`.
 
+mod cache;
 mod config;
 mod control;
 mod report;
@@ -44,6 +45,7 @@ impl Magics {
             }
             LineMagic::Config(c) => self.config(c, display),
             LineMagic::Jobs => self.jobs(display),
+            LineMagic::Cache { action } => self.cache_line(action, display),
             LineMagic::Graph { dot, all } => self.graph(dot, all, display),
             LineMagic::Status { job, all } => self.status(job, all, display),
             LineMagic::Wait { job } => self.wait_line(&job, session, display),

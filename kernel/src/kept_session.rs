@@ -1,0 +1,304 @@
+//! evcxr's session crate kept across kernel starts: its build directory
+//! (`Cargo.lock`, the dependencies' build products, rustc's incremental
+//! state) lives in a *slot* on this machine instead of a fresh
+//! temporary directory, so a kernel's `:dep serde` after the first run on a
+//! machine is cargo finding everything fresh, and the session's first
+//! builds reuse the previous run's incremental state.
+//!
+//! Layout: `<root>/<toolchain>/slot-<n>/` with `slot-<n>.lock` beside it.
+//! - `<root>`: `SLUICE_SESSION_DIR`, else `/var/tmp/sluice-<uid>/sessions`
+//!   (see [`root`] for why not the home directory). `SLUICE_KEEP_SESSION=0` switches the
+//!   whole mechanism off (evcxr's own temporary directory, as before).
+//! - `<toolchain>`: 16 hex digits of BLAKE3 over `rustc -vV` (the `rustc`
+//!   evcxr finds on `PATH`), evcxr's and sluice's versions. A toolchain
+//!   change gets a new directory; directories of other toolchains that no
+//!   kernel holds are deleted when a kernel claims a slot.
+//! - Two kernels never share a slot: a kernel holds an exclusive `flock`
+//!   on its slot's lock file for its whole life (the lock dies with the
+//!   process, however it ends), and takes the first free slot of
+//!   [`SLOTS`]; with all taken it falls back to a temporary directory.
+//! - A slot is trusted only with its `sluice-ready` marker, written once
+//!   the session's warm-up built in it and removed while a kernel warms it
+//!   up: a slot without it (a kernel died mid-build, a half-copied
+//!   directory) is emptied first; one whose warm-up still fails is emptied
+//!   and warmed up again from nothing ([`Claim::reset`]).
+
+use std::fs::File;
+use std::io::Write as _;
+use std::os::fd::AsRawFd as _;
+use std::path::{Path, PathBuf};
+
+/// How many kernels at once can keep their session.
+pub const SLOTS: usize = 8;
+/// Written in a slot once a warm-up succeeded there.
+const MARKER: &str = "sluice-ready";
+
+/// A slot this kernel holds (the lock is released when it is dropped,
+/// or when the process ends).
+#[derive(Debug)]
+pub struct Claim {
+    dir: PathBuf,
+    _lock: File,
+}
+
+impl Claim {
+    /// The session crate's directory (what evcxr's `EVCXR_TMPDIR` names).
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Whether the slot holds a previous run's state (its marker is there).
+    pub fn is_warm(&self) -> bool {
+        self.dir.join(MARKER).exists()
+    }
+
+    /// The warm-up is starting: until [`Claim::ready`], the slot is not
+    /// trusted by a later kernel.
+    pub fn warming(&self) {
+        let _ = std::fs::remove_file(self.dir.join(MARKER));
+    }
+
+    /// The warm-up succeeded: later kernels may trust the slot.
+    pub fn ready(&self) {
+        if let Err(e) = std::fs::write(self.dir.join(MARKER), "") {
+            tracing::warn!("cannot mark the kept session {}: {e}", self.dir.display());
+        }
+    }
+
+    /// Empties the slot (stale or corrupted state) so the next build starts
+    /// from nothing.
+    ///
+    /// # Errors
+    /// The directory could not be emptied or made again.
+    pub fn reset(&self) -> std::io::Result<()> {
+        match std::fs::remove_dir_all(&self.dir) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
+        std::fs::create_dir_all(&self.dir)
+    }
+}
+
+/// The slot this kernel holds, if any (set once, at start-up).
+static CLAIMED: std::sync::OnceLock<Claim> = std::sync::OnceLock::new();
+
+/// Claims a slot for this kernel when keeping is [`enabled`] and returns
+/// its directory (for `EVCXR_TMPDIR`); None (evcxr's own temporary
+/// directory) when keeping is off, every slot is taken, or the cache
+/// cannot be used — said in the log, never an error for the user.
+pub fn claim_for_this_kernel() -> Option<PathBuf> {
+    if !enabled() {
+        return None;
+    }
+    let started = std::time::Instant::now();
+    let root = root()?;
+    let key = toolchain_key()
+        .inspect_err(|e| tracing::warn!("not keeping the session (no toolchain key): {e}"))
+        .ok()?;
+    let claim = claim(&root, &key)
+        .inspect_err(|e| tracing::warn!("not keeping the session ({}): {e}", root.display()))
+        .ok()??;
+    let dir = claim.dir().to_path_buf();
+    tracing::debug!(
+        target: "sluice::phase",
+        "kept session {} claimed in {:.1} ms (warm: {})",
+        dir.display(),
+        started.elapsed().as_secs_f64() * 1e3,
+        claim.is_warm()
+    );
+    CLAIMED.set(claim).ok()?;
+    Some(dir)
+}
+
+/// The slot this kernel holds.
+pub fn current() -> Option<&'static Claim> {
+    CLAIMED.get()
+}
+
+/// Whether the session is kept (`SLUICE_KEEP_SESSION`, default on) and
+/// the user did not choose evcxr's directory themselves (`EVCXR_TMPDIR`).
+pub fn enabled() -> bool {
+    let off = std::env::var("SLUICE_KEEP_SESSION")
+        .map(|v| matches!(v.trim(), "0" | "off" | "false" | "no"))
+        .unwrap_or(false);
+    !off && std::env::var_os("EVCXR_TMPDIR").is_none()
+}
+
+/// The root of the kept sessions: `SLUICE_SESSION_DIR`, else
+/// `/var/tmp/sluice-<uid>/sessions` (machine-local and kept across
+/// reboots), else the same under the temporary directory.
+///
+/// Not under the home directory: evcxr loads each cell's library from
+/// `target/<triple>/debug/`, one level above the `deps/` directory whose
+/// relative rpath (`$ORIGIN/../..`) cargo computed to reach the toolchain's
+/// `libstd`. That rpath still resolves when the only directory the session
+/// shares with the toolchain is `/` (one `..` too many stays at `/`), which
+/// is why evcxr's own `/tmp/.tmpXXXX` works, but not from a directory
+/// beside `~/.rustup`. A `SLUICE_SESSION_DIR` must follow the same rule.
+pub fn root() -> Option<PathBuf> {
+    if let Some(d) = std::env::var_os("SLUICE_SESSION_DIR").filter(|d| !d.is_empty()) {
+        return Some(PathBuf::from(d));
+    }
+    // SAFETY: getuid has no preconditions and cannot fail.
+    let uid = unsafe { libc::getuid() };
+    let var_tmp = Path::new("/var/tmp");
+    let base = if var_tmp.is_dir() {
+        var_tmp.to_path_buf()
+    } else {
+        std::env::temp_dir()
+    };
+    Some(base.join(format!("sluice-{uid}")).join("sessions"))
+}
+
+/// The toolchain key: BLAKE3 of `rustc -vV` and the engine's versions.
+///
+/// # Errors
+/// `rustc` could not be run.
+pub fn toolchain_key() -> std::io::Result<String> {
+    let out = std::process::Command::new("rustc").arg("-vV").output()?;
+    if !out.status.success() {
+        return Err(std::io::Error::other("`rustc -vV` failed"));
+    }
+    let mut h = blake3::Hasher::new();
+    h.update(&out.stdout);
+    h.update(b"\0evcxr 0.22\0sluice ");
+    h.update(env!("CARGO_PKG_VERSION").as_bytes());
+    Ok(h.finalize().to_hex()[..16].to_string())
+}
+
+/// Claims the first free slot of this toolchain under `root`, emptying it
+/// if its last warm-up did not finish, and deletes other toolchains' kept
+/// sessions that no kernel holds. None when every slot is taken.
+///
+/// # Errors
+/// The directories cannot be made or locked.
+pub fn claim(root: &Path, key: &str) -> std::io::Result<Option<Claim>> {
+    let base = root.join(key);
+    std::fs::create_dir_all(&base)?;
+    let mut claimed = None;
+    for n in 0..SLOTS {
+        if let Some(lock) = try_lock(&base.join(format!("slot-{n}.lock")))? {
+            claimed = Some(Claim {
+                dir: base.join(format!("slot-{n}")),
+                _lock: lock,
+            });
+            break;
+        }
+    }
+    let Some(claim) = claimed else {
+        return Ok(None);
+    };
+    if claim.dir.exists() && !claim.is_warm() {
+        tracing::info!(
+            "kept session {} was not left ready: starting it afresh",
+            claim.dir.display()
+        );
+        claim.reset()?;
+    }
+    std::fs::create_dir_all(&claim.dir)?;
+    prune_other_toolchains(root, key);
+    Ok(Some(claim))
+}
+
+/// An exclusive, non-blocking `flock` on `path` (created if missing); None
+/// if another process holds it.
+fn try_lock(path: &Path) -> std::io::Result<Option<File>> {
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .read(true)
+        .write(true)
+        .open(path)?;
+    // SAFETY: flock on a descriptor this function owns; no memory is shared.
+    let rc = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    if rc == 0 {
+        // Who holds it, for people looking at the directory.
+        let _ = f.set_len(0);
+        let _ = writeln!(f, "{}", std::process::id());
+        return Ok(Some(f));
+    }
+    let err = std::io::Error::last_os_error();
+    if err.kind() == std::io::ErrorKind::WouldBlock {
+        Ok(None)
+    } else {
+        Err(err)
+    }
+}
+
+/// Deletes the kept sessions of other toolchains, unless some kernel still
+/// holds one of their slots.
+fn prune_other_toolchains(root: &Path, key: &str) {
+    let Ok(entries) = std::fs::read_dir(root) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let path = e.path();
+        if e.file_name().to_string_lossy() == key || !path.is_dir() {
+            continue;
+        }
+        // Hold every slot lock of that toolchain while deleting it.
+        let mut held = Vec::new();
+        let all_free = (0..SLOTS).all(|n| match try_lock(&path.join(format!("slot-{n}.lock"))) {
+            Ok(Some(lock)) => {
+                held.push(lock);
+                true
+            }
+            _ => false,
+        });
+        if all_free {
+            tracing::info!(
+                "deleting the kept sessions of another toolchain: {}",
+                path.display()
+            );
+            if let Err(err) = std::fs::remove_dir_all(&path) {
+                tracing::warn!("cannot delete {}: {err}", path.display());
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn two_claims_get_two_slots_and_a_released_one_is_reused() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let a = claim(tmp.path(), "k").expect("claim").expect("slot");
+        let b = claim(tmp.path(), "k").expect("claim").expect("slot");
+        assert_ne!(a.dir(), b.dir());
+        let a_dir = a.dir().to_path_buf();
+        drop(a);
+        let c = claim(tmp.path(), "k").expect("claim").expect("slot");
+        assert_eq!(c.dir(), a_dir);
+    }
+
+    #[test]
+    fn a_slot_left_without_its_marker_is_emptied() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let a = claim(tmp.path(), "k").expect("claim").expect("slot");
+        std::fs::write(a.dir().join("leftover"), "x").expect("write");
+        let dir = a.dir().to_path_buf();
+        drop(a);
+        let b = claim(tmp.path(), "k").expect("claim").expect("slot");
+        assert_eq!(b.dir(), dir);
+        assert!(!dir.join("leftover").exists());
+        std::fs::write(b.dir().join("kept"), "x").expect("write");
+        b.ready();
+        drop(b);
+        let c = claim(tmp.path(), "k").expect("claim").expect("slot");
+        assert!(c.is_warm() && c.dir().join("kept").exists());
+    }
+
+    #[test]
+    fn other_toolchains_are_pruned_unless_held() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let old = claim(tmp.path(), "old").expect("claim").expect("slot");
+        let _new = claim(tmp.path(), "new").expect("claim").expect("slot");
+        assert!(tmp.path().join("old").exists(), "held by a kernel");
+        drop(old);
+        let _again = claim(tmp.path(), "new").expect("claim").expect("slot");
+        assert!(!tmp.path().join("old").exists());
+    }
+}

@@ -1,0 +1,165 @@
+"""The opt-in result cache (`--cache`, `%slurm config --cache on`,
+`SLUICE_CACHE=1`, `%slurm cache clear`). Submissions are counted by a side
+effect: every task appends its item to a log file, so a line is an item
+that ran; timing plays no part."""
+
+from pathlib import Path
+
+import pytest
+
+from conftest import notebook_kernel, ok, cell, texts, value
+
+cache_kernel = notebook_kernel("sluice-cache-")
+
+
+def ran(log):
+    """The items that ran, in the order they ran."""
+    p = Path(log)
+    return sorted(p.read_text().split()) if p.exists() else []
+
+
+def logging_map(log, expr="x * k", flags="--cache", items="0..4", name="doubled"):
+    return (f"%%slurm map {items} -> {name} {flags}\n"
+            f"|x: i64| -> i64 {{ use std::io::Write as _; "
+            f"let mut f = std::fs::OpenOptions::new().create(true).append(true).open(r#\"{log}\"#).unwrap(); "
+            f"writeln!(f, \"{{x}}\").unwrap(); {expr} }}")
+
+
+def test_unchanged_rerun_submits_nothing_and_binds_the_same(cache_kernel):
+    _, kc, workdir = cache_kernel
+    log = workdir / "unchanged.log"
+    ok(kc, "let k: i64 = 2;")
+    ok(kc, logging_map(log))
+    assert ran(log) == ["0", "1", "2", "3"]
+    c = ok(kc, logging_map(log))
+    assert ran(log) == ["0", "1", "2", "3"], "an unchanged re-run submitted items"
+    assert "4 of 4 results from the cache; 0 element(s) submitted" in texts(c), texts(c)
+    assert value(kc, "doubled") == "[0, 2, 4, 6]"
+
+
+def test_one_more_item_runs_only_that_item(cache_kernel):
+    _, kc, workdir = cache_kernel
+    log = workdir / "more.log"
+    ok(kc, logging_map(log, items="0..3", name="grown"))
+    ok(kc, logging_map(log, items="0..4", name="grown"))
+    assert ran(log) == ["0", "1", "2", "3"], ran(log)
+    assert value(kc, "grown") == "[0, 2, 4, 6]"
+
+
+def test_a_changed_capture_resubmits_what_uses_it(cache_kernel):
+    _, kc, workdir = cache_kernel
+    log = workdir / "capture.log"
+    ok(kc, "let k: i64 = 2;")
+    ok(kc, logging_map(log, name="scaled"))
+    ok(kc, "let k: i64 = 3;")
+    ok(kc, logging_map(log, name="scaled"))
+    assert len(ran(log)) == 8, ran(log)
+    assert value(kc, "scaled") == "[0, 3, 6, 9]"
+    ok(kc, "let k: i64 = 2;")
+
+
+def test_a_changed_body_rebuilds_and_resubmits(cache_kernel):
+    _, kc, workdir = cache_kernel
+    log = workdir / "body.log"
+    ok(kc, logging_map(log, name="bodied"))
+    c = ok(kc, logging_map(log, expr="x * k + 1", name="bodied"))
+    assert "compiling the task" in texts(c), texts(c)
+    assert len(ran(log)) == 8, ran(log)
+    assert value(kc, "bodied") == "[1, 3, 5, 7]"
+
+
+def test_failed_items_are_resubmitted(cache_kernel):
+    _, kc, workdir = cache_kernel
+    log = workdir / "failed.log"
+    marker = workdir / "failed.marker"
+    expr = f"if x == 1 && !std::path::Path::new(r#\"{marker}\"#).exists() {{ panic!(\"not yet\") }} x * k"
+    c = cell(kc, logging_map(log, expr=expr, name="flaky"))
+    assert c.status == "error", texts(c)
+    assert ran(log) == ["0", "1", "2", "3"]
+    marker.write_text("x")
+    c = ok(kc, logging_map(log, expr=expr, name="flaky"))
+    assert ran(log) == ["0", "1", "1", "2", "3"], "only the failed item runs again"
+    assert "3 of 4 results from the cache; 1 element(s) submitted" in texts(c), texts(c)
+    assert value(kc, "flaky") == "[0, 2, 4, 6]"
+
+
+def test_without_cache_everything_resubmits(cache_kernel):
+    _, kc, workdir = cache_kernel
+    log = workdir / "off.log"
+    ok(kc, logging_map(log, name="plain"))
+    ok(kc, logging_map(log, name="plain", flags=""))
+    assert len(ran(log)) == 8, ran(log)
+
+
+def test_sweep_with_one_more_value_runs_only_the_new_configurations(cache_kernel):
+    _, kc, workdir = cache_kernel
+    log = workdir / "sweep.log"
+    body = (f"{{ use std::io::Write as _; "
+            f"let mut f = std::fs::OpenOptions::new().create(true).append(true).open(r#\"{log}\"#).unwrap(); "
+            f"writeln!(f, \"{{a}}-{{b}}\").unwrap(); a * 10 + b }}")
+    ok(kc, f"%%sweep a in [1, 2], b in [0, 1] -> grid --cache\n{body}")
+    assert len(ran(log)) == 4
+    c = ok(kc, f"%%sweep a in [1, 2, 3], b in [0, 1] -> grid --cache\n{body}")
+    assert sorted(ran(log)) == sorted(["1-0", "1-1", "2-0", "2-1", "3-0", "3-1"]), ran(log)
+    assert "4 of 6 results from the cache" in texts(c), texts(c)
+    assert value(kc, "grid.len()") == "6"
+
+
+def test_config_switch_and_clear(cache_kernel):
+    _, kc, workdir = cache_kernel
+    log = workdir / "config.log"
+    assert "result cache: on" in texts(ok(kc, "%slurm config --cache on"))
+    ok(kc, logging_map(log, name="configured", flags=""))
+    ok(kc, logging_map(log, name="configured", flags=""))
+    assert len(ran(log)) == 4, "the session-wide switch reuses results"
+    c = ok(kc, "%slurm cache clear")
+    assert "result cache cleared" in texts(c)
+    ok(kc, logging_map(log, name="configured", flags=""))
+    assert len(ran(log)) == 8, "after a clear everything runs"
+    assert "result cache: off" in texts(ok(kc, "%slurm config --cache off"))
+    c = cell(kc, "%slurm config --cache maybe")
+    assert c.status == "error" and "neither on nor off" in texts(c) + str(c.error()), texts(c)
+
+
+# --- over SSH, switched on for the whole run by SLUICE_CACHE=1 -------------
+
+@pytest.fixture(scope="module")
+def remote_cached():
+    import tempfile
+    from jupyter_client.manager import start_new_kernel
+    from conftest import STARTUP_TIMEOUT
+    from test_slurm import ssh_env
+    workdir = Path(tempfile.mkdtemp(prefix="sluice-cache-ssh-"))
+    env = dict(ssh_env(), SLUICE_CACHE="1", SLUICE_WORKDIR=str(workdir))
+    km, kc = start_new_kernel(kernel_name="sluice", startup_timeout=STARTUP_TIMEOUT, cwd=str(workdir), env=env)
+    try:
+        yield km, kc, workdir
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=False)
+
+
+def test_cache_over_ssh_with_the_environment_switch(remote_cached):
+    _, kc, workdir = remote_cached
+    log = workdir / "ssh.log"
+    assert "result cache: on" in texts(ok(kc, "%slurm config"))
+    ok(kc, "let k: i64 = 5;")
+    ok(kc, logging_map(log, name="remote", flags=""))
+    assert ran(log) == ["0", "1", "2", "3"]
+    assert value(kc, "remote") == "[0, 5, 10, 15]"
+    c = ok(kc, logging_map(log, name="remote", flags=""))
+    assert ran(log) == ["0", "1", "2", "3"], "an unchanged re-run over SSH submitted items"
+    assert "4 of 4 results from the cache" in texts(c), texts(c)
+    assert value(kc, "remote") == "[0, 5, 10, 15]"
+    ok(kc, logging_map(log, name="remote", items="0..5"))
+    assert ran(log) == ["0", "1", "2", "3", "4"], ran(log)
+    assert value(kc, "remote") == "[0, 5, 10, 15, 20]"
+
+
+def test_a_job_after_an_unfinished_one_does_not_use_the_cache(cache_kernel):
+    _, kc, _ = cache_kernel
+    ok(kc, "%%slurm map 0..2 -> slowup --no-wait\n"
+           "|x: i64| -> i64 { std::thread::sleep(std::time::Duration::from_secs(20)); x }")
+    c = ok(kc, "%%slurm map slowup -> down --cache\n|x: i64| x + 1")
+    assert "has not finished" in texts(c), texts(c)
+    assert value(kc, "down") == "[1, 2]"
