@@ -104,8 +104,9 @@ pub fn build(
             compiled: false,
         });
     }
-    write_if_changed(&root.join("runtime/Cargo.toml"), RUNTIME_TOML)?;
-    write_if_changed(&root.join("runtime/src/lib.rs"), RUNTIME_SOURCE)?;
+    let runtime = root.join(crate::taskgen::runtime_dir_name());
+    write_if_changed(&runtime.join("Cargo.toml"), RUNTIME_TOML)?;
+    write_if_changed(&runtime.join("src/lib.rs"), RUNTIME_SOURCE)?;
     let dir = root.join("tasks").join(&src.hash);
     write_if_changed(&dir.join("Cargo.toml"), &src.cargo_toml)?;
     write_if_changed(&dir.join("src/main.rs"), &src.main_rs)?;

@@ -58,6 +58,22 @@ pub const RUNTIME_SOURCE: &str = include_str!("../runtime/src/lib.rs");
 /// task's).
 const RUNTIME_MANIFEST: &str = include_str!("../runtime/Cargo.toml");
 
+/// The folder, under the task build root, that holds this sluice's task
+/// runtime crate (`runtime-<BLAKE3 of its manifest and source, 16 hex>`):
+/// kernels of different sluice versions share the build root on a machine,
+/// and must never build against each other's runtime.
+pub fn runtime_dir_name() -> &'static str {
+    static NAME: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    NAME.get_or_init(|| {
+        let mut hasher = blake3::Hasher::new();
+        for part in [RUNTIME_MANIFEST, RUNTIME_SOURCE] {
+            hasher.update(&(part.len() as u64).to_le_bytes());
+            hasher.update(part.as_bytes());
+        }
+        format!("runtime-{}", &hasher.finalize().to_hex()[..16])
+    })
+}
+
 /// The code before and after the body in `main.rs`, for each kind of task.
 fn wrapping(kind: &TaskKind, body: &str) -> (String, String) {
     match kind {
@@ -162,7 +178,8 @@ pub fn generate(kind: &TaskKind, body: &str, items: &str, deps: &[(String, Strin
     }
     let hash = hasher.finalize().to_hex()[..16].to_string();
     let mut toml = format!(
-        "[package]\nname = \"sluice-task-{hash}\"\nversion = \"0.0.0\"\nedition = \"2024\"\npublish = false\n\n[dependencies]\nsluice-runtime = {{ path = \"../../runtime\" }}\n"
+        "[package]\nname = \"sluice-task-{hash}\"\nversion = \"0.0.0\"\nedition = \"2024\"\npublish = false\n\n[dependencies]\nsluice-runtime = {{ path = \"../../{runtime}\" }}\n",
+        runtime = runtime_dir_name()
     );
     for (n, v) in &dep_lines {
         toml.push_str(&format!("{n} = {v}\n"));

@@ -449,10 +449,10 @@ def test_a_caught_panic_kept_in_a_variable(kernel):
     c = run_cell(kc, 'let never = std::panic::catch_unwind(|| -> ! { panic!("outer") });')
     err = c.error()
     assert err["ename"] == "CompileError", err
-    assert "give that variable an explicit type" in "\n".join(err["traceback"]), err
     assert "evcxr keeps `never` for later cells as `Result<!," in "\n".join(err["traceback"]), err
     c = run_cell(kc, "let z = 1; z +")
-    assert "explicit type" not in "\n".join(c.error()["traceback"])
+    assert "evcxr keeps" not in "\n".join(c.error()["traceback"])
+    assert "around the cell" not in "\n".join(c.error()["traceback"])
     # After a build that failed, panics still point at the cell's lines.
     c = ok(kc, 'std::panic::catch_unwind(|| { panic!("located"); }).is_err()')
     assert "panicked at cell:1:" in c.stream("stderr"), c.stream("stderr")
