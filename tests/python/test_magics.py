@@ -127,11 +127,11 @@ def test_aftercorr_pipeline_is_element_wise(nb):
     # a[2] runs until b[0] has run (at most 2 minutes): it ends first only
     # if b[0] waited for a[0] alone, as aftercorr says — no timing involved.
     c = cell(kc, "%%slurm map 0..3 -> stage_a --no-wait\n"
-                 "fn a(x: u64) -> u64 { if x == 2 { let t = std::time::Instant::now(); "
+                 "|x: u64| -> u64 { if x == 2 { let t = std::time::Instant::now(); "
                  "while !std::path::Path::new(&marker).exists() && t.elapsed().as_secs() < 120 { std::thread::sleep(std::time::Duration::from_millis(50)); } } "
                  "if x == 1 { panic!(\"a1 fails\") } x }")
     assert c.status == "ok", c.error()
-    c = cell(kc, "%%slurm map stage_a -> stage_b\nfn b(x: u64) -> u64 { if x == 0 { std::fs::write(&marker, \"\").unwrap(); } x + 100 }")
+    c = cell(kc, "%%slurm map stage_a -> stage_b\n|x: u64| -> u64 { if x == 0 { std::fs::write(&marker, \"\").unwrap(); } x + 100 }")
     assert c.status == "error"
     assert value(kc, "stage_b_partial") == "[Some(100), None, Some(102)]"
     tb = "\n".join(c.error()["traceback"])
