@@ -6,8 +6,9 @@
 //! it (`runtime/control.rs`): the supervisor kills the session, and the
 //! snapshot taken before the cell takes over, so every variable keeps its
 //! value from before the cell. An interrupt that finds no cell running yet
-//! (evcxr is still compiling) stops the cell before it starts; when the
-//! kernel's cell ends, a pending interrupt is forgotten. Magic cells only
+//! (evcxr is still analysing or compiling) stops the cell before it
+//! starts: its builds are stopped, also one that starts after the
+//! interrupt; when the kernel's cell ends, a pending interrupt is forgotten. Magic cells only
 //! get the flag (they stop waiting; the job keeps running).
 
 use std::process::Child;
@@ -93,8 +94,29 @@ impl Interrupter {
             if let Some(pid) = self.send(Control::Interrupt, None) {
                 *signalled = Some(pid);
             }
+            self.keep_builds_stopped();
         }
         true
+    }
+
+    /// evcxr analyses a cell in this process before it starts cargo, and
+    /// that cannot be cut short: until the interrupted cell ends, any build
+    /// it starts afterwards is stopped as it appears (every 50 ms).
+    fn keep_builds_stopped(&self) {
+        let state = Arc::clone(&self.state);
+        let spawned = std::thread::Builder::new()
+            .name("build-stopper".into())
+            .spawn(move || {
+                while state.busy.load(Ordering::SeqCst) && state.requested.load(Ordering::SeqCst) {
+                    if super::build_stop::stop_builds() > 0 {
+                        tracing::info!("interrupt: stopped a build the interrupted cell started");
+                    }
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+            });
+        if let Err(e) = spawned {
+            tracing::warn!("cannot watch for builds after an interrupt: {e}");
+        }
     }
 
     /// Ends the runtime and every process of the session, and waits until
