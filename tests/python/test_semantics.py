@@ -15,12 +15,12 @@ from conftest import STARTUP_TIMEOUT, cell, notebook_kernel, ok, texts, value
 nb = notebook_kernel("sluice-semantics-")
 
 
-def test_retries_rerun_only_failed_elements(nb):
-    _, kc, workdir = nb
+def check_retries_rerun_only_failed_elements(kc, workdir):
+    """Elements 1 and 3 fail on their first attempt only; every attempt
+    leaves a mark, so the marks count the runs of each element. Used on both
+    backends (test_slurm.py calls it too)."""
     marks = workdir / "marks"
     marks.mkdir()
-    # Elements 1 and 3 fail on their first attempt only; every attempt
-    # leaves a mark, so the marks count the runs of each element.
     ok(kc, f'let marks = String::from(r#"{marks}"#);')
     c = cell(kc, "%%slurm map 0..4 -> flaky --retries 2\n"
                  "|x: u32| -> u32 {\n"
@@ -36,6 +36,11 @@ def test_retries_rerun_only_failed_elements(nb):
     assert value(kc, "flaky") == "[0, 10, 20, 30]"
     runs = sorted(p.name for p in marks.iterdir())
     assert runs == ["0-0", "1-0", "1-1", "2-0", "3-0", "3-1"], runs
+
+
+def test_retries_rerun_only_failed_elements(nb):
+    _, kc, workdir = nb
+    check_retries_rerun_only_failed_elements(kc, workdir)
 
 
 def test_retries_double_memory_after_out_of_memory(nb):

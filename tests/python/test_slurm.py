@@ -17,6 +17,7 @@ from jupyter_client.manager import start_new_kernel
 
 from conftest import STARTUP_TIMEOUT
 from test_magics import cell, texts, value
+from test_semantics import check_retries_rerun_only_failed_elements
 from test_values import check_values_cross_exactly
 from test_notebooks import (check_fan_out_fan_in, check_parameter_sweep, check_pipeline, code_cells,
                             execute_notebook)
@@ -282,20 +283,7 @@ def test_chdir_and_export_as_sbatch(login):
 
 def test_retries_on_slurm(login):
     _, kc, workdir = login
-    marks = workdir / "marks"
-    marks.mkdir()
-    ok(kc, f'let marks = String::from(r#"{marks}"#);')
-    c = cell(kc, "%%slurm map 0..4 -> flaky --retries 2\n"
-                 "|x: u32| -> u32 {\n"
-                 "    let n = std::fs::read_dir(&marks).unwrap().filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().starts_with(&format!(\"{x}-\"))).count();\n"
-                 "    std::fs::write(format!(\"{marks}/{x}-{n}\"), \"\").unwrap();\n"
-                 "    if x % 2 == 1 && n == 0 { panic!(\"first try of {x}\") }\n"
-                 "    x * 10\n"
-                 "}")
-    assert c.status == "ok", c.error()
-    assert "retrying them" in texts(c), texts(c)
-    assert value(kc, "flaky") == "[0, 10, 20, 30]"
-    assert sorted(p.name for p in marks.iterdir()) == ["0-0", "1-0", "1-1", "2-0", "3-0", "3-1"]
+    check_retries_rerun_only_failed_elements(kc, workdir)
     # OUT_OF_MEMORY (cgroup limit) → the retry asks sbatch for twice --mem.
     c = cell(kc, "%%slurm map 0..1 -> big --mem 100M --retries 1\n"
                  "fn f(x: u32) -> usize { let mut v: Vec<Vec<u8>> = Vec::new(); "
