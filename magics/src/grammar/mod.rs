@@ -431,6 +431,19 @@ fn unclosed(s: &str) -> i32 {
 /// one, the usage follows (clap's own help text never does).
 fn clap_message(e: clap::Error) -> String {
     use clap::error::{ContextKind, ContextValue};
+    let typed = [
+        ContextKind::InvalidSubcommand,
+        ContextKind::InvalidArg,
+        ContextKind::InvalidValue,
+    ]
+    .into_iter()
+    .find_map(|k| match e.get(k) {
+        Some(ContextValue::String(s)) => Some(s.clone()),
+        _ => None,
+    })
+    .unwrap_or_default();
+    // clap may offer several; the one fewest edits away (a swap of two
+    // letters counting as one) is what was meant.
     let suggestion = [
         ContextKind::SuggestedSubcommand,
         ContextKind::SuggestedArg,
@@ -438,9 +451,14 @@ fn clap_message(e: clap::Error) -> String {
     ]
     .into_iter()
     .find_map(|k| match e.get(k) {
-        Some(ContextValue::String(s)) => Some(s.clone()),
-        Some(ContextValue::Strings(v)) => v.first().cloned(),
+        Some(ContextValue::String(s)) => Some(vec![s.clone()]),
+        Some(ContextValue::Strings(v)) if !v.is_empty() => Some(v.clone()),
         _ => None,
+    })
+    .and_then(|candidates| {
+        candidates
+            .into_iter()
+            .min_by_key(|c| strsim::damerau_levenshtein(&typed, c))
     });
     let rendered = e.render().to_string();
     let first = rendered

@@ -126,6 +126,15 @@ fn a_typo_is_one_line_saying_what_was_meant() {
         e.message,
         "unexpected argument '--tiem' found; did you mean `--time`?"
     );
+    // Of clap's candidates, the one fewest edits away.
+    for typo in ["reprot", "reprt", "rport", "reportt"] {
+        let e = parse(&format!("%slurm {typo}")).expect_err("fails");
+        assert!(
+            e.message.ends_with("did you mean `report`?"),
+            "{typo}: {}",
+            e.message
+        );
+    }
 }
 
 #[test]

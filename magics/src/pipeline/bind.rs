@@ -327,7 +327,7 @@ mod tests {
     fn the_bind_templates() {
         let code = let_value("total", "u64", Path::new("/j/1/results/0.json"));
         assert!(
-            code.starts_with("let total: u64 = { let __sluice_t"),
+            code.starts_with("let total: u64 = { let __sluice_s = &std::fs::read_to_string("),
             "{code}"
         );
         assert!(code.contains("r#\"/j/1/results/0.json\"#"), "{code}");

@@ -191,6 +191,15 @@ fn time(job: &JobTimeline, f: &JobFigures) -> Option<Resource> {
     if f.max_s <= 0.0 {
         return None;
     }
+    // A cancelled element was cut short: its run says nothing about the
+    // time the work needs, so no limit is suggested from it.
+    if job
+        .elements
+        .iter()
+        .any(|e| matches!(e.state, ElementState::Cancelled(_)))
+    {
+        return None;
+    }
     let timeouts = job
         .elements
         .iter()
@@ -300,6 +309,20 @@ mod tests {
             find(&f1.advice, "--chunk 100:").is_some(),
             "{:?}",
             f1.advice
+        );
+    }
+
+    #[test]
+    fn cancelled_elements_suggest_no_time_limit() {
+        let mut j = job(1, "cut", vec![el(0, 0.0, 0.0, 5.0, 0.1)]);
+        j.resources.time_limit = Some(3600);
+        j.elements[0].state = crate::domain::ElementState::Cancelled("by the user".into());
+        let f = figures(&j, 2, &Machine::default());
+        assert!(find(&f.advice, "--time").is_none(), "{:?}", f.advice);
+        assert!(
+            !f.advice.iter().any(|a| a.contains("--time")),
+            "{:?}",
+            f.advice
         );
     }
 

@@ -46,6 +46,18 @@ struct Bar {
 pub fn svg(jobs: &[JobTimeline], f: &Figures) -> String {
     let mut bars = Vec::new();
     for (j, job) in jobs.iter().enumerate() {
+        // A job the path takes whole is on it through the element that
+        // ended last (the one its dependents waited for): only that one is
+        // outlined, so a large array stays readable.
+        let last = job
+            .ran()
+            .max_by(|a, b| a.usage.end.total_cmp(&b.usage.end))
+            .map(|e| e.usage.element);
+        let on_path = |element: usize| {
+            let steps = &f.critical_path.steps;
+            steps.contains(&(job.id, Some(element)))
+                || (steps.contains(&(job.id, None)) && Some(element) == last)
+        };
         for e in job.ran() {
             bars.push(Bar {
                 job: j,
@@ -54,7 +66,7 @@ pub fn svg(jobs: &[JobTimeline], f: &Figures) -> String {
                 submit: (e.usage.submit - f.origin).max(0.0),
                 start: e.usage.start - f.origin,
                 end: e.usage.end - f.origin,
-                critical: f.critical_path.holds(job.id, e.usage.element),
+                critical: on_path(e.usage.element),
             });
         }
     }
@@ -309,7 +321,9 @@ mod tests {
         let a = job(
             1,
             "a_job_with_a_very_long_name_indeed",
-            (0..3).map(|i| el(i, 0.0, 1.0, 2.0, 0.5)).collect(),
+            (0..3)
+                .map(|i| el(i, 0.0, 1.0, 2.0 + i as f64, 0.5))
+                .collect(),
         );
         let jobs = [a];
         let f = figures(&jobs, &machine());
@@ -318,8 +332,8 @@ mod tests {
         assert_eq!(s.matches("class=\"wait\"").count(), 3, "each waited 1 s");
         assert_eq!(
             s.matches("stroke-width=\"1.5\"").count(),
-            4,
-            "3 runs + the legend's swatch"
+            2,
+            "the run that ended last (the job is on the path whole) + the legend's swatch"
         );
         assert!(
             s.contains("a_job_with_a…[0]"),

@@ -236,7 +236,8 @@ pub fn figures(jobs: &[JobTimeline], machine: &Machine) -> Figures {
     } else {
         0.0
     };
-    let busy: f64 = ran().map(|e| e.usage.run_s()).sum();
+    // `+ 0.0`: an empty sum is -0.0 in Rust; the report says 0.
+    let busy: f64 = ran().map(|e| e.usage.run_s()).sum::<f64>() + 0.0;
     let busy_cpu: f64 = jobs
         .iter()
         .map(|j| j.ran().map(|e| e.usage.run_s()).sum::<f64>() * f64::from(j.resources.cpus.max(1)))

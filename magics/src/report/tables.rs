@@ -57,7 +57,12 @@ fn marks(f: &Figures) -> Vec<(String, String, bool)> {
 
 fn headline(jobs: &[JobTimeline], f: &Figures) -> String {
     let elements: usize = jobs.iter().map(|j| j.elements.len()).sum();
-    format!(
+    let open = jobs
+        .iter()
+        .flat_map(|j| j.elements.iter())
+        .filter(|e| !e.state.is_terminal())
+        .count();
+    let mut line = format!(
         "{} job{}, {elements} elements, {} worker{}: wall {} (first submit to last end), busy {}",
         jobs.len(),
         if jobs.len() == 1 { "" } else { "s" },
@@ -65,12 +70,28 @@ fn headline(jobs: &[JobTimeline], f: &Figures) -> String {
         if f.workers == 1 { "" } else { "s" },
         secs(f.wall_s),
         secs(f.busy_s)
-    )
+    );
+    if open > 0 {
+        line.push_str(&format!(
+            "; {open} element{} still queued or running — the figures cover those that ended",
+            if open == 1 { "" } else { "s" }
+        ));
+    }
+    line
+}
+
+/// The guide's marks, or a dash while nothing has ended (no figure to mark).
+fn mark_symbol(f: &Figures, ok: bool) -> &'static str {
+    match (f.busy_s > 0.0, ok) {
+        (false, _) => "—",
+        (true, true) => "✓",
+        (true, false) => "✗",
+    }
 }
 
 fn critical_line(f: &Figures) -> String {
-    if f.critical_path.jobs.is_empty() {
-        return "critical path: nothing ran".into();
+    if f.critical_path.jobs.is_empty() || f.critical_path.seconds <= 0.0 {
+        return "critical path: nothing has ended yet".into();
     }
     format!(
         "critical path: {} — {} of the {} wall",
@@ -127,7 +148,7 @@ fn text(jobs: &[JobTimeline], f: &Figures) -> String {
     let mut t = format!("{}\n", headline(jobs, f));
     let m: Vec<String> = marks(f)
         .into_iter()
-        .map(|(v, bar, ok)| format!("{v} ({} guide: {bar})", if ok { "✓" } else { "✗" }))
+        .map(|(v, bar, ok)| format!("{v} ({} guide: {bar})", mark_symbol(f, ok)))
         .collect();
     let _ = writeln!(t, "{}", m.join(" · "));
     let _ = writeln!(t, "{}\n", critical_line(f));
@@ -176,7 +197,7 @@ fn html(jobs: &[JobTimeline], f: &Figures, svg: &str) -> String {
             h,
             "<td><b>{}</b> <span title=\"the guide's bar\">{} {}</span></td>",
             esc(&v),
-            if ok { "✓" } else { "✗" },
+            mark_symbol(f, ok),
             esc(&bar)
         );
     }
@@ -219,6 +240,28 @@ mod tests {
     use crate::report::metrics::figures;
     use crate::report::metrics::tests::{el, job};
     use crate::report::timeline::Machine;
+
+    #[test]
+    fn a_job_still_running_says_so_and_marks_nothing() {
+        let mut running = el(0, 0.0, 1.0, 0.0, 0.0);
+        running.state = crate::domain::ElementState::Running;
+        running.usage.end = 0.0;
+        let mut pending = el(1, 0.0, 0.0, 0.0, 0.0);
+        pending.state = crate::domain::ElementState::Pending;
+        pending.usage.start = 0.0;
+        pending.usage.end = 0.0;
+        let jobs = [job(1, "busy", vec![running, pending])];
+        let machine = Machine {
+            cpus: Some(2),
+            mem_mb: None,
+        };
+        let f = figures(&jobs, &machine);
+        assert_eq!(f.busy_s.to_bits(), 0.0f64.to_bits(), "no -0");
+        let t = text(&jobs, &f);
+        assert!(t.contains("2 elements still queued or running"), "{t}");
+        assert!(t.contains("critical path: nothing has ended yet"), "{t}");
+        assert!(!t.contains('✗') && !t.contains('✓'), "{t}");
+    }
 
     #[test]
     fn json_has_exactly_the_keys_of_the_issue() {
