@@ -8,9 +8,12 @@
 //! rust/library/{core,alloc,std}/src`), formatted by rustfmt: an `fn` four
 //! spaces inside an inherent `impl` is a method, public only when declared
 //! `pub` (`pub(crate)`, `pub(super)` and no keyword are private); methods
-//! of traits and trait impls are public with their trait. A name is
-//! private when every method of that name is. The scan takes a fraction of
-//! a second and runs once, off the request path.
+//! of traits and trait impls are public with their trait; a method marked
+//! `#[unstable(...)]` is nightly-only, which a stable toolchain cannot call
+//! either. Struct fields count too (`Vec`'s `buf`, `String`'s `vec`): public
+//! only when declared `pub`. A name is private when every method and field
+//! of that name is. The scan takes a fraction of a second and runs once, off
+//! the request path.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -85,18 +88,31 @@ enum Block {
     Inherent,
     /// `trait T { ... }` or `impl T for Type { ... }`: public with the trait.
     Trait,
+    /// `struct S { ... }`: its fields are as public as they say.
+    Struct,
     Other,
 }
 
-/// Sorts the methods of one rustfmt-formatted file into public and private.
+/// Sorts the methods and fields of one rustfmt-formatted file into public
+/// and private.
 fn methods(text: &str, public: &mut HashSet<String>, private: &mut HashSet<String>) {
     // The block each indentation level opened last (index: indent / 4).
     let mut blocks: Vec<Block> = Vec::new();
+    // An `#[unstable(...)]` attribute is waiting for the item it marks.
+    let mut unstable = false;
     for line in text.lines() {
         let body = line.trim_start();
-        if body.is_empty() || body.starts_with("//") || body.starts_with('#') {
+        if body.is_empty() || body.starts_with("//") {
             continue;
         }
+        if body.starts_with('#') {
+            unstable |= body.starts_with("#[unstable(");
+            continue;
+        }
+        if continues_attribute(body) {
+            continue;
+        }
+        let marked = std::mem::take(&mut unstable);
         let level = (line.len() - body.len()) / 4;
         blocks.truncate(level + 1);
         blocks.resize(level + 1, Block::Other);
@@ -104,22 +120,49 @@ fn methods(text: &str, public: &mut HashSet<String>, private: &mut HashSet<Strin
             blocks[level] = kind;
             continue;
         }
-        let Some((is_pub, name)) = function(body) else {
-            continue;
+        let parent = level.checked_sub(1).map(|l| blocks[l]);
+        let (is_pub, name) = match (parent, function(body)) {
+            (_, Some(found)) => found,
+            (Some(Block::Struct), None) => match field(body) {
+                Some(found) => found,
+                None => continue,
+            },
+            _ => continue,
         };
-        match level.checked_sub(1).map(|l| blocks[l]) {
-            Some(Block::Trait) => {
-                public.insert(name.to_string());
-            }
-            Some(Block::Inherent) if is_pub => {
-                public.insert(name.to_string());
-            }
-            Some(Block::Inherent) => {
-                private.insert(name.to_string());
-            }
-            _ => {}
+        let visible = match parent {
+            Some(Block::Trait) => !marked,
+            Some(Block::Inherent | Block::Struct) => is_pub && !marked,
+            _ => continue,
+        };
+        if visible {
+            public.insert(name.to_string());
+        } else {
+            private.insert(name.to_string());
         }
     }
+}
+
+/// A line inside a multi-line attribute (`feature = "x",`, `)]`).
+fn continues_attribute(body: &str) -> bool {
+    body.starts_with(")]")
+        || [
+            "feature = ",
+            "issue = ",
+            "reason = ",
+            "since = ",
+            "note = ",
+            "implied_by = ",
+        ]
+        .iter()
+        .any(|k| body.starts_with(k))
+}
+
+/// `pub name: Type,` → (true, "name"); `name: Type,` → (false, "name").
+fn field(body: &str) -> Option<(bool, &str)> {
+    let (rest, is_pub) = strip_visibility(body);
+    let (name, ty) = rest.split_once(':')?;
+    let simple = !name.is_empty() && name.chars().all(|c| c.is_alphanumeric() || c == '_');
+    (simple && !ty.starts_with(':') && rest.trim_end().ends_with(',')).then_some((is_pub, name))
 }
 
 /// The kind of block an `impl` or `trait` line opens.
@@ -129,6 +172,9 @@ fn header(body: &str) -> Option<Block> {
     let body = body.strip_prefix("auto ").unwrap_or(body);
     if body.starts_with("trait ") {
         return Some(Block::Trait);
+    }
+    if body.starts_with("struct ") && body.trim_end().ends_with('{') {
+        return Some(Block::Struct);
     }
     if body.starts_with("impl<") || body.starts_with("impl ") {
         // `impl<T> Trait for Type`, `impl !Send for Type`.
@@ -206,6 +252,24 @@ mod inner {
 }
 
 fn free_function() {}
+
+pub struct Vecish<T> {
+    buf: RawVec<T>,
+    len: usize,
+    pub(crate) cap: usize,
+    pub shown_field: u8,
+}
+
+impl<T> Vecish<T> {
+    pub fn len(&self) -> usize {}
+    #[unstable(feature = \"vec_into_raw_parts\", reason = \"new API\", issue = \"65816\")]
+    pub fn into_raw_parts(self) {}
+    #[unstable(
+        feature = \"push_mut\",
+        issue = \"135974\"
+    )]
+    pub fn push_mut(&mut self) {}
+}
 ";
 
     #[test]
@@ -214,10 +278,33 @@ fn free_function() {}
         methods(SOURCE, &mut public, &mut private);
         let mut p: Vec<_> = public.into_iter().collect();
         p.sort();
-        assert_eq!(p, ["extend", "from_raw", "next", "push_str", "shown"]);
+        assert_eq!(
+            p,
+            [
+                "extend",
+                "from_raw",
+                "len",
+                "next",
+                "push_str",
+                "shown",
+                "shown_field"
+            ]
+        );
         let mut q: Vec<_> = private.into_iter().collect();
         q.sort();
-        assert_eq!(q, ["helper", "hidden", "push_str_slice"]);
+        assert_eq!(
+            q,
+            [
+                "buf",
+                "cap",
+                "helper",
+                "hidden",
+                "into_raw_parts",
+                "len",
+                "push_mut",
+                "push_str_slice"
+            ]
+        );
     }
 
     #[test]
@@ -225,7 +312,13 @@ fn free_function() {}
         // The toolchain that builds sluice has rust-src (evcxr needs it).
         let dir = library_dir().expect("rust-src of the toolchain");
         let private = scan(&dir);
-        for name in ["push_str_slice", "extend_desugared", "extend_trusted"] {
+        for name in [
+            "push_str_slice",
+            "extend_desugared",
+            "extend_trusted",
+            "base",
+            "into_raw_parts_with_alloc",
+        ] {
             assert!(private.contains(name), "{name}");
         }
         for name in ["push_str", "extend_from_slice", "len", "next", "map"] {

@@ -175,8 +175,12 @@ def matches(kc, code):
 
 def test_completion_offers_no_private_std_methods(kernel):
     _, kc = kernel
-    ok(kc, "let mut s = String::new(); let mut v: Vec<u8> = Vec::new();")
+    ok(kc, "let mut s = String::new(); let mut v: Vec<u8> = Vec::new(); "
+           "let m: std::collections::HashMap<u8, u8> = std::collections::HashMap::new();")
     assert matches(kc, "s.push_st") == ["push_str"]
+    # Private fields too (HashMap's `base`, String's `vec`).
+    assert "base" not in matches(kc, "m.ba")
+    assert "vec" not in matches(kc, "s.ve")
     got = matches(kc, "v.extend_")
     assert "extend_from_slice" in got and "extend_from_within" in got, got
     assert not {"extend_with", "extend_desugared", "extend_trusted"} & set(got), got

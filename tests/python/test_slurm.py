@@ -258,6 +258,11 @@ def test_a_job_that_can_never_start_says_so(login):
         time.sleep(0.5)
     assert "--cpus-per-task" in texts(ok(kc, "%slurm status greedy"))
     ok(kc, "%slurm cancel greedy")
+    # A job sbatch refuses is recorded as never submitted, not as stopped.
+    c = cell(kc, "%%slurm map 0..3 -> refused --mem 999999G\n|x: u8| x")
+    assert c.status == "error", texts(c)
+    t = texts(ok(kc, "%slurm status refused"))
+    assert "not submitted" in t and "kernel that ran it stopped" not in t, t
 
 
 def test_chdir_and_export_as_sbatch(login):
@@ -316,6 +321,8 @@ def test_restart_reattaches_and_binds(login):
            "fn f(x: i64) -> i64 { std::thread::sleep(std::time::Duration::from_secs(6)); x * x }")
     km.restart_kernel(now=False)
     kc.wait_for_ready(timeout=STARTUP_TIMEOUT)
+    # The front end names no notebook: the folder's jobs are still listed.
+    assert "survivor" in texts(ok(kc, "%slurm status"))
     c = ok(kc, "%slurm wait survivor")
     assert "bound `survivor: Vec<i64>`" in texts(c)
     assert value(kc, "survivor") == "[0, 1, 4, 9]"

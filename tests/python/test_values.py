@@ -140,3 +140,12 @@ def check_values_cross_exactly(kc):
 def test_values_cross_exactly(nb):
     _, kc, _ = nb
     check_values_cross_exactly(kc)
+
+
+def test_endless_items_stop_at_the_cap(nb):
+    _, kc, workdir = nb
+    c = cell(kc, "%%slurm map std::iter::repeat(1u8) -> endless\n|x: u8| x")
+    assert c.status == "error" and c.error()["ename"] == "ItemsError", c.error()
+    assert "more than 10000000 items" in c.error()["evalue"], c.error()
+    assert ".take(n)" in c.error()["evalue"]
+    assert value(kc, "1 + 1") == "2"

@@ -10,7 +10,9 @@ use crate::ledger::JobRecord;
 use crate::pipeline::bind::BIND_PANIC_PREFIX;
 use crate::session::{EvalError, Session};
 
-/// Refuse arrays larger than this many items (Slurm's MaxArraySize is far below).
+/// Refuse arrays larger than this many items (Slurm's MaxArraySize is far
+/// below). The session stops reading ITEMS there, so an endless iterator
+/// (`std::iter::repeat(1)`) ends with an error instead of filling the disk.
 pub(super) const MAX_ITEMS: usize = 10_000_000;
 
 /// Where the items come from.
@@ -113,9 +115,10 @@ pub(super) fn write_expression(
         "{{ use std::io::Write as _; \
 let mut __sluice_f = std::io::BufWriter::new(std::fs::File::create(r#\"{path}\"#).expect(\"{p}cannot create the items file\")); \
 let mut __sluice_n: usize = 0; \
-for __sluice_it in {iter} {{ let __sluice_line = {enc}; __sluice_f.write_all(__sluice_line.as_bytes()).expect(\"{p}cannot write an item\"); __sluice_f.write_all(b\"\\n\").expect(\"{p}cannot write an item\"); __sluice_n += 1; }} \
+for __sluice_it in {iter} {{ if __sluice_n == {max} {{ panic!(\"{p}ITEMS yields more than {max} items (an endless iterator? take what you need: `.take(n)`)\"); }} let __sluice_line = {enc}; __sluice_f.write_all(__sluice_line.as_bytes()).expect(\"{p}cannot write an item\"); __sluice_f.write_all(b\"\\n\").expect(\"{p}cannot write an item\"); __sluice_n += 1; }} \
 __sluice_f.flush().expect(\"{p}cannot write the items\"); __sluice_n }}",
         path = dir.items().display(),
+        max = MAX_ITEMS,
         enc = crate::crossing::encode_expr("&__sluice_it", p, "format!(\"item {}\", __sluice_n)"),
     );
     let shown = match session.variables().into_iter().find(|(n, _)| n == expr) {

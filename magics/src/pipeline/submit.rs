@@ -70,11 +70,13 @@ pub fn submit(ws: &mut Workspace, p: &Prepared, run: Vec<usize>) -> Result<JobRe
         environment: environment(ws, &record, &plan.resources),
     };
     if let Err(e) = check_cross_backend(ws, &record).and_then(|()| hand_over(ws, &record, &spec)) {
-        // Nothing runs: the record says so.
+        // Nothing runs: the record says so, for every element (a record
+        // that covers fewer elements would be read as a job in flight).
+        let never = ElementState::Cancelled(format!("not submitted: {e}"));
         let _ = ws.ledger()?.record_states(
             record.id,
             JobState::Cancelled,
-            &[ElementState::Cancelled(format!("not submitted: {e}"))],
+            &vec![never; spec.elements.max(1)],
         );
         return Err(e);
     }

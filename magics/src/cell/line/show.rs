@@ -58,9 +58,16 @@ impl Magics {
                 // The newest job of each name, like the names the notebook binds.
                 let mut newest: Vec<JobRecord> = Vec::new();
                 for j in self.ws.ledger()?.jobs()? {
+                    // Without a notebook name (a front end that does not
+                    // say, as after a restart under jupyter_client or
+                    // nbconvert), the folder's unnamed jobs are this
+                    // notebook's: a restart must not hide them.
                     let ours = all
                         || mine.contains(&j.id)
-                        || notebook.as_deref().is_some_and(|n| n == j.notebook);
+                        || match notebook.as_deref() {
+                            Some(n) => n == j.notebook,
+                            None => j.notebook.is_empty(),
+                        };
                     if ours {
                         newest.retain(|k| k.name != j.name);
                         newest.push(j);
