@@ -267,22 +267,25 @@ impl JobDir {
     }
 
     /// The first start and the last end (Unix seconds) of the job's items
-    /// that have a status with times; None if none has.
+    /// that have a status with times, and of its elements the local
+    /// executor accounted for (`usage/`: also elements it killed, whose
+    /// items wrote no times); None if there are none.
     pub fn run_span(&self, items: usize) -> Option<(f64, f64)> {
-        let mut span: Option<(f64, f64)> = None;
-        for i in 0..items {
-            let Some(s) = self
-                .read_status(i)
-                .filter(|s| s.start > 0.0 && s.end >= s.start)
-            else {
-                continue;
-            };
-            span = Some(match span {
-                Some((a, b)) => (a.min(s.start), b.max(s.end)),
-                None => (s.start, s.end),
-            });
-        }
-        span
+        let statuses = (0..items)
+            .filter_map(|i| self.read_status(i))
+            .map(|s| (s.start, s.end));
+        let elements = (0..items.div_ceil(self.chunk()))
+            .filter_map(|e| self.read_usage(e))
+            .map(|u| (u.start, u.end));
+        statuses
+            .chain(elements)
+            .filter(|&(start, end)| start > 0.0 && end >= start)
+            .fold(None, |span, (start, end)| {
+                Some(match span {
+                    Some((a, b)) => (f64::min(a, start), f64::max(b, end)),
+                    None => (start, end),
+                })
+            })
     }
 
     /// The last `n` lines of element `element`'s stderr ("" if missing).

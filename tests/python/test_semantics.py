@@ -126,6 +126,14 @@ def test_status_is_a_table_with_slurm_states_and_elapsed_time(nb):
     assert "FAILED" in row and "2 completed, 1 TIMEOUT" in row, t
     elapsed = float(re.search(r"(\d+\.\d) s\b", row).group(1))
     assert elapsed >= 2.0, row
+    # Every element timed out: the elapsed time still counts their run.
+    c = cell(kc, "%%slurm map 0..2 -> stuck --time 0:02\n"
+                 "fn f(x: u64) -> u64 { std::thread::sleep(std::time::Duration::from_secs(60)); x }")
+    assert c.status == "error", c.error()
+    row = next(line for line in texts(ok(kc, "%slurm status stuck")).splitlines() if "stuck" in line)
+    assert "2 TIMEOUT" in row, row
+    elapsed = float(re.search(r"(\d+\.\d) s\b", row).group(1))
+    assert elapsed >= 1.5, row
 
 
 def test_status_lists_this_notebooks_jobs_and_all_lists_the_folder(tmp_path):
