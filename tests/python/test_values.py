@@ -135,6 +135,12 @@ def check_values_cross_exactly(kc):
     assert value(kc, "(losses[0], losses[1].map(f64::is_nan), losses[2])") == "(Some(0.5), Some(true), None)"
     ok(kc, "%%slurm run -> nan_count\nlosses.iter().filter(|l| l.is_some_and(f64::is_nan)).count()")
     assert value(kc, "nan_count") == "1"
+    # Sweep VALUES that JSON cannot hold: NaN, infinities, -0.0, i128.
+    ok(kc, "let odd_xs: Vec<f64> = vec![f64::NAN, f64::INFINITY, -0.0];")
+    ok(kc, "%%sweep x in odd_xs -> odd_sweep\nx.to_bits()")
+    assert value(kc, "(odd_sweep.len(), odd_sweep.iter().all(|(p, b)| p.0.to_bits() == *b))") == "(3, true)"
+    ok(kc, "%%sweep b in [i128::MIN, 5] -> wides\nb / 2")
+    assert value(kc, "wides.iter().any(|(p, r)| p.0 == i128::MIN && *r == i128::MIN / 2)") == "true"
 
 
 def test_values_cross_exactly(nb):

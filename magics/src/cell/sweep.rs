@@ -231,8 +231,9 @@ fn row_line(r: &Row) -> String {
 fn let_rows(name: &str, tuple_ty: &str, result_ty: &str, path: &std::path::Path) -> String {
     let p = BIND_PANIC_PREFIX;
     format!(
-        "let {name}: Vec<({tuple_ty}, {result_ty})> = std::fs::read_to_string(r#\"{}\"#).expect(\"{p}cannot read the sweep\").lines().filter_map(|l| {{ let (ps, r) = l.split_once('\\t')?; Some((serde_json::from_str::<{tuple_ty}>(ps).ok()?, {}.ok()?)) }}).collect();",
+        "let {name}: Vec<({tuple_ty}, {result_ty})> = std::fs::read_to_string(r#\"{}\"#).expect(\"{p}cannot read the sweep\").lines().filter_map(|l| {{ let (ps, r) = l.split_once('\\t')?; Some(({}.ok()?, {}.ok()?)) }}).collect();",
         path.display(),
+        crate::crossing::decode_expr("ps", tuple_ty),
         crate::crossing::decode_expr("r", result_ty),
     )
 }
