@@ -105,7 +105,7 @@ fn param_of(name: &str, expr: &str, type_name: &str, texts: &[&str]) -> Result<P
             items.len()
         )));
     }
-    let values = items.iter().map(value_of).collect();
+    let values = items.iter().map(|v| value_of(v, ty)).collect();
     Ok(Param {
         name: name.to_string(),
         values,
@@ -115,9 +115,13 @@ fn param_of(name: &str, expr: &str, type_name: &str, texts: &[&str]) -> Result<P
     })
 }
 
-/// A value for tables and plots (the JSON is what the task reads).
-fn value_of(v: &serde_json::Value) -> Value {
+/// A value for tables and plots (the text is what the task reads).
+fn value_of(v: &serde_json::Value, ty: ParamType) -> Value {
     match v {
+        // An integer wider than i64 (shown as its digits): a number still.
+        serde_json::Value::String(s) if ty == ParamType::Int && s.parse::<i128>().is_ok() => {
+            Value::Float(s.parse().unwrap_or(f64::NAN))
+        }
         serde_json::Value::Number(n) => match n.as_i64() {
             Some(i) => Value::Int(i),
             None => Value::Float(n.as_f64().unwrap_or(f64::NAN)),
