@@ -84,6 +84,11 @@ pub(in crate::engine) fn compile_error_in(
     if traceback.is_empty() {
         traceback.push("error: compilation failed".into());
     }
+    // The build failed with only warnings to show: evcxr kept back the
+    // error, which is in its own code around the cell.
+    if !errors.is_empty() && errors.iter().all(|e| e.level() != "error") {
+        traceback.push(GENERATED.into());
+    }
     ErrorOutput {
         ename: "CompileError".into(),
         evalue,
