@@ -6,7 +6,8 @@
 use super::Magics;
 use super::captures;
 use super::items;
-use super::sweep_table::{Row, config_json, objective_name, plots, render_table, save};
+use super::sweep_config::config_json;
+use super::sweep_table::{Row, objective_name, plots, render_table, save};
 use crate::domain::{ElementState, JobKind, TaskPlan};
 use crate::error::{MagicError, io};
 use crate::grammar::SweepMagic;
