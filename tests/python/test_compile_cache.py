@@ -43,3 +43,14 @@ def test_cache_turns_on_at_the_first_dep_unless_the_session_is_kept(session):
     assert cache_limit(kc) == want
     c = run_cell(kc, "itoa::Buffer::new().format(42u32).to_string()")
     assert c.status == "ok", c.error()
+
+
+def test_a_first_dep_cell_that_goes_on_with_code(session):
+    # The magics' crates join the user's first `:dep` cell; they go before
+    # its Rust code, where evcxr reads commands.
+    _, kc = session
+    c = run_cell(kc, ':dep itoa = "1"\nlet kept_after_dep = 41;', timeout=600)
+    assert c.status == "ok", c.error()
+    c = run_cell(kc, "kept_after_dep + 1")
+    assert c.status == "ok", c.error()
+    assert c.of_type("execute_result")[0]["content"]["data"]["text/plain"] == "42"

@@ -138,7 +138,7 @@ impl Worker {
             .then(|| self.magics.serde_json_dep_for(&req.code))
             .flatten();
         let code = match &serde {
-            Some(dep) => format!("{}\n{dep}", block.code),
+            Some(dep) => with_commands(&block.code, dep),
             None => block.code.clone(),
         };
         let code = code.as_str();
@@ -401,6 +401,25 @@ impl Worker {
     }
 }
 
+/// `code` with the command lines `commands` (`:dep …`) added after its
+/// leading commands: evcxr reads commands only before the cell's Rust code,
+/// so a `:dep` cell that goes on with code keeps them in front of it.
+fn with_commands(code: &str, commands: &str) -> String {
+    let lines: Vec<&str> = code.lines().collect();
+    let first = lines
+        .iter()
+        .position(|l| l.trim_start().starts_with(':'))
+        .unwrap_or(0);
+    let end = lines[first..]
+        .iter()
+        .position(|l| !l.trim_start().starts_with(':'))
+        .map_or(lines.len(), |n| first + n);
+    let mut out: Vec<&str> = lines[..end].to_vec();
+    out.extend(commands.lines());
+    out.extend(&lines[end..]);
+    out.join("\n")
+}
+
 /// evcxr's build number in a generated library (`fn run_user_code_7(` → 7).
 fn build_number(lib_rs: &str) -> Option<u64> {
     let at = lib_rs.rfind("pub extern \"C\" fn run_user_code_")?;
@@ -419,6 +438,19 @@ fn restarts_runtime(code: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn commands_go_after_the_cells_leading_commands() {
+        assert_eq!(
+            super::with_commands(":dep a = \"1\"\nlet q = 1;", ":dep b = \"2\""),
+            ":dep a = \"1\"\n:dep b = \"2\"\nlet q = 1;"
+        );
+        assert_eq!(
+            super::with_commands("let x = 1;\n:dep a = \"1\"", ":dep b"),
+            "let x = 1;\n:dep a = \"1\"\n:dep b"
+        );
+        assert_eq!(super::with_commands(":dep a", ":dep b"), ":dep a\n:dep b");
+    }
     use super::{build_number, restarts_runtime};
 
     #[test]
