@@ -1,7 +1,9 @@
 """The opt-in result cache (`--cache`, `%slurm config --cache on`,
 `SLUICE_CACHE=1`, `%slurm cache clear`). Submissions are counted by a side
 effect: every task appends its item to a log file, so a line is an item
-that ran; timing plays no part."""
+that ran; timing plays no part. Each line is one `write` on an O_APPEND
+file (`writeln!` on a `File` writes the item and the newline separately,
+and concurrent elements interleaved them: "01\n\n")."""
 
 from pathlib import Path
 
@@ -22,7 +24,7 @@ def logging_map(log, expr="x * k", flags="--cache", items="0..4", name="doubled"
     return (f"%%slurm map {items} -> {name} {flags}\n"
             f"|x: i64| -> i64 {{ use std::io::Write as _; "
             f"let mut f = std::fs::OpenOptions::new().create(true).append(true).open(r#\"{log}\"#).unwrap(); "
-            f"writeln!(f, \"{{x}}\").unwrap(); {expr} }}")
+            f"f.write_all(format!(\"{{x}}\\n\").as_bytes()).unwrap(); {expr} }}")
 
 
 def test_unchanged_rerun_submits_nothing_and_binds_the_same(cache_kernel):
@@ -96,7 +98,7 @@ def test_sweep_with_one_more_value_runs_only_the_new_configurations(cache_kernel
     log = workdir / "sweep.log"
     body = (f"{{ use std::io::Write as _; "
             f"let mut f = std::fs::OpenOptions::new().create(true).append(true).open(r#\"{log}\"#).unwrap(); "
-            f"writeln!(f, \"{{a}}-{{b}}\").unwrap(); a * 10 + b }}")
+            f"f.write_all(format!(\"{{a}}-{{b}}\\n\").as_bytes()).unwrap(); a * 10 + b }}")
     ok(kc, f"%%sweep a in [1, 2], b in [0, 1] -> grid --cache\n{body}")
     assert len(ran(log)) == 4
     c = ok(kc, f"%%sweep a in [1, 2, 3], b in [0, 1] -> grid --cache\n{body}")
