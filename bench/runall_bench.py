@@ -4,7 +4,11 @@ cached, and where the time goes. Warm caches (one untimed run of each
 figure first), medians of --runs runs, a baseline in the same run:
 
   usable      launch -> first cell's result, sluice vs evcxr_jupyter (the
-              two kernels alternate, so both see the same machine);
+              kernels alternate, so all see the same machine): `sluice`
+              with a warm standby waiting (the usual case after a first
+              kernel on the machine: a kernel leaves one when it shuts down
+              or idles; the wait for it is not timed), `sluice-fresh` with
+              standbys off (SLUICE_STANDBY=0: every start warms up);
   run all     `jupyter nbconvert --execute` of notebooks/parameter_sweep.ipynb
               and notebooks/fan_out_fan_in.ipynb, against the issue's
               targets (8 s, 6 s) — or, with --baseline-kernel, against
@@ -62,6 +66,35 @@ def kernelspec_root(name, argv, env=None):
 
 def sluice_argv(binary):
     return [str(binary), "kernel", "--connection-file", "{connection_file}"]
+
+
+def session_root():
+    if os.environ.get("SLUICE_SESSION_DIR"):
+        return Path(os.environ["SLUICE_SESSION_DIR"])
+    return Path(f"/var/tmp/sluice-{os.getuid()}/sessions")
+
+
+def wait_for_standby(binary, limit=300):
+    """Waits (untimed) until a warm standby of `binary` waits: its lock is
+    held and reads `<pid>\n<binary>\nready\n`. False after `limit` s."""
+    import fcntl
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        for lock in session_root().glob("standby-*.lock"):
+            try:
+                with open(lock) as f:
+                    try:
+                        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                        fcntl.flock(f, fcntl.LOCK_UN)
+                        continue
+                    except BlockingIOError:
+                        lines = f.read().split("\n")
+            except FileNotFoundError:
+                continue
+            if len(lines) > 2 and lines[1] == str(binary) and lines[2] == "ready":
+                return True
+        time.sleep(0.2)
+    return False
 
 
 def usable(spec_root, name, log=None):
@@ -196,8 +229,11 @@ def main():
     runs = max(args.runs, 1)
     work = Path(tempfile.mkdtemp(prefix="sluice-runall-"))
     log_env = {"SLUICE_LOG": "warn,sluice=info,sluice::phase=debug"}
-    kernels = {"sluice": kernelspec_root("sluice-bench", sluice_argv(args.kernel), log_env)}
-    names = {"sluice": "sluice-bench"}
+    kernels = {"sluice": kernelspec_root("sluice-bench", sluice_argv(args.kernel), log_env),
+               "sluice-fresh": kernelspec_root("sluice-fresh", sluice_argv(args.kernel),
+                                               dict(log_env, SLUICE_STANDBY="0"))}
+    names = {"sluice": "sluice-bench", "sluice-fresh": "sluice-fresh"}
+    standby = {"sluice": args.kernel}
     if args.baseline_kernel:
         kernels["baseline"] = kernelspec_root("sluice-baseline", sluice_argv(args.baseline_kernel), log_env)
         names["baseline"] = "sluice-baseline"
@@ -211,6 +247,8 @@ def main():
     times = {k: [] for k in kernels}
     for r in range(runs + 1):
         for k, root in kernels.items():
+            if r and k in standby and not wait_for_standby(standby[k]):
+                print(f"  ({k}: no standby came; this run starts afresh)")
             dt = usable(root, names[k])
             if r:
                 times[k].append(dt)
@@ -223,19 +261,24 @@ def main():
         if nb == next(iter(NOTEBOOKS)):
             print(f"\n# run all: nbconvert --execute (median of {runs}, after one untimed run)")
         for k in (x for x in kernels if x != "evcxr_jupyter"):
-            ts = [run_all(kernels[k], names[k], nb, work) for _ in range(runs + 1)][1:]
+            ts = []
+            for r in range(runs + 1):
+                if r and k in standby and not wait_for_standby(standby[k]):
+                    print(f"  ({k}: no standby came; this run starts afresh)")
+                ts.append(run_all(kernels[k], names[k], nb, work))
+            ts = ts[1:]
             m = statistics.median(ts)
             print(f"  {nb:<24} {k:<9} {m:7.2f} s  target {target:.0f} s: {m / target:.2f}x  "
                   f"(runs: {', '.join(f'{t:.2f}' for t in ts)})")
 
     print(f"\n# magic cell with a cached task binary (%%slurm map 0..4, median of {runs})")
-    for k in (x for x in kernels if x != "evcxr_jupyter"):
+    for k in (x for x in kernels if x not in ("evcxr_jupyter", "sluice-fresh")):
         cell, elements, overhead, plain = magic_overhead(kernels[k], names[k], work, runs)
         print(f"  {k:<9} cell {cell:6.3f} s, elements {elements:6.3f} s, overhead {overhead:6.3f} s "
               f"(target 0.5 s: {overhead / 0.5:.2f}x); plain cell using the result {plain:6.3f} s")
 
     if not args.skip_breakdown:
-        for k in (x for x in kernels if x != "evcxr_jupyter"):
+        for k in (x for x in kernels if x not in ("evcxr_jupyter", "sluice-fresh")):
             print(f"\n# breakdown ({k}): seconds per cell, client side; the kernel's phases under each")
             for label, dt, phases in breakdown(kernels[k], names[k], work):
                 print(f"  {dt:7.2f}  {label}")

@@ -36,9 +36,19 @@ impl Iopub {
     }
 }
 
-/// Starts the writer task on `conn` and returns the handle.
-pub fn spawn(mut conn: KernelIoPubXPubConnection) -> Iopub {
-    let (tx, mut rx) = mpsc::unbounded_channel::<JupyterMessage>();
+/// The messages queued for the writer before its socket exists.
+pub struct Queue(mpsc::UnboundedReceiver<JupyterMessage>);
+
+/// A handle and its queue; the writer starts with [`spawn`].
+pub fn channel() -> (Iopub, Queue) {
+    let (tx, rx) = mpsc::unbounded_channel::<JupyterMessage>();
+    (Iopub { tx }, Queue(rx))
+}
+
+/// Starts the writer task on `conn`, publishing what `queue` holds and
+/// will hold.
+pub fn spawn(mut conn: KernelIoPubXPubConnection, queue: Queue) {
+    let Queue(mut rx) = queue;
     tokio::spawn(async move {
         loop {
             tokio::select! {
@@ -65,5 +75,4 @@ pub fn spawn(mut conn: KernelIoPubXPubConnection) -> Iopub {
             }
         }
     });
-    Iopub { tx }
 }

@@ -203,7 +203,7 @@ pub fn claim(root: &Path, key: &str) -> std::io::Result<Option<Claim>> {
 
 /// An exclusive, non-blocking `flock` on `path` (created if missing); None
 /// if another process holds it.
-fn try_lock(path: &Path) -> std::io::Result<Option<File>> {
+pub(crate) fn try_lock(path: &Path) -> std::io::Result<Option<File>> {
     let mut f = std::fs::OpenOptions::new()
         .create(true)
         .truncate(false)

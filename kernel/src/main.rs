@@ -17,6 +17,7 @@ mod kernel_info;
 mod pipe_probe;
 mod runtime;
 mod server;
+mod standby;
 mod std_private;
 mod streams;
 mod wire;
@@ -48,6 +49,10 @@ enum Command {
     Kernel,
     /// Write the kernelspec so `jupyter kernelspec list` shows sluice.
     Install(install::InstallArgs),
+    /// Warm up a kernel and wait for the next launch (started by kernels;
+    /// see `SLUICE_STANDBY` in the README).
+    #[command(hide = true)]
+    Standby,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -70,22 +75,67 @@ fn main() -> anyhow::Result<()> {
                 );
             };
             init_tracing();
-            std_private::warm();
-            runtime::control::ignore_in_children();
-            if let Some(dir) = kept_session::claim_for_this_kernel() {
-                // SAFETY: no other thread exists yet (the tokio runtime and
-                // the engine start below), so nothing reads the environment
-                // while it changes; evcxr reads this when the engine starts.
-                unsafe { std::env::set_var("EVCXR_TMPDIR", dir) };
+            let launch = standby::Launch::capture();
+            if let Some(launch) = launch.as_ref().filter(|_| standby::enabled())
+                && let Some(kernel) = standby::launcher::offer(launch, &path)
+            {
+                standby::launcher::wait_for_kernel(kernel);
+                return Ok(());
             }
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .enable_all()
-                .build()
-                .context("starting the tokio runtime")?;
-            runtime.block_on(server::serve(&path))
+            if let Some(launch) = launch {
+                standby::remember_launch(launch);
+            }
+            prepare_kernel_process();
+            let pre = server::Prestart::start().context("starting the engine thread")?;
+            serve(&path, pre)
+        }
+        Some(Command::Standby) => {
+            init_tracing();
+            let waiting = match standby::waiting::prepare() {
+                Ok(w) => w,
+                Err(e) => {
+                    tracing::debug!("no standby: {e}");
+                    return Ok(());
+                }
+            };
+            prepare_kernel_process();
+            match standby::waiting::wait(waiting) {
+                Ok(adopted) => {
+                    let served = serve(&adopted.connection_file, adopted.prestart);
+                    let _ = std::fs::remove_file(&adopted.adoption_file);
+                    served
+                }
+                Err(e) => {
+                    tracing::debug!("standby ends: {e}");
+                    Ok(())
+                }
+            }
         }
     }
+}
+
+/// What every kernel process does before its engine starts (the caller
+/// has no other thread yet).
+fn prepare_kernel_process() {
+    if let Some(dir) = kept_session::claim_for_this_kernel() {
+        // SAFETY: no other thread exists yet (the scan below, the tokio
+        // runtime and the engine start later), so nothing reads the
+        // environment while it changes; evcxr reads this when the engine
+        // starts.
+        unsafe { std::env::set_var("EVCXR_TMPDIR", dir) };
+    }
+    runtime::control::ignore_in_children();
+    std_private::warm();
+}
+
+/// Serves the connection file with the engine already started.
+fn serve(path: &std::path::Path, pre: server::Prestart) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the tokio runtime")?;
+    runtime.block_on(server::serve(path, pre))
 }
 
 /// Logs go to stderr (Jupyter shows them in the server log), level from `SLUICE_LOG`.

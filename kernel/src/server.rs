@@ -36,8 +36,62 @@ use crate::is_complete::{self, Completeness};
 use crate::kernel_info;
 use crate::wire::{self, WireError};
 
+/// The engine and the queues the sockets will drain, made before the
+/// sockets exist: evcxr warms up while a kernel reads its connection file,
+/// or while a standby waits (`standby`).
+pub struct Prestart {
+    engine: Engine,
+    iopub: Iopub,
+    iopub_queue: iopub::Queue,
+    shell_tx: mpsc::UnboundedSender<JupyterMessage>,
+    shell_rx: mpsc::UnboundedReceiver<JupyterMessage>,
+    stdin_rx: mpsc::UnboundedReceiver<StdinRequest>,
+    history: Arc<Mutex<History>>,
+}
+
+/// One input request from a cell and where its answer goes.
+type StdinRequest = (
+    JupyterMessage,
+    String,
+    bool,
+    tokio::sync::oneshot::Sender<String>,
+);
+
+impl Prestart {
+    /// Starts the engine thread (its warm-up begins at once).
+    ///
+    /// # Errors
+    /// The thread could not be started.
+    pub fn start() -> std::io::Result<Prestart> {
+        let (iopub, iopub_queue) = iopub::channel();
+        let (shell_tx, shell_rx) = mpsc::unbounded_channel::<JupyterMessage>();
+        let (stdin_tx, stdin_rx) = mpsc::unbounded_channel();
+        let history = Arc::new(Mutex::new(History::default()));
+        let engine = Engine::start(Outlets {
+            iopub: iopub.clone(),
+            shell: shell_tx.clone(),
+            stdin: stdin_tx,
+            history: history.clone(),
+        })?;
+        Ok(Prestart {
+            engine,
+            iopub,
+            iopub_queue,
+            shell_tx,
+            shell_rx,
+            stdin_rx,
+            history,
+        })
+    }
+
+    /// The engine.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+}
+
 /// Reads the connection file and serves until a shutdown request.
-pub async fn serve(connection_file: &Path) -> anyhow::Result<()> {
+pub async fn serve(connection_file: &Path, pre: Prestart) -> anyhow::Result<()> {
     let text = std::fs::read_to_string(connection_file)
         .with_context(|| format!("reading connection file {}", connection_file.display()))?;
     let info: ConnectionInfo = serde_json::from_str(&text)
@@ -53,12 +107,24 @@ pub async fn serve(connection_file: &Path) -> anyhow::Result<()> {
     }
     kernel_info::probe_rustc();
     let session = uuid::Uuid::new_v4().to_string();
+    let Prestart {
+        engine,
+        iopub,
+        iopub_queue,
+        shell_tx,
+        mut shell_rx,
+        stdin_rx,
+        history,
+    } = pre;
 
     let mut heartbeat = create_kernel_heartbeat_connection(&info).await?;
     let shell = create_kernel_shell_connection(&info, &session).await?;
     let control = create_kernel_control_connection(&info, &session).await?;
     let stdin = create_kernel_stdin_connection(&info, &session).await?;
-    let iopub = iopub::spawn(create_kernel_iopub_xpub_connection(&info, &session).await?);
+    iopub::spawn(
+        create_kernel_iopub_xpub_connection(&info, &session).await?,
+        iopub_queue,
+    );
 
     tokio::spawn(async move {
         // The spec says echo; the crate's helper answers "pong", so echo here.
@@ -72,7 +138,6 @@ pub async fn serve(connection_file: &Path) -> anyhow::Result<()> {
     });
 
     let (mut shell_send, shell_recv) = shell.split();
-    let (shell_tx, mut shell_rx) = mpsc::unbounded_channel::<JupyterMessage>();
     tokio::spawn(async move {
         while let Some(msg) = shell_rx.recv().await {
             if let Err(e) = shell_send.send(msg).await {
@@ -81,17 +146,7 @@ pub async fn serve(connection_file: &Path) -> anyhow::Result<()> {
         }
     });
 
-    let (stdin_tx, stdin_rx) = mpsc::unbounded_channel();
     tokio::spawn(serve_stdin(stdin, stdin_rx));
-
-    let history = Arc::new(Mutex::new(History::default()));
-    let engine = Engine::start(Outlets {
-        iopub: iopub.clone(),
-        shell: shell_tx.clone(),
-        stdin: stdin_tx,
-        history: history.clone(),
-    })
-    .context("starting the engine thread")?;
 
     let (shutdown_tx, mut shutdown_rx) = mpsc::unbounded_channel::<()>();
     let runtime = engine.interrupter();
@@ -123,6 +178,9 @@ pub async fn serve(connection_file: &Path) -> anyhow::Result<()> {
         }
     })
     .await;
+    // The next kernel's standby starts now if it has not yet (a notebook
+    // run by nbconvert never leaves its kernel idle).
+    crate::standby::start_next();
     // Let the shutdown reply and the last status leave before the process ends.
     tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     Ok(())
@@ -297,12 +355,7 @@ async fn serve_control(
 /// reply to it; stop waiting when the cell gives up (interrupt).
 async fn serve_stdin(
     mut stdin: KernelStdinConnection,
-    mut asks: mpsc::UnboundedReceiver<(
-        JupyterMessage,
-        String,
-        bool,
-        tokio::sync::oneshot::Sender<String>,
-    )>,
+    mut asks: mpsc::UnboundedReceiver<StdinRequest>,
 ) {
     while let Some((parent, prompt, password, mut answer)) = asks.recv().await {
         let request = InputRequest { prompt, password }.as_child_of(&parent);

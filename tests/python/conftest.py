@@ -1,6 +1,7 @@
 """Shared fixtures: a real sluice kernel started by jupyter_client, and a
 helper that runs one cell and collects what it published."""
 
+import os
 import queue
 import threading
 import time
@@ -9,6 +10,10 @@ import pytest
 from jupyter_client.manager import start_new_kernel
 
 STARTUP_TIMEOUT = 120
+
+# Kernels here each start in their own environment, and a standby left by
+# one test would only hold memory and CPU; test_standby.py turns it on.
+os.environ.setdefault("SLUICE_STANDBY", "0")
 
 
 class Cell:

@@ -2,7 +2,7 @@
 //! in order, turning evcxr's results into Jupyter outputs and replies.
 
 use std::collections::HashMap;
-use std::sync::mpsc::Receiver;
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
 
 use evcxr::CommandContext;
 use jupyter_protocol::{
@@ -37,6 +37,9 @@ pub(super) enum Outcome {
     /// A `?name` cell: documentation for the pager (`None`: none found).
     Page(String, Option<jupyter_protocol::Media>),
 }
+
+/// A kernel idle this long after its warm-up starts the next standby.
+const STANDBY_AFTER_IDLE: std::time::Duration = std::time::Duration::from_secs(1);
 
 pub(super) struct Worker {
     outlets: Outlets,
@@ -73,10 +76,20 @@ impl Worker {
         }
     }
 
-    pub(super) fn run(mut self, rx: Receiver<Request>) {
+    pub(super) fn run(mut self, rx: Receiver<Request>, ready: super::Ready) {
         self.warm_up();
-        while let Ok(req) = rx.recv() {
+        ready.set(self.ctx.is_ok());
+        loop {
+            let req = match rx.recv_timeout(STANDBY_AFTER_IDLE) {
+                Ok(req) => req,
+                Err(RecvTimeoutError::Timeout) => {
+                    crate::standby::start_next();
+                    continue;
+                }
+                Err(RecvTimeoutError::Disconnected) => break,
+            };
             match req {
+                Request::Adopted => self.magics = Magics::default(),
                 Request::Execute(msg, req) => {
                     let queued = self.execute(&msg, &req, &rx);
                     self.abort_queued(queued);
@@ -354,6 +367,7 @@ impl Worker {
                     let reply = self.inspect(&req);
                     let _ = self.outlets.shell.send(reply.as_child_of(&msg));
                 }
+                Request::Adopted => self.magics = Magics::default(),
                 Request::Execute(..) => {}
             }
         }

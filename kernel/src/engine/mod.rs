@@ -42,6 +42,39 @@ pub enum Request {
     Complete(JupyterMessage, CompleteRequest),
     /// Inspect at a cursor.
     Inspect(JupyterMessage, InspectRequest),
+    /// A standby was adopted: read the configuration from the (new)
+    /// environment and directory again.
+    Adopted,
+}
+
+/// Set once the warm-up is over: `Some(true)` when evcxr started.
+#[derive(Clone, Default)]
+pub(crate) struct Ready(Arc<(Mutex<Option<bool>>, std::sync::Condvar)>);
+
+impl Ready {
+    /// Records the warm-up's outcome and wakes the waiters.
+    pub(crate) fn set(&self, started: bool) {
+        let (lock, cv) = &*self.0;
+        if let Ok(mut r) = lock.lock() {
+            *r = Some(started);
+        }
+        cv.notify_all();
+    }
+
+    /// Blocks until the warm-up is over; whether evcxr started.
+    fn wait(&self) -> bool {
+        let (lock, cv) = &*self.0;
+        let Ok(mut r) = lock.lock() else { return false };
+        loop {
+            if let Some(started) = *r {
+                return started;
+            }
+            r = match cv.wait(r) {
+                Ok(r) => r,
+                Err(_) => return false,
+            };
+        }
+    }
 }
 
 /// Asks the stdin channel for a line of input on behalf of a request
@@ -71,6 +104,7 @@ pub struct Outlets {
 pub struct Engine {
     tx: std::sync::mpsc::Sender<Request>,
     interrupter: Interrupter,
+    ready: Ready,
 }
 
 impl Engine {
@@ -79,10 +113,23 @@ impl Engine {
         let (tx, rx) = std::sync::mpsc::channel();
         let interrupter = Interrupter::default();
         let worker_interrupter = interrupter.clone();
+        let ready = Ready::default();
+        let worker_ready = ready.clone();
         std::thread::Builder::new()
             .name("sluice-engine".into())
-            .spawn(move || execute::Worker::new(outlets, worker_interrupter).run(rx))?;
-        Ok(Engine { tx, interrupter })
+            .spawn(move || {
+                execute::Worker::new(outlets, worker_interrupter).run(rx, worker_ready)
+            })?;
+        Ok(Engine {
+            tx,
+            interrupter,
+            ready,
+        })
+    }
+
+    /// Blocks until evcxr's warm-up is over; whether it started.
+    pub fn wait_ready(&self) -> bool {
+        self.ready.wait()
     }
 
     /// Queues a request; false if the engine thread is gone.

@@ -103,6 +103,7 @@ fn restore_environment() {
     // any thread other than the main one.
     unsafe {
         std::env::remove_var(session::SESSION_VAR);
+        crate::standby::adoption::take_file_var();
         if let Some(saved) = std::env::var_os(session::TUNABLES_VAR) {
             let saved = saved.as_encoded_bytes();
             match saved.strip_prefix(b"1:") {

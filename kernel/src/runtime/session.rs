@@ -145,6 +145,9 @@ impl Session {
     }
 
     fn run_cell(&mut self, library: &str, function: &str) {
+        // Before the snapshot: a restored session keeps the launcher's
+        // directory and variables too.
+        crate::standby::adoption::apply_pending();
         match snapshot::before_cell(self.setup.snapshots, self.setup.supervisor) {
             Before::TookOver => {
                 self.report(&Report::Ready {

@@ -1,0 +1,207 @@
+//! A kernel kept warm for the next launch: the *standby*.
+//!
+//! evcxr's start (rust-analyzer loading the standard library, the session
+//! crate's first build) takes seconds on every kernel start. A standby is a
+//! `sluice standby` process that did all of it ahead of time and waits on a
+//! Unix socket. When Jupyter launches `sluice kernel -f FILE`, that process
+//! (the *launcher*, `launcher.rs`) offers itself to the standby; if the
+//! standby accepts, it becomes the kernel for FILE and the launcher stays
+//! as Jupyter's handle on it (`waiting.rs`).
+//!
+//! # The rules
+//! - **Same binary, same toolchain, same environment.** The socket's name
+//!   holds the binary's identity (path, size, modification time); the
+//!   standby checks `rustc -vV` again when it is asked; and every
+//!   environment variable must be equal but the ones Jupyter sets per
+//!   kernel ([`is_per_kernel`]: `JPY_*`, `KERNEL_ID`, `PWD`, `OLDPWD`,
+//!   `SHLVL`, `_`). Those, and the working directory, are the launcher's
+//!   afterwards, in the kernel and in the session's process (`adoption.rs`).
+//!   Anything else differing is a refusal and the launcher starts the kernel
+//!   itself, as without a standby.
+//! - **One standby per binary.** It holds an exclusive `flock` on
+//!   `standby-<key>.lock` while it waits; a second one exits at once.
+//! - **Jupyter keeps its handle.** The launcher's stdout and stderr become
+//!   the kernel's (passed with `SCM_RIGHTS`); the launcher waits on the
+//!   socket and exits when the kernel does; when the launcher dies (Jupyter's
+//!   `SIGKILL` to its process group), the kernel ends its session and exits.
+//! - **When one is made.** A kernel starts the next standby once it has
+//!   warmed up and has had no request for a second, or when it shuts down,
+//!   whichever comes first: never while its own cells need the CPU.
+//! - **How long it waits.** `SLUICE_STANDBY_IDLE` seconds (default 900),
+//!   then it exits. `SLUICE_STANDBY=0` turns the mechanism off: no standby
+//!   is made or used.
+//!
+//! Files live beside the kept sessions (`kept_session::root`).
+
+pub mod adoption;
+mod fd_pass;
+pub mod launcher;
+mod request;
+pub mod waiting;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// How long a standby waits for a launcher by default, in seconds.
+const DEFAULT_IDLE_SECS: u64 = 900;
+
+/// Whether standbys are made and used (`SLUICE_STANDBY`, default on).
+pub fn enabled() -> bool {
+    !std::env::var("SLUICE_STANDBY")
+        .map(|v| matches!(v.trim(), "0" | "off" | "false" | "no"))
+        .unwrap_or(false)
+}
+
+/// How long a standby waits for a launcher (`SLUICE_STANDBY_IDLE`, seconds).
+pub fn idle_limit() -> std::time::Duration {
+    let secs = std::env::var("SLUICE_STANDBY_IDLE")
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .unwrap_or(DEFAULT_IDLE_SECS);
+    std::time::Duration::from_secs(secs)
+}
+
+/// Variables Jupyter sets per kernel (they may differ between the standby
+/// and the launcher, and are the launcher's afterwards).
+pub fn is_per_kernel(name: &str) -> bool {
+    name.starts_with("JPY_")
+        || matches!(name, "KERNEL_ID" | "PWD" | "OLDPWD" | "SHLVL" | "_")
+        || name == adoption::FILE_VAR
+}
+
+/// The environment and working directory a kernel was launched with,
+/// captured before the kernel changes either.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Launch {
+    /// Every variable (a launch with a variable that is not UTF-8 has no
+    /// `Launch`: it never uses a standby).
+    pub env: BTreeMap<String, String>,
+    /// The working directory.
+    pub cwd: PathBuf,
+}
+
+impl Launch {
+    /// This process's environment and directory now; None when either is
+    /// not UTF-8 or the directory is gone.
+    pub fn capture() -> Option<Launch> {
+        let mut env = BTreeMap::new();
+        for (k, v) in std::env::vars_os() {
+            env.insert(k.into_string().ok()?, v.into_string().ok()?);
+        }
+        let cwd = std::env::current_dir().ok()?;
+        Some(Launch { env, cwd })
+    }
+
+    /// BLAKE3 over every variable that must be equal (all but
+    /// [`is_per_kernel`]), as hex.
+    pub fn fingerprint(&self) -> String {
+        let mut h = blake3::Hasher::new();
+        for (k, v) in self.env.iter().filter(|(k, _)| !is_per_kernel(k)) {
+            h.update(k.as_bytes());
+            h.update(b"=");
+            h.update(v.as_bytes());
+            h.update(b"\0");
+        }
+        h.finalize().to_hex().to_string()
+    }
+
+    /// The per-kernel variables of this launch.
+    pub fn per_kernel(&self) -> BTreeMap<String, String> {
+        self.env
+            .iter()
+            .filter(|(k, _)| is_per_kernel(k) && k.as_str() != adoption::FILE_VAR)
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    }
+}
+
+/// Where the standby of this binary waits: `<root>/standby-<key>.sock`,
+/// and `.lock` (which also holds the waiting standby's pid, as text).
+#[derive(Debug, Clone)]
+pub struct Place {
+    /// The socket launchers connect to.
+    pub socket: PathBuf,
+    /// The lock the waiting standby holds.
+    pub lock: PathBuf,
+    /// The adoption file of a standby with this pid (see `adoption`).
+    pub adoption_stem: PathBuf,
+}
+
+impl Place {
+    /// The place for the running binary; None when the binary or the root
+    /// cannot be found.
+    pub fn for_this_binary() -> Option<Place> {
+        let root = crate::kept_session::root()?;
+        let exe = std::env::current_exe().ok()?;
+        let meta = std::fs::metadata(&exe).ok()?;
+        let modified = meta
+            .modified()
+            .ok()?
+            .duration_since(std::time::UNIX_EPOCH)
+            .ok()?;
+        let mut h = blake3::Hasher::new();
+        h.update(exe.as_os_str().as_encoded_bytes());
+        h.update(&meta.len().to_le_bytes());
+        h.update(&modified.as_nanos().to_le_bytes());
+        let key = &h.finalize().to_hex()[..16];
+        Some(Place {
+            socket: root.join(format!("standby-{key}.sock")),
+            lock: root.join(format!("standby-{key}.lock")),
+            adoption_stem: root.join(format!("standby-{key}")),
+        })
+    }
+}
+
+/// Set once this kernel has started (or decided not to start) the next standby.
+static NEXT_STARTED: AtomicBool = AtomicBool::new(false);
+
+/// The launch this kernel serves (the launcher's, for an adopted kernel).
+static LAUNCH: std::sync::OnceLock<Launch> = std::sync::OnceLock::new();
+
+/// Records the launch the next standby copies (first call wins).
+pub fn remember_launch(launch: Launch) {
+    let _ = LAUNCH.set(launch);
+}
+
+/// Starts the next standby, once per kernel: a detached `sluice standby`
+/// with this kernel's launch environment. Quiet when standbys are off,
+/// when one already waits (it exits at once), or when it cannot start.
+pub fn start_next() {
+    let Some(launch) = LAUNCH.get() else { return };
+    if NEXT_STARTED.swap(true, Ordering::SeqCst) || !enabled() {
+        return;
+    }
+    let Ok(exe) = std::env::current_exe() else {
+        return;
+    };
+    let mut cmd = std::process::Command::new(exe);
+    cmd.arg("standby")
+        .env_clear()
+        .envs(&launch.env)
+        .current_dir("/")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    // Its own session: Jupyter's signals to this kernel's process group
+    // must not reach it.
+    // SAFETY: setsid is async-signal-safe and has no preconditions.
+    unsafe {
+        use std::os::unix::process::CommandExt as _;
+        cmd.pre_exec(|| {
+            libc::setsid();
+            Ok(())
+        });
+    }
+    match cmd.spawn() {
+        Ok(mut child) => {
+            tracing::debug!("standby {} started", child.id());
+            // Reaped here if it ends first (another standby already
+            // waits); otherwise it outlives this kernel and init reaps it.
+            let _ = std::thread::Builder::new()
+                .name("sluice-standby-reaper".into())
+                .spawn(move || child.wait());
+        }
+        Err(e) => tracing::warn!("cannot start a standby kernel: {e}"),
+    }
+}

@@ -1,0 +1,270 @@
+//! The standby itself (`sluice standby`): warm up the engine, wait for a
+//! launcher, check it may serve it, become its kernel.
+
+use std::os::fd::{AsRawFd as _, OwnedFd};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::time::{Duration, Instant};
+
+use super::adoption::{self, Adoption};
+use super::request::{self, Reply, Request};
+use super::{Launch, Place};
+use crate::server::Prestart;
+
+/// How long a connected launcher has to send its request.
+const REQUEST_LIMIT: Duration = Duration::from_secs(5);
+
+/// Why a standby ends without serving.
+#[derive(Debug, thiserror::Error)]
+pub enum StandbyError {
+    /// Standbys are off, or this launch cannot be described.
+    #[error("standbys are off or the environment is not UTF-8")]
+    Off,
+    /// Another standby waits for this binary.
+    #[error("another standby waits")]
+    Taken,
+    /// Nobody came within `SLUICE_STANDBY_IDLE`.
+    #[error("no launcher came within {0:?}")]
+    Idle(Duration),
+    /// The binary's place or toolchain cannot be found.
+    #[error("cannot place the standby: {0}")]
+    Place(String),
+    /// A socket or file operation failed.
+    #[error("standby I/O: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// What a standby holds while it waits (all released when it is adopted or ends).
+pub struct Waiting {
+    place: Place,
+    listener: UnixListener,
+    lock: std::fs::File,
+    /// The standby's own launch (the previous kernel's).
+    launch: Launch,
+    toolchain: String,
+    adoption_file: std::path::PathBuf,
+}
+
+impl Waiting {
+    /// The lock file says who waits, and that it is warm:
+    /// `<pid>\n<binary>\nready\n` (for people, benchmarks and tests).
+    fn mark_ready(&mut self) {
+        use std::io::{Seek as _, Write as _};
+        let exe = std::env::current_exe().unwrap_or_default();
+        let text = format!("{}\n{}\nready\n", std::process::id(), exe.display());
+        let _ = self
+            .lock
+            .set_len(0)
+            .and_then(|()| self.lock.rewind())
+            .and_then(|()| self.lock.write_all(text.as_bytes()));
+    }
+}
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        // Before the lock goes: the next standby makes its own socket.
+        let _ = std::fs::remove_file(&self.place.socket);
+    }
+}
+
+/// A launcher this standby accepted, ready to serve.
+pub struct Adopted {
+    /// Jupyter's connection file.
+    pub connection_file: std::path::PathBuf,
+    /// The engine, warmed up.
+    pub prestart: Prestart,
+    /// The adoption file, removed when the kernel ends.
+    pub adoption_file: std::path::PathBuf,
+}
+
+/// Waits as a standby until a launcher is accepted; then this process is
+/// that launcher's kernel (the caller serves it).
+///
+/// # Errors
+/// [`StandbyError`]: nobody came, the toolchain changed, the engine did
+/// not start, or I/O.
+pub fn wait(mut waiting: Waiting) -> Result<Adopted, StandbyError> {
+    let prestart = Prestart::start()?;
+    // Launchers that connect meanwhile wait in the socket's backlog.
+    if !prestart.engine().wait_ready() {
+        prestart.engine().interrupter().retire();
+        return Err(StandbyError::Place("the engine did not start".into()));
+    }
+    waiting.mark_ready();
+    let deadline = Instant::now() + super::idle_limit();
+    loop {
+        let Some(mut stream) = accept_until(&waiting.listener, deadline)? else {
+            prestart.engine().interrupter().retire();
+            return Err(StandbyError::Idle(super::idle_limit()));
+        };
+        let (req, fds) = match read_request(&mut stream) {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::info!("a launcher's request could not be read: {e}");
+                continue;
+            }
+        };
+        match check(&waiting, &req) {
+            Ok(()) => {
+                adopt(&mut waiting, &req, fds, &mut stream)?;
+                prestart.engine().submit(crate::engine::Request::Adopted);
+                lifeline(stream, &prestart);
+                let adoption_file = waiting.adoption_file.clone();
+                drop(waiting);
+                return Ok(Adopted {
+                    connection_file: req.connection_file,
+                    prestart,
+                    adoption_file,
+                });
+            }
+            Err(why) => {
+                let _ = request::answer(&mut stream, &Reply::Refused(why.clone()));
+                if why.starts_with("toolchain") {
+                    prestart.engine().interrupter().retire();
+                    return Err(StandbyError::Place(why));
+                }
+            }
+        }
+    }
+}
+
+/// Takes the lock, names the adoption file, binds the socket. Call before
+/// any other thread exists.
+///
+/// # Errors
+/// [`StandbyError`]: standbys are off, another standby waits, or I/O.
+pub fn prepare() -> Result<Waiting, StandbyError> {
+    let launch = Launch::capture()
+        .filter(|_| super::enabled())
+        .ok_or(StandbyError::Off)?;
+    let place = Place::for_this_binary().ok_or_else(|| StandbyError::Place("no root".into()))?;
+    if let Some(dir) = place.socket.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let lock = crate::kept_session::try_lock(&place.lock)?.ok_or(StandbyError::Taken)?;
+    let toolchain =
+        crate::kept_session::toolchain_key().map_err(|e| StandbyError::Place(e.to_string()))?;
+    let adoption_file = place
+        .adoption_stem
+        .with_extension(format!("{}.adopt", std::process::id()));
+    let _ = std::fs::remove_file(&adoption_file);
+    // SAFETY: no other thread exists yet (the engine starts later).
+    unsafe { std::env::set_var(adoption::FILE_VAR, &adoption_file) };
+    let _ = std::fs::remove_file(&place.socket);
+    let listener = UnixListener::bind(&place.socket)?;
+    Ok(Waiting {
+        place,
+        listener,
+        lock,
+        launch,
+        toolchain,
+        adoption_file,
+    })
+}
+
+/// The next connection, or None at `deadline`.
+fn accept_until(listener: &UnixListener, deadline: Instant) -> std::io::Result<Option<UnixStream>> {
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Ok(None);
+        }
+        let mut pfd = libc::pollfd {
+            fd: listener.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        let ms = i32::try_from(left.as_millis()).unwrap_or(i32::MAX);
+        // SAFETY: one valid pollfd for the duration of the call.
+        let rc = unsafe { libc::poll(&mut pfd, 1, ms) };
+        if rc < 0 {
+            let e = std::io::Error::last_os_error();
+            if e.kind() == std::io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(e);
+        }
+        if rc > 0 {
+            let (stream, _) = listener.accept()?;
+            return Ok(Some(stream));
+        }
+    }
+}
+
+fn read_request(stream: &mut UnixStream) -> std::io::Result<(Request, Vec<OwnedFd>)> {
+    stream.set_read_timeout(Some(REQUEST_LIMIT))?;
+    let got = request::receive(stream)?;
+    stream.set_read_timeout(None)?;
+    Ok(got)
+}
+
+/// Whether this standby may serve `req`: the same environment (but the
+/// per-kernel variables) and the same toolchain.
+fn check(waiting: &Waiting, req: &Request) -> Result<(), String> {
+    if req.launch.fingerprint() != waiting.launch.fingerprint() {
+        let differ: Vec<&str> = req
+            .launch
+            .env
+            .iter()
+            .filter(|(k, v)| !super::is_per_kernel(k) && waiting.launch.env.get(*k) != Some(v))
+            .map(|(k, _)| k.as_str())
+            .chain(
+                waiting
+                    .launch
+                    .env
+                    .keys()
+                    .filter(|k| !super::is_per_kernel(k) && !req.launch.env.contains_key(*k))
+                    .map(String::as_str),
+            )
+            .take(5)
+            .collect();
+        return Err(format!("environment differs: {}", differ.join(", ")));
+    }
+    match crate::kept_session::toolchain_key() {
+        Ok(key) if key == waiting.toolchain => {}
+        _ => return Err("toolchain changed since the standby started".into()),
+    }
+    Ok(())
+}
+
+/// Becomes the launcher's kernel: its variables and directory here and in
+/// the session, its stdout and stderr, then the answer.
+fn adopt(
+    waiting: &mut Waiting,
+    req: &Request,
+    fds: Vec<OwnedFd>,
+    stream: &mut UnixStream,
+) -> Result<(), StandbyError> {
+    let adoption = Adoption::from_here_to(req.launch.per_kernel(), req.launch.cwd.clone());
+    adoption.write(&waiting.adoption_file)?;
+    // SAFETY: the engine thread waits on its queue and the other threads
+    // (evcxr's and the streams' readers) only read pipes: nothing reads
+    // or writes the environment while this runs.
+    unsafe { adoption.apply()? };
+    for (fd, target) in fds.iter().zip([1, 2]) {
+        // SAFETY: dup2 onto the standard descriptors; both are valid.
+        unsafe { libc::dup2(fd.as_raw_fd(), target) };
+    }
+    super::remember_launch(req.launch.clone());
+    request::answer(stream, &Reply::Adopted)?;
+    tracing::info!(
+        "standby {} adopted for {}",
+        std::process::id(),
+        req.connection_file.display()
+    );
+    Ok(())
+}
+
+/// When the launcher ends (Jupyter killed it), the kernel ends too.
+fn lifeline(mut stream: UnixStream, prestart: &Prestart) {
+    let interrupter = prestart.engine().interrupter();
+    let _ = std::thread::Builder::new()
+        .name("sluice-launcher".into())
+        .spawn(move || {
+            use std::io::Read as _;
+            let mut buf = [0u8; 64];
+            while matches!(stream.read(&mut buf), Ok(n) if n > 0) {}
+            tracing::info!("the launcher ended; ending the kernel");
+            interrupter.retire();
+            std::process::exit(0);
+        });
+}

@@ -1,0 +1,217 @@
+"""The standby kernel (kernel/src/standby/): a kernel that shut down (or sat
+idle) leaves a warmed-up `sluice standby` behind, and the next launch with
+the same environment becomes it. Everything runs in a private
+SLUICE_SESSION_DIR, with SLUICE_STANDBY=1 (the suite turns it off elsewhere).
+
+What is checked is what a person would notice: the adopted kernel works in
+the new launch's directory with its JPY_SESSION_NAME, keeps variables and
+runs magics; Jupyter's kill of the launcher ends the kernel and its
+session; a launch whose environment differs is refused and starts afresh;
+two launches at once both work; an unused standby leaves by itself."""
+
+import fcntl
+import os
+import signal
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+from jupyter_client.manager import start_new_kernel
+
+from conftest import STARTUP_TIMEOUT, run_cell
+
+CWD_AND_NAME = 'format!("{}|{}", std::env::current_dir().unwrap().display(), std::env::var("JPY_SESSION_NAME").unwrap_or_default())'
+
+
+ROOTS = []
+
+
+@pytest.fixture(scope="module")
+def root():
+    yield new_root("sluice-standby-")
+    # No standby outlives the tests.
+    for r in ROOTS:
+        pid = waiting_standby(r)
+        if pid:
+            os.kill(pid, signal.SIGTERM)
+
+
+def new_root(prefix):
+    r = Path(tempfile.mkdtemp(prefix=prefix))
+    ROOTS.append(r)
+    return r
+
+
+def env_for(root, **extra):
+    env = dict(os.environ, SLUICE_SESSION_DIR=str(root / "sessions"), SLUICE_STANDBY="1",
+               SLUICE_STANDBY_IDLE="300")
+    env.update(extra)
+    env.pop("EVCXR_TMPDIR", None)
+    # pytest names the running test here: a standby made in one test
+    # would refuse the next test's launches.
+    env.pop("PYTEST_CURRENT_TEST", None)
+    return env
+
+
+def start(root, cwd, name, log, **extra):
+    env = env_for(root, **extra)
+    env["JPY_SESSION_NAME"] = name
+    return start_new_kernel(kernel_name="sluice", startup_timeout=STARTUP_TIMEOUT, env=env,
+                            cwd=str(cwd), stderr=open(log, "w"))
+
+
+def stop(km, kc):
+    kc.stop_channels()
+    km.shutdown_kernel(now=False)
+
+
+def result(kc, code):
+    c = run_cell(kc, code, timeout=300)
+    assert c.status == "ok", (code, c.error())
+    return c.of_type("execute_result")[0]["content"]["data"]["text/plain"].strip('"')
+
+
+def waiting_standby(root):
+    """The pid of the warm standby waiting under `root` (its lock is held,
+    it says it is ready, its socket exists), or None."""
+    for lock in (root / "sessions").glob("standby-*.lock"):
+        sock = lock.with_suffix(".sock")
+        with open(lock) as f:
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.flock(f, fcntl.LOCK_UN)
+                continue  # nobody holds it
+            except BlockingIOError:
+                lines = f.read().split("\n")
+        # `<pid>\n<binary>\nready\n` once it has warmed up.
+        if sock.exists() and "ready" in lines:
+            return int(lines[0])
+    return None
+
+
+def alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A zombie is gone for our purposes.
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def wait_until(pred, limit=120, what="condition"):
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        got = pred()
+        if got:
+            return got
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def ensure_standby(root):
+    """A standby waits under `root`: a kernel that shuts down leaves one."""
+    pid = waiting_standby(root)
+    if pid:
+        return pid
+    km, kc = start(root, root, "maker.ipynb", root / "maker.log")
+    assert result(kc, "1 + 1") == "2"
+    stop(km, kc)
+    return wait_until(lambda: waiting_standby(root), what="a standby after shutdown")
+
+
+def test_a_new_launch_becomes_the_standby_in_its_own_directory(root):
+    standby = ensure_standby(root)
+    here = root / "notebooks" / "b"
+    here.mkdir(parents=True)
+    log = root / "b.log"
+    km, kc = start(root, here, "b.ipynb", log)
+    try:
+        assert result(kc, CWD_AND_NAME) == f"{here}|b.ipynb"
+        assert "adopted" in log.read_text(), log.read_text()
+        # The process serving is the standby, not the launcher.
+        assert km.provisioner.process.pid != standby
+        assert result(kc, "let v = vec![1, 2, 3]; v.len()") == "3"
+        assert result(kc, "v.iter().sum::<i32>()") == "6"
+        c = run_cell(kc, "%%slurm map 0..3 -> sq\n|x: i64| -> i64 { x * x }", timeout=600)
+        assert c.status == "ok", c.error()
+        assert result(kc, "sq.iter().sum::<i64>()") == "5"
+        # Job directories land under the new directory.
+        assert any(here.rglob("*")), list(here.iterdir())
+    finally:
+        stop(km, kc)
+    wait_until(lambda: not alive(standby), limit=30, what="the adopted kernel to end")
+
+
+def test_jupyters_kill_of_the_launcher_ends_the_adopted_kernel(root):
+    standby = ensure_standby(root)
+    km, kc = start(root, root, "k.ipynb", root / "k.log")
+    try:
+        assert result(kc, "let kept = 7; kept") == "7"
+        assert alive(standby)
+        session = [int(p) for t in Path(f"/proc/{standby}/task").iterdir()
+                   for p in (t / "children").read_text().split()]
+        assert session
+        # What jupyter_client's kill does: SIGKILL to the launcher's group.
+        os.killpg(os.getpgid(km.provisioner.process.pid), signal.SIGKILL)
+        wait_until(lambda: not alive(standby), limit=30, what="the adopted kernel to end")
+        wait_until(lambda: not any(alive(p) for p in session), limit=30, what="its runtime to end")
+    finally:
+        kc.stop_channels()
+        km.cleanup_resources()
+
+
+def test_a_launch_with_another_environment_starts_afresh(root):
+    standby = ensure_standby(root)
+    log = root / "other.log"
+    km, kc = start(root, root, "o.ipynb", log, SLUICE_SOMETHING_ELSE="1")
+    try:
+        assert result(kc, "2 + 3") == "5"
+        text = log.read_text()
+        assert "refused" in text and "SLUICE_SOMETHING_ELSE" in text, text
+        assert alive(standby) and waiting_standby(root) == standby
+    finally:
+        stop(km, kc)
+
+
+def test_two_launches_at_once_both_work(root):
+    import concurrent.futures
+    ensure_standby(root)
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        fa = pool.submit(start, root, root, "a.ipynb", root / "a2.log")
+        fb = pool.submit(start, root, root, "b.ipynb", root / "b2.log")
+        a, b = fa.result(), fb.result()
+    try:
+        assert result(a[1], "let x = 1; x + 1") == "2"
+        assert result(b[1], "let x = 2; x + 2") == "4"
+        assert result(a[1], "x") == "1" and result(b[1], "x") == "2"
+        logs = (root / "a2.log").read_text() + (root / "b2.log").read_text()
+        assert logs.count("a standby kernel took this connection") == 1, logs
+    finally:
+        stop(*a)
+        stop(*b)
+
+
+def test_an_unused_standby_leaves_by_itself(root):
+    # A standby made with a 3 s limit (the maker's environment is the
+    # standby's) ends on its own; the one already waiting is left alone.
+    other = new_root("sluice-standby-idle-")
+    km, kc = start(other, other, "i.ipynb", other / "i.log", SLUICE_STANDBY_IDLE="3")
+    assert result(kc, "1") == "1"
+    stop(km, kc)
+    pid = wait_until(lambda: waiting_standby(other), what="a standby")
+    wait_until(lambda: not alive(pid), limit=120, what="the idle standby to leave")
+    assert not list((other / "sessions").glob("standby-*.sock"))
+
+
+def test_standby_off_makes_none(root):
+    other = new_root("sluice-standby-off-")
+    km, kc = start(other, other, "n.ipynb", other / "n.log", SLUICE_STANDBY="0")
+    assert result(kc, "1") == "1"
+    time.sleep(2)  # idle: a kernel with standbys on would start one now
+    stop(km, kc)
+    time.sleep(2)
+    assert waiting_standby(other) is None
