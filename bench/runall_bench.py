@@ -114,7 +114,8 @@ def usable(spec_root, name, log=None):
         return dt
     finally:
         kc.stop_channels()
-        km.shutdown_kernel(now=True)
+        # Graceful, as Jupyter's restart and nbclient shut kernels down.
+        km.shutdown_kernel(now=False)
 
 
 def run_all(spec_root, name, notebook, workdir):

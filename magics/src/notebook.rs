@@ -63,6 +63,36 @@ impl Notebook {
             .join("\n")
     }
 
+    /// Whether the notebook's current definition of `name` is a struct or
+    /// enum without generics that derives serde's `Deserialize` (its cell
+    /// compiled, so the derive holds in the session).
+    pub fn derives_deserialize(&self, name: &str) -> bool {
+        let key = format!("type {name}");
+        let Some((_, src)) = self.items.iter().rev().find(|(k, _)| *k == key) else {
+            return false;
+        };
+        let Ok(item) = syn::parse_str::<syn::Item>(src) else {
+            return false;
+        };
+        let (attrs, generics) = match &item {
+            syn::Item::Struct(s) => (&s.attrs, &s.generics),
+            syn::Item::Enum(e) => (&e.attrs, &e.generics),
+            _ => return false,
+        };
+        generics.params.is_empty()
+            && attrs.iter().any(|a| {
+                a.path().is_ident("derive")
+                    && a.parse_args_with(
+                        syn::punctuated::Punctuated::<syn::Path, syn::Token![,]>::parse_terminated,
+                    )
+                    .is_ok_and(|paths| {
+                        paths
+                            .iter()
+                            .any(|p| p.segments.last().is_some_and(|s| s.ident == "Deserialize"))
+                    })
+            })
+    }
+
     /// The `:dep`s as `(name, cargo spec)` pairs.
     pub fn deps(&self) -> &[(String, String)] {
         &self.deps
@@ -103,6 +133,20 @@ fn item_key(item: &syn::Item) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_struct_deriving_deserialize_is_known() {
+        let mut nb = Notebook::default();
+        nb.record("use serde::{Deserialize, Serialize};\n#[derive(Debug, Clone, Serialize, Deserialize)]\npub struct R { x: f64 }\n#[derive(serde::Deserialize)] enum E { A }\n#[derive(Debug)] struct N;\n#[derive(Deserialize)] struct G<T> { t: T }\nlet a = 1;");
+        assert!(nb.derives_deserialize("R"));
+        assert!(nb.derives_deserialize("E"));
+        assert!(!nb.derives_deserialize("N"));
+        assert!(!nb.derives_deserialize("G"));
+        assert!(!nb.derives_deserialize("Missing"));
+        // A later definition without the derive replaces it.
+        nb.record("struct R { y: i32 }");
+        assert!(!nb.derives_deserialize("R"));
+    }
 
     #[test]
     fn items_are_kept_and_replaced_by_name() {

@@ -236,7 +236,11 @@ impl Magics {
     ) -> Result<String, MagicError> {
         match job.kind {
             JobKind::Sweep => self.finish_sweep(job, states, session, display),
-            JobKind::Map | JobKind::Run => bind::bind(&mut self.pending, job, states, session),
+            JobKind::Map | JobKind::Run => {
+                let notebook = &self.notebook;
+                let known = |name: &str| notebook.derives_deserialize(name);
+                bind::bind(&mut self.pending, job, states, session, &known)
+            }
         }
     }
 }

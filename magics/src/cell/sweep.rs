@@ -170,27 +170,50 @@ impl Magics {
         let all_path = job.dir.sweep_table();
         let body: String = ok.iter().map(|r| row_line(r) + "\n").collect();
         std::fs::write(&all_path, body).map_err(io("writing sweep.values"))?;
-        let mut code = format!("{}\n", let_rows(name, &tuple_ty, result_type, &all_path));
-        // `NAME_best` is bound in the same evaluation (one session build).
         let best_name = format!("{name}_best");
-        if let Some(b) = best {
-            let best_path = job.dir.sweep_best();
-            std::fs::write(&best_path, row_line(&rows[b]) + "\n")
-                .map_err(io("writing best.values"))?;
-            code.push_str(&format!(
-                "{} let {best_name}: ({tuple_ty}, {result_type}) = {best_name}.into_iter().next().expect(\"{BIND_PANIC_PREFIX}the best configuration's result does not match {result_type}\");\n",
-                let_rows(&best_name, &tuple_ty, result_type, &best_path)
-            ));
-            self.pending.forget(&best_name);
-        }
-        code.push_str(&format!("{name}.len()"));
-        let kept = self
-            .pending
-            .bind_now(name, &code, session)
-            .map_err(|source| MagicError::Bind {
-                what: format!("cannot bind `{name}`"),
-                source,
-            })?;
+        let best_code = match best {
+            Some(b) => {
+                let best_path = job.dir.sweep_best();
+                std::fs::write(&best_path, row_line(&rows[b]) + "\n")
+                    .map_err(io("writing best.values"))?;
+                Some(format!(
+                    "{} let {best_name}: ({tuple_ty}, {result_type}) = {best_name}.into_iter().next().expect(\"{BIND_PANIC_PREFIX}the best configuration's result does not match {result_type}\");",
+                    let_rows(&best_name, &tuple_ty, result_type, &best_path)
+                ))
+            }
+            None => None,
+        };
+        let rows_code = let_rows(name, &tuple_ty, result_type, &all_path);
+        let notebook = &self.notebook;
+        let known = |n: &str| notebook.derives_deserialize(n);
+        let row_type = format!("({tuple_ty}, {result_type})");
+        // Every result already read back as its type in the task, so with
+        // a row type the session surely holds, the binds wait for the next
+        // cell's build like a map's (one session build fewer).
+        let kept = if crate::pipeline::plain_type::bindable_unchecked(&row_type, &known) {
+            self.pending.defer(name, rows_code);
+            match best_code {
+                Some(code) => self.pending.defer(&best_name, code),
+                None => self.pending.forget(&best_name),
+            }
+            ok.len().to_string()
+        } else {
+            // `NAME_best` is bound in the same evaluation (one session build),
+            // which also says how many rows the type could hold.
+            let mut code = format!("{rows_code}\n");
+            if let Some(b) = best_code {
+                code.push_str(&b);
+                code.push('\n');
+                self.pending.forget(&best_name);
+            }
+            code.push_str(&format!("{name}.len()"));
+            self.pending
+                .bind_now(name, &code, session)
+                .map_err(|source| MagicError::Bind {
+                    what: format!("cannot bind `{name}`"),
+                    source,
+                })?
+        };
         let kept: usize = kept.trim().parse().unwrap_or(ok.len());
         let mut bound = format!(
             "bound `{name}: Vec<({tuple_ty}, {result_type})>` ({kept} of {count} configurations)"

@@ -4,8 +4,12 @@
 //! is owned and `Deserialize`, and the session always knows it; the task
 //! already checked that each result reads back as its type (sluice-runtime),
 //! so the bind's type check in the session (a `cargo check`, most of a
-//! second) can only say yes. Anything else — a notebook type (evcxr may
-//! have dropped it), a reference, another crate's path — is still checked.
+//! second) can only say yes. So can a notebook's own struct or enum that
+//! derives `Deserialize` ([`bindable_unchecked`]): its cell compiled, so
+//! the derive holds (were it gone from the session, say after `:clear`,
+//! the bind's error shows at the next cell and `%slurm load` binds again).
+//! Anything else — a reference, another crate's path, a generic notebook
+//! type — is still checked.
 
 /// The type names allowed, as their last path segment.
 const PLAIN: &[&str] = &[
@@ -16,14 +20,30 @@ const PLAIN: &[&str] = &[
 
 /// True if `ty` (as the bind writes it) is made only of [`PLAIN`] types.
 pub fn is_plain(ty: &str) -> bool {
-    syn::parse_str::<syn::Type>(ty).is_ok_and(|t| plain(&t))
+    bindable_unchecked(ty, &|_| false)
 }
 
-fn plain(t: &syn::Type) -> bool {
+/// True if `ty` is made only of [`PLAIN`] types and single-name types
+/// `known` says the session can deserialize (the notebook's own structs and
+/// enums that derive `Deserialize`: `Notebook::derives_deserialize`).
+pub fn bindable_unchecked(ty: &str, known: &dyn Fn(&str) -> bool) -> bool {
+    syn::parse_str::<syn::Type>(ty).is_ok_and(|t| plain(&t, known))
+}
+
+fn plain(t: &syn::Type, known: &dyn Fn(&str) -> bool) -> bool {
+    let plain = |t: &syn::Type| plain(t, known);
     match t {
         syn::Type::Tuple(t) => t.elems.iter().all(plain),
         syn::Type::Array(a) => plain(&a.elem),
         syn::Type::Paren(p) => plain(&p.elem),
+        syn::Type::Path(p)
+            if p.qself.is_none()
+                && p.path.segments.len() == 1
+                && p.path.segments[0].arguments.is_none()
+                && known(&p.path.segments[0].ident.to_string()) =>
+        {
+            true
+        }
         syn::Type::Path(p) if p.qself.is_none() => {
             let segs: Vec<&syn::PathSegment> = p.path.segments.iter().collect();
             let Some((last, prefix)) = segs.split_last() else {
@@ -55,7 +75,20 @@ fn plain(t: &syn::Type) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::is_plain;
+    use super::{bindable_unchecked, is_plain};
+
+    #[test]
+    fn known_notebook_types_need_no_check() {
+        let known = |n: &str| n == "TrainResult";
+        assert!(bindable_unchecked("TrainResult", &known));
+        assert!(bindable_unchecked(
+            "Vec<((f64, i64,), TrainResult)>",
+            &known
+        ));
+        assert!(!bindable_unchecked("Vec<ChunkResult>", &known));
+        assert!(!bindable_unchecked("other::TrainResult", &known));
+        assert!(!bindable_unchecked("&TrainResult", &known));
+    }
 
     #[test]
     fn std_data_is_plain_and_the_rest_is_checked() {
