@@ -215,3 +215,39 @@ def test_standby_off_makes_none(root):
     stop(km, kc)
     time.sleep(2)
     assert waiting_standby(other) is None
+
+
+def test_a_toolchain_change_while_it_waits_is_refused(root):
+    # `rustc` on PATH is a wrapper whose `-vV` ends with a line read from a
+    # file: changing the file is a toolchain update (rustup update) that
+    # leaves every environment variable as it was.
+    import shutil
+    import subprocess
+    other = new_root("sluice-standby-toolchain-")
+    bin_dir = other / "bin"
+    bin_dir.mkdir()
+    real = shutil.which("rustc")
+    marker = other / "toolchain"
+    marker.write_text("one\n")
+    wrapper = bin_dir / "rustc"
+    wrapper.write_text(f'#!/bin/sh\nif [ "$1" = "-vV" ]; then "{real}" -vV; cat "{marker}"; '
+                       f'else exec "{real}" "$@"; fi\n')
+    wrapper.chmod(0o755)
+    path = f"{bin_dir}:{os.environ['PATH']}"
+    assert subprocess.run(["rustc", "-vV"], env=dict(os.environ, PATH=path), capture_output=True,
+                          text=True).stdout.endswith("one\n")
+    km, kc = start(other, other, "t.ipynb", other / "t1.log", PATH=path)
+    assert result(kc, "1") == "1"
+    stop(km, kc)
+    pid = wait_until(lambda: waiting_standby(other), what="a standby")
+    marker.write_text("two\n")
+    log = other / "t2.log"
+    km, kc = start(other, other, "t.ipynb", log, PATH=path)
+    try:
+        assert result(kc, "3 * 3") == "9"
+        text = log.read_text()
+        assert "refused" in text and "toolchain changed" in text, text
+        # The stale standby leaves instead of waiting for nobody.
+        wait_until(lambda: not alive(pid), limit=30, what="the stale standby to leave")
+    finally:
+        stop(km, kc)
