@@ -98,8 +98,34 @@ pub(super) fn objective_name(m: &SweepSpec) -> Option<String> {
     }
 }
 
-fn fmt_obj(v: Option<f64>) -> String {
-    v.map_or_else(String::new, |v| sig(v, DIGITS))
+/// The objective's cell: a whole number as the task wrote it (a `u64`
+/// stays exact), a float to [`DIGITS`] significant digits.
+fn objective_text(m: &SweepSpec, r: &Row) -> String {
+    let written = r.result.as_ref().and_then(|v| {
+        let f = objective_field(m)?;
+        v.get(f).or((f == "value").then_some(v))
+    });
+    match written {
+        Some(v @ serde_json::Value::Number(n)) if !n.is_f64() => v.to_string(),
+        _ => r.objective.map_or_else(String::new, |v| sig(v, DIGITS)),
+    }
+}
+
+/// `s` on one line: line breaks, tabs and other control characters
+/// written as Rust escapes (`\n`), so no cell breaks a row of the table.
+fn one_line(s: &str) -> String {
+    if !s.chars().any(char::is_control) {
+        return s.to_string();
+    }
+    s.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().collect()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 /// Significant digits of the numbers shown (the `--save` file has them all).
@@ -110,6 +136,9 @@ const FOLD_OVER: usize = 20;
 const SHOWN: usize = 10;
 /// The longest text shown in one cell.
 const CELL_CHARS: usize = 40;
+/// The header over failed configurations' status when the result has no
+/// columns of its own.
+const ERROR_COLUMN: &str = "error";
 
 /// The objective's field name (`accuracy`; `value` for a plain number).
 fn objective_field(m: &SweepSpec) -> Option<&str> {
@@ -130,9 +159,22 @@ pub(super) fn result_columns(m: &SweepSpec, rows: &[Row]) -> Vec<String> {
     for r in rows {
         match &r.result {
             Some(serde_json::Value::Object(map)) => {
-                for k in map.keys() {
-                    if Some(k.as_str()) != objective && !fields.contains(k) {
-                        fields.push(k.clone());
+                // The struct's order, as the text has it (the map sorts).
+                let mut keys = r
+                    .result_text
+                    .as_deref()
+                    .map(crate::crossing::field_order)
+                    .unwrap_or_default();
+                keys.retain(|k| map.contains_key(k));
+                keys.extend(
+                    map.keys()
+                        .filter(|k| !keys.contains(k))
+                        .cloned()
+                        .collect::<Vec<_>>(),
+                );
+                for k in keys {
+                    if Some(k.as_str()) != objective && !fields.contains(&k) {
+                        fields.push(k);
                     }
                 }
             }
@@ -192,10 +234,10 @@ fn field_text(v: &serde_json::Value) -> String {
 
 /// The cells of one row after the parameters: the objective, then each
 /// result column; a failed row has its status in the first result column.
-fn row_cells(r: &Row, obj: bool, columns: &[String]) -> Vec<String> {
+fn row_cells(m: &SweepSpec, r: &Row, columns: &[String]) -> Vec<String> {
     let mut cells = Vec::new();
-    if obj {
-        cells.push(fmt_obj(r.objective));
+    if m.objective.is_some() {
+        cells.push(objective_text(m, r));
     }
     match &r.result {
         Some(v) => cells.extend(columns.iter().map(|c| match v {
@@ -205,7 +247,7 @@ fn row_cells(r: &Row, obj: bool, columns: &[String]) -> Vec<String> {
         })),
         None => cells.push(r.status.trim().to_string()),
     }
-    cells
+    cells.iter().map(|c| one_line(c)).collect()
 }
 
 /// A parameter's value as shown (floats to a few significant digits).
@@ -213,8 +255,8 @@ fn param_text(m: &SweepSpec, p: usize, shown: &str) -> String {
     match m.params.get(p).map(|p| p.ty) {
         Some(ParamType::Float) => shown
             .parse::<f64>()
-            .map_or_else(|_| shown.to_string(), |f| sig(f, DIGITS)),
-        _ => shown.to_string(),
+            .map_or_else(|_| one_line(shown), |f| sig(f, DIGITS)),
+        _ => one_line(shown),
     }
 }
 
@@ -229,16 +271,21 @@ pub(super) fn render_table(
     best: Option<usize>,
 ) -> Rendered {
     let obj = objective_name(m);
-    let columns = result_columns(m, rows);
-    let mut head: Vec<String> = vec!["".into(), "#".into()];
-    head.extend(m.params.iter().map(|p| p.name.clone()));
-    head.extend(obj.iter().cloned());
-    head.extend(columns.iter().cloned());
+    let mut columns = result_columns(m, rows);
     let shown: &[usize] = if order.len() > FOLD_OVER {
         &order[..SHOWN]
     } else {
         order
     };
+    // A failed configuration's status goes under the result columns; with
+    // none, under a column of its own.
+    if columns.is_empty() && shown.iter().any(|&i| rows[i].result.is_none()) {
+        columns.push(ERROR_COLUMN.into());
+    }
+    let mut head: Vec<String> = vec!["".into(), "#".into()];
+    head.extend(m.params.iter().map(|p| p.name.clone()));
+    head.extend(obj.iter().cloned());
+    head.extend(columns.iter().cloned());
     let hidden = order.len() - shown.len();
     let fold_note = (hidden > 0).then(|| match &m.save {
         Some(path) => format!(
@@ -263,7 +310,7 @@ pub(super) fn render_table(
                 .enumerate()
                 .map(|(p, v)| param_text(m, p, v)),
         );
-        line.extend(row_cells(r, obj.is_some(), &columns));
+        line.extend(row_cells(m, r, &columns));
         lines.push(line);
     }
     let text = text_form(&lines, fold_note.as_deref());
@@ -341,7 +388,7 @@ fn html_form(
         for (p, v) in r.params.iter().enumerate() {
             let _ = write!(html, "<td>{}</td>", esc(&param_text(m, p, v)));
         }
-        let cells = row_cells(r, obj, columns);
+        let cells = row_cells(m, r, columns);
         if r.result.is_none() {
             let (objective, status) = cells.split_at(usize::from(obj));
             for c in objective {
@@ -507,6 +554,80 @@ mod tests {
         assert!(html.contains(&format!("background:{}", Tone::Good.tint())));
         assert!(html.contains("<td colspan=\"2\""), "{html}");
         assert!(!html.contains("&quot;accuracy&quot;") && !html.contains("\"accuracy\":"));
+    }
+
+    #[test]
+    fn columns_keep_the_structs_order_and_numbers_read_right() {
+        let m = spec("x in [1, 2] -> r --maximize steps");
+        let rows = vec![
+            row(
+                &["1"],
+                "[1]",
+                Some(
+                    r#"{"zeta":-0.0,"steps":18446744073709551615,"huge":123456.7,"round":20000.0,"label":"two\nlines"}"#,
+                ),
+                Some(1.8446744073709552e19),
+            ),
+            row(&["2"], "[2]", None, None),
+        ];
+        assert_eq!(
+            result_columns(&m, &rows),
+            ["zeta", "huge", "round", "label"]
+        );
+        let t = render_table(&m, &rows, &[0, 1], Some(0));
+        let lines: Vec<&str> = t.text.lines().collect();
+        assert_eq!(lines.len(), 3, "{}", t.text);
+        assert_eq!(
+            lines[1].split_whitespace().collect::<Vec<_>>(),
+            [
+                "*",
+                "0",
+                "1",
+                "18446744073709551615",
+                "-0",
+                "1.235e5",
+                "20000",
+                "two\\nlines"
+            ]
+        );
+        let html = t.html.unwrap_or_default();
+        assert!(html.contains("<td>two\\nlines</td>"), "{html}");
+        assert!(!html.contains("two\nlines"), "{html}");
+    }
+
+    #[test]
+    fn a_failed_configuration_sits_under_a_header() {
+        let m = spec("n in [1, 10] -> r --maximize value");
+        let rows = vec![
+            row(&["1"], "[1]", Some("1.0"), Some(1.0)),
+            row(&["10"], "[10]", None, None),
+        ];
+        let t = render_table(&m, &rows, &[0, 1], Some(0));
+        let lines: Vec<&str> = t.text.lines().collect();
+        assert_eq!(
+            lines[0].split_whitespace().collect::<Vec<_>>(),
+            ["#", "n", "value", "(max)", "error"]
+        );
+        // The status starts where the `error` header does.
+        let at = lines[0].find("error").unwrap_or(0);
+        assert_eq!(lines[2].find("FAILED"), Some(at), "{}", t.text);
+        let html = t.html.unwrap_or_default();
+        assert!(html.contains("<th>error</th>"), "{html}");
+        // Every row has as many cells as the header.
+        for tr in html.split("<tr").skip(2) {
+            let cells = tr.matches("<td").count()
+                + tr.split("colspan=\"")
+                    .skip(1)
+                    .map(|c| {
+                        c.split('"')
+                            .next()
+                            .and_then(|n| n.parse::<usize>().ok())
+                            .unwrap_or(1)
+                            - 1
+                    })
+                    .sum::<usize>();
+            assert_eq!(cells, 5, "{tr}");
+        }
     }
 
     #[test]
