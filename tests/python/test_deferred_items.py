@@ -96,6 +96,20 @@ def test_an_error_through_a_generic_bound_is_the_calls_and_the_items_stay(kernel
                      "}\nframed(Spot { x: 2 })") == '"[2]"'
 
 
+def test_errors_at_a_call_of_another_cells_function_are_the_calls(kernel):
+    _, kc = kernel
+    ok(kc, "pub fn takes2(a: i32, b: i32) -> i32 { a + b }")
+    tb = traceback(run_cell(kc, "takes2(1)"))
+    assert tb.startswith("error[E0061]: this function takes 2 arguments but 1 argument was supplied\n"
+                         " --> cell:1:1\n"), tb
+    assert "1 | takes2(1)\n  | ^^^^^^--- argument #2 of type `i32` is missing\n" in tb, tb
+    assert "error: this function" not in tb.split("\n", 1)[1], "the header once"
+    assert "help: provide the argument" in tb, tb
+    tb = traceback(run_cell(kc, "takes2(1u8, 2)"))
+    assert tb.startswith("error[E0308]: mismatched types\n --> cell:1:8\n"), tb
+    assert value(kc, "takes2(2, 3)") == "5"
+
+
 def test_an_error_a_call_makes_inside_waiting_items_is_the_calls(kernel):
     _, kc = kernel
     # Type-checks alone and builds alone; only `positive::<0>` fails.

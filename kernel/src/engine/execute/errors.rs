@@ -162,6 +162,9 @@ fn kept_variable(e: &evcxr::CompilationError) -> Option<(String, String)> {
 /// their suggested code, notes, lists such as E0277's implementations — from
 /// rustc's JSON, its spans found in the cell by their source line.
 fn to_diagnostic(e: &evcxr::CompilationError, code: &str) -> Diagnostic {
+    // evcxr labels a span rustc left without text (and one it could not
+    // place) with the diagnostic's own headline: that repeats the header.
+    let headline = format!("{}: {}", e.level(), e.message());
     let labels = e
         .spanned_messages()
         .iter()
@@ -173,7 +176,11 @@ fn to_diagnostic(e: &evcxr::CompilationError, code: &str) -> Diagnostic {
                     end_line: s.end_line,
                     end_column: s.end_column,
                 },
-                text: m.label.clone(),
+                text: if m.label == headline {
+                    String::new()
+                } else {
+                    m.label.clone()
+                },
                 primary: m.is_primary,
             })
         })
@@ -183,9 +190,6 @@ fn to_diagnostic(e: &evcxr::CompilationError, code: &str) -> Diagnostic {
     } else {
         children_from_json(&e.json["children"], &|sp| span_by_text(code, sp))
     };
-    // evcxr labels a span it could not place with the diagnostic's own
-    // headline (`note: MESSAGE`): that says nothing the headline does not.
-    let headline = format!("{}: {}", e.level(), e.message());
     notes.extend(
         e.spanned_messages()
             .iter()
