@@ -143,7 +143,7 @@ def test_failed_configurations_sit_under_a_header(nb):
     assert table[0].split() == ["#", "x", "value", "(max)", "error"], table
     assert table[-1].index("FAILED") == table[0].index("error"), table
     html = next(h for h in outputs(c, "text/html") if "sluice-sweep" in h)
-    assert "<th>error</th>" in html
+    assert "<th style=\"text-align:left\">error</th>" in html
     assert all(row.count("<td") == 5 for row in html.split("<tr")[2:]), html
 
 

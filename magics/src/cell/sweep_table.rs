@@ -2,11 +2,11 @@
 //! marked), the plot of the objective against each parameter, and the table
 //! saved as `.csv` (the csv crate) or `.json`.
 
+use super::sweep_cells::{param_text, result_columns, row_cells};
 use super::sweep_config::params_of;
 use std::fmt::Write as _;
 
 use crate::error::{MagicError, io};
-use crate::numfmt::{json_number, sig};
 use crate::parallel::parallel_svg;
 use crate::plot::{Panel, sweep_svg};
 use crate::render::esc;
@@ -98,167 +98,13 @@ pub(super) fn objective_name(m: &SweepSpec) -> Option<String> {
     }
 }
 
-/// The objective's cell: a whole number as the task wrote it (a `u64`
-/// stays exact), a float to [`DIGITS`] significant digits.
-fn objective_text(m: &SweepSpec, r: &Row) -> String {
-    let written = r.result.as_ref().and_then(|v| {
-        let f = objective_field(m)?;
-        v.get(f).or((f == "value").then_some(v))
-    });
-    match written {
-        Some(v @ serde_json::Value::Number(n)) if !n.is_f64() => v.to_string(),
-        _ => r.objective.map_or_else(String::new, |v| sig(v, DIGITS)),
-    }
-}
-
-/// `s` on one line: line breaks, tabs and other control characters
-/// written as Rust escapes (`\n`), so no cell breaks a row of the table.
-fn one_line(s: &str) -> String {
-    if !s.chars().any(char::is_control) {
-        return s.to_string();
-    }
-    s.chars()
-        .map(|c| {
-            if c.is_control() {
-                c.escape_default().collect()
-            } else {
-                c.to_string()
-            }
-        })
-        .collect()
-}
-
-/// Significant digits of the numbers shown (the `--save` file has them all).
-const DIGITS: usize = 4;
 /// A table longer than this folds ...
 const FOLD_OVER: usize = 20;
 /// ... to its best rows and a count of the others.
 const SHOWN: usize = 10;
-/// The longest text shown in one cell.
-const CELL_CHARS: usize = 40;
 /// The header over failed configurations' status when the result has no
 /// columns of its own.
 const ERROR_COLUMN: &str = "error";
-
-/// The objective's field name (`accuracy`; `value` for a plain number).
-fn objective_field(m: &SweepSpec) -> Option<&str> {
-    match &m.objective {
-        Some(Objective::Maximize(f) | Objective::Minimize(f)) => Some(f.as_str()),
-        None => None,
-    }
-}
-
-/// The result's columns besides the objective: each field of the result
-/// struct in the order the task wrote them, less fields that only repeat a
-/// parameter (same name, same value in every row). A result that is not a
-/// struct is one `result` column, unless it is the objective itself.
-pub(super) fn result_columns(m: &SweepSpec, rows: &[Row]) -> Vec<String> {
-    let objective = objective_field(m);
-    let mut fields: Vec<String> = Vec::new();
-    let mut plain = false;
-    for r in rows {
-        match &r.result {
-            Some(serde_json::Value::Object(map)) => {
-                // The struct's order, as the text has it (the map sorts).
-                let mut keys = r
-                    .result_text
-                    .as_deref()
-                    .map(crate::crossing::field_order)
-                    .unwrap_or_default();
-                keys.retain(|k| map.contains_key(k));
-                keys.extend(
-                    map.keys()
-                        .filter(|k| !keys.contains(k))
-                        .cloned()
-                        .collect::<Vec<_>>(),
-                );
-                for k in keys {
-                    if Some(k.as_str()) != objective && !fields.contains(&k) {
-                        fields.push(k);
-                    }
-                }
-            }
-            Some(_) => plain = true,
-            None => {}
-        }
-    }
-    fields.retain(|f| {
-        let Some(p) = m.params.iter().position(|p| &p.name == f) else {
-            return true;
-        };
-        !rows.iter().all(|r| {
-            let json = params_of(r);
-            match (r.result.as_ref().and_then(|v| v.get(f)), json.get(p)) {
-                (Some(a), Some(b)) => a == b || (a.as_f64().is_some() && a.as_f64() == b.as_f64()),
-                (None, _) => r.result.is_none(),
-                _ => false,
-            }
-        })
-    });
-    if plain && objective != Some("value") {
-        fields.insert(0, "result".into());
-    }
-    fields
-}
-
-/// One result field as shown: numbers to a few significant digits, text as
-/// it is, lists and structs written compactly (no quotes on keys), cut at
-/// [`CELL_CHARS`].
-fn field_text(v: &serde_json::Value) -> String {
-    fn compact(v: &serde_json::Value) -> String {
-        match v {
-            serde_json::Value::Null => "NaN".into(),
-            serde_json::Value::Bool(b) => b.to_string(),
-            serde_json::Value::Number(n) => json_number(n, DIGITS),
-            serde_json::Value::String(s) => s.clone(),
-            serde_json::Value::Array(a) => {
-                format!("[{}]", a.iter().map(compact).collect::<Vec<_>>().join(", "))
-            }
-            serde_json::Value::Object(o) => format!(
-                "{{{}}}",
-                o.iter()
-                    .map(|(k, v)| format!("{k}: {}", compact(v)))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        }
-    }
-    let text = compact(v);
-    if text.chars().count() > CELL_CHARS {
-        let cut: String = text.chars().take(CELL_CHARS - 1).collect();
-        format!("{cut}…")
-    } else {
-        text
-    }
-}
-
-/// The cells of one row after the parameters: the objective, then each
-/// result column; a failed row has its status in the first result column.
-fn row_cells(m: &SweepSpec, r: &Row, columns: &[String]) -> Vec<String> {
-    let mut cells = Vec::new();
-    if m.objective.is_some() {
-        cells.push(objective_text(m, r));
-    }
-    match &r.result {
-        Some(v) => cells.extend(columns.iter().map(|c| match v {
-            serde_json::Value::Object(map) => map.get(c).map(field_text).unwrap_or_default(),
-            other if c == "result" => field_text(other),
-            _ => String::new(),
-        })),
-        None => cells.push(r.status.trim().to_string()),
-    }
-    cells.iter().map(|c| one_line(c)).collect()
-}
-
-/// A parameter's value as shown (floats to a few significant digits).
-fn param_text(m: &SweepSpec, p: usize, shown: &str) -> String {
-    match m.params.get(p).map(|p| p.ty) {
-        Some(ParamType::Float) => shown
-            .parse::<f64>()
-            .map_or_else(|_| one_line(shown), |f| sig(f, DIGITS)),
-        _ => one_line(shown),
-    }
-}
 
 /// The ranked table: parameters, the objective, the result's other
 /// fields; best row marked (★, a green tint); failed rows tinted red with
@@ -364,7 +210,12 @@ fn html_form(
     let obj = m.objective.is_some();
     let mut html = String::from("<table class=\"sluice-sweep\"><thead><tr>");
     for h in head {
-        let _ = write!(html, "<th>{}</th>", esc(h));
+        // Statuses read left to right: their header starts where they do.
+        if h == ERROR_COLUMN && columns == [ERROR_COLUMN] {
+            let _ = write!(html, "<th style=\"text-align:left\">{}</th>", esc(h));
+        } else {
+            let _ = write!(html, "<th>{}</th>", esc(h));
+        }
     }
     html.push_str("</tr></thead><tbody>");
     let fixed = 2 + m.params.len() + usize::from(obj);
@@ -612,7 +463,10 @@ mod tests {
         let at = lines[0].find("error").unwrap_or(0);
         assert_eq!(lines[2].find("FAILED"), Some(at), "{}", t.text);
         let html = t.html.unwrap_or_default();
-        assert!(html.contains("<th>error</th>"), "{html}");
+        assert!(
+            html.contains("<th style=\"text-align:left\">error</th>"),
+            "{html}"
+        );
         // Every row has as many cells as the header.
         for tr in html.split("<tr").skip(2) {
             let cells = tr.matches("<td").count()

@@ -359,6 +359,29 @@ mod tests {
     }
 
     #[test]
+    fn ten_jobs_have_ten_fills() {
+        let jobs: Vec<JobTimeline> = (0..10)
+            .map(|j| job(j + 1, &format!("job{j}"), vec![el(0, 0.0, 0.0, 1.0, 0.5)]))
+            .collect();
+        let f = figures(&jobs, &machine());
+        let s = svg(&jobs, &f);
+        let fills: std::collections::BTreeSet<&str> = s
+            .split("class=\"run\"")
+            .skip(1)
+            .filter_map(|r| r.split("fill=\"").nth(1)?.split('"').next())
+            .collect();
+        assert_eq!(fills.len(), 10, "{fills:?}");
+        for fill in fills {
+            if let Some(id) = fill.strip_prefix("url(#").and_then(|f| f.strip_suffix(')')) {
+                assert!(
+                    s.contains(&format!("<pattern id=\"{id}\"")),
+                    "{id} is defined"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn many_elements_share_worker_lanes() {
         // 1,000 elements of 1 s on 2 workers, back to back.
         let els = (0..1000)
