@@ -196,11 +196,16 @@ return {outputs: outputs.length, svgs: svgCount, ...problems};
 FORCED_CHECKS = r"""
 const lost = [];
 const marked = [...document.querySelectorAll('.jp-OutputArea-output [data-sluice-colour]')];
-const page = getComputedStyle(document.body).backgroundColor;
+// The colour forced backgrounds get: the system colour Canvas.
+const probe = document.createElement('div');
+probe.style.background = 'Canvas';
+document.body.appendChild(probe);
+const canvas = getComputedStyle(probe).backgroundColor;
+probe.remove();
 for (const el of marked) {
   const bg = getComputedStyle(el).backgroundColor;
   const r = el.getBoundingClientRect();
-  if (r.width > 0 && (bg === page || bg === 'rgba(0, 0, 0, 0)')) lost.push(el.outerHTML.slice(0, 120));
+  if (r.width > 0 && (bg === canvas || bg === 'rgba(0, 0, 0, 0)')) lost.push(el.outerHTML.slice(0, 120));
 }
 return {marked: marked.length, lost: lost};
 """
