@@ -51,6 +51,43 @@ pub fn display_value(text: &str) -> Option<serde_json::Value> {
     }
 }
 
+/// The field names of a struct value's text (JSON or RON) in the order
+/// they are written — the struct's field order, which `display_value`'s
+/// maps do not keep. Empty for a value that is not a struct or map.
+pub fn field_order(text: &str) -> Vec<String> {
+    use serde::Deserializer as _;
+    let text = text.trim();
+    let keys = match text.strip_prefix(RON_PREFIX) {
+        Some(r) => ron::Deserializer::from_str(r)
+            .ok()
+            .and_then(|mut d| d.deserialize_any(Keys).ok()),
+        None => serde_json::Deserializer::from_str(text)
+            .deserialize_any(Keys)
+            .ok(),
+    };
+    keys.unwrap_or_default()
+}
+
+/// Reads a value's top-level keys (string keys only), skipping the rest.
+struct Keys;
+
+impl<'de> serde::de::Visitor<'de> for Keys {
+    type Value = Vec<String>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a value")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Vec<String>, A::Error> {
+        let mut keys = Vec::new();
+        while let Some(key) = map.next_key::<String>()? {
+            map.next_value::<serde::de::IgnoredAny>()?;
+            keys.push(key);
+        }
+        Ok(keys)
+    }
+}
+
 fn from_ron(v: ron::Value) -> serde_json::Value {
     use serde_json::Value as J;
     match v {
@@ -135,6 +172,23 @@ mod tests {
         assert_eq!(display_value("ron:-inf"), Some(serde_json::json!("-inf")));
         assert_eq!(display_value("not a value"), None);
         assert!(is_ron(" ron:1") && !is_ron("\"ron:1\""));
+    }
+
+    #[test]
+    fn fields_in_the_order_the_struct_has_them() {
+        assert_eq!(
+            field_order(
+                "{\"score\":0.5,\"huge\":1e9,\"label\":\"a\",\"nested\":{\"z\":1,\"a\":2}}"
+            ),
+            ["score", "huge", "label", "nested"]
+        );
+        assert_eq!(
+            field_order("ron:(zeta:NaN,alpha:Some(0.5),mid:[1,2])"),
+            ["zeta", "alpha", "mid"]
+        );
+        assert!(field_order("1.5").is_empty());
+        assert!(field_order("[1,2]").is_empty());
+        assert!(field_order("not a value").is_empty());
     }
 
     #[test]

@@ -109,6 +109,7 @@ pub fn children_from_json(
             if let Some(label) = sp["label"].as_str().filter(|l| !l.is_empty())
                 && map(sp).is_none()
                 && !listed.contains(&label)
+                && !restates(label, message)
             {
                 listed.push(label);
             }
@@ -125,6 +126,13 @@ pub fn children_from_json(
         notes.push(note);
     }
     (notes, helps)
+}
+
+/// True if a span's label only says its note's message again, pointing
+/// at a place the cell does not show ("required by this bound in `show`"
+/// under "required by a bound in `show`").
+fn restates(label: &str, message: &str) -> bool {
+    label.replace(" this ", " a ") == message
 }
 
 /// Where a span of rustc's is in `cell`, found by its source line: the
@@ -191,27 +199,15 @@ impl Diagnostic {
         }
         let mut by_line = labels.clone();
         by_line.sort_by_key(|l| (l.span.start_line, l.span.start_column));
-        for label in &by_line {
-            let line_no = label.span.start_line;
+        for group in by_line.chunk_by(|a, b| a.span.start_line == b.span.start_line) {
+            let line_no = group[0].span.start_line;
             let Some(text) = line_no.checked_sub(1).and_then(|i| lines.get(i)) else {
                 continue;
             };
             let _ = writeln!(out, "{line_no:>width$} | {text}");
-            let start = label.span.start_column.max(1);
-            let end = if label.span.end_line == line_no {
-                label.span.end_column.max(start + 1)
-            } else {
-                text.chars().count() + 1
-            };
-            let marker = if label.primary { '^' } else { '-' };
-            let _ = writeln!(
-                out,
-                "{pad} | {}{} {}",
-                " ".repeat(start - 1),
-                marker.to_string().repeat(end - start),
-                label.text
-            )
-            .map(|_| ());
+            for under in label_lines(group, text.chars().count()) {
+                let _ = writeln!(out, "{pad} | {under}");
+            }
         }
         for note in &self.notes {
             let mut note_lines = note.lines();
@@ -231,6 +227,73 @@ impl Diagnostic {
             .collect::<Vec<_>>()
             .join("\n")
     }
+}
+
+/// The lines under one source line for all its labels (sorted by column),
+/// as rustc draws them: every label's markers (`^` primary, `-` other) on
+/// the first line, the rightmost label's text after them, and each other
+/// label's text below, hung from its span by `|`, right to left.
+fn label_lines(labels: &[Label], line_chars: usize) -> Vec<String> {
+    let line_no = labels[0].span.start_line;
+    let ranges: Vec<(usize, usize)> = labels
+        .iter()
+        .map(|l| {
+            let start = l.span.start_column.max(1);
+            let end = if l.span.end_line == line_no {
+                l.span.end_column.max(start + 1)
+            } else {
+                line_chars.max(start) + 1
+            };
+            (start - 1, end - 1)
+        })
+        .collect();
+    let width = ranges.iter().map(|r| r.1).max().unwrap_or(0);
+    let mut markers = vec![' '; width];
+    // Wider spans first: a span inside another is drawn over it, as rustc
+    // draws `^^^^^^-------^^^`.
+    let mut widest: Vec<usize> = (0..labels.len()).collect();
+    widest.sort_by_key(|&i| std::cmp::Reverse(ranges[i].1 - ranges[i].0));
+    for i in widest {
+        let (a, b) = ranges[i];
+        let marker = if labels[i].primary { '^' } else { '-' };
+        markers[a..b].fill(marker);
+    }
+    let mut first: String = markers.into_iter().collect();
+    // Labels whose text hangs below: all with text but the rightmost, unless
+    // the rightmost's text would run into nothing (it always fits after).
+    let with_text: Vec<usize> = (0..labels.len())
+        .filter(|&i| !labels[i].text.is_empty())
+        .collect();
+    let Some((&last, hung)) = with_text.split_last() else {
+        return vec![first];
+    };
+    if ranges[last].1 == width {
+        first.push(' ');
+        first.push_str(&labels[last].text);
+    }
+    let mut hung: Vec<usize> = hung.to_vec();
+    if ranges[last].1 != width {
+        hung.push(last);
+    }
+    let mut out = vec![first];
+    // Right to left: each text under its span's start, the spans left of it
+    // still hanging their `|`.
+    for (k, &i) in hung.iter().enumerate().rev() {
+        let pipes = |upto: usize| -> Vec<char> {
+            let mut row = vec![' '; ranges[i].0 + 1];
+            for &j in &hung[..upto] {
+                row[ranges[j].0] = '|';
+            }
+            row
+        };
+        out.push(pipes(k + 1).into_iter().collect::<String>());
+        let mut row = pipes(k);
+        row.truncate(ranges[i].0);
+        let mut text: String = row.into_iter().collect();
+        text.push_str(&labels[i].text);
+        out.push(text);
+    }
+    out
 }
 
 /// `help: MESSAGE` and the cell's line as the suggestion changes it, with
@@ -307,6 +370,65 @@ mod tests {
         let text = d.render(cell);
         let expected = "error[E0308]: mismatched types\n --> cell:2:14\n  |\n2 | let x: i32 = \"a\";\n  |              ^^^ expected `i32`, found `&str`\n  = help: use a number";
         assert_eq!(text, expected);
+    }
+
+    fn label(line: usize, from: usize, to: usize, text: &str, primary: bool) -> Label {
+        Label {
+            span: CellSpan {
+                start_line: line,
+                start_column: from,
+                end_line: line,
+                end_column: to,
+            },
+            text: text.into(),
+            primary,
+        }
+    }
+
+    #[test]
+    fn a_line_with_several_labels_is_shown_once() {
+        // E0277 through a generic bound: the call and its argument.
+        let d = Diagnostic {
+            level: "error".into(),
+            code: Some("E0277".into()),
+            message: "`P2` doesn't implement `std::fmt::Display`".into(),
+            labels: vec![
+                label(3, 15, 26, "unsatisfied trait bound", true),
+                label(
+                    3,
+                    9,
+                    14,
+                    "required by a bound introduced by this call",
+                    false,
+                ),
+            ],
+            ..Diagnostic::default()
+        };
+        let cell = "struct P2 { y: i32 }\nfn show2() {}\nlet z = show2(P2 { y: 1 });";
+        let expected = "error[E0277]: `P2` doesn't implement `std::fmt::Display`
+ --> cell:3:15
+  |
+3 | let z = show2(P2 { y: 1 });
+  |         ----- ^^^^^^^^^^^ unsatisfied trait bound
+  |         |
+  |         required by a bound introduced by this call";
+        assert_eq!(d.render(cell), expected);
+        // Three labels: texts hang right to left.
+        let d = Diagnostic {
+            message: "m".into(),
+            labels: vec![
+                label(1, 1, 2, "a", false),
+                label(1, 5, 6, "b", false),
+                label(1, 9, 10, "c", true),
+            ],
+            ..Diagnostic::default()
+        };
+        let text = d.render("x = y + z");
+        assert!(
+            text.ends_with("1 | x = y + z\n  | -   -   ^ c\n  | |   |\n  | |   b\n  | |\n  | a"),
+            "{text}"
+        );
+        assert_eq!(text.matches("x = y + z").count(), 1);
     }
 
     #[test]

@@ -3,12 +3,14 @@
 //! very large magnitudes. No IO.
 
 /// `v` with at most `digits` significant digits (1..=17): `0.8731`,
-/// `1200`, `1e-4`, `2.154e-4`, `3.5e7`; `0` only for zero itself, `NaN`,
-/// `inf`, `-inf` as such.
+/// `1200`, `20000`, `1.235e4` (for 12345.678: a whole number is written
+/// out only when its digits past `digits` are zeros), `1e-4`, `2.154e-4`,
+/// `3.5e7`; `0` only for zero itself (`-0` for negative zero, which a
+/// result may hold), `NaN`, `inf`, `-inf` as such.
 pub fn sig(v: f64, digits: usize) -> String {
     let digits = digits.clamp(1, 17);
     if v == 0.0 {
-        return "0".into();
+        return if v.is_sign_negative() { "-0" } else { "0" }.into();
     }
     if v.is_nan() {
         return "NaN".into();
@@ -17,7 +19,13 @@ pub fn sig(v: f64, digits: usize) -> String {
         return if v > 0.0 { "inf" } else { "-inf" }.into();
     }
     let magnitude = v.abs().log10().floor();
-    if !(-4.0..7.0).contains(&magnitude) {
+    // A whole number with more digits than `digits` shows them all only
+    // when the rest are zeros (20000, not 12346 for 12345.678).
+    let exact_above = magnitude >= digits as f64 && {
+        let unit = 10f64.powf(magnitude - digits as f64 + 1.0);
+        (v / unit).fract() == 0.0
+    };
+    if !(-4.0..7.0).contains(&magnitude) || (magnitude >= digits as f64 && !exact_above) {
         let text = format!("{:.*e}", digits - 1, v);
         return match text.split_once('e') {
             Some((mantissa, exp)) => format!("{}e{exp}", trim_zeros(mantissa)),
@@ -54,7 +62,14 @@ mod tests {
         assert_eq!(sig(0.873_145_926_535_9, 4), "0.8731");
         assert_eq!(sig(0.1, 4), "0.1");
         assert_eq!(sig(1200.0, 4), "1200");
-        assert_eq!(sig(12_345.678, 4), "12346");
+        assert_eq!(sig(12_345.678, 4), "1.235e4");
+        assert_eq!(sig(123_456.7, 4), "1.235e5");
+        assert_eq!(sig(20_000.0, 4), "20000");
+        assert_eq!(sig(12_340.0, 4), "12340");
+        assert_eq!(sig(9999.0, 4), "9999");
+        assert_eq!(sig(1000.0, 3), "1000");
+        assert_eq!(sig(-0.0, 4), "-0");
+        assert_eq!(sig(18_446_744_073_709_551_615.0, 4), "1.845e19");
         assert_eq!(sig(0.000_215_443_469, 4), "0.0002154");
         assert_eq!(sig(0.000_021_544_346_9, 4), "2.154e-5");
         assert_eq!(sig(1e-4, 4), "0.0001");

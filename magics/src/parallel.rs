@@ -51,9 +51,10 @@ fn numeric_axis(name: &str, xs: &[Option<f64>], log: bool) -> Axis {
     let ticks = if finite.is_empty() {
         vec![]
     } else if span > 0.0 {
-        vec![(0.0, sig(lo, 3)), (1.0, sig(hi, 3))]
+        // `+ 0.0`: an axis end of -0 reads 0.
+        vec![(0.0, sig(lo + 0.0, 3)), (1.0, sig(hi + 0.0, 3))]
     } else {
-        vec![(0.5, sig(lo, 3))]
+        vec![(0.5, sig(lo + 0.0, 3))]
     };
     Axis {
         name: name.to_string(),

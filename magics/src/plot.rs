@@ -195,9 +195,10 @@ where
                 String::new()
             }
         }
-        None => sig(*v, 3),
+        // `+ 0.0`: a tick computed as -0 reads 0 (axes, unlike results).
+        None => sig(*v + 0.0, 3),
     };
-    let format_y = |v: &f64| sig(*v, 3);
+    let format_y = |v: &f64| sig(*v + 0.0, 3);
     let mut mesh = chart.configure_mesh();
     mesh.x_desc(panel.name.as_str())
         .y_desc(axes.objective)

@@ -3,7 +3,7 @@
 use crate::domain::{Counts, ElementState};
 use crate::ledger::JobRecord;
 use crate::session::Rendered;
-use crate::theme::{MUTED, TRACK, Tone, UI_FONT, swatch};
+use crate::theme::{KEEPS_COLOUR, MUTED, TRACK, Tone, UI_FONT, swatch};
 
 /// `s` safe inside HTML/SVG text and attribute values.
 pub fn esc(s: &str) -> String {
@@ -39,7 +39,7 @@ pub fn progress(name: &str, job: u64, c: &Counts, elapsed_s: f64, note: &str) ->
     );
     let seg = |n: usize, tone: Tone| {
         format!(
-            "<div style=\"width:{:.3}%;background:{}\"></div>",
+            "<div {KEEPS_COLOUR}width:{:.3}%;background:{}\"></div>",
             100.0 * n as f64 / total as f64,
             tone.solid()
         )
@@ -48,7 +48,7 @@ pub fn progress(name: &str, job: u64, c: &Counts, elapsed_s: f64, note: &str) ->
     let html = format!(
         "<div class=\"sluice-progress\" style=\"{UI_FONT};font-size:12px;line-height:1.5\">\
 <b>{}</b> <span style=\"{MUTED}\">job {job} · {} · {}</span>\
-<div style=\"display:flex;height:10px;width:360px;max-width:100%;background:{TRACK};border-radius:3px;overflow:hidden;margin:3px 0\">{}{}{}{}</div>\
+<div {KEEPS_COLOUR}display:flex;height:10px;width:360px;max-width:100%;background:{TRACK};border-radius:3px;overflow:hidden;margin:3px 0\">{}{}{}{}</div>\
 {} · {} · {} · {} · {} · {pct:.0}%{}</div>",
         esc(name),
         c.job_state(),

@@ -63,10 +63,18 @@ pub const MUTED: &str = "opacity:.8";
 /// A progress bar's empty track: a grey tint, visible on both themes.
 pub const TRACK: &str = "rgba(128,128,128,.25)";
 
+/// The attribute and style of a block whose colour is its meaning and that
+/// holds no text (a swatch, a bar segment, the bar's track). In forced
+/// colours (Windows' contrast themes; CSS `forced-colors: active`) the
+/// browser paints every background the page's colour, so these keep their
+/// own (`forced-color-adjust: none`); `data-sluice-colour` marks them for
+/// the browser test.
+pub const KEEPS_COLOUR: &str = "data-sluice-colour style=\"forced-color-adjust:none;";
+
 /// A small square of `tone`'s colour, for legends (carries no text).
 pub fn swatch(tone: Tone) -> String {
     format!(
-        "<span style=\"display:inline-block;width:.7em;height:.7em;border-radius:2px;margin-right:.3em;vertical-align:baseline;background:{}\"></span>",
+        "<span {KEEPS_COLOUR}display:inline-block;width:.7em;height:.7em;border-radius:2px;margin-right:.3em;vertical-align:baseline;background:{}\"></span>",
         tone.solid()
     )
 }
@@ -120,5 +128,8 @@ mod tests {
             assert!(best >= 3.0, "{tone:?}");
         }
         assert!(svg_paper(100, 50).contains("width=\"99\" height=\"49\""));
+        assert!(swatch(Tone::Good).starts_with(
+            "<span data-sluice-colour style=\"forced-color-adjust:none;display:inline-block"
+        ));
     }
 }

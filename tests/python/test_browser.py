@@ -2,7 +2,10 @@
 kernel, exported by nbconvert's `lab` template in the light and the dark
 theme, opened in headless Chromium (Debian's `chromium` and
 `chromium-driver`, driven by selenium), photographed into `out/browser/`,
-and checked from the DOM:
+and checked from the DOM. High contrast is the light export seen with
+`forced-colors: active` (emulated through the DevTools protocol's
+`Emulation.setEmulatedMedia`), as Windows' contrast themes show pages:
+JupyterLab has no high-contrast theme of its own.
 
 - no SVG text overflows its picture or hides under a shape drawn after it
   (SVG outputs are `<img>`s, as in JupyterLab: each is parsed again into the
@@ -28,6 +31,8 @@ JUPYTER = Path(sys.executable).parent / "jupyter"
 OUT = REPO / "out" / "browser"
 NOTEBOOKS = ["parameter_sweep.ipynb", "pipeline.ipynb"]
 THEMES = ["light", "dark"]
+#: What each view is: the export's theme, and whether colours are forced.
+VIEWS = {"light": ("light", False), "dark": ("dark", False), "high-contrast": ("light", True)}
 CHROMIUM = shutil.which("chromium")
 CHROMEDRIVER = shutil.which("chromedriver")
 
@@ -185,7 +190,30 @@ return {outputs: outputs.length, svgs: svgCount, ...problems};
 """
 
 
-def look(driver, page, shot):
+# With forced colours, what carries meaning by colour alone must keep it:
+# swatches and progress bar segments (no text; `forced-color-adjust: none`)
+# still differ from the page's background.
+FORCED_CHECKS = r"""
+const lost = [];
+const marked = [...document.querySelectorAll('.jp-OutputArea-output [data-sluice-colour]')];
+// The colour forced backgrounds get: the system colour Canvas.
+const probe = document.createElement('div');
+probe.style.background = 'Canvas';
+document.body.appendChild(probe);
+const canvas = getComputedStyle(probe).backgroundColor;
+probe.remove();
+for (const el of marked) {
+  const bg = getComputedStyle(el).backgroundColor;
+  const r = el.getBoundingClientRect();
+  if (r.width > 0 && (bg === canvas || bg === 'rgba(0, 0, 0, 0)')) lost.push(el.outerHTML.slice(0, 120));
+}
+return {marked: marked.length, lost: lost};
+"""
+
+
+def look(driver, page, shot, forced=False):
+    driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {
+        "features": [{"name": "forced-colors", "value": "active" if forced else "none"}]})
     driver.get(page.as_uri())
     # Pictures are <img>s: the page's height is known once they are decoded.
     for _ in range(100):
@@ -198,16 +226,20 @@ def look(driver, page, shot):
     frame = driver.execute_script("return window.outerHeight - window.innerHeight")
     driver.set_window_size(1280, min(max(int(height) + int(frame) + 20, 900), 16000))
     driver.save_screenshot(str(shot))
-    return driver.execute_script(CHECKS)
+    found = driver.execute_script(CHECKS)
+    found["forced"] = driver.execute_script(FORCED_CHECKS) if forced else {"marked": 0, "lost": []}
+    return found
 
 
-@pytest.mark.parametrize("theme", THEMES)
+@pytest.mark.parametrize("view", VIEWS)
 @pytest.mark.parametrize("name", NOTEBOOKS)
-def test_outputs_read_well(exported, browser, name, theme):
+def test_outputs_read_well(exported, browser, name, view):
+    theme, forced = VIEWS[view]
     page = exported[(name, theme)]
-    shot = OUT / f"{page.stem}.png"
-    found = look(browser, page, shot)
-    (OUT / f"{page.stem}.json").write_text(json.dumps(found, indent=1))
+    stem = f"{name.split('.')[0]}-{view}"
+    shot = OUT / f"{stem}.png"
+    found = look(browser, page, shot, forced)
+    (OUT / f"{stem}.json").write_text(json.dumps(found, indent=1))
     assert found["outputs"] > 3, found
     # The sweep: its plot, parallel coordinates, the graph; the pipeline: the graph.
     assert found["svgs"] >= (3 if name == "parameter_sweep.ipynb" else 1), found
@@ -215,3 +247,7 @@ def test_outputs_read_well(exported, browser, name, theme):
     assert found["covered"] == [], found["covered"]
     assert found["contrast"] == [], found["contrast"]
     assert found["json"] == [], found["json"]
+    if forced:
+        # Progress bars and swatches are on every page; none lost its colour.
+        assert found["forced"]["marked"] > 0, found["forced"]
+    assert found["forced"]["lost"] == [], found["forced"]

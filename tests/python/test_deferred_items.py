@@ -71,6 +71,61 @@ def test_an_error_in_the_next_cell_keeps_the_items_waiting(kernel):
     assert value(kc, "answer()") == "42"
 
 
+def test_an_error_through_a_generic_bound_is_the_calls_and_the_items_stay(kernel):
+    _, kc = kernel
+    ok(kc, "pub fn framed<T: std::fmt::Display>(t: T) -> String { format!(\"[{t}]\") }")
+    ok(kc, "pub struct Spot { pub x: i32 }")
+    c = run_cell(kc, "framed(Spot { x: 1 })")
+    err = c.error()
+    # rustc's error at the call, on this cell's line; not a child `help:`
+    # at the struct blaming the (correct) items cell.
+    assert err["ename"] == "CompileError", err
+    assert err["evalue"] == "`Spot` doesn't implement `std::fmt::Display`", err
+    tb = traceback(c)
+    assert tb.startswith("error[E0277]: `Spot` doesn't implement `std::fmt::Display`\n --> cell:1:8\n"), tb
+    assert ("1 | framed(Spot { x: 1 })\n"
+            "  | ------ ^^^^^^^^^^^^^ unsatisfied trait bound\n"
+            "  | |\n"
+            "  | required by a bound introduced by this call") in tb, tb
+    assert "= help: the trait `std::fmt::Display` is not implemented for `Spot`" in tb, tb
+    assert "= note: required by a bound in `framed`" in tb, tb
+    assert "cell [" not in tb and "evcxr generates" not in tb, tb
+    # Both earlier cells' items are defined.
+    assert value(kc, "impl std::fmt::Display for Spot {\n"
+                     "    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result { write!(f, \"{}\", self.x) }\n"
+                     "}\nframed(Spot { x: 2 })") == '"[2]"'
+
+
+def test_errors_at_a_call_of_another_cells_function_are_the_calls(kernel):
+    _, kc = kernel
+    ok(kc, "pub fn takes2(a: i32, b: i32) -> i32 { a + b }")
+    tb = traceback(run_cell(kc, "takes2(1)"))
+    assert tb.startswith("error[E0061]: this function takes 2 arguments but 1 argument was supplied\n"
+                         " --> cell:1:1\n"), tb
+    assert "1 | takes2(1)\n  | ^^^^^^--- argument #2 of type `i32` is missing\n" in tb, tb
+    assert "error: this function" not in tb.split("\n", 1)[1], "the header once"
+    assert "help: provide the argument" in tb, tb
+    tb = traceback(run_cell(kc, "takes2(1u8, 2)"))
+    assert tb.startswith("error[E0308]: mismatched types\n --> cell:1:8\n"), tb
+    assert value(kc, "takes2(2, 3)") == "5"
+
+
+def test_an_error_a_call_makes_inside_waiting_items_is_the_calls(kernel):
+    _, kc = kernel
+    # Type-checks alone and builds alone; only `positive::<0>` fails.
+    ok(kc, "pub struct Positive<const N: usize>;\n"
+           "impl<const N: usize> Positive<N> { pub const OK: () = assert!(N > 0, \"N must be positive\"); }\n"
+           "pub fn positive<const N: usize>() -> usize { let _ = Positive::<N>::OK; N }")
+    c = run_cell(kc, "positive::<0>()")
+    err = c.error()
+    assert err["ename"] == "CompileError", err
+    tb = traceback(c)
+    assert "N must be positive" in tb, tb
+    assert "the above error was encountered while instantiating `fn positive::<0>`" in tb, tb
+    assert "cell [" not in tb, tb
+    assert value(kc, "positive::<3>()") == "3"
+
+
 def test_uses_wait_with_the_items(kernel):
     _, kc = kernel
     ok(kc, "use std::collections::HashMap;\nuse std::fmt::{self, Display};\n"

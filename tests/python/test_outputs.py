@@ -95,6 +95,19 @@ def test_compile_errors_show_rustcs_suggestions_and_lists(nb):
     assert "2 | |x: u64| -> String { x.to_string() }" in text, text
 
 
+def test_a_line_with_several_labels_is_shown_once(nb):
+    _, kc, _ = nb
+    c = cell(kc, "struct P2 { y: i32 }\n"
+                 "fn show2<T: std::fmt::Display>(t: T) -> String { format!(\"{t}\") }\n"
+                 "let z = show2(P2 { y: 1 });")
+    text = error_text(c)
+    assert ("3 | let z = show2(P2 { y: 1 });\n"
+            "  |         ----- ^^^^^^^^^^^ unsatisfied trait bound\n"
+            "  |         |\n"
+            "  |         required by a bound introduced by this call\n") in text, text
+    assert text.count("let z = show2") == 1, text
+
+
 def test_a_typo_says_what_was_meant_in_one_line(nb):
     _, kc, _ = nb
     err = cell(kc, "%slurm statu").error()

@@ -133,6 +133,47 @@ def test_failed_and_nan_configurations_are_shown_and_ranked_last(nb):
     assert value(kc, "mixed_best.1") == "4.0"
 
 
+def test_failed_configurations_sit_under_a_header(nb):
+    _, kc, _ = nb
+    c = run_cell(kc, "%%sweep x in 0..5 -> mixed --maximize value\n"
+                     "if x == 1 { panic!(\"bad config {x}\") } else if x == 3 { f64::NAN } else { x as f64 }",
+                 timeout=TIMEOUT)
+    table = table_of(c).splitlines()
+    # A plain number has no result columns: the failure gets one of its own.
+    assert table[0].split() == ["#", "x", "value", "(max)", "error"], table
+    assert table[-1].index("FAILED") == table[0].index("error"), table
+    html = next(h for h in outputs(c, "text/html") if "sluice-sweep" in h)
+    assert "<th style=\"text-align:left\">error</th>" in html
+    assert all(row.count("<td") == 5 for row in html.split("<tr")[2:]), html
+
+
+STATS = """\
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Stats { pub zeta: f64, pub steps: u64, pub huge: f64, pub label: String }"""
+
+
+def test_result_columns_in_field_order_with_exact_integers(nb):
+    _, kc, _ = nb
+    ok(kc, STATS)
+    c = run_cell(kc, "%%sweep k in [1, 2, 3] -> stats --maximize huge\n"
+                     "if k == 3 { panic!(\"bad k\") }\n"
+                     "Stats { zeta: -0.0, steps: u64::MAX - (k as u64 - 1), huge: 123456.7 * k as f64, "
+                     "label: format!(\"line one\\nline {k}\") }",
+                 timeout=TIMEOUT)
+    table = table_of(c).splitlines()
+    assert len(table) == 4, table
+    # The struct's order, not the alphabet's.
+    assert table[0].split() == ["#", "k", "huge", "(max)", "zeta", "steps", "label"], table
+    # u64 exact, floats to four digits, -0 as -0, `\n` kept on the row.
+    assert table[1].split() == ["*", "1", "2", "2.469e5", "-0", "18446744073709551614", "line", "one\\nline", "2"], table
+    assert table[2].split() == ["0", "1", "1.235e5", "-0", "18446744073709551615", "line", "one\\nline", "1"], table
+    assert table[3].split()[:3] == ["2", "3", "FAILED"], table
+    assert table[3].index("FAILED") == table[0].index("zeta"), table
+    html = next(h for h in outputs(c, "text/html") if "sluice-sweep" in h)
+    assert "<td>line one\\nline 2</td>" in html and "\n" not in html, html
+    assert "<td>18446744073709551615</td>" in html, html
+
+
 def test_no_wait_then_wait_shows_the_table(nb):
     _, kc, _ = nb
     c = ok(kc, "%%sweep n in [3, 1, 2] -> later --no-wait --minimize value\nn * 2")

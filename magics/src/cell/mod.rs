@@ -13,6 +13,7 @@ mod map;
 mod run;
 mod serde_dep;
 mod sweep;
+mod sweep_cells;
 mod sweep_config;
 mod sweep_table;
 mod sweep_values;

@@ -2,11 +2,11 @@
 //! marked), the plot of the objective against each parameter, and the table
 //! saved as `.csv` (the csv crate) or `.json`.
 
+use super::sweep_cells::{param_text, result_columns, row_cells};
 use super::sweep_config::params_of;
 use std::fmt::Write as _;
 
 use crate::error::{MagicError, io};
-use crate::numfmt::{json_number, sig};
 use crate::parallel::parallel_svg;
 use crate::plot::{Panel, sweep_svg};
 use crate::render::esc;
@@ -98,125 +98,13 @@ pub(super) fn objective_name(m: &SweepSpec) -> Option<String> {
     }
 }
 
-fn fmt_obj(v: Option<f64>) -> String {
-    v.map_or_else(String::new, |v| sig(v, DIGITS))
-}
-
-/// Significant digits of the numbers shown (the `--save` file has them all).
-const DIGITS: usize = 4;
 /// A table longer than this folds ...
 const FOLD_OVER: usize = 20;
 /// ... to its best rows and a count of the others.
 const SHOWN: usize = 10;
-/// The longest text shown in one cell.
-const CELL_CHARS: usize = 40;
-
-/// The objective's field name (`accuracy`; `value` for a plain number).
-fn objective_field(m: &SweepSpec) -> Option<&str> {
-    match &m.objective {
-        Some(Objective::Maximize(f) | Objective::Minimize(f)) => Some(f.as_str()),
-        None => None,
-    }
-}
-
-/// The result's columns besides the objective: each field of the result
-/// struct in the order the task wrote them, less fields that only repeat a
-/// parameter (same name, same value in every row). A result that is not a
-/// struct is one `result` column, unless it is the objective itself.
-pub(super) fn result_columns(m: &SweepSpec, rows: &[Row]) -> Vec<String> {
-    let objective = objective_field(m);
-    let mut fields: Vec<String> = Vec::new();
-    let mut plain = false;
-    for r in rows {
-        match &r.result {
-            Some(serde_json::Value::Object(map)) => {
-                for k in map.keys() {
-                    if Some(k.as_str()) != objective && !fields.contains(k) {
-                        fields.push(k.clone());
-                    }
-                }
-            }
-            Some(_) => plain = true,
-            None => {}
-        }
-    }
-    fields.retain(|f| {
-        let Some(p) = m.params.iter().position(|p| &p.name == f) else {
-            return true;
-        };
-        !rows.iter().all(|r| {
-            let json = params_of(r);
-            match (r.result.as_ref().and_then(|v| v.get(f)), json.get(p)) {
-                (Some(a), Some(b)) => a == b || (a.as_f64().is_some() && a.as_f64() == b.as_f64()),
-                (None, _) => r.result.is_none(),
-                _ => false,
-            }
-        })
-    });
-    if plain && objective != Some("value") {
-        fields.insert(0, "result".into());
-    }
-    fields
-}
-
-/// One result field as shown: numbers to a few significant digits, text as
-/// it is, lists and structs written compactly (no quotes on keys), cut at
-/// [`CELL_CHARS`].
-fn field_text(v: &serde_json::Value) -> String {
-    fn compact(v: &serde_json::Value) -> String {
-        match v {
-            serde_json::Value::Null => "NaN".into(),
-            serde_json::Value::Bool(b) => b.to_string(),
-            serde_json::Value::Number(n) => json_number(n, DIGITS),
-            serde_json::Value::String(s) => s.clone(),
-            serde_json::Value::Array(a) => {
-                format!("[{}]", a.iter().map(compact).collect::<Vec<_>>().join(", "))
-            }
-            serde_json::Value::Object(o) => format!(
-                "{{{}}}",
-                o.iter()
-                    .map(|(k, v)| format!("{k}: {}", compact(v)))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        }
-    }
-    let text = compact(v);
-    if text.chars().count() > CELL_CHARS {
-        let cut: String = text.chars().take(CELL_CHARS - 1).collect();
-        format!("{cut}…")
-    } else {
-        text
-    }
-}
-
-/// The cells of one row after the parameters: the objective, then each
-/// result column; a failed row has its status in the first result column.
-fn row_cells(r: &Row, obj: bool, columns: &[String]) -> Vec<String> {
-    let mut cells = Vec::new();
-    if obj {
-        cells.push(fmt_obj(r.objective));
-    }
-    match &r.result {
-        Some(v) => cells.extend(columns.iter().map(|c| match v {
-            serde_json::Value::Object(map) => map.get(c).map(field_text).unwrap_or_default(),
-            other if c == "result" => field_text(other),
-            _ => String::new(),
-        })),
-        None => cells.push(r.status.trim().to_string()),
-    }
-    cells
-}
-
-/// A parameter's value as shown (floats to a few significant digits).
-fn param_text(m: &SweepSpec, p: usize, shown: &str) -> String {
-    match m.params.get(p).map(|p| p.ty) {
-        Some(ParamType::Float) => shown
-            .parse::<f64>()
-            .map_or_else(|_| shown.to_string(), |f| sig(f, DIGITS)),
-        _ => shown.to_string(),
-    }
-}
+/// The header over failed configurations' status when the result has no
+/// columns of its own.
+const ERROR_COLUMN: &str = "error";
 
 /// The ranked table: parameters, the objective, the result's other
 /// fields; best row marked (★, a green tint); failed rows tinted red with
@@ -229,16 +117,21 @@ pub(super) fn render_table(
     best: Option<usize>,
 ) -> Rendered {
     let obj = objective_name(m);
-    let columns = result_columns(m, rows);
-    let mut head: Vec<String> = vec!["".into(), "#".into()];
-    head.extend(m.params.iter().map(|p| p.name.clone()));
-    head.extend(obj.iter().cloned());
-    head.extend(columns.iter().cloned());
+    let mut columns = result_columns(m, rows);
     let shown: &[usize] = if order.len() > FOLD_OVER {
         &order[..SHOWN]
     } else {
         order
     };
+    // A failed configuration's status goes under the result columns; with
+    // none, under a column of its own.
+    if columns.is_empty() && shown.iter().any(|&i| rows[i].result.is_none()) {
+        columns.push(ERROR_COLUMN.into());
+    }
+    let mut head: Vec<String> = vec!["".into(), "#".into()];
+    head.extend(m.params.iter().map(|p| p.name.clone()));
+    head.extend(obj.iter().cloned());
+    head.extend(columns.iter().cloned());
     let hidden = order.len() - shown.len();
     let fold_note = (hidden > 0).then(|| match &m.save {
         Some(path) => format!(
@@ -263,7 +156,7 @@ pub(super) fn render_table(
                 .enumerate()
                 .map(|(p, v)| param_text(m, p, v)),
         );
-        line.extend(row_cells(r, obj.is_some(), &columns));
+        line.extend(row_cells(m, r, &columns));
         lines.push(line);
     }
     let text = text_form(&lines, fold_note.as_deref());
@@ -317,7 +210,12 @@ fn html_form(
     let obj = m.objective.is_some();
     let mut html = String::from("<table class=\"sluice-sweep\"><thead><tr>");
     for h in head {
-        let _ = write!(html, "<th>{}</th>", esc(h));
+        // Statuses read left to right: their header starts where they do.
+        if h == ERROR_COLUMN && columns == [ERROR_COLUMN] {
+            let _ = write!(html, "<th style=\"text-align:left\">{}</th>", esc(h));
+        } else {
+            let _ = write!(html, "<th>{}</th>", esc(h));
+        }
     }
     html.push_str("</tr></thead><tbody>");
     let fixed = 2 + m.params.len() + usize::from(obj);
@@ -341,7 +239,7 @@ fn html_form(
         for (p, v) in r.params.iter().enumerate() {
             let _ = write!(html, "<td>{}</td>", esc(&param_text(m, p, v)));
         }
-        let cells = row_cells(r, obj, columns);
+        let cells = row_cells(m, r, columns);
         if r.result.is_none() {
             let (objective, status) = cells.split_at(usize::from(obj));
             for c in objective {
@@ -507,6 +405,83 @@ mod tests {
         assert!(html.contains(&format!("background:{}", Tone::Good.tint())));
         assert!(html.contains("<td colspan=\"2\""), "{html}");
         assert!(!html.contains("&quot;accuracy&quot;") && !html.contains("\"accuracy\":"));
+    }
+
+    #[test]
+    fn columns_keep_the_structs_order_and_numbers_read_right() {
+        let m = spec("x in [1, 2] -> r --maximize steps");
+        let rows = vec![
+            row(
+                &["1"],
+                "[1]",
+                Some(
+                    r#"{"zeta":-0.0,"steps":18446744073709551615,"huge":123456.7,"round":20000.0,"label":"two\nlines"}"#,
+                ),
+                Some(1.8446744073709552e19),
+            ),
+            row(&["2"], "[2]", None, None),
+        ];
+        assert_eq!(
+            result_columns(&m, &rows),
+            ["zeta", "huge", "round", "label"]
+        );
+        let t = render_table(&m, &rows, &[0, 1], Some(0));
+        let lines: Vec<&str> = t.text.lines().collect();
+        assert_eq!(lines.len(), 3, "{}", t.text);
+        assert_eq!(
+            lines[1].split_whitespace().collect::<Vec<_>>(),
+            [
+                "*",
+                "0",
+                "1",
+                "18446744073709551615",
+                "-0",
+                "1.235e5",
+                "20000",
+                "two\\nlines"
+            ]
+        );
+        let html = t.html.unwrap_or_default();
+        assert!(html.contains("<td>two\\nlines</td>"), "{html}");
+        assert!(!html.contains("two\nlines"), "{html}");
+    }
+
+    #[test]
+    fn a_failed_configuration_sits_under_a_header() {
+        let m = spec("n in [1, 10] -> r --maximize value");
+        let rows = vec![
+            row(&["1"], "[1]", Some("1.0"), Some(1.0)),
+            row(&["10"], "[10]", None, None),
+        ];
+        let t = render_table(&m, &rows, &[0, 1], Some(0));
+        let lines: Vec<&str> = t.text.lines().collect();
+        assert_eq!(
+            lines[0].split_whitespace().collect::<Vec<_>>(),
+            ["#", "n", "value", "(max)", "error"]
+        );
+        // The status starts where the `error` header does.
+        let at = lines[0].find("error").unwrap_or(0);
+        assert_eq!(lines[2].find("FAILED"), Some(at), "{}", t.text);
+        let html = t.html.unwrap_or_default();
+        assert!(
+            html.contains("<th style=\"text-align:left\">error</th>"),
+            "{html}"
+        );
+        // Every row has as many cells as the header.
+        for tr in html.split("<tr").skip(2) {
+            let cells = tr.matches("<td").count()
+                + tr.split("colspan=\"")
+                    .skip(1)
+                    .map(|c| {
+                        c.split('"')
+                            .next()
+                            .and_then(|n| n.parse::<usize>().ok())
+                            .unwrap_or(1)
+                            - 1
+                    })
+                    .sum::<usize>();
+            assert_eq!(cells, 5, "{tr}");
+        }
     }
 
     #[test]

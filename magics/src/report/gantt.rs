@@ -14,16 +14,13 @@
 
 use std::fmt::Write as _;
 
+use super::job_fill::{self, JobFill};
 use super::metrics::Figures;
 use super::timeline::JobTimeline;
 use crate::render::esc;
 
 /// Most lanes drawn; beyond, elements share worker lanes.
 pub const MAX_LANES: usize = 48;
-/// Job colours, in order (mid-tones for light and dark backgrounds).
-const PALETTE: [&str; 8] = [
-    "#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#b07aa1", "#edc948", "#9c755f",
-];
 const WIDTH: f64 = 760.0;
 const LABEL_W: f64 = 120.0;
 const RIGHT: f64 = 16.0;
@@ -98,10 +95,11 @@ pub fn svg(jobs: &[JobTimeline], f: &Figures) -> String {
     let mut s = format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"sluice-gantt\" width=\"{WIDTH}\" height=\"{height:.0}\" viewBox=\"0 0 {WIDTH} {height:.0}\" font-family=\"sans-serif\" font-size=\"11\" style=\"color: var(--jp-ui-font-color1, #333); background: transparent\">"
     );
+    s.push_str(&job_fill::defs(jobs.len()));
     s.push_str(&axis(span, x, TOP, axis_y));
     lane_labels(&mut s, jobs, &bars, per_element, lanes, lane_h);
     for b in &bars {
-        let colour = PALETTE[b.job % PALETTE.len()];
+        let colour = JobFill::of(b.job).paint();
         let (y, h) = (TOP + b.lane as f64 * lane_h + 1.0, (lane_h - 2.0).max(1.0));
         let name = jobs.get(b.job).map(|j| j.name.as_str()).unwrap_or("");
         if per_element && b.start > b.submit {
@@ -254,20 +252,20 @@ fn legend(jobs: &[JobTimeline], y0: f64) -> (String, f64) {
     let mut s = String::new();
     let (mut x, mut y) = (LABEL_W, y0);
     let max_chars = 24;
-    let mut entries: Vec<(Option<&str>, String)> = jobs
+    let mut entries: Vec<(Option<String>, String)> = jobs
         .iter()
         .enumerate()
-        .map(|(i, j)| (Some(PALETTE[i % PALETTE.len()]), cut(&j.name, max_chars)))
+        .map(|(i, j)| (Some(JobFill::of(i).paint()), cut(&j.name, max_chars)))
         .collect();
     entries.push((None, "critical path".into()));
-    entries.push((Some("wait"), "queue wait".into()));
+    entries.push((Some("wait".into()), "queue wait".into()));
     for (colour, label) in entries {
         let w = 18.0 + label.chars().count() as f64 * CHAR_W + 14.0;
         if x + w > WIDTH - RIGHT && x > LABEL_W {
             x = LABEL_W;
             y += 16.0;
         }
-        let swatch = match colour {
+        let swatch = match colour.as_deref() {
             Some("wait") => format!(
                 "<rect x=\"{x:.2}\" y=\"{:.2}\" width=\"12\" height=\"10\" fill=\"currentColor\" fill-opacity=\"0.25\"/>",
                 y - 9.0
@@ -358,6 +356,29 @@ mod tests {
             !s.contains("fill=\"#fff\"") && !s.contains("fill=\"white\""),
             "no opaque background"
         );
+    }
+
+    #[test]
+    fn ten_jobs_have_ten_fills() {
+        let jobs: Vec<JobTimeline> = (0..10)
+            .map(|j| job(j + 1, &format!("job{j}"), vec![el(0, 0.0, 0.0, 1.0, 0.5)]))
+            .collect();
+        let f = figures(&jobs, &machine());
+        let s = svg(&jobs, &f);
+        let fills: std::collections::BTreeSet<&str> = s
+            .split("class=\"run\"")
+            .skip(1)
+            .filter_map(|r| r.split("fill=\"").nth(1)?.split('"').next())
+            .collect();
+        assert_eq!(fills.len(), 10, "{fills:?}");
+        for fill in fills {
+            if let Some(id) = fill.strip_prefix("url(#").and_then(|f| f.strip_suffix(')')) {
+                assert!(
+                    s.contains(&format!("<pattern id=\"{id}\"")),
+                    "{id} is defined"
+                );
+            }
+        }
     }
 
     #[test]

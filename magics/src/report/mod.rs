@@ -9,12 +9,14 @@
 //! - `metrics.rs`, `critical.rs`, `advice.rs`: the figures, pure;
 //! - `sacct.rs`: the sacct command and its lines, pure;
 //! - `gantt.rs`, `tables.rs`: the SVG, the text and HTML, the JSON, pure;
+//!   `job_fill.rs`: each job's fill in the chart (colour, then pattern);
 //! - `collect.rs`: the IO — job directories, the ledger, the executors.
 
 pub mod advice;
 pub mod collect;
 pub mod critical;
 pub mod gantt;
+pub mod job_fill;
 pub mod metrics;
 pub mod sacct;
 pub mod tables;

@@ -36,6 +36,33 @@ fn pct(v: f64) -> String {
     format!("{:.0} %", 100.0 * v)
 }
 
+/// `value` with `decimals` decimals, or as many more (up to four) as it
+/// takes for the shown number to sit on the same side of `bar` as the
+/// value itself (above, on, below): 1.995 against a bar of 2 reads
+/// `1.995`, not `2.00`, next to its ✗. Past that, rounded toward the
+/// value's side.
+fn agreeing(value: f64, bar: f64, decimals: usize) -> String {
+    let above = value > bar;
+    let side = value.partial_cmp(&bar);
+    for d in decimals..=decimals + 4 {
+        let shown = format!("{value:.d$}");
+        if shown
+            .parse::<f64>()
+            .is_ok_and(|s| s.partial_cmp(&bar) == side)
+        {
+            return shown;
+        }
+    }
+    let d = decimals + 4;
+    let scale = 10f64.powi(i32::try_from(d).unwrap_or(8));
+    let toward = if above {
+        (value * scale).ceil()
+    } else {
+        (value * scale).floor()
+    };
+    format!("{:.d$}", toward / scale)
+}
+
 fn opt_pct(v: Option<f64>) -> String {
     v.map(pct).unwrap_or_else(|| "–".into())
 }
@@ -46,9 +73,15 @@ fn marks(f: &Figures) -> Vec<(String, String, bool)> {
         .iter()
         .map(|m| {
             let (value, bar) = if m.name == "speedup" {
-                (format!("{:.2}×", m.value), format!("> {:.0}×", m.bar))
+                (
+                    format!("{}×", agreeing(m.value, m.bar, 2)),
+                    format!("> {:.0}×", m.bar),
+                )
             } else {
-                (pct(m.value), format!("> {}", pct(m.bar)))
+                (
+                    format!("{} %", agreeing(100.0 * m.value, 100.0 * m.bar, 0)),
+                    format!("> {}", pct(m.bar)),
+                )
             };
             (format!("{} {value}", m.name), bar, m.ok())
         })
@@ -316,6 +349,19 @@ mod tests {
         );
         assert_eq!(v["jobs"][0]["states"]["COMPLETED"], 2);
         assert_eq!(v["busy_s"], 3.0);
+    }
+
+    #[test]
+    fn shown_ratios_agree_with_their_verdict() {
+        // 8 one-second elements on 2 CPUs that took 4.01 s: speedup 1.995.
+        assert_eq!(agreeing(1.995, 2.0, 2), "1.995");
+        assert_eq!(agreeing(1.9999999, 2.0, 2), "1.999999");
+        assert_eq!(agreeing(2.0, 2.0, 2), "2.00");
+        assert_eq!(agreeing(2.004, 2.0, 2), "2.004");
+        assert_eq!(agreeing(1.5, 2.0, 2), "1.50");
+        assert_eq!(agreeing(69.6, 70.0, 0), "69.6");
+        assert_eq!(agreeing(70.2, 70.0, 0), "70.2");
+        assert_eq!(agreeing(85.0, 70.0, 0), "85");
     }
 
     #[test]

@@ -28,6 +28,38 @@ pub(super) fn panic_error(p: &PanicReport, location: &str) -> ErrorOutput {
     }
 }
 
+/// rustc's own diagnostics for a block whose build failed with an error
+/// evcxr replaced by one of its children. When none of a diagnostic's
+/// spans is in the user's code — E0277 through a generic bound in an
+/// expression cell, whose call evcxr wrapped in its display code — evcxr
+/// shows the first child that has one (the `help:` at the struct, in
+/// another cell) instead of the error: a diagnostic whose level is `help`
+/// or `note`. `cargo check` of the same block (evcxr's `check`, which
+/// leaves the last expression as it is) finds the error at the call.
+/// `None`: nothing was replaced, or the check found no error.
+pub(super) fn unreplaced(
+    ctx: &mut evcxr::CommandContext,
+    code: &str,
+    errors: &[evcxr::CompilationError],
+) -> Option<Vec<evcxr::CompilationError>> {
+    let replaced = errors
+        .iter()
+        .any(|e| !matches!(e.level(), "error" | "warning"));
+    if !replaced || code.trim_start().starts_with(':') {
+        return None;
+    }
+    let mut found: Vec<evcxr::CompilationError> = ctx
+        .check(code)
+        .ok()?
+        .into_iter()
+        .filter(|e| e.level() == "error")
+        .collect();
+    if found.iter().any(evcxr::CompilationError::is_from_user_code) {
+        found.retain(evcxr::CompilationError::is_from_user_code);
+    }
+    (!found.is_empty()).then_some(found)
+}
+
 /// True if the cell's first line is an evcxr `:dep` command.
 pub(super) fn starts_with_dep(code: &str) -> bool {
     code.trim_start().starts_with(":dep ")
@@ -53,9 +85,19 @@ pub(in crate::engine) fn compile_error_in(
     last: usize,
 ) -> ErrorOutput {
     // Warnings are shown only when rustc said nothing worse (evcxr hands
-    // them over with the errors when an error is in its own code).
+    // them over with the errors when an error is in its own code); a note
+    // of its own right after an error is that error's ("the above error was
+    // encountered while instantiating `fn g::<0>`", at the cell's call).
     let worst: Vec<&evcxr::CompilationError> = if errors.iter().any(|e| e.level() == "error") {
-        errors.iter().filter(|e| e.level() == "error").collect()
+        errors
+            .iter()
+            .enumerate()
+            .filter(|(i, e)| {
+                e.level() == "error"
+                    || (e.level() == "note" && errors[..*i].iter().any(|p| p.level() == "error"))
+            })
+            .map(|(_, e)| e)
+            .collect()
     } else {
         errors.iter().collect()
     };
@@ -120,6 +162,9 @@ fn kept_variable(e: &evcxr::CompilationError) -> Option<(String, String)> {
 /// their suggested code, notes, lists such as E0277's implementations — from
 /// rustc's JSON, its spans found in the cell by their source line.
 fn to_diagnostic(e: &evcxr::CompilationError, code: &str) -> Diagnostic {
+    // evcxr labels a span rustc left without text (and one it could not
+    // place) with the diagnostic's own headline: that repeats the header.
+    let headline = format!("{}: {}", e.level(), e.message());
     let labels = e
         .spanned_messages()
         .iter()
@@ -131,7 +176,11 @@ fn to_diagnostic(e: &evcxr::CompilationError, code: &str) -> Diagnostic {
                     end_line: s.end_line,
                     end_column: s.end_column,
                 },
-                text: m.label.clone(),
+                text: if m.label == headline {
+                    String::new()
+                } else {
+                    m.label.clone()
+                },
                 primary: m.is_primary,
             })
         })
@@ -144,7 +193,7 @@ fn to_diagnostic(e: &evcxr::CompilationError, code: &str) -> Diagnostic {
     notes.extend(
         e.spanned_messages()
             .iter()
-            .filter(|m| m.span.is_none() && !m.label.is_empty())
+            .filter(|m| m.span.is_none() && !m.label.is_empty() && m.label != headline)
             .map(|m| format!("note: {}", m.label)),
     );
     // Syntax errors have no code: they are the cell's even where evcxr's

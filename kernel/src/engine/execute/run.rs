@@ -14,7 +14,7 @@ use super::super::input::Asker;
 use super::super::panic_location::{self, Candidate};
 use super::super::session_api;
 use super::aborted::{self, Lost};
-use super::errors::{compile_error, panic_error, simple_error, starts_with_dep};
+use super::errors::{compile_error, panic_error, simple_error, starts_with_dep, unreplaced};
 use super::type_imports;
 use super::waiting::primary_line;
 use super::{Outcome, Worker};
@@ -79,14 +79,30 @@ impl Worker {
         {
             return outcome;
         }
-        let (block, binds) = match self.block_for(&req.code, shape.as_ref()) {
+        let (mut block, mut binds) = match self.block_for(&req.code, shape.as_ref()) {
             Ok(b) => b,
             Err(e) => return Outcome::Err(e),
         };
-        let ran = match self.run_block(msg, req, &block) {
+        let mut ran = match self.run_block(msg, req, &block) {
             Ok(ran) => ran,
             Err(e) => return e,
         };
+        // An error outside the cell's own lines, in the block it shared with
+        // waiting items: whose it is shows when the items are built alone
+        // (their error) and the cell is built after them (the cell's).
+        if self.waiting_items_in_question(&ran, &block) {
+            if let Err(e) = self.build_waiting_items() {
+                return Outcome::Err(e);
+            }
+            (block, binds) = match self.block_for(&req.code, shape.as_ref()) {
+                Ok(b) => b,
+                Err(e) => return Outcome::Err(e),
+            };
+            ran = match self.run_block(msg, req, &block) {
+                Ok(ran) => ran,
+                Err(e) => return e,
+            };
+        }
         // evcxr keeps a block's items once the block was built and run
         // (also when the run panicked).
         if ran.result.is_ok() {
@@ -154,6 +170,11 @@ impl Worker {
             self.cache.before(ctx, code);
             result = ctx.execute_with_callbacks(code, &mut callbacks);
         }
+        if let Err(evcxr::Error::CompilationErrors(errors)) = &result
+            && let Some(found) = unreplaced(ctx, code, errors)
+        {
+            result = Err(evcxr::Error::CompilationErrors(found));
+        }
         let evcxr_done = started.elapsed();
         self.interrupter.set_busy(false);
         let report = streams
@@ -180,6 +201,22 @@ impl Worker {
             vars_before,
             interrupted: self.interrupter.was_requested(),
         })
+    }
+
+    /// True if the block's build failed with waiting items in it and an
+    /// error points into them, or none points into the cell.
+    fn waiting_items_in_question(&self, ran: &Ran, block: &Assembled) -> bool {
+        let Err(evcxr::Error::CompilationErrors(errors)) = &ran.result else {
+            return false;
+        };
+        if self.items.is_empty() {
+            return false;
+        }
+        let sources: Vec<Source> = errors
+            .iter()
+            .filter_map(|e| primary_line(e).and_then(|l| block.source_of(l)))
+            .collect();
+        sources.iter().any(|s| matches!(s, Source::Deferred(_))) || !sources.contains(&Source::Cell)
     }
 
     /// What the run's result means.
@@ -277,7 +314,9 @@ impl Worker {
         Outcome::Ok(content)
     }
 
-    /// Compile errors, blamed on the part of the block they point into.
+    /// Compile errors, blamed on the part of the block they point into
+    /// (waiting items were built alone first when one pointed into them:
+    /// `waiting_items_in_question`).
     fn compile_failed(
         &mut self,
         errors: &[evcxr::CompilationError],
@@ -289,12 +328,6 @@ impl Worker {
             .iter()
             .filter_map(|e| primary_line(e).and_then(|l| block.source_of(l)))
             .collect();
-        if let Some(cell) = sources.iter().find_map(|s| match s {
-            Source::Deferred(n) => Some(*n),
-            _ => None,
-        }) {
-            return Outcome::Err(self.items_failed(errors, block, cell));
-        }
         if sources.contains(&Source::Prelude) {
             // A waiting bind no longer compiles (say, its type was
             // redefined): drop it rather than block every later cell.
@@ -307,12 +340,6 @@ impl Worker {
                     "the results of {names} could not be bound ({first}); this cell did not run. Run it again; `%slurm load NAME` binds the results once their type compiles"
                 ),
             ));
-        }
-        if !self.items.is_empty() && !sources.contains(&Source::Cell) {
-            // No error points into this cell: blame the waiting
-            // items rather than block every later cell.
-            let first = self.items.cells().first().copied().unwrap_or(0);
-            return Outcome::Err(self.items_failed(errors, block, first));
         }
         Outcome::Err(compile_error(errors, &req.code, offset))
     }

@@ -94,7 +94,7 @@ impl Worker {
     /// The waiting items did not build (an error only a full build finds,
     /// such as a link error): they are dropped, the error is shown against
     /// the cell that defined them.
-    pub(super) fn items_failed(
+    fn items_failed(
         &mut self,
         errors: &[evcxr::CompilationError],
         block: &Assembled,

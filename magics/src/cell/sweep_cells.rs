@@ -1,0 +1,176 @@
+//! One cell of a finished sweep's table as a person reads it: the
+//! objective (a whole number exactly as the task wrote it, a float to four
+//! significant digits), each result field (in the struct's order, compact,
+//! cut to a width), a parameter's value; every cell on one line. No IO.
+
+use super::sweep_config::params_of;
+use super::sweep_table::Row;
+use crate::numfmt::{json_number, sig};
+use crate::sweep::{Objective, ParamType, SweepSpec};
+
+/// Significant digits of the numbers shown (the `--save` file has them all).
+const DIGITS: usize = 4;
+/// The longest text shown in one cell.
+const CELL_CHARS: usize = 40;
+
+/// The objective's cell: a whole number as the task wrote it (a `u64`
+/// stays exact), a float to [`DIGITS`] significant digits.
+fn objective_text(m: &SweepSpec, r: &Row) -> String {
+    let written = r.result.as_ref().and_then(|v| {
+        let f = objective_field(m)?;
+        v.get(f).or((f == "value").then_some(v))
+    });
+    match written {
+        Some(v @ serde_json::Value::Number(n)) if !n.is_f64() => v.to_string(),
+        _ => r.objective.map_or_else(String::new, |v| sig(v, DIGITS)),
+    }
+}
+
+/// `s` on one line: line breaks, tabs and other control characters
+/// written as Rust escapes (`\n`), so no cell breaks a row of the table.
+fn one_line(s: &str) -> String {
+    if !s.chars().any(char::is_control) {
+        return s.to_string();
+    }
+    s.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().collect()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
+/// The objective's field name (`accuracy`; `value` for a plain number).
+fn objective_field(m: &SweepSpec) -> Option<&str> {
+    match &m.objective {
+        Some(Objective::Maximize(f) | Objective::Minimize(f)) => Some(f.as_str()),
+        None => None,
+    }
+}
+
+/// The result's columns besides the objective: each field of the result
+/// struct in the order the task wrote them, less fields that only repeat a
+/// parameter (same name, same value in every row). A result that is not a
+/// struct is one `result` column, unless it is the objective itself.
+pub(super) fn result_columns(m: &SweepSpec, rows: &[Row]) -> Vec<String> {
+    let objective = objective_field(m);
+    let mut fields: Vec<String> = Vec::new();
+    let mut plain = false;
+    for r in rows {
+        match &r.result {
+            Some(serde_json::Value::Object(map)) => {
+                // The struct's order, as the text has it (the map sorts).
+                let mut keys = r
+                    .result_text
+                    .as_deref()
+                    .map(crate::crossing::field_order)
+                    .unwrap_or_default();
+                keys.retain(|k| map.contains_key(k));
+                keys.extend(
+                    map.keys()
+                        .filter(|k| !keys.contains(k))
+                        .cloned()
+                        .collect::<Vec<_>>(),
+                );
+                for k in keys {
+                    if Some(k.as_str()) != objective && !fields.contains(&k) {
+                        fields.push(k);
+                    }
+                }
+            }
+            Some(_) => plain = true,
+            None => {}
+        }
+    }
+    fields.retain(|f| {
+        let Some(p) = m.params.iter().position(|p| &p.name == f) else {
+            return true;
+        };
+        !rows.iter().all(|r| {
+            let json = params_of(r);
+            match (r.result.as_ref().and_then(|v| v.get(f)), json.get(p)) {
+                (Some(a), Some(b)) => a == b || (a.as_f64().is_some() && a.as_f64() == b.as_f64()),
+                (None, _) => r.result.is_none(),
+                _ => false,
+            }
+        })
+    });
+    if plain && objective != Some("value") {
+        fields.insert(0, "result".into());
+    }
+    fields
+}
+
+/// One result field as shown: numbers to a few significant digits, text as
+/// it is, lists and structs written compactly (no quotes on keys), cut at
+/// [`CELL_CHARS`].
+fn field_text(v: &serde_json::Value) -> String {
+    fn compact(v: &serde_json::Value) -> String {
+        match v {
+            serde_json::Value::Null => "NaN".into(),
+            serde_json::Value::Bool(b) => b.to_string(),
+            serde_json::Value::Number(n) => json_number(n, DIGITS),
+            serde_json::Value::String(s) => s.clone(),
+            serde_json::Value::Array(a) => {
+                format!("[{}]", a.iter().map(compact).collect::<Vec<_>>().join(", "))
+            }
+            serde_json::Value::Object(o) => format!(
+                "{{{}}}",
+                o.iter()
+                    .map(|(k, v)| format!("{k}: {}", compact(v)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        }
+    }
+    let text = compact(v);
+    if text.chars().count() > CELL_CHARS {
+        let cut: String = text.chars().take(CELL_CHARS - 1).collect();
+        format!("{cut}…")
+    } else {
+        text
+    }
+}
+
+/// The cells of one row after the parameters: the objective, then each
+/// result column; a failed row has its status in the first result column.
+pub(super) fn row_cells(m: &SweepSpec, r: &Row, columns: &[String]) -> Vec<String> {
+    let mut cells = Vec::new();
+    if m.objective.is_some() {
+        cells.push(objective_text(m, r));
+    }
+    match &r.result {
+        Some(v) => cells.extend(columns.iter().map(|c| match v {
+            serde_json::Value::Object(map) => map.get(c).map(field_text).unwrap_or_default(),
+            other if c == "result" => field_text(other),
+            _ => String::new(),
+        })),
+        None => cells.push(r.status.trim().to_string()),
+    }
+    cells.iter().map(|c| one_line(c)).collect()
+}
+
+/// A parameter's value as shown (floats to a few significant digits).
+pub(super) fn param_text(m: &SweepSpec, p: usize, shown: &str) -> String {
+    match m.params.get(p).map(|p| p.ty) {
+        Some(ParamType::Float) => shown
+            .parse::<f64>()
+            .map_or_else(|_| one_line(shown), |f| sig(f, DIGITS)),
+        _ => one_line(shown),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_are_written_as_escapes() {
+        assert_eq!(one_line("plain"), "plain");
+        assert_eq!(one_line("a\nb\tc\r"), "a\\nb\\tc\\r");
+        assert_eq!(one_line("bell\u{7}"), "bell\\u{7}");
+    }
+}
