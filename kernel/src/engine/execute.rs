@@ -228,6 +228,44 @@ impl Worker {
             started.elapsed().as_secs_f64() * 1e3,
             req.code.lines().next().unwrap_or_default()
         );
+        let (status, error, plain, payload) = self.publish(msg, req, count, outcome);
+        // Only what was sent before the client could see this error is
+        // aborted: a request sent after the reply runs normally.
+        let queued: Vec<Request> = if status == ReplyStatus::Error && req.stop_on_error {
+            rx.try_iter().collect()
+        } else {
+            Vec::new()
+        };
+        if counts && let Ok(mut h) = self.outlets.history.lock() {
+            h.record(self.count, &req.code, &plain);
+        }
+        let reply = ExecuteReply {
+            status,
+            execution_count: count,
+            payload,
+            user_expressions: Some(HashMap::new()),
+            error,
+        };
+        let _ = self.outlets.shell.send(reply.as_child_of(msg));
+        iopub.idle(msg);
+        queued
+    }
+
+    /// Publishes what a cell produced (its page, result, display or
+    /// error) and returns what its reply says.
+    fn publish(
+        &self,
+        msg: &JupyterMessage,
+        req: &ExecuteRequest,
+        count: ExecutionCount,
+        outcome: Outcome,
+    ) -> (
+        ReplyStatus,
+        Option<Box<ReplyError>>,
+        String,
+        Vec<jupyter_protocol::Payload>,
+    ) {
+        let iopub = &self.outlets.iopub;
         let mut payload = vec![];
         let (status, error, plain) = match outcome {
             Outcome::Page(_, Some(data)) => {
@@ -276,26 +314,7 @@ impl Worker {
                 (ReplyStatus::Error, Some(Box::new(reply_err)), String::new())
             }
         };
-        // Only what was sent before the client could see this error is
-        // aborted: a request sent after the reply runs normally.
-        let queued: Vec<Request> = if status == ReplyStatus::Error && req.stop_on_error {
-            rx.try_iter().collect()
-        } else {
-            Vec::new()
-        };
-        if counts && let Ok(mut h) = self.outlets.history.lock() {
-            h.record(self.count, &req.code, &plain);
-        }
-        let reply = ExecuteReply {
-            status,
-            execution_count: count,
-            payload,
-            user_expressions: Some(HashMap::new()),
-            error,
-        };
-        let _ = self.outlets.shell.send(reply.as_child_of(msg));
-        iopub.idle(msg);
-        queued
+        (status, error, plain, payload)
     }
 
     /// Runs a magic cell through the magics crate.
