@@ -262,11 +262,14 @@ pub fn inline_code(text: &str) -> String {
         .collect()
 }
 
-/// A duration as a person reads it: `0.4 s`, `6.2 s`, `2 min 5 s`,
-/// `1 h 3 min`.
+/// A duration as a person reads it: `53 ms`, `0.4 s`, `6.2 s`,
+/// `2 min 5 s`, `1 h 3 min` (a job of 53 ms never reads `0.0 s`).
 pub fn duration(seconds: f64) -> String {
     if !seconds.is_finite() || seconds < 0.0 {
         return "-".into();
+    }
+    if seconds < 0.0995 {
+        return format!("{:.0} ms", seconds * 1e3);
     }
     if seconds < 60.0 {
         return format!("{seconds:.1} s");
@@ -283,6 +286,16 @@ pub fn duration(seconds: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn short_durations_are_never_zero_seconds() {
+        assert_eq!(duration(0.053), "53 ms");
+        assert_eq!(duration(0.0004), "0 ms");
+        assert_eq!(duration(0.0996), "0.1 s");
+        assert_eq!(duration(6.2), "6.2 s");
+        assert_eq!(duration(125.0), "2 min 5 s");
+        assert_eq!(duration(f64::NAN), "-");
+    }
 
     #[test]
     fn states_are_counted_with_slurm_names_for_why_they_ended() {
