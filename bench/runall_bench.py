@@ -48,6 +48,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests" / "python"))
 from conftest import run_cell  # noqa: E402
 
+# conftest turns standbys off for the test suite; here each kernelspec says.
+os.environ.pop("SLUICE_STANDBY", None)
+
 NOTEBOOKS = {"parameter_sweep.ipynb": 8.0, "fan_out_fan_in.ipynb": 6.0}
 PHASE = re.compile(r"sluice::phase: (.*)$")
 

@@ -178,9 +178,9 @@ pub async fn serve(connection_file: &Path, pre: Prestart) -> anyhow::Result<()> 
         }
     })
     .await;
-    // The next kernel's standby starts now if it has not yet (a notebook
-    // run by nbconvert never leaves its kernel idle).
-    crate::standby::start_next();
+    // The next kernel's standby starts now if none waits (a notebook run
+    // by nbconvert never leaves its kernel idle; the idle one may have left).
+    crate::standby::ensure_at_shutdown();
     // Let the shutdown reply and the last status leave before the process ends.
     tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     Ok(())

@@ -73,8 +73,15 @@ def result(kc, code):
 
 
 def waiting_standby(root):
-    """The pid of the warm standby waiting under `root` (its lock is held,
-    it says it is ready, its socket exists), or None."""
+    """The pid of a warm standby waiting under `root`, or None."""
+    pids = waiting_standbys(root)
+    return pids[0] if pids else None
+
+
+def waiting_standbys(root):
+    """The pids of the warm standbys waiting under `root` (each one's lock
+    is held, it says it is ready, its socket exists)."""
+    pids = []
     for lock in (root / "sessions").glob("standby-*.lock"):
         sock = lock.with_suffix(".sock")
         with open(lock) as f:
@@ -86,8 +93,8 @@ def waiting_standby(root):
                 lines = f.read().split("\n")
         # `<pid>\n<binary>\nready\n` once it has warmed up.
         if sock.exists() and "ready" in lines:
-            return int(lines[0])
-    return None
+            pids.append(int(lines[0]))
+    return pids
 
 
 def alive(pid):
@@ -164,15 +171,26 @@ def test_jupyters_kill_of_the_launcher_ends_the_adopted_kernel(root):
         km.cleanup_resources()
 
 
-def test_a_launch_with_another_environment_starts_afresh(root):
+def test_a_launch_with_another_environment_gets_its_own_standby(root):
     standby = ensure_standby(root)
     log = root / "other.log"
     km, kc = start(root, root, "o.ipynb", log, SLUICE_SOMETHING_ELSE="1")
     try:
         assert result(kc, "2 + 3") == "5"
         text = log.read_text()
-        assert "refused" in text and "SLUICE_SOMETHING_ELSE" in text, text
-        assert alive(standby) and waiting_standby(root) == standby
+        assert "no standby waits for this binary and environment" in text, text
+        assert "adopted" not in text, text
+    finally:
+        stop(km, kc)
+    # The first environment's standby still waits, and the other
+    # environment now has one of its own.
+    assert alive(standby)
+    wait_until(lambda: len(waiting_standbys(root)) == 2, what="a second standby")
+    km, kc = start(root, root, "o2.ipynb", root / "other2.log", SLUICE_SOMETHING_ELSE="1")
+    try:
+        assert result(kc, "2 + 4") == "6"
+        assert "a standby kernel took this connection" in (root / "other2.log").read_text()
+        assert alive(standby)
     finally:
         stop(km, kc)
 
@@ -195,16 +213,33 @@ def test_two_launches_at_once_both_work(root):
         stop(*b)
 
 
-def test_an_unused_standby_leaves_by_itself(root):
-    # A standby made with a 3 s limit (the maker's environment is the
-    # standby's) ends on its own; the one already waiting is left alone.
+def test_an_unused_standby_leaves_and_shutdown_makes_another(root):
+    # A kernel whose idle standby left (a 3 s limit) starts a new one when
+    # it shuts down, so a Restart after a long pause still finds one.
     other = new_root("sluice-standby-idle-")
     km, kc = start(other, other, "i.ipynb", other / "i.log", SLUICE_STANDBY_IDLE="3")
+    try:
+        assert result(kc, "1") == "1"
+        pid = wait_until(lambda: waiting_standby(other), what="the idle kernel's standby")
+        wait_until(lambda: not alive(pid), limit=120, what="the unused standby to leave")
+        assert not list((other / "sessions").glob("standby-*.sock"))
+    finally:
+        stop(km, kc)
+    again = wait_until(lambda: waiting_standby(other), what="a standby after shutdown")
+    assert again != pid
+
+
+def test_an_unreachable_standby_leaves(root):
+    # Its socket deleted (say the session directory was cleaned), nobody
+    # can reach it: it leaves instead of holding memory for 15 minutes.
+    other = new_root("sluice-standby-gone-")
+    km, kc = start(other, other, "g.ipynb", other / "g.log")
     assert result(kc, "1") == "1"
     stop(km, kc)
     pid = wait_until(lambda: waiting_standby(other), what="a standby")
-    wait_until(lambda: not alive(pid), limit=120, what="the idle standby to leave")
-    assert not list((other / "sessions").glob("standby-*.sock"))
+    for sock in (other / "sessions").glob("standby-*.sock"):
+        sock.unlink()
+    wait_until(lambda: not alive(pid), limit=60, what="the unreachable standby to leave")
 
 
 def test_standby_off_makes_none(root):

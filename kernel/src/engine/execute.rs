@@ -168,6 +168,11 @@ impl Worker {
                 }
                 let context_ready = started.elapsed();
                 self.display.install(&mut ctx, &session_api::module());
+                // Free in a standby (nobody waits); a fresh kernel's first
+                // cell would wait for it, so there the first `let` pays.
+                if crate::standby::is_standby() {
+                    warm_type_inference(&mut ctx);
+                }
                 tracing::debug!(
                     target: "sluice::phase",
                     "warm-up: EvalContext::new {:.1} ms, first build (session items) {:.1} ms",
@@ -391,6 +396,22 @@ impl Worker {
             }
         }
     }
+}
+
+/// rust-analyzer answers its first type question about the session's code
+/// in seconds (it reads std's impls then), and evcxr asks one for a
+/// cell's first `let`: a completion after a variable asks it here, during
+/// a standby's warm-up, so the user's first `let` does not pay for it
+/// (measured: 3.2 s → 0.4 s for `let a = 1;` as the first `let`).
+fn warm_type_inference(ctx: &mut CommandContext) {
+    const PROBE: &str = "let __sluice_warm = vec![1u64]; __sluice_warm.it";
+    let started = std::time::Instant::now();
+    let _ = ctx.completions(PROBE, PROBE.len());
+    tracing::debug!(
+        target: "sluice::phase",
+        "warm-up: type inference {:.1} ms",
+        started.elapsed().as_secs_f64() * 1e3
+    );
 }
 
 /// evcxr's context; in a kept session whose state does not build (stale or

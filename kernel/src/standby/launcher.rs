@@ -19,8 +19,11 @@ const ANSWER_LIMIT: Duration = Duration::from_secs(30);
 /// is none, or it refused, or did not answer: the caller starts the kernel
 /// itself. Never an error for the user; the reason goes to the log.
 pub fn offer(launch: &Launch, connection_file: &Path) -> Option<UnixStream> {
-    let place = Place::for_this_binary()?;
-    let mut stream = UnixStream::connect(&place.socket).ok()?;
+    let place = Place::for_launch(launch)?;
+    let Ok(mut stream) = UnixStream::connect(&place.socket) else {
+        tracing::info!("no standby waits for this binary and environment; starting afresh");
+        return None;
+    };
     let connection_file = std::path::absolute(connection_file).ok()?;
     let req = Request {
         launch: launch.clone(),

@@ -18,15 +18,19 @@
 //!   afterwards, in the kernel and in the session's process (`adoption.rs`).
 //!   Anything else differing is a refusal and the launcher starts the kernel
 //!   itself, as without a standby.
-//! - **One standby per binary.** It holds an exclusive `flock` on
-//!   `standby-<key>.lock` while it waits; a second one exits at once.
+//! - **One standby per binary and environment.** The key in its files'
+//!   names covers both, so a launch only ever meets a standby made for
+//!   its own environment (papermill's launches differ from nbconvert's).
+//!   It holds an exclusive `flock` on `standby-<key>.lock` while it waits;
+//!   a second one exits at once. A standby that can no longer be reached
+//!   (its socket deleted, its binary replaced) leaves.
 //! - **Jupyter keeps its handle.** The launcher's stdout and stderr become
 //!   the kernel's (passed with `SCM_RIGHTS`); the launcher waits on the
 //!   socket and exits when the kernel does; when the launcher dies (Jupyter's
 //!   `SIGKILL` to its process group), the kernel ends its session and exits.
 //! - **When one is made.** A kernel starts the next standby once it has
-//!   warmed up and has had no request for a second, or when it shuts down,
-//!   whichever comes first: never while its own cells need the CPU.
+//!   warmed up and has had no request for a second, and again when it
+//!   shuts down if none waits then: never while its own cells need the CPU.
 //! - **How long it waits.** `SLUICE_STANDBY_IDLE` seconds (default 900),
 //!   then it exits. `SLUICE_STANDBY=0` turns the mechanism off: no standby
 //!   is made or used.
@@ -129,9 +133,11 @@ pub struct Place {
 }
 
 impl Place {
-    /// The place for the running binary; None when the binary or the root
-    /// cannot be found.
-    pub fn for_this_binary() -> Option<Place> {
+    /// The place for the running binary and `launch`'s environment: a
+    /// standby made with another environment waits elsewhere, so each
+    /// environment gets its own. None when the binary or the root cannot
+    /// be found.
+    pub fn for_launch(launch: &Launch) -> Option<Place> {
         let root = crate::kept_session::root()?;
         let exe = std::env::current_exe().ok()?;
         let meta = std::fs::metadata(&exe).ok()?;
@@ -144,6 +150,7 @@ impl Place {
         h.update(exe.as_os_str().as_encoded_bytes());
         h.update(&meta.len().to_le_bytes());
         h.update(&modified.as_nanos().to_le_bytes());
+        h.update(launch.fingerprint().as_bytes());
         let key = &h.finalize().to_hex()[..16];
         Some(Place {
             socket: root.join(format!("standby-{key}.sock")),
@@ -151,6 +158,53 @@ impl Place {
             adoption_stem: root.join(format!("standby-{key}")),
         })
     }
+}
+
+/// The binary to start a standby from: this one, or the file that
+/// replaced it at the same path (a rebuild or reinstall while it ran;
+/// Linux then names this one `PATH (deleted)`).
+fn binary_path() -> Option<PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    if exe.exists() {
+        return Some(exe);
+    }
+    let text = exe.to_str()?;
+    let path = PathBuf::from(text.strip_suffix(" (deleted)")?);
+    path.exists().then_some(path)
+}
+
+/// Removes the adoption files of kernels that are gone (a killed kernel
+/// cannot remove its own): `standby-<key>.<pid>.adopt` under `root`.
+pub fn prune_adoption_files(root: &std::path::Path) {
+    let Ok(entries) = std::fs::read_dir(root) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        let Some(pid) = name
+            .strip_suffix(".adopt")
+            .and_then(|n| n.rsplit('.').next())
+            .and_then(|p| p.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        // SAFETY: signal 0 only checks whether the process exists.
+        let gone = unsafe { libc::kill(pid, 0) } != 0
+            && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH);
+        if gone {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
+/// Set in a `sluice standby` process before its engine starts.
+static IS_STANDBY: AtomicBool = AtomicBool::new(false);
+
+/// Whether this process was started as a standby (its warm-up may do more:
+/// nobody waits for it).
+pub fn is_standby() -> bool {
+    IS_STANDBY.load(Ordering::SeqCst)
 }
 
 /// Set once this kernel has started (or decided not to start) the next standby.
@@ -164,15 +218,31 @@ pub fn remember_launch(launch: Launch) {
     let _ = LAUNCH.set(launch);
 }
 
-/// Starts the next standby, once per kernel: a detached `sluice standby`
-/// with this kernel's launch environment. Quiet when standbys are off,
-/// when one already waits (it exits at once), or when it cannot start.
+/// Starts the next standby, once per kernel (when it idles): a detached
+/// `sluice standby` with this kernel's launch environment. Quiet when
+/// standbys are off or it cannot start.
 pub fn start_next() {
-    let Some(launch) = LAUNCH.get() else { return };
-    if NEXT_STARTED.swap(true, Ordering::SeqCst) || !enabled() {
+    if LAUNCH.get().is_none() || NEXT_STARTED.swap(true, Ordering::SeqCst) {
         return;
     }
-    let Ok(exe) = std::env::current_exe() else {
+    spawn();
+}
+
+/// At shutdown: a standby for the next launch, also when the one this
+/// kernel started has been adopted or has left (`SLUICE_STANDBY_IDLE`)
+/// since. One that finds another waiting exits at once.
+pub fn ensure_at_shutdown() {
+    NEXT_STARTED.store(true, Ordering::SeqCst);
+    spawn();
+}
+
+fn spawn() {
+    let Some(launch) = LAUNCH.get() else { return };
+    if !enabled() {
+        return;
+    }
+    let Some(exe) = binary_path() else {
+        tracing::info!("no standby: this kernel's binary is gone");
         return;
     };
     let mut cmd = std::process::Command::new(exe);

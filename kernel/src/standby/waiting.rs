@@ -10,6 +10,9 @@ use super::request::{self, Reply, Request};
 use super::{Launch, Place};
 use crate::server::Prestart;
 
+/// How often a waiting standby checks that launchers can still reach it.
+const REACH_CHECK: Duration = Duration::from_secs(10);
+
 /// How long a connected launcher has to send its request.
 const REQUEST_LIMIT: Duration = Duration::from_secs(5);
 
@@ -42,9 +45,23 @@ pub struct Waiting {
     launch: Launch,
     toolchain: String,
     adoption_file: std::path::PathBuf,
+    /// The socket file's device and inode, as bound.
+    socket_id: Option<(u64, u64)>,
 }
 
 impl Waiting {
+    /// Whether a launcher can still find this standby: its socket file is
+    /// the one it bound, and the binary at its path is still this one.
+    fn reachable(&self) -> bool {
+        use std::os::unix::fs::MetadataExt as _;
+        let bound = std::fs::metadata(&self.place.socket)
+            .ok()
+            .map(|m| (m.dev(), m.ino()));
+        bound.is_some()
+            && bound == self.socket_id
+            && Place::for_launch(&self.launch).is_some_and(|p| p.socket == self.place.socket)
+    }
+
     /// The lock file says who waits, and that it is warm:
     /// `<pid>\n<binary>\nready\n` (for people, benchmarks and tests).
     fn mark_ready(&mut self) {
@@ -61,8 +78,16 @@ impl Waiting {
 
 impl Drop for Waiting {
     fn drop(&mut self) {
-        // Before the lock goes: the next standby makes its own socket.
-        let _ = std::fs::remove_file(&self.place.socket);
+        // Before the lock goes: the next standby makes its own socket (and
+        // a socket that is not this one's, after the directory was made
+        // again, is left alone).
+        use std::os::unix::fs::MetadataExt as _;
+        let now = std::fs::metadata(&self.place.socket)
+            .ok()
+            .map(|m| (m.dev(), m.ino()));
+        if now.is_some() && now == self.socket_id {
+            let _ = std::fs::remove_file(&self.place.socket);
+        }
     }
 }
 
@@ -83,6 +108,7 @@ pub struct Adopted {
 /// [`StandbyError`]: nobody came, the toolchain changed, the engine did
 /// not start, or I/O.
 pub fn wait(mut waiting: Waiting) -> Result<Adopted, StandbyError> {
+    super::IS_STANDBY.store(true, std::sync::atomic::Ordering::SeqCst);
     let prestart = Prestart::start()?;
     // Launchers that connect meanwhile wait in the socket's backlog.
     if !prestart.engine().wait_ready() {
@@ -92,7 +118,7 @@ pub fn wait(mut waiting: Waiting) -> Result<Adopted, StandbyError> {
     waiting.mark_ready();
     let deadline = Instant::now() + super::idle_limit();
     loop {
-        let Some(mut stream) = accept_until(&waiting.listener, deadline)? else {
+        let Some(mut stream) = accept_until(&waiting, deadline)? else {
             prestart.engine().interrupter().retire();
             return Err(StandbyError::Idle(super::idle_limit()));
         };
@@ -136,9 +162,10 @@ pub fn prepare() -> Result<Waiting, StandbyError> {
     let launch = Launch::capture()
         .filter(|_| super::enabled())
         .ok_or(StandbyError::Off)?;
-    let place = Place::for_this_binary().ok_or_else(|| StandbyError::Place("no root".into()))?;
+    let place = Place::for_launch(&launch).ok_or_else(|| StandbyError::Place("no root".into()))?;
     if let Some(dir) = place.socket.parent() {
         std::fs::create_dir_all(dir)?;
+        super::prune_adoption_files(dir);
     }
     let lock = crate::kept_session::try_lock(&place.lock)?.ok_or(StandbyError::Taken)?;
     let toolchain =
@@ -151,7 +178,14 @@ pub fn prepare() -> Result<Waiting, StandbyError> {
     unsafe { std::env::set_var(adoption::FILE_VAR, &adoption_file) };
     let _ = std::fs::remove_file(&place.socket);
     let listener = UnixListener::bind(&place.socket)?;
+    let socket_id = {
+        use std::os::unix::fs::MetadataExt as _;
+        std::fs::metadata(&place.socket)
+            .ok()
+            .map(|m| (m.dev(), m.ino()))
+    };
     Ok(Waiting {
+        socket_id,
         place,
         listener,
         lock,
@@ -161,11 +195,19 @@ pub fn prepare() -> Result<Waiting, StandbyError> {
     })
 }
 
-/// The next connection, or None at `deadline`.
-fn accept_until(listener: &UnixListener, deadline: Instant) -> std::io::Result<Option<UnixStream>> {
+/// The next connection, or None at `deadline` or once nobody can reach
+/// this standby any more (checked every [`REACH_CHECK`]).
+fn accept_until(waiting: &Waiting, deadline: Instant) -> std::io::Result<Option<UnixStream>> {
+    let listener = &waiting.listener;
     loop {
-        let left = deadline.saturating_duration_since(Instant::now());
+        let left = deadline
+            .saturating_duration_since(Instant::now())
+            .min(REACH_CHECK);
         if left.is_zero() {
+            return Ok(None);
+        }
+        if !waiting.reachable() {
+            tracing::debug!("standby unreachable (socket or binary replaced); leaving");
             return Ok(None);
         }
         let mut pfd = libc::pollfd {
@@ -186,6 +228,9 @@ fn accept_until(listener: &UnixListener, deadline: Instant) -> std::io::Result<O
         if rc > 0 {
             let (stream, _) = listener.accept()?;
             return Ok(Some(stream));
+        }
+        if Instant::now() >= deadline {
+            return Ok(None);
         }
     }
 }
