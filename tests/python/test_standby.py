@@ -30,10 +30,9 @@ ROOTS = []
 @pytest.fixture(scope="module")
 def root():
     yield new_root("sluice-standby-")
-    # No standby outlives the tests.
+    # No standby outlives the tests, warm or still warming up.
     for r in ROOTS:
-        pid = waiting_standby(r)
-        if pid:
+        for pid in waiting_standbys(r, warm_only=False):
             os.kill(pid, signal.SIGTERM)
 
 
@@ -78,9 +77,10 @@ def waiting_standby(root):
     return pids[0] if pids else None
 
 
-def waiting_standbys(root):
+def waiting_standbys(root, warm_only=True):
     """The pids of the warm standbys waiting under `root` (each one's lock
-    is held, it says it is ready, its socket exists)."""
+    is held, it says it is ready, its socket exists); with `warm_only`
+    false, of every standby holding its lock."""
     pids = []
     for lock in (root / "sessions").glob("standby-*.lock"):
         sock = lock.with_suffix(".sock")
@@ -92,7 +92,9 @@ def waiting_standbys(root):
             except BlockingIOError:
                 lines = f.read().split("\n")
         # `<pid>\n<binary>\nready\n` once it has warmed up.
-        if sock.exists() and "ready" in lines:
+        if not warm_only and lines[0].strip():
+            pids.append(int(lines[0]))
+        elif sock.exists() and "ready" in lines:
             pids.append(int(lines[0]))
     return pids
 
