@@ -24,6 +24,9 @@
 //!   It holds an exclusive `flock` on `standby-<key>.lock` while it waits;
 //!   a second one exits at once. A standby that can no longer be reached
 //!   (its socket deleted, its binary replaced) leaves.
+//! - **Only its own user.** The socket is `0600`, and a connection from
+//!   another uid (`SO_PEERCRED`) is ignored: a standby becomes the kernel
+//!   of whoever it accepts.
 //! - **Jupyter keeps its handle.** The launcher's stdout and stderr become
 //!   the kernel's (passed with `SCM_RIGHTS`); the launcher waits on the
 //!   socket and exits when the kernel does; when the launcher dies (Jupyter's

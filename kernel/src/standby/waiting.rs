@@ -122,6 +122,10 @@ pub fn wait(mut waiting: Waiting) -> Result<Adopted, StandbyError> {
             prestart.engine().interrupter().retire();
             return Err(StandbyError::Idle(super::idle_limit()));
         };
+        if !same_user(&stream) {
+            tracing::warn!("a launcher of another user connected; ignored");
+            continue;
+        }
         let (req, fds) = match read_request(&mut stream) {
             Ok(r) => r,
             Err(e) => {
@@ -178,6 +182,10 @@ pub fn prepare() -> Result<Waiting, StandbyError> {
     unsafe { std::env::set_var(adoption::FILE_VAR, &adoption_file) };
     let _ = std::fs::remove_file(&place.socket);
     let listener = UnixListener::bind(&place.socket)?;
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(&place.socket, std::fs::Permissions::from_mode(0o600))?;
+    }
     let socket_id = {
         use std::os::unix::fs::MetadataExt as _;
         std::fs::metadata(&place.socket)
@@ -233,6 +241,29 @@ fn accept_until(waiting: &Waiting, deadline: Instant) -> std::io::Result<Option<
             return Ok(None);
         }
     }
+}
+
+/// Whether the connected process runs as this process's user (a standby
+/// becomes the kernel of whoever connects: nobody else may).
+fn same_user(stream: &UnixStream) -> bool {
+    let mut cred = libc::ucred {
+        pid: 0,
+        uid: u32::MAX,
+        gid: u32::MAX,
+    };
+    let mut len = std::mem::size_of::<libc::ucred>() as libc::socklen_t;
+    // SAFETY: SO_PEERCRED writes one ucred into `cred`, whose size is `len`.
+    let rc = unsafe {
+        libc::getsockopt(
+            stream.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_PEERCRED,
+            &mut cred as *mut libc::ucred as *mut libc::c_void,
+            &mut len,
+        )
+    };
+    // SAFETY: getuid has no preconditions.
+    rc == 0 && cred.uid == unsafe { libc::getuid() }
 }
 
 fn read_request(stream: &mut UnixStream) -> std::io::Result<(Request, Vec<OwnedFd>)> {
