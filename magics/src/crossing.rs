@@ -68,6 +68,60 @@ pub fn field_order(text: &str) -> Vec<String> {
     keys.unwrap_or_default()
 }
 
+/// The fields of a struct value written as RON (`ron:(a: 1, k: Big(n: 7),
+/// o: None)`), each as its RON text: what a table shows where the JSON
+/// form has lost the words (`None`, an enum variant's name, `NaN` all
+/// become `null` or an unnamed map). Empty for any other text.
+pub fn ron_fields(text: &str) -> Vec<(String, String)> {
+    let Some(r) = text.trim().strip_prefix(RON_PREFIX) else {
+        return Vec::new();
+    };
+    let r = r.trim();
+    // A named struct writes its name first: `Name(a: 1)`.
+    let open = r.find('(').unwrap_or(usize::MAX);
+    if open == usize::MAX
+        || !r.ends_with(')')
+        || !r[..open].chars().all(|c| c.is_alphanumeric() || c == '_')
+    {
+        return Vec::new();
+    }
+    let inner = &r[open + 1..r.len() - 1];
+    let mut parts = Vec::new();
+    let (mut depth, mut start, mut in_str, mut escaped) = (0i32, 0usize, false, false);
+    for (i, c) in inner.char_indices() {
+        if in_str {
+            match (escaped, c) {
+                (true, _) => escaped = false,
+                (false, '\\') => escaped = true,
+                (false, '"') => in_str = false,
+                _ => {}
+            }
+            continue;
+        }
+        match c {
+            '"' => in_str = true,
+            '(' | '[' | '{' => depth += 1,
+            ')' | ']' | '}' => depth -= 1,
+            ',' if depth == 0 => {
+                parts.push(&inner[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    parts.push(&inner[start..]);
+    parts
+        .into_iter()
+        .filter(|p| !p.trim().is_empty())
+        .filter_map(|p| {
+            let (k, v) = p.split_once(':')?;
+            let k = k.trim();
+            (!k.is_empty() && k.chars().all(|c| c.is_alphanumeric() || c == '_'))
+                .then(|| (k.to_string(), v.trim().to_string()))
+        })
+        .collect()
+}
+
 /// Reads a value's top-level keys (string keys only), skipping the rest.
 struct Keys;
 
@@ -154,6 +208,26 @@ fn number(n: ron::Number) -> serde_json::Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ron_fields_keep_the_words_json_loses() {
+        let t = format!(
+            "{RON_PREFIX}(lr: 0.1, kind: Big(n: 7), small: Small, opt: None, tag: Some(\"a, (b)\"), x: NaN)"
+        );
+        assert_eq!(
+            ron_fields(&t),
+            vec![
+                ("lr".to_string(), "0.1".to_string()),
+                ("kind".into(), "Big(n: 7)".into()),
+                ("small".into(), "Small".into()),
+                ("opt".into(), "None".into()),
+                ("tag".into(), "Some(\"a, (b)\")".into()),
+                ("x".into(), "NaN".into()),
+            ]
+        );
+        assert!(ron_fields("{\"a\": 1}").is_empty());
+        assert!(ron_fields(&format!("{RON_PREFIX}[1, 2]")).is_empty());
+    }
 
     #[test]
     fn display_values_of_both_formats() {

@@ -15,6 +15,11 @@ pub enum TaskKind {
         /// Notebook variables the closure uses: `(name, Rust type)`, loaded
         /// from the job directory when the task starts.
         captures: Vec<(String, String)>,
+        /// Code that opens the closure at the end of the line before the
+        /// body, and closes it on the line after ("" for a body that is a
+        /// closure): a sweep's `|(lr, seed,): (f64, i64,)| {` … `}`, kept
+        /// off the body's own lines so its columns are the cell's.
+        wrap: (String, String),
     },
     /// A single job; the body is a block, with upstream results loaded first.
     Run {
@@ -83,25 +88,39 @@ fn wrapping(kind: &TaskKind, body: &str) -> (String, String) {
                 "\nfn main() {{ sluice_runtime::from_cell(SLUICE_CELL_BODY);\n    sluice_runtime::run_map({fn_name});\n}}\n"
             ),
         ),
-        TaskKind::MapClosure { captures } if captures.is_empty() => (
-            "fn main() { sluice_runtime::from_cell(SLUICE_CELL_BODY);\n    let __sluice_task = \n"
-                .to_string(),
-            "\n    ;\n    sluice_runtime::run_map(__sluice_task);\n}\n".to_string(),
+        TaskKind::MapClosure {
+            captures,
+            wrap: (open, close),
+        } if captures.is_empty() => (
+            format!(
+                "fn main() {{ sluice_runtime::from_cell(SLUICE_CELL_BODY);\n    let __sluice_task = {open}\n"
+            ),
+            format!("\n{close}\n    ;\n    sluice_runtime::run_map(__sluice_task);\n}}\n"),
         ),
-        TaskKind::MapClosure { captures } => {
+        TaskKind::MapClosure {
+            captures,
+            wrap: (open, close),
+        } => {
             // The captures are loaded only when the task runs (not for
             // `--describe`), and moved into the closure.
-            let mover = if body.trim_start().starts_with("move") {
+            let opened = if open.is_empty() { body } else { open.as_str() };
+            let mover = if opened.trim_start().starts_with("move") {
                 ""
             } else {
                 "move"
             };
+            let head = [mover, open.as_str()]
+                .iter()
+                .filter(|s| !s.is_empty())
+                .copied()
+                .collect::<Vec<_>>()
+                .join(" ");
             (
                 format!(
-                    "fn main() {{ sluice_runtime::from_cell(SLUICE_CELL_BODY);\n    sluice_runtime::run_map_with(|| {{{} {mover}\n",
+                    "fn main() {{ sluice_runtime::from_cell(SLUICE_CELL_BODY);\n    sluice_runtime::run_map_with(|| {{{} {head}\n",
                     capture_lets(captures)
                 ),
-                "\n    });\n}\n".to_string(),
+                format!("\n{close}\n    }});\n}}\n"),
             )
         }
         TaskKind::Run {
@@ -251,6 +270,7 @@ mod tests {
     fn closure_captures_are_moved_in_and_keep_the_body_line() {
         let kind = TaskKind::MapClosure {
             captures: vec![("epochs".into(), "i64".into())],
+            wrap: Default::default(),
         };
         let t = generate(&kind, "|x: i64| x * epochs", "", &[]);
         let lines: Vec<&str> = t.main_rs.lines().collect();
@@ -260,8 +280,26 @@ mod tests {
     }
 
     #[test]
+    fn a_sweep_body_keeps_its_own_lines_and_columns() {
+        for captures in [vec![], vec![("epochs".to_string(), "i64".to_string())]] {
+            let kind = TaskKind::MapClosure {
+                captures,
+                wrap: ("|(lr, seed,): (f64, i64,)| {".into(), "}".into()),
+            };
+            let t = generate(&kind, "train(lr, seed)", "", &[]);
+            let lines: Vec<&str> = t.main_rs.lines().collect();
+            assert_eq!(lines[t.body_line - 1], "train(lr, seed)");
+            assert!(lines[t.body_line - 2].ends_with("|(lr, seed,): (f64, i64,)| {"));
+            assert_eq!(lines[t.body_line], "}");
+        }
+    }
+
+    #[test]
     fn same_input_same_hash_and_deps_override() {
-        let k = TaskKind::MapClosure { captures: vec![] };
+        let k = TaskKind::MapClosure {
+            captures: vec![],
+            wrap: Default::default(),
+        };
         let a = generate(&k, "|x: i32| x", "", &[]);
         let b = generate(&k, "|x: i32| x", "", &[]);
         let c = generate(&k, "|x: i32| x + 1", "", &[]);

@@ -210,3 +210,41 @@ def test_objective_that_is_missing_or_not_a_number(nb):
     assert c.status == "error" and "not a number" in c.error()["evalue"]
     # results are still bound
     assert value(kc, "t2[0].1.clone()") == '"0.1"'
+
+
+WORDS = """\
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub enum Kind { Small, Big { n: u32 } }
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Worded { pub score: f64, pub kind: Kind, pub opt: Option<f64>, pub tag: Option<String> }"""
+
+
+def test_enum_variants_and_none_read_as_words(nb):
+    _, kc, _ = nb
+    ok(kc, WORDS)
+    c = run_cell(kc, "%%sweep k in [1, 2] -> worded --maximize score\n"
+                     "Worded { score: k as f64, kind: if k == 1 { Kind::Small } else { Kind::Big { n: 7 } }, "
+                     "opt: None, tag: if k == 1 { None } else { Some(\"x\".into()) } }",
+                 timeout=TIMEOUT)
+    table = table_of(c).splitlines()
+    assert table[0].split() == ["#", "k", "score", "(max)", "kind", "opt", "tag"], table
+    assert table[1].split() == ["*", "1", "2", "2", "Big(n:7)", "None", "x"], table
+    assert table[2].split() == ["0", "1", "1", "Small", "None", "None"], table
+
+
+def test_a_sweep_body_keeps_its_columns_and_a_panics_first_line(nb):
+    _, kc, _ = nb
+    c = run_cell(kc, "%%sweep a in [1, 2], b in [3, 4] -> cols --maximize value\n"
+                     "if a == 2 { panic!(\"config a={a} b={b} cannot work\\nsecond line\") }\n"
+                     "(a + b) as f64",
+                 timeout=TIMEOUT)
+    table = table_of(c)
+    assert "config a=2 b=3 cannot work" in table and "second line" not in table, table
+    logs = run_cell(kc, "%slurm logs cols[2]", timeout=TIMEOUT)
+    text = "".join(m["content"].get("text") or m["content"].get("data", {}).get("text/plain", "")
+                   for m in logs.outputs) + str(c.error())
+    # The panic is at the cell's own column (the `panic!` on line 2, col 13).
+    assert "cell:2:13" in text, text
+    e = run_cell(kc, "%%sweep a in [1, 2] -> badcol\nundefined_name + a", timeout=TIMEOUT)
+    assert e.status == "error"
+    assert "cell:2:1" in "\n".join(e.error()["traceback"]), e.error()

@@ -39,6 +39,7 @@ impl Magics {
                 captured = captures::captures_of(body, &captures::closure_params(body), session)?;
                 TaskKind::MapClosure {
                     captures: captured.clone(),
+                    wrap: Default::default(),
                 }
             }
         };

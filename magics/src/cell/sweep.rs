@@ -44,26 +44,18 @@ impl Magics {
         let configs = expand(&m.spec).map_err(MagicError::Items)?;
         let name = m.name.clone().unwrap_or_else(|| "sweep".to_string());
         let names: Vec<&str> = m.spec.params.iter().map(|p| p.name.as_str()).collect();
-        // The body becomes a closure over the parameter tuple; the header sits
-        // on the body's first line so compile errors keep the cell's lines.
-        let closure = format!(
-            "|({},): {}| {{ {body}\n}}",
-            names.join(", "),
-            tuple_type(&m.spec)
-        );
+        // The body becomes a closure over the parameter tuple; its header
+        // and closing brace sit on the lines around the body, so compile
+        // errors and panics keep the cell's lines and columns.
+        let open = format!("|({},): {}| {{", names.join(", "), tuple_type(&m.spec));
         let params: Vec<String> = names.iter().map(|n| n.to_string()).collect();
         let captured = captures::captures_of(body, &params, session)?;
         let kind = TaskKind::MapClosure {
             captures: captured.clone(),
+            wrap: (open, "}".into()),
         };
-        let binary = build::build(
-            &self.ws.build_root(),
-            &self.notebook,
-            &kind,
-            &closure,
-            display,
-        )
-        .map_err(|e| captures::explain_build_error(e, &captured))?;
+        let binary = build::build(&self.ws.build_root(), &self.notebook, &kind, body, display)
+            .map_err(|e| captures::explain_build_error(e, &captured))?;
         let result_type = build::output_type(
             None,
             &binary,
@@ -234,6 +226,35 @@ impl Magics {
     }
 }
 
+/// The line that says why an element failed, from the end of its stderr:
+/// a panic's first message line (the one that names what went wrong; a
+/// message of several lines ends with its least telling one), else the
+/// last line.
+fn failure_line(tail: &str) -> String {
+    let lines: Vec<&str> = tail.lines().filter(|l| !l.trim().is_empty()).collect();
+    if let Some(at) = lines
+        .iter()
+        .rposition(|l| l.starts_with("thread '") && l.contains("panicked at"))
+    {
+        let header = lines[at];
+        // Old panics keep the message on the header's line.
+        let after_location = header
+            .split_once("panicked at ")
+            .and_then(|(_, rest)| rest.split_once(": "))
+            .map(|(_, msg)| msg.trim());
+        if let Some(msg) = after_location.filter(|m| !m.is_empty()) {
+            return msg.to_string();
+        }
+        if let Some(msg) = lines.get(at + 1) {
+            return msg.trim().to_string();
+        }
+    }
+    lines
+        .last()
+        .map(|l| l.trim().to_string())
+        .unwrap_or_default()
+}
+
 /// `(f64, i64,)`: the Rust type of a configuration's parameter tuple.
 fn tuple_type(m: &SweepSpec) -> String {
     let types: Vec<&str> = m.params.iter().map(|p| p.rust_type()).collect();
@@ -305,7 +326,7 @@ fn rows_of(
             "ok".to_string()
         } else {
             let element = i / chunk;
-            let tail = job.dir.stderr_tail(element, 1);
+            let tail = failure_line(&job.dir.stderr_tail(element, 20));
             match states.get(element) {
                 Some(ElementState::Failed(c)) => format!("FAILED (exit {c}) {tail}"),
                 Some(s) => format!("{} {tail}", s.name()),
@@ -326,4 +347,24 @@ fn rows_of(
         });
     }
     (rows, objective_error)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::failure_line;
+
+    #[test]
+    fn a_failure_is_said_by_its_panics_first_line() {
+        let tail = "thread 'main' panicked at cell:2:19:\nconfig a=1 b=2 cannot work\nsecond line of the panic\nnote: run with `RUST_BACKTRACE=1`\n";
+        assert_eq!(failure_line(tail), "config a=1 b=2 cannot work");
+        assert_eq!(
+            failure_line("thread 'main' panicked at src/main.rs:3:5: boom\n"),
+            "boom"
+        );
+        assert_eq!(
+            failure_line("error: out of memory\n\n"),
+            "error: out of memory"
+        );
+        assert_eq!(failure_line(""), "");
+    }
 }

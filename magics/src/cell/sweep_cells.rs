@@ -126,7 +126,11 @@ fn field_text(v: &serde_json::Value) -> String {
             ),
         }
     }
-    let text = compact(v);
+    cut(compact(v))
+}
+
+/// `text` cut at [`CELL_CHARS`].
+fn cut(text: String) -> String {
     if text.chars().count() > CELL_CHARS {
         let cut: String = text.chars().take(CELL_CHARS - 1).collect();
         format!("{cut}…")
@@ -142,11 +146,30 @@ pub(super) fn row_cells(m: &SweepSpec, r: &Row, columns: &[String]) -> Vec<Strin
     if m.objective.is_some() {
         cells.push(objective_text(m, r));
     }
+    // Where JSON lost the words (`None`, an enum variant, NaN), the
+    // result's RON text has them.
+    let ron = r
+        .result_text
+        .as_deref()
+        .map(crate::crossing::ron_fields)
+        .unwrap_or_default();
+    let worded = |c: &str, v: &serde_json::Value| match v {
+        serde_json::Value::Null | serde_json::Value::Object(_) => ron
+            .iter()
+            .find(|(k, _)| k == c)
+            .map(|(_, t)| cut(t.clone())),
+        _ => None,
+    };
     match &r.result {
-        Some(v) => cells.extend(columns.iter().map(|c| match v {
-            serde_json::Value::Object(map) => map.get(c).map(field_text).unwrap_or_default(),
-            other if c == "result" => field_text(other),
-            _ => String::new(),
+        Some(v) => cells.extend(columns.iter().map(|c| {
+            match v {
+                serde_json::Value::Object(map) => map
+                    .get(c)
+                    .map(|f| worded(c, f).unwrap_or_else(|| field_text(f)))
+                    .unwrap_or_default(),
+                other if c == "result" => field_text(other),
+                _ => String::new(),
+            }
         })),
         None => cells.push(r.status.trim().to_string()),
     }

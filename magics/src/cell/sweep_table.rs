@@ -102,6 +102,8 @@ pub(super) fn objective_name(m: &SweepSpec) -> Option<String> {
 const FOLD_OVER: usize = 20;
 /// ... to its best rows and a count of the others.
 const SHOWN: usize = 10;
+/// How many failed configurations a folded table still shows below the best.
+const FAILED_SHOWN: usize = 10;
 /// The header over failed configurations' status when the result has no
 /// columns of its own.
 const ERROR_COLUMN: &str = "error";
@@ -118,11 +120,21 @@ pub(super) fn render_table(
 ) -> Rendered {
     let obj = objective_name(m);
     let mut columns = result_columns(m, rows);
-    let shown: &[usize] = if order.len() > FOLD_OVER {
-        &order[..SHOWN]
+    // Folded: the best rows, then the failed ones (a failure is news
+    // wherever it ranks), at most [`FAILED_SHOWN`] of them.
+    let shown: Vec<usize> = if order.len() > FOLD_OVER {
+        let mut shown = order[..SHOWN].to_vec();
+        shown.extend(
+            order[SHOWN..]
+                .iter()
+                .filter(|&&i| rows[i].result.is_none())
+                .take(FAILED_SHOWN),
+        );
+        shown
     } else {
-        order
+        order.to_vec()
     };
+    let shown = shown.as_slice();
     // A failed configuration's status goes under the result columns; with
     // none, under a column of its own.
     if columns.is_empty() && shown.iter().any(|&i| rows[i].result.is_none()) {
@@ -513,5 +525,29 @@ mod tests {
             ["#", "x", "value", "(min)"]
         );
         assert!(t.html.unwrap_or_default().contains("<code>all.csv</code>"));
+    }
+
+    #[test]
+    fn a_folded_table_still_shows_the_failed_configurations() {
+        let m = spec("x in 0..30 -> r --minimize value");
+        let rows: Vec<Row> = (0..30)
+            .map(|i| {
+                let v = i as f64;
+                let ok = i % 7 != 3;
+                let text = v.to_string();
+                row(
+                    &[&i.to_string()],
+                    &format!("[{i}]"),
+                    ok.then_some(text.as_str()),
+                    ok.then_some(v),
+                )
+            })
+            .collect();
+        let order =
+            crate::sweep::rank(&rows.iter().map(|r| r.objective).collect::<Vec<_>>(), false);
+        let t = render_table(&m, &rows, &order, order.first().copied());
+        let failed = t.text.lines().filter(|l| l.contains("FAILED")).count();
+        assert_eq!(failed, 4, "{}", t.text);
+        assert!(t.text.contains("… 16 more configurations"), "{}", t.text);
     }
 }
