@@ -180,6 +180,12 @@ fn err(message: impl Into<String>) -> GrammarError {
 
 /// A clap error with the usage, blaming the argument clap names.
 fn clap_err(e: clap::Error) -> GrammarError {
+    clap_err_with(e, Some(USAGE))
+}
+
+/// A clap error in one line (with `usage` after it when clap has no
+/// suggestion), blaming the argument clap names.
+fn clap_err_with(e: clap::Error, usage: Option<&str>) -> GrammarError {
     use clap::error::{ContextKind, ContextValue};
     let culprit = [
         ContextKind::InvalidArg,
@@ -191,7 +197,7 @@ fn clap_err(e: clap::Error) -> GrammarError {
         Some(ContextValue::String(s)) => Some(s.clone()),
         _ => None,
     });
-    let e = err(clap_message(e));
+    let e = err(clap_message(e, usage));
     match culprit {
         Some(c) => e.at(c
             .split('=')
@@ -429,7 +435,7 @@ fn unclosed(s: &str) -> i32 {
 /// an option or a value) that line says what was meant and nothing more:
 /// `unrecognized subcommand 'statu'; did you mean `status`?`. Without
 /// one, the usage follows (clap's own help text never does).
-fn clap_message(e: clap::Error) -> String {
+fn clap_message(e: clap::Error, usage: Option<&str>) -> String {
     use clap::error::{ContextKind, ContextValue};
     let typed = [
         ContextKind::InvalidSubcommand,
@@ -468,9 +474,10 @@ fn clap_message(e: clap::Error) -> String {
         .trim()
         .trim_start_matches("error: ")
         .to_string();
-    match suggestion {
-        Some(s) => format!("{first}; did you mean `{s}`?"),
-        None => format!("{first}\n\n{USAGE}"),
+    match (suggestion, usage) {
+        (Some(s), _) => format!("{first}; did you mean `{s}`?"),
+        (None, Some(usage)) => format!("{first}\n\n{usage}"),
+        (None, None) => first,
     }
 }
 

@@ -91,7 +91,7 @@ pub fn parse(line: &str) -> Result<SweepMagic, GrammarError> {
         return Err(err(format!("`-> {n}`: {why}")).at(n.as_str()));
     }
     let f = <SweepFlags as clap::Parser>::try_parse_from(flags)
-        .map_err(|e| err(e.render().to_string().trim_end()))?;
+        .map_err(|e| super::clap_err_with(e, None))?;
     let objective = match (f.maximize, f.minimize) {
         (Some(m), _) => Some(Objective::Maximize(m)),
         (_, Some(m)) => Some(Objective::Minimize(m)),

@@ -126,6 +126,12 @@ fn a_typo_is_one_line_saying_what_was_meant() {
         e.message,
         "unexpected argument '--tiem' found; did you mean `--time`?"
     );
+    let e =
+        crate::grammar::sweep::parse("a in [1, 2] -> typo --maximise value").expect_err("fails");
+    assert_eq!(
+        e.message,
+        "unexpected argument '--maximise' found; did you mean `--maximize`?"
+    );
     // Of clap's candidates, the one fewest edits away.
     for typo in ["reprot", "reprt", "rport", "reportt"] {
         let e = parse(&format!("%slurm {typo}")).expect_err("fails");
