@@ -93,6 +93,25 @@ impl Notebook {
             })
     }
 
+    /// The named fields of the notebook's current struct `name`, in their
+    /// order; None for anything else (an enum, a tuple struct, unknown).
+    pub fn struct_fields(&self, name: &str) -> Option<Vec<String>> {
+        let key = format!("type {name}");
+        let (_, src) = self.items.iter().rev().find(|(k, _)| *k == key)?;
+        match syn::parse_str::<syn::Item>(src).ok()? {
+            syn::Item::Struct(s) => match s.fields {
+                syn::Fields::Named(f) => Some(
+                    f.named
+                        .iter()
+                        .filter_map(|f| f.ident.as_ref().map(|i| i.to_string()))
+                        .collect(),
+                ),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
     /// The `:dep`s as `(name, cargo spec)` pairs.
     pub fn deps(&self) -> &[(String, String)] {
         &self.deps
@@ -143,6 +162,8 @@ mod tests {
         assert!(!nb.derives_deserialize("N"));
         assert!(!nb.derives_deserialize("G"));
         assert!(!nb.derives_deserialize("Missing"));
+        assert_eq!(nb.struct_fields("R"), Some(vec!["x".to_string()]));
+        assert_eq!(nb.struct_fields("E"), None);
         // A later definition without the derive replaces it.
         nb.record("struct R { y: i32 }");
         assert!(!nb.derives_deserialize("R"));

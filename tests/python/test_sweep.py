@@ -206,6 +206,8 @@ def test_objective_that_is_missing_or_not_a_number(nb):
     c = run_cell(kc, "%%sweep lr in [0.1] -> t1 --maximize acc\ntrain(lr, 32, 0)", timeout=TIMEOUT)
     assert c.status == "error"
     assert "no field `acc`" in c.error()["evalue"] and "accuracy" in c.error()["evalue"]
+    # Said before anything ran: the fields come from the notebook's struct.
+    assert "nothing was submitted" in c.error()["evalue"], c.error()
     c = run_cell(kc, "%%sweep lr in [0.1] -> t2 --maximize value\nformat!(\"{lr}\")", timeout=TIMEOUT)
     assert c.status == "error" and "not a number" in c.error()["evalue"]
     # results are still bound

@@ -62,6 +62,7 @@ impl Magics {
             "give the body's value a type the notebook can name (e.g. a struct defined in the notebook)",
             session,
         )?;
+        self.check_objective(&m.spec, &result_type)?;
 
         let (id, dir, resources) = self.new_job(backend, &m.options, &captured, session)?;
         let count = items::write_lines(&dir, &config_json(&m.spec, &configs))?;
@@ -143,6 +144,31 @@ impl Magics {
             });
         }
         Ok(bound)
+    }
+
+    /// An objective the result cannot have is said before anything runs:
+    /// a field the notebook's struct does not declare, or a field of a
+    /// plain number (whose objective is `value`).
+    fn check_objective(&self, spec: &SweepSpec, result_type: &str) -> Result<(), MagicError> {
+        let Some(Objective::Maximize(f) | Objective::Minimize(f)) = &spec.objective else {
+            return Ok(());
+        };
+        const NUMBERS: &[&str] = &[
+            "f32", "f64", "i8", "i16", "i32", "i64", "i128", "isize", "u8", "u16", "u32", "u64",
+            "u128", "usize",
+        ];
+        if NUMBERS.contains(&result_type) && f != "value" {
+            return Err(MagicError::Items(format!(
+                "the objective `{f}` is not a field of a `{result_type}` result: a plain number is `value` (`--maximize value`)"
+            )));
+        }
+        match self.notebook.struct_fields(result_type) {
+            Some(fields) if !fields.iter().any(|x| x == f) => Err(MagicError::Items(format!(
+                "the objective `{f}`: `{result_type}` has no field `{f}` (its fields: {}); nothing was submitted",
+                fields.join(", ")
+            ))),
+            _ => Ok(()),
+        }
     }
 
     /// Binds `NAME` (configurations with results, each row read on its own
