@@ -190,8 +190,14 @@ pub fn expand(m: &SweepSpec) -> Result<Vec<Vec<usize>>, String> {
                     "--random {n}: at most {MAX_CONFIGS} configurations per sweep"
                 ));
             }
+            if n > grid_size {
+                return Err(format!(
+                    "--random {n}: the grid has only {grid_size} configuration{}; run it whole without --random",
+                    if grid_size == 1 { "" } else { "s" }
+                ));
+            }
             let mut rng = SplitMix(m.seed);
-            if grid_size <= 4 * MAX_CONFIGS && n <= grid_size {
+            if grid_size <= 4 * MAX_CONFIGS {
                 // Sample without replacement: a seeded partial shuffle of the grid.
                 let mut all: Vec<usize> = (0..grid_size).collect();
                 for i in 0..n {
@@ -309,6 +315,25 @@ mod tests {
         let nan = Value::Float(f64::NAN);
         let text = serde_json::to_string(&nan).expect("serializes");
         assert!(matches!(serde_json::from_str(&text), Ok(Value::Float(f)) if f.is_nan()));
+    }
+
+    #[test]
+    fn a_random_sample_never_exceeds_its_grid() {
+        let m = |random| {
+            let mut spec = crate::grammar::sweep::parse("a in 0..3, b in [1, 2]")
+                .expect("parses")
+                .spec;
+            spec.random = Some(random);
+            spec.seed = 7;
+            spec
+        };
+        let six = expand(&m(6)).expect("the whole grid");
+        let mut sorted = six.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(sorted.len(), 6, "{six:?}");
+        let e = expand(&m(7)).expect_err("more than the grid");
+        assert!(e.contains("the grid has only 6 configurations"), "{e}");
     }
 
     #[test]

@@ -220,7 +220,8 @@ fn html_form(
     fold_note: Option<&str>,
 ) -> String {
     let obj = m.objective.is_some();
-    let mut html = String::from("<table class=\"sluice-sweep\"><thead><tr>");
+    let mut html =
+        String::from("<table class=\"sluice-sweep\" style=\"white-space:nowrap\"><thead><tr>");
     for h in head {
         // Statuses read left to right: their header starts where they do.
         if h == ERROR_COLUMN && columns == [ERROR_COLUMN] {

@@ -45,17 +45,23 @@ pub fn command() -> clap::Command {
     about = "One array over a parameter grid: %%sweep PARAM in VALUES, ... [-> NAME] [OPTIONS]; VALUES: [1, 2, 3] | 0..4 | 1..=3 | linspace(0, 1, 5) | logspace(-3, -1, 3)"
 )]
 struct SweepFlags {
-    #[arg(long, conflicts_with = "minimize")]
+    /// Rank by this field of the result, highest first (`value` for a plain number).
+    #[arg(long, conflicts_with = "minimize", value_name = "FIELD")]
     maximize: Option<String>,
-    #[arg(long)]
+    /// Rank by this field of the result, lowest first (`value` for a plain number).
+    #[arg(long, value_name = "FIELD")]
     minimize: Option<String>,
-    #[arg(long)]
+    /// Run N configurations drawn at random from the grid (at most its size).
+    #[arg(long, value_name = "N")]
     random: Option<usize>,
-    #[arg(long, default_value_t = 0)]
+    /// The seed of `--random`'s draw (the same seed draws the same configurations).
+    #[arg(long, default_value_t = 0, value_name = "S")]
     seed: u64,
+    /// Pair the parameters' values position by position instead of crossing them.
     #[arg(long)]
     zip: bool,
-    #[arg(long)]
+    /// Write every configuration and its result to FILE (CSV).
+    #[arg(long, value_name = "FILE")]
     save: Option<String>,
     #[command(flatten)]
     options: JobOptions,

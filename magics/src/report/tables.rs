@@ -222,7 +222,7 @@ fn text(jobs: &[JobTimeline], f: &Figures) -> String {
 
 fn html(jobs: &[JobTimeline], f: &Figures, svg: &str) -> String {
     let mut h = format!(
-        "<div class=\"sluice-report\"><p>{}</p><table><tr>",
+        "<div class=\"sluice-report\"><p>{}</p><table style=\"white-space:nowrap\"><tr>",
         esc(&headline(jobs, f))
     );
     for (v, bar, ok) in marks(f) {
@@ -236,7 +236,7 @@ fn html(jobs: &[JobTimeline], f: &Figures, svg: &str) -> String {
     }
     let _ = write!(
         h,
-        "</tr></table><p>{}</p><div>{svg}</div><table><tr>",
+        "</tr></table><p>{}</p><div>{svg}</div><table style=\"white-space:nowrap\"><tr>",
         esc(&critical_line(f))
     );
     for c in HEADERS {
