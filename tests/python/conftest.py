@@ -116,6 +116,19 @@ def notebook_kernel(prefix):
     return fixture
 
 
+def stop(km, kc):
+    """Shuts a kernel down as Jupyter does (a shutdown request, then waits)."""
+    kc.stop_channels()
+    km.shutdown_kernel(now=False)
+
+
+def result(kc, code):
+    """The text/plain result of a cell that must succeed, without quotes."""
+    c = run_cell(kc, code, timeout=300)
+    assert c.status == "ok", (code, c.error())
+    return c.of_type("execute_result")[0]["content"]["data"]["text/plain"].strip('"')
+
+
 def cell(kc, code, timeout=MAGIC_TIMEOUT):
     """Runs a cell with the magics' generous timeout."""
     return run_cell(kc, code, timeout=timeout)

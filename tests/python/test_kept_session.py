@@ -12,7 +12,7 @@ from pathlib import Path
 
 from jupyter_client.manager import start_new_kernel
 
-from conftest import STARTUP_TIMEOUT, run_cell
+from conftest import STARTUP_TIMEOUT, result, stop
 
 TMPDIR_OF_SESSION = 'std::env::var("EVCXR_TMPDIR").unwrap_or_default()'
 
@@ -21,17 +21,6 @@ def start(root, **extra):
     env = dict(os.environ, SLUICE_SESSION_DIR=str(root), **extra)
     env.pop("EVCXR_TMPDIR", None)
     return start_new_kernel(kernel_name="sluice", startup_timeout=STARTUP_TIMEOUT, env=env)
-
-
-def stop(km, kc):
-    kc.stop_channels()
-    km.shutdown_kernel(now=False)
-
-
-def result(kc, code):
-    c = run_cell(kc, code, timeout=300)
-    assert c.status == "ok", (code, c.error())
-    return c.of_type("execute_result")[0]["content"]["data"]["text/plain"].strip('"')
 
 
 def slot_of(kc):

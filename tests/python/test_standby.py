@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from jupyter_client.manager import start_new_kernel
 
-from conftest import STARTUP_TIMEOUT, run_cell
+from conftest import STARTUP_TIMEOUT, result, run_cell, stop
 
 CWD_AND_NAME = 'format!("{}|{}", std::env::current_dir().unwrap().display(), std::env::var("JPY_SESSION_NAME").unwrap_or_default())'
 
@@ -58,17 +58,6 @@ def start(root, cwd, name, log, **extra):
     env["JPY_SESSION_NAME"] = name
     return start_new_kernel(kernel_name="sluice", startup_timeout=STARTUP_TIMEOUT, env=env,
                             cwd=str(cwd), stderr=open(log, "w"))
-
-
-def stop(km, kc):
-    kc.stop_channels()
-    km.shutdown_kernel(now=False)
-
-
-def result(kc, code):
-    c = run_cell(kc, code, timeout=300)
-    assert c.status == "ok", (code, c.error())
-    return c.of_type("execute_result")[0]["content"]["data"]["text/plain"].strip('"')
 
 
 def waiting_standby(root):
