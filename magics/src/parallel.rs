@@ -6,7 +6,7 @@
 
 use std::fmt::Write as _;
 
-use crate::numfmt::sig;
+use crate::axis_ticks::compact;
 use crate::plot::Panel;
 use crate::render::esc;
 use crate::theme::{INK, PAPER, svg_paper};
@@ -51,10 +51,10 @@ fn numeric_axis(name: &str, xs: &[Option<f64>], log: bool) -> Axis {
     let ticks = if finite.is_empty() {
         vec![]
     } else if span > 0.0 {
-        // `+ 0.0`: an axis end of -0 reads 0.
-        vec![(0.0, sig(lo + 0.0, 3)), (1.0, sig(hi + 0.0, 3))]
+        // Compact (`-2e6`); an axis end of -0 reads 0.
+        vec![(0.0, compact(lo)), (1.0, compact(hi))]
     } else {
-        vec![(0.5, sig(lo + 0.0, 3))]
+        vec![(0.5, compact(lo))]
     };
     Axis {
         name: name.to_string(),
