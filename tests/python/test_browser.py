@@ -185,7 +185,11 @@ for (const out of outputs) {
         if (k < 4.5) problems.contrast.push(`${k.toFixed(2)}: <svg.${svg.getAttribute('class')} text> "${short(t.textContent)}" fill=${fg.slice(0,3).map(Math.round)} paper=${bg.slice(0,3).map(Math.round)}`);
       }
     }
-    if (svg.classList.contains('sluice-gantt')) problems.gantt = (problems.gantt || 0) + 1;
+    if (svg.classList.contains('sluice-gantt')) {
+      problems.gantt = (problems.gantt || 0) + 1;
+      // Without its own paper its text would follow the page (dark or forced).
+      if (!paper) problems.contrast.push('a Gantt chart without its own paper');
+    }
     const shapes = [...svg.querySelectorAll('rect')].filter(s => {
       const f = getComputedStyle(s).fill;
       return f && f !== 'none' && parse(f)[3] > 0;
