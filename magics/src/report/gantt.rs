@@ -110,43 +110,56 @@ pub fn svg(jobs: &[JobTimeline], f: &Figures) -> String {
     s.push_str(&axis(span, x, TOP, axis_y));
     lane_labels(&mut s, jobs, &bars, per_element, lanes, lane_h);
     for b in &bars {
-        let colour = JobFill::of(b.job).paint();
-        let (y, h) = (TOP + b.lane as f64 * lane_h + 1.0, (lane_h - 2.0).max(1.0));
-        let name = jobs.get(b.job).map(|j| j.name.as_str()).unwrap_or("");
-        if per_element && b.start > b.submit {
-            let _ = write!(
-                s,
-                "<rect class=\"wait\" x=\"{:.2}\" y=\"{y:.2}\" width=\"{:.2}\" height=\"{h:.2}\" fill=\"{colour}\" fill-opacity=\"0.25\"/>",
-                x(b.submit),
-                (x(b.start) - x(b.submit)).max(0.0)
-            );
-        }
-        let outline = match (b.failed, b.critical) {
-            (true, _) => format!(
-                " stroke=\"{}\" stroke-width=\"2\" stroke-dasharray=\"3 2\"",
-                Tone::Bad.solid()
-            ),
-            (false, true) => " stroke=\"currentColor\" stroke-width=\"1.5\"".to_string(),
-            (false, false) => String::new(),
-        };
-        let _ = write!(
-            s,
-            "<rect class=\"run\" data-job=\"{}\" data-element=\"{}\" x=\"{:.2}\" y=\"{y:.2}\" width=\"{:.2}\" height=\"{h:.2}\" fill=\"{colour}\" fill-opacity=\"0.9\"{outline}><title>{}[{}]: ran {} after waiting {}{}{}</title></rect>",
-            esc(name),
-            b.element,
-            x(b.start),
-            (x(b.end) - x(b.start)).max(0.5),
-            esc(name),
-            b.element,
-            duration(b.end - b.start),
-            duration((b.start - b.submit).max(0.0)),
-            if b.failed { " (FAILED)" } else { "" },
-            if b.critical { " (critical path)" } else { "" }
-        );
+        bar(&mut s, b, jobs, &x, lane_h, per_element);
     }
     s.push_str(&legend);
     s.push_str("</svg>");
     s
+}
+
+/// One bar: its queue wait (per-element lanes only) and its run, with its
+/// outline (failed: red, dashed; critical: ink) and tooltip.
+fn bar(
+    s: &mut String,
+    b: &Bar,
+    jobs: &[JobTimeline],
+    x: &impl Fn(f64) -> f64,
+    lane_h: f64,
+    per_element: bool,
+) {
+    let colour = JobFill::of(b.job).paint();
+    let (y, h) = (TOP + b.lane as f64 * lane_h + 1.0, (lane_h - 2.0).max(1.0));
+    let name = jobs.get(b.job).map(|j| j.name.as_str()).unwrap_or("");
+    if per_element && b.start > b.submit {
+        let _ = write!(
+            s,
+            "<rect class=\"wait\" x=\"{:.2}\" y=\"{y:.2}\" width=\"{:.2}\" height=\"{h:.2}\" fill=\"{colour}\" fill-opacity=\"0.25\"/>",
+            x(b.submit),
+            (x(b.start) - x(b.submit)).max(0.0)
+        );
+    }
+    let outline = match (b.failed, b.critical) {
+        (true, _) => format!(
+            " stroke=\"{}\" stroke-width=\"2\" stroke-dasharray=\"3 2\"",
+            Tone::Bad.solid()
+        ),
+        (false, true) => " stroke=\"currentColor\" stroke-width=\"1.5\"".to_string(),
+        (false, false) => String::new(),
+    };
+    let _ = write!(
+        s,
+        "<rect class=\"run\" data-job=\"{}\" data-element=\"{}\" x=\"{:.2}\" y=\"{y:.2}\" width=\"{:.2}\" height=\"{h:.2}\" fill=\"{colour}\" fill-opacity=\"0.9\"{outline}><title>{}[{}]: ran {} after waiting {}{}{}</title></rect>",
+        esc(name),
+        b.element,
+        x(b.start),
+        (x(b.end) - x(b.start)).max(0.5),
+        esc(name),
+        b.element,
+        duration(b.end - b.start),
+        duration((b.start - b.submit).max(0.0)),
+        if b.failed { " (FAILED)" } else { "" },
+        if b.critical { " (critical path)" } else { "" }
+    );
 }
 
 /// Packs bars into worker lanes by start time; the number of lanes (at
