@@ -12,6 +12,7 @@
 //! cell waits with live progress ([`render`]) and binds the results.
 #![deny(missing_docs)]
 
+pub mod axis_ticks;
 pub mod body;
 pub mod build_progress;
 pub mod cache;

@@ -6,7 +6,7 @@
 
 use std::fmt::Write as _;
 
-use crate::numfmt::sig;
+use crate::axis_ticks::compact;
 use crate::plot::Panel;
 use crate::render::esc;
 use crate::theme::{INK, PAPER, svg_paper};
@@ -15,7 +15,7 @@ const AXIS_GAP: usize = 150;
 const MARGIN_X: usize = 70;
 const TOP: usize = 50;
 const HEIGHT: usize = 260;
-const BOTTOM: usize = 40;
+const BOTTOM: usize = 44;
 
 /// One axis: its name, a position in [0, 1] per configuration, and the
 /// tick labels at the ends (and, for categories, at each category).
@@ -51,10 +51,10 @@ fn numeric_axis(name: &str, xs: &[Option<f64>], log: bool) -> Axis {
     let ticks = if finite.is_empty() {
         vec![]
     } else if span > 0.0 {
-        // `+ 0.0`: an axis end of -0 reads 0.
-        vec![(0.0, sig(lo + 0.0, 3)), (1.0, sig(hi + 0.0, 3))]
+        // Compact (`-2e6`); an axis end of -0 reads 0.
+        vec![(0.0, compact(lo)), (1.0, compact(hi))]
     } else {
-        vec![(0.5, sig(lo + 0.0, 3))]
+        vec![(0.5, compact(lo))]
     };
     Axis {
         name: name.to_string(),
@@ -122,7 +122,7 @@ pub fn parallel_svg(
             Some(l) => category_axis(p, l),
             None => {
                 let xs: Vec<Option<f64>> = p.xs.iter().map(|x| Some(*x)).collect();
-                numeric_axis(&p.name, &xs, crate::plot::wants_log(&p.xs))
+                numeric_axis(&p.name, &xs, crate::axis_ticks::wants_log(&p.xs))
             }
         })
         .collect();
@@ -184,16 +184,24 @@ pub fn parallel_svg(
             "<line x1=\"{x}\" y1=\"{TOP}\" x2=\"{x}\" y2=\"{}\" stroke=\"{INK}\" stroke-width=\"1\"/>\
 <text x=\"{x}\" y=\"{}\" text-anchor=\"middle\" font-size=\"12\" font-weight=\"bold\" fill=\"{INK}\">{}</text>",
             TOP + HEIGHT,
-            TOP + HEIGHT + 24,
+            TOP + HEIGHT + 32,
             esc(&axis.name)
         );
         for (t, label) in &axis.ticks {
             let label: String = label.chars().take(16).collect();
+            // The ends read above and below the axis, clear of the lines
+            // that meet there; a middle tick (a category) beside it, on a
+            // halo of paper.
+            let (lx, ly, anchor) = if *t >= 1.0 {
+                (x as f64, y_of(*t) - 7.0, "middle")
+            } else if *t <= 0.0 {
+                (x as f64, y_of(*t) + 15.0, "middle")
+            } else {
+                (x as f64 - 5.0, y_of(*t) + 4.0, "end")
+            };
             let _ = write!(
                 s,
-                "<text x=\"{}\" y=\"{:.1}\" text-anchor=\"end\" fill=\"{INK}\" stroke=\"{PAPER}\" stroke-width=\"3\" paint-order=\"stroke\">{}</text>",
-                x - 5,
-                y_of(*t) + 4.0,
+                "<text x=\"{lx}\" y=\"{ly:.1}\" text-anchor=\"{anchor}\" fill=\"{INK}\" stroke=\"{PAPER}\" stroke-width=\"3\" paint-order=\"stroke\">{}</text>",
                 esc(&label)
             );
         }

@@ -8,7 +8,7 @@ use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint, Ranged};
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
-use crate::numfmt::sig;
+use crate::axis_ticks::{compact, integer_ticks, log_ticks, nice_ticks, wants_log, wants_log_y};
 
 /// Why a plot could not be drawn.
 #[derive(Debug, thiserror::Error)]
@@ -49,7 +49,7 @@ pub fn sweep_svg(
     if panels.is_empty() || finite.is_empty() {
         return Err(PlotError("no finite objective values to plot".into()));
     }
-    let (ylo, yhi) = padded(&finite);
+    let y = YAxis::of(&finite);
     let cols = panels.len().min(PER_ROW);
     let rows = panels.len().div_ceil(PER_ROW);
     let mut svg = String::new();
@@ -95,21 +95,20 @@ pub fn sweep_svg(
             };
             let log = panel.labels.is_none() && wants_log(&xs);
             let caption = format!("{objective} vs {}", panel.name);
-            let yticks = nice_ticks(ylo, yhi, 5);
-            let y = Ticked {
-                inner: RangedCoordf64::from(ylo..yhi),
-                ticks: yticks,
+            let axes = Axes {
+                objective,
+                panel,
+                y: &y,
             };
-            let axes = Axes { objective, panel };
             if log {
                 let lo = xs.iter().copied().fold(f64::INFINITY, f64::min) / 1.5;
-                let hi = xs.iter().copied().fold(0.0, f64::max) * 1.5;
+                let hi = (xs.iter().copied().fold(0.0, f64::max) * 1.5).min(f64::MAX);
                 let inner: LogCoord<f64> = (lo..hi).log_scale().into();
                 let x = Ticked {
                     inner,
                     ticks: log_ticks(lo, hi),
                 };
-                draw_panel(area, &caption, x, y, &points, &axes)?;
+                with_y(area, &caption, x, &points, &axes)?;
             } else {
                 let ticks = match &panel.labels {
                     Some(l) => (0..l.len()).map(|i| i as f64).collect(),
@@ -121,7 +120,7 @@ pub fn sweep_svg(
                     inner: RangedCoordf64::from(xlo..xhi),
                     ticks,
                 };
-                draw_panel(area, &caption, x, y, &points, &axes)?;
+                with_y(area, &caption, x, &points, &axes)?;
             }
         }
         root.present().map_err(|e| PlotError(e.to_string()))?;
@@ -162,6 +161,74 @@ impl<R: Ranged<ValueType = f64>> Ranged for Ticked<R> {
 struct Axes<'a> {
     objective: &'a str,
     panel: &'a Panel,
+    y: &'a YAxis,
+}
+
+/// The objective's axis, shared by every panel: its range, ticks, and
+/// whether it is a log axis ([`wants_log_y`]: all positive over three
+/// decades or more).
+struct YAxis {
+    lo: f64,
+    hi: f64,
+    ticks: Vec<f64>,
+    log: bool,
+}
+
+impl YAxis {
+    /// The axis for the finite objective values `ys` (not empty).
+    fn of(ys: &[f64]) -> YAxis {
+        if wants_log_y(ys) {
+            let lo = ys.iter().copied().fold(f64::INFINITY, f64::min) / 1.5;
+            let hi = (ys.iter().copied().fold(0.0, f64::max) * 1.5).min(f64::MAX);
+            return YAxis {
+                lo,
+                hi,
+                ticks: log_ticks(lo, hi),
+                log: true,
+            };
+        }
+        let (lo, hi) = padded(ys);
+        YAxis {
+            lo,
+            hi,
+            ticks: nice_ticks(lo, hi, 5),
+            log: false,
+        }
+    }
+
+    /// Width of the label area left of the axis, pixels: the widest tick
+    /// label (11 px sans-serif, about 7 px a character), a gap, and the
+    /// rotated title (12 px) clear of it.
+    fn label_area(&self) -> u32 {
+        let widest = self
+            .ticks
+            .iter()
+            .map(|t| compact(*t).chars().count())
+            .max()
+            .unwrap_or(1);
+        (widest as u32 * 7 + 30).clamp(44, 110)
+    }
+}
+
+/// Draws a panel with x axis `x` on the objective's axis, linear or log.
+fn with_y<X>(
+    area: &DrawingArea<SVGBackend<'_>, plotters::coord::Shift>,
+    caption: &str,
+    x: X,
+    points: &[(f64, f64, bool)],
+    axes: &Axes<'_>,
+) -> Result<(), PlotError>
+where
+    X: Ranged<ValueType = f64, FormatOption = DefaultFormatting>,
+{
+    let (lo, hi, ticks) = (axes.y.lo, axes.y.hi, axes.y.ticks.clone());
+    if axes.y.log {
+        let inner: LogCoord<f64> = (lo..hi).log_scale().into();
+        draw_panel(area, caption, x, Ticked { inner, ticks }, points, axes)
+    } else {
+        let inner = RangedCoordf64::from(lo..hi);
+        draw_panel(area, caption, x, Ticked { inner, ticks }, points, axes)
+    }
 }
 
 fn draw_panel<X, Y>(
@@ -182,7 +249,7 @@ where
         .caption(caption, ("sans-serif", 14).into_font().color(&ink()))
         .margin(10)
         .x_label_area_size(40)
-        .y_label_area_size(54)
+        .y_label_area_size(axes.y.label_area())
         .build_cartesian_2d(x, y)
         .map_err(|e| err(&e))?;
     let labels = panel.labels.clone();
@@ -196,9 +263,9 @@ where
             }
         }
         // `+ 0.0`: a tick computed as -0 reads 0 (axes, unlike results).
-        None => sig(*v + 0.0, 3),
+        None => compact(*v),
     };
-    let format_y = |v: &f64| sig(*v + 0.0, 3);
+    let format_y = |v: &f64| compact(*v);
     let mut mesh = chart.configure_mesh();
     mesh.x_desc(panel.name.as_str())
         .y_desc(axes.objective)
@@ -300,63 +367,6 @@ fn jitter(points: Vec<(f64, f64, bool)>, step: f64) -> Vec<(f64, f64, bool)> {
         .collect()
 }
 
-/// About `n` round tick values (1, 2 or 5 times a power of ten) in [lo, hi].
-pub fn nice_ticks(lo: f64, hi: f64, n: usize) -> Vec<f64> {
-    if !(lo.is_finite() && hi.is_finite()) || hi <= lo || n == 0 {
-        return vec![lo];
-    }
-    let raw = (hi - lo) / n as f64;
-    let power = 10f64.powf(raw.log10().floor());
-    let step = [1.0, 2.0, 5.0, 10.0]
-        .iter()
-        .map(|m| m * power)
-        .find(|s| *s >= raw)
-        .unwrap_or(10.0 * power);
-    let first = (lo / step).ceil() as i64;
-    let last = (hi / step).floor() as i64;
-    // Rounded through text, so 3 × 0.2 is 0.6, not 0.6000000000000001.
-    (first..=last)
-        .map(|k| {
-            let v = k as f64 * step;
-            format!("{v:.12e}").parse().unwrap_or(v)
-        })
-        .collect()
-}
-
-/// Whole-number ticks in [lo, hi]: every integer when there are at most
-/// eight, else round steps.
-pub fn integer_ticks(lo: f64, hi: f64) -> Vec<f64> {
-    let (a, b) = (lo.ceil(), hi.floor());
-    if b - a <= 7.0 {
-        let (a, b) = (a as i64, b as i64);
-        return (a..=b).map(|k| k as f64).collect();
-    }
-    nice_ticks(lo, hi, 5)
-        .into_iter()
-        .filter(|t| t.fract() == 0.0)
-        .collect()
-}
-
-/// Ticks on a log axis over [lo, hi] (lo > 0): the powers of ten inside,
-/// with 2× and 5× each power added when fewer than three powers fit.
-pub fn log_ticks(lo: f64, hi: f64) -> Vec<f64> {
-    if !(lo > 0.0 && hi > lo) {
-        return vec![];
-    }
-    let (a, b) = (lo.log10().floor() as i32, hi.log10().ceil() as i32);
-    let powers: Vec<f64> = (a..=b)
-        .map(|e| 10f64.powi(e))
-        .filter(|v| *v >= lo && *v <= hi)
-        .collect();
-    if powers.len() >= 3 {
-        return powers;
-    }
-    (a..=b)
-        .flat_map(|e| [1.0, 2.0, 5.0].map(|m| m * 10f64.powi(e)))
-        .filter(|v| *v >= lo && *v <= hi)
-        .collect()
-}
-
 /// The range of `v` with some room at both ends (never empty).
 fn padded(v: &[f64]) -> (f64, f64) {
     let lo = v.iter().copied().fold(f64::INFINITY, f64::min);
@@ -370,13 +380,6 @@ fn padded(v: &[f64]) -> (f64, f64) {
         lo.abs().max(1.0) * 0.1
     };
     (lo - pad, hi + pad)
-}
-
-/// Positive values spanning two decades or more read better on a log axis.
-pub fn wants_log(xs: &[f64]) -> bool {
-    let lo = xs.iter().copied().fold(f64::INFINITY, f64::min);
-    let hi = xs.iter().copied().fold(0.0, f64::max);
-    lo > 0.0 && hi / lo >= 100.0
 }
 
 #[cfg(test)]
@@ -414,6 +417,60 @@ mod tests {
         assert_eq!(svg.matches("<circle").count(), 6);
     }
 
+    fn texts(svg: &str) -> Vec<&str> {
+        svg.split("<text")
+            .skip(1)
+            .filter_map(|t| t.split_once('>')?.1.split("</text>").next())
+            .map(str::trim)
+            .collect()
+    }
+
+    #[test]
+    fn many_decades_get_few_ticks_and_a_log_objective() {
+        let panels = vec![Panel {
+            name: "x".into(),
+            xs: (0..7).map(|k| 10f64.powi(-12 + 4 * k)).collect(),
+            labels: None,
+            integer: false,
+        }];
+        let ys: Vec<Option<f64>> = (0..7).map(|k| Some(10f64.powi(k))).collect();
+        let svg = sweep_svg("loss", &panels, &ys, Some(0)).expect("draws");
+        let t = texts(&svg);
+        assert!(t.len() <= 1 + 2 + 8 + 8, "{t:?}");
+        assert!(t.contains(&"1e-10") && t.contains(&"1e10"), "{t:?}");
+        // The objective spans six decades: powers of ten on a log axis.
+        assert!(t.contains(&"1e5") && t.contains(&"100"), "{t:?}");
+        let wide = vec![Panel {
+            name: "x".into(),
+            xs: vec![1e-300, 1e300],
+            labels: None,
+            integer: false,
+        }];
+        let svg = sweep_svg("v", &wide, &[Some(1.0), Some(2.0)], None).expect("draws");
+        assert!(texts(&svg).len() <= 1 + 2 + 8 + 8, "{:?}", texts(&svg));
+    }
+
+    #[test]
+    fn large_objectives_read_compact() {
+        let panels = vec![Panel {
+            name: "x".into(),
+            xs: vec![1.0, 2.0, 3.0],
+            labels: None,
+            integer: false,
+        }];
+        let ys = [Some(-2e6), Some(-1e6), Some(5e5)];
+        let svg = sweep_svg("v", &panels, &ys, None).expect("draws");
+        let t = texts(&svg);
+        assert!(
+            t.contains(&"-2e6") && !t.iter().any(|l| l.contains("000000")),
+            "{t:?}"
+        );
+        assert!(
+            YAxis::of(&[-2e6, 5e5]).label_area() >= 4 * 7 + 24,
+            "four characters and the title"
+        );
+    }
+
     #[test]
     fn nothing_to_plot_is_an_error() {
         let panels = vec![Panel {
@@ -423,19 +480,10 @@ mod tests {
             integer: false,
         }];
         assert!(sweep_svg("v", &panels, &[None], None).is_err());
-        assert!(wants_log(&[0.001, 0.1]) && !wants_log(&[1.0, 5.0]) && !wants_log(&[0.0, 10.0]));
     }
 
     #[test]
-    fn ticks_are_round_and_never_read_zero_on_a_log_axis() {
-        // logspace(-4, -1, 16), padded as the panel pads it.
-        let ticks = log_ticks(1e-4 / 1.5, 0.1 * 1.5);
-        assert_eq!(ticks, vec![1e-4, 1e-3, 1e-2, 1e-1]);
-        let labels: Vec<String> = ticks.iter().map(|t| sig(*t, 3)).collect();
-        assert_eq!(labels, ["0.0001", "0.001", "0.01", "0.1"]);
-        assert_eq!(log_ticks(1.0, 30.0), vec![1.0, 2.0, 5.0, 10.0, 20.0]);
-        assert_eq!(integer_ticks(-0.08, 1.08), vec![0.0, 1.0]);
-        assert_eq!(nice_ticks(0.0, 1.0, 5), vec![0.0, 0.2, 0.4, 0.6, 0.8, 1.0]);
+    fn discrete_points_spread_sideways() {
         let j = jitter(
             vec![(0.0, 1.0, false), (0.0, 2.0, false), (1.0, 3.0, false)],
             1.0,

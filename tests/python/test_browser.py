@@ -12,7 +12,10 @@ JupyterLab has no high-contrast theme of its own.
   page to be measured);
 - every output's text contrasts with its effective background (the
   backgrounds of it and its ancestors, composited) at 4.5:1 or more, the
-  WCAG AA ratio for body text;
+  WCAG AA ratio for body text; so does the text of a picture drawn on its
+  own paper (the Gantt chart of `%slurm report`, added to the pipeline
+  notebook, the parallel coordinates, the graph) against that paper, in
+  the high-contrast view too;
 - no output holds a raw JSON blob.
 """
 
@@ -53,6 +56,11 @@ def exported(tmp_path_factory):
         executed = work / name
         source = work / f"source-{name}"
         notebook = json.loads((REPO / "notebooks" / name).read_text())
+        if name == "pipeline.ipynb" and not any("".join(c["source"]).startswith("%slurm report")
+                                                for c in notebook["cells"]):
+            # The workflow's Gantt chart: its text must read in every view.
+            notebook["cells"].append({"cell_type": "code", "execution_count": None, "id": "browser-report",
+                                      "metadata": {}, "outputs": [], "source": ["%slurm report"]})
         if not any("".join(c["source"]).startswith("%slurm graph") for c in notebook["cells"]):
             # The workflow graph too, with its edge labels (aftercorr).
             notebook["cells"].append({"cell_type": "code", "execution_count": None, "id": "browser-graph",
@@ -164,6 +172,24 @@ for (const out of outputs) {
   svgCount += pictures.length;
   for (const svg of pictures) {
     const box = svg.getBoundingClientRect();
+    // A picture on its own paper: every text's fill against that paper
+    // (as drawn in this view: with forced colours, unless the picture
+    // opts out, the browser may repaint either).
+    const paper = svg.querySelector('rect.paper');
+    if (paper) {
+      const bg = parse(getComputedStyle(paper).fill);
+      for (const t of svg.querySelectorAll('text')) {
+        if (!t.textContent.trim()) continue;
+        const fg = over(parse(getComputedStyle(t).fill), bg);
+        const k = ratio(fg, bg);
+        if (k < 4.5) problems.contrast.push(`${k.toFixed(2)}: <svg.${svg.getAttribute('class')} text> "${short(t.textContent)}" fill=${fg.slice(0,3).map(Math.round)} paper=${bg.slice(0,3).map(Math.round)}`);
+      }
+    }
+    if (svg.classList.contains('sluice-gantt')) {
+      problems.gantt = (problems.gantt || 0) + 1;
+      // Without its own paper its text would follow the page (dark or forced).
+      if (!paper) problems.contrast.push('a Gantt chart without its own paper');
+    }
     const shapes = [...svg.querySelectorAll('rect')].filter(s => {
       const f = getComputedStyle(s).fill;
       return f && f !== 'none' && parse(f)[3] > 0;
@@ -243,6 +269,9 @@ def test_outputs_read_well(exported, browser, name, view):
     assert found["outputs"] > 3, found
     # The sweep: its plot, parallel coordinates, the graph; the pipeline: the graph.
     assert found["svgs"] >= (3 if name == "parameter_sweep.ipynb" else 1), found
+    if name == "pipeline.ipynb":
+        # The Gantt chart, its text checked against its paper above.
+        assert found.get("gantt", 0) >= 1, found
     assert found["overflow"] == [], found["overflow"]
     assert found["covered"] == [], found["covered"]
     assert found["contrast"] == [], found["contrast"]

@@ -144,6 +144,37 @@ def test_with_no_job_it_reports_the_session(local):
     assert {"naps", "short", "long", "joined"} <= {j["name"] for j in fig["jobs"]}
 
 
+def test_gantt_of_quick_jobs_reads_in_ms_and_tells_long_names_apart(local):
+    """Two quick jobs whose long names share a prefix: the chart's lane
+    labels and legend keep their distinct ends, the axis reads distinct
+    ticks in ms, tooltips give ms, and the chart draws its own paper and
+    ink, out of forced colours' reach."""
+    kc, _ = local
+    names = [f"a_really_quite_long_job_name_for_the_gantt_chart_number_{k:02}" for k in (1, 14)]
+    for n in names:
+        ok(kc, f"%%slurm map 0..2 -> {n}\nfn f(i: u64) -> u64 {{ i }}")
+    c = ok(kc, f"%slurm report {' '.join(names)}")
+    data = c.of_type("display_data")[0]["content"]["data"]
+    root = ET.fromstring(data["image/svg+xml"])
+    assert "forced-color-adjust: none" in root.get("style"), root.get("style")
+    assert any(r.get("class") == "paper" for r in root.iter(f"{SVG}rect"))
+    texts = ["".join(t.itertext()) for t in root.iter(f"{SVG}text")]
+    lanes = [t for t in texts if t.endswith("[0]")]
+    assert len(lanes) == 2 and lanes[0] != lanes[1], lanes
+    assert lanes[0].endswith("_01[0]") and lanes[1].endswith("_14[0]"), lanes
+    legend = [t for t in texts if t.startswith("a_really")]
+    assert len(set(legend) - set(lanes)) == 2, texts
+    fig = report_json(kc, " ".join(names))
+    caption = next(t for t in texts if "since the first submit" in t)
+    if fig["wall_s"] < 1.0:
+        assert caption == "ms since the first submit", texts
+    ticks = [t for t in texts if t.replace(".", "", 1).isdigit()]
+    assert len(ticks) >= 2 and len(set(ticks)) == len(ticks), ticks
+    titles = ["".join(t.itertext()) for t in root.iter(f"{SVG}title")]
+    assert titles and all(" ms " in t or " s " in t for t in titles), titles
+    assert not any("0.00 s" in t for t in titles), titles
+
+
 def test_unknown_job_is_a_clear_error(local):
     kc, _ = local
     c = run_cell(kc, "%slurm report nosuchjob", timeout=TIMEOUT)

@@ -113,6 +113,27 @@ def test_zip_linspace_and_logspace(nb):
     assert value(kc, "z_best.0 .0") == "0.5"
 
 
+def svg_texts(svg):
+    return ["".join(t.itertext()).strip() for t in ET.fromstring(svg).iter("{http://www.w3.org/2000/svg}text")]
+
+
+def test_plots_over_many_decades_keep_few_ticks(nb):
+    _, kc, _ = nb
+    # x and the objective over 24 decades: powers of ten every few decades
+    # on both axes (the objective on a log axis), never a block of labels.
+    c = ok(kc, "%%sweep x in logspace(-12, 12, 7) -> decades --minimize value\nx")
+    texts = svg_texts(outputs(c, "image/svg+xml")[0])
+    assert len(texts) <= 3 + 8 + 8, texts
+    assert "1e-10" in texts and "1e10" in texts, texts
+    c = ok(kc, "%%sweep x in [1e-300, 1e300] -> extremes --minimize value\n1.0")
+    texts = svg_texts(outputs(c, "image/svg+xml")[0])
+    assert len(texts) <= 3 + 8 + 8, texts
+    # Large objectives read compact: -2e6, not -2000000.
+    c = ok(kc, "%%sweep x in 0..3 -> large --minimize value\n-(x as f64) * 1e6")
+    texts = svg_texts(outputs(c, "image/svg+xml")[0])
+    assert "-2e6" in texts and not any("000000" in t for t in texts), texts
+
+
 def test_failed_and_nan_configurations_are_shown_and_ranked_last(nb):
     _, kc, _ = nb
     c = run_cell(kc, "%%sweep x in 0..5 -> mixed --maximize value\n"

@@ -7,22 +7,28 @@
 //! has a colour, in submission order (the dependency order); runs on the
 //! critical path are outlined.
 //!
-//! Theme-safe: text, axis and outlines use `currentColor` (JupyterLab's
-//! light and dark themes set it), the background is transparent, and the
-//! job colours are mid-tones that read on both. Labels are cut to the
-//! width they are given, so no text leaves its box. No IO.
+//! Theme-safe: like every SVG picture here it draws its own light paper
+//! and dark ink ([`crate::theme`]), so it reads the same on a light or a
+//! dark page, and opts out of forced colours (`forced-color-adjust:
+//! none`: a contrast theme would otherwise repaint its text and leave the
+//! job colours). Failed elements are outlined red and dashed. Labels are
+//! shortened from the middle to the width they are given (names sharing a
+//! long prefix keep their distinct ends), so no text leaves its box. The
+//! time axis reads in a unit that fits ([`super::time_axis`]). No IO.
 
 use std::fmt::Write as _;
 
 use super::job_fill::{self, JobFill};
 use super::metrics::Figures;
+use super::time_axis;
 use super::timeline::JobTimeline;
-use crate::render::esc;
+use crate::render::{duration, esc};
+use crate::theme::{INK, PAPER, Tone, svg_paper};
 
 /// Most lanes drawn; beyond, elements share worker lanes.
 pub const MAX_LANES: usize = 48;
 const WIDTH: f64 = 760.0;
-const LABEL_W: f64 = 120.0;
+const LABEL_W: f64 = 190.0;
 const RIGHT: f64 = 16.0;
 const TOP: f64 = 8.0;
 /// Width of a character of the 11 px sans-serif labels, generously.
@@ -37,6 +43,7 @@ struct Bar {
     start: f64,
     end: f64,
     critical: bool,
+    failed: bool,
 }
 
 /// The chart of `jobs` whose figures are `f`.
@@ -64,6 +71,7 @@ pub fn svg(jobs: &[JobTimeline], f: &Figures) -> String {
                 start: e.usage.start - f.origin,
                 end: e.usage.end - f.origin,
                 critical: on_path(e.usage.element),
+                failed: e.state.is_failure(),
             });
         }
     }
@@ -90,48 +98,68 @@ pub fn svg(jobs: &[JobTimeline], f: &Figures) -> String {
     let x = |t: f64| LABEL_W + plot_w * (t / span).clamp(0.0, 1.0);
     let plot_h = lanes.max(1) as f64 * lane_h;
     let axis_y = TOP + plot_h + 4.0;
-    let (legend, legend_h) = legend(jobs, axis_y + 46.0);
+    let any_failed = bars.iter().any(|b| b.failed);
+    let (legend, legend_h) = legend(jobs, axis_y + 46.0, any_failed);
     let height = axis_y + 46.0 + legend_h;
+    // `color` is the ink every `currentColor` below takes.
     let mut s = format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"sluice-gantt\" width=\"{WIDTH}\" height=\"{height:.0}\" viewBox=\"0 0 {WIDTH} {height:.0}\" font-family=\"sans-serif\" font-size=\"11\" style=\"color: var(--jp-ui-font-color1, #333); background: transparent\">"
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"sluice-gantt\" width=\"{WIDTH}\" height=\"{height:.0}\" viewBox=\"0 0 {WIDTH} {height:.0}\" font-family=\"sans-serif\" font-size=\"11\" style=\"color: {INK}; background: {PAPER}; forced-color-adjust: none\">"
     );
+    s.push_str(&svg_paper(WIDTH as usize, height.round() as usize));
     s.push_str(&job_fill::defs(jobs.len()));
     s.push_str(&axis(span, x, TOP, axis_y));
     lane_labels(&mut s, jobs, &bars, per_element, lanes, lane_h);
     for b in &bars {
-        let colour = JobFill::of(b.job).paint();
-        let (y, h) = (TOP + b.lane as f64 * lane_h + 1.0, (lane_h - 2.0).max(1.0));
-        let name = jobs.get(b.job).map(|j| j.name.as_str()).unwrap_or("");
-        if per_element && b.start > b.submit {
-            let _ = write!(
-                s,
-                "<rect class=\"wait\" x=\"{:.2}\" y=\"{y:.2}\" width=\"{:.2}\" height=\"{h:.2}\" fill=\"{colour}\" fill-opacity=\"0.25\"/>",
-                x(b.submit),
-                (x(b.start) - x(b.submit)).max(0.0)
-            );
-        }
-        let outline = if b.critical {
-            " stroke=\"currentColor\" stroke-width=\"1.5\""
-        } else {
-            ""
-        };
-        let _ = write!(
-            s,
-            "<rect class=\"run\" data-job=\"{}\" data-element=\"{}\" x=\"{:.2}\" y=\"{y:.2}\" width=\"{:.2}\" height=\"{h:.2}\" fill=\"{colour}\" fill-opacity=\"0.9\"{outline}><title>{}[{}]: ran {:.2} s after waiting {:.2} s{}</title></rect>",
-            esc(name),
-            b.element,
-            x(b.start),
-            (x(b.end) - x(b.start)).max(0.5),
-            esc(name),
-            b.element,
-            b.end - b.start,
-            (b.start - b.submit).max(0.0),
-            if b.critical { " (critical path)" } else { "" }
-        );
+        bar(&mut s, b, jobs, &x, lane_h, per_element);
     }
     s.push_str(&legend);
     s.push_str("</svg>");
     s
+}
+
+/// One bar: its queue wait (per-element lanes only) and its run, with its
+/// outline (failed: red, dashed; critical: ink) and tooltip.
+fn bar(
+    s: &mut String,
+    b: &Bar,
+    jobs: &[JobTimeline],
+    x: &impl Fn(f64) -> f64,
+    lane_h: f64,
+    per_element: bool,
+) {
+    let colour = JobFill::of(b.job).paint();
+    let (y, h) = (TOP + b.lane as f64 * lane_h + 1.0, (lane_h - 2.0).max(1.0));
+    let name = jobs.get(b.job).map(|j| j.name.as_str()).unwrap_or("");
+    if per_element && b.start > b.submit {
+        let _ = write!(
+            s,
+            "<rect class=\"wait\" x=\"{:.2}\" y=\"{y:.2}\" width=\"{:.2}\" height=\"{h:.2}\" fill=\"{colour}\" fill-opacity=\"0.25\"/>",
+            x(b.submit),
+            (x(b.start) - x(b.submit)).max(0.0)
+        );
+    }
+    let outline = match (b.failed, b.critical) {
+        (true, _) => format!(
+            " stroke=\"{}\" stroke-width=\"2\" stroke-dasharray=\"3 2\"",
+            Tone::Bad.solid()
+        ),
+        (false, true) => " stroke=\"currentColor\" stroke-width=\"1.5\"".to_string(),
+        (false, false) => String::new(),
+    };
+    let _ = write!(
+        s,
+        "<rect class=\"run\" data-job=\"{}\" data-element=\"{}\" x=\"{:.2}\" y=\"{y:.2}\" width=\"{:.2}\" height=\"{h:.2}\" fill=\"{colour}\" fill-opacity=\"0.9\"{outline}><title>{}[{}]: ran {} after waiting {}{}{}</title></rect>",
+        esc(name),
+        b.element,
+        x(b.start),
+        (x(b.end) - x(b.start)).max(0.5),
+        esc(name),
+        b.element,
+        duration(b.end - b.start),
+        duration((b.start - b.submit).max(0.0)),
+        if b.failed { " (FAILED)" } else { "" },
+        if b.critical { " (critical path)" } else { "" }
+    );
 }
 
 /// Packs bars into worker lanes by start time; the number of lanes (at
@@ -153,46 +181,30 @@ fn pack(bars: &mut [Bar]) -> usize {
     free_at.len().min(MAX_LANES)
 }
 
-/// Grid lines and the seconds axis under the lanes.
+/// Grid lines and the time axis under the lanes.
 fn axis(span: f64, x: impl Fn(f64) -> f64, top: f64, axis_y: f64) -> String {
-    let step = nice_step(span / 8.0);
+    let (ticks, unit) = time_axis::ticks(span);
     let mut s = format!(
         "<line x1=\"{LABEL_W}\" y1=\"{axis_y:.2}\" x2=\"{:.2}\" y2=\"{axis_y:.2}\" stroke=\"currentColor\" stroke-opacity=\"0.6\"/>",
         WIDTH - RIGHT
     );
-    let mut t = 0.0;
-    while t <= span * 1.0001 {
-        let px = x(t);
-        let label = if step < 1.0 {
-            format!("{t:.1}")
-        } else {
-            format!("{t:.0}")
-        };
+    for tick in ticks {
+        let px = x(tick.at_s);
         let _ = write!(
             s,
-            "<line x1=\"{px:.2}\" y1=\"{top}\" x2=\"{px:.2}\" y2=\"{axis_y:.2}\" stroke=\"currentColor\" stroke-opacity=\"0.12\"/><text x=\"{px:.2}\" y=\"{:.2}\" text-anchor=\"middle\" fill=\"currentColor\" font-size=\"10\">{label}</text>",
-            axis_y + 13.0
+            "<line x1=\"{px:.2}\" y1=\"{top}\" x2=\"{px:.2}\" y2=\"{axis_y:.2}\" stroke=\"currentColor\" stroke-opacity=\"0.12\"/><text x=\"{px:.2}\" y=\"{:.2}\" text-anchor=\"middle\" fill=\"currentColor\" font-size=\"10\">{}</text>",
+            axis_y + 13.0,
+            tick.label
         );
-        t += step;
     }
     let _ = write!(
         s,
-        "<text x=\"{:.2}\" y=\"{:.2}\" text-anchor=\"end\" fill=\"currentColor\" font-size=\"10\">seconds since the first submit</text>",
+        "<text x=\"{:.2}\" y=\"{:.2}\" text-anchor=\"end\" fill=\"currentColor\" font-size=\"10\">{}</text>",
         WIDTH - RIGHT,
-        axis_y + 26.0
+        axis_y + 26.0,
+        unit.caption()
     );
     s
-}
-
-/// 1, 2 or 5 × 10^k at least `raw`.
-fn nice_step(raw: f64) -> f64 {
-    let raw = raw.max(1e-3);
-    let mag = 10f64.powf(raw.log10().floor());
-    [1.0, 2.0, 5.0, 10.0]
-        .iter()
-        .map(|m| m * mag)
-        .find(|&s| s >= raw)
-        .unwrap_or(10.0 * mag)
 }
 
 /// Lane labels: `name[i]` per element lane (the job's name on its first
@@ -213,7 +225,7 @@ fn lane_labels(
             let index = format!("[{}]", b.element);
             let label = if b.job != last_job {
                 let room = max_chars.saturating_sub(index.chars().count());
-                format!("{}{index}", cut(name, room))
+                format!("{}{index}", cut_middle(name, room))
             } else {
                 index
             };
@@ -248,16 +260,19 @@ fn lane_labels(
 
 /// The legend: a swatch per job, then the critical path's outline, in
 /// rows that fit the width. Returns the markup and its height.
-fn legend(jobs: &[JobTimeline], y0: f64) -> (String, f64) {
+fn legend(jobs: &[JobTimeline], y0: f64, any_failed: bool) -> (String, f64) {
     let mut s = String::new();
     let (mut x, mut y) = (LABEL_W, y0);
     let max_chars = 24;
     let mut entries: Vec<(Option<String>, String)> = jobs
         .iter()
         .enumerate()
-        .map(|(i, j)| (Some(JobFill::of(i).paint()), cut(&j.name, max_chars)))
+        .map(|(i, j)| (Some(JobFill::of(i).paint()), cut_middle(&j.name, max_chars)))
         .collect();
     entries.push((None, "critical path".into()));
+    if any_failed {
+        entries.push((Some("failed".into()), "failed".into()));
+    }
     entries.push((Some("wait".into()), "queue wait".into()));
     for (colour, label) in entries {
         let w = 18.0 + label.chars().count() as f64 * CHAR_W + 14.0;
@@ -267,8 +282,13 @@ fn legend(jobs: &[JobTimeline], y0: f64) -> (String, f64) {
         }
         let swatch = match colour.as_deref() {
             Some("wait") => format!(
-                "<rect x=\"{x:.2}\" y=\"{:.2}\" width=\"12\" height=\"10\" fill=\"currentColor\" fill-opacity=\"0.25\"/>",
+                "<rect x=\"{x:.2}\" y=\"{:.2}\" width=\"12\" height=\"10\" fill=\"currentColor\" fill-opacity=\"0.25\" stroke=\"currentColor\" stroke-opacity=\"0.5\"/>",
                 y - 9.0
+            ),
+            Some("failed") => format!(
+                "<rect x=\"{x:.2}\" y=\"{:.2}\" width=\"12\" height=\"10\" fill=\"none\" stroke=\"{}\" stroke-width=\"2\" stroke-dasharray=\"3 2\"/>",
+                y - 9.0,
+                Tone::Bad.solid()
             ),
             Some(c) => format!(
                 "<rect x=\"{x:.2}\" y=\"{:.2}\" width=\"12\" height=\"10\" fill=\"{c}\"/>",
@@ -290,13 +310,20 @@ fn legend(jobs: &[JobTimeline], y0: f64) -> (String, f64) {
     (s, y - y0 + 8.0)
 }
 
-/// `s` cut to `max` characters, with an ellipsis when cut.
-fn cut(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
+/// `s` shortened to `max` characters from the middle, with an ellipsis
+/// there: names that share a long prefix keep their distinct ends
+/// (`a_really_qu…_number_01`). Two thirds of the room go to the start.
+fn cut_middle(s: &str, max: usize) -> String {
+    let n = s.chars().count();
+    if n <= max {
         return s.to_string();
     }
-    let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
+    let room = max.saturating_sub(1);
+    let tail = (room + 1) / 3;
+    let head = room - tail;
+    let mut out: String = s.chars().take(head).collect();
     out.push('…');
+    out.extend(s.chars().skip(n - tail));
     out
 }
 
@@ -334,7 +361,7 @@ mod tests {
             "the run that ended last (the job is on the path whole) + the legend's swatch"
         );
         assert!(
-            s.contains("a_job_with_a…[0]"),
+            s.contains("a_job_with_a_ve…_indeed[0]"),
             "labels are cut to the column"
         );
         // The legend sits below the axis caption, inside the chart's height.
@@ -402,11 +429,48 @@ mod tests {
     }
 
     #[test]
-    fn steps_are_round() {
-        assert_eq!(nice_step(0.7), 1.0);
-        assert_eq!(nice_step(1.3), 2.0);
-        assert_eq!(nice_step(33.0), 50.0);
-        assert_eq!(cut("abc", 3), "abc");
-        assert_eq!(cut("abcd", 3), "ab…");
+    fn labels_keep_their_distinct_ends() {
+        assert_eq!(cut_middle("abc", 3), "abc");
+        assert_eq!(cut_middle("abcd", 3), "a…d");
+        let a = cut_middle(
+            "a_really_quite_long_job_name_for_the_gantt_chart_number_01",
+            22,
+        );
+        let b = cut_middle(
+            "a_really_quite_long_job_name_for_the_gantt_chart_number_14",
+            22,
+        );
+        assert_eq!(a.chars().count(), 22);
+        assert!(a.ends_with("_01") && b.ends_with("_14"), "{a} {b}");
+        assert!(a.starts_with("a_really_quite"), "{a}");
+    }
+
+    #[test]
+    fn sub_second_runs_read_in_ms_and_failures_are_outlined() {
+        let mut a = job(
+            1,
+            "fast",
+            vec![
+                el(0, 0.0, 0.002, 0.030, 0.01),
+                el(1, 0.0, 0.004, 0.041, 0.01),
+            ],
+        );
+        a.elements[1].state = crate::domain::ElementState::Failed(1);
+        let jobs = [a];
+        let f = figures(&jobs, &machine());
+        let s = svg(&jobs, &f);
+        assert!(s.contains(">ms since the first submit<"), "{s}");
+        assert!(s.contains(">10</text>") && s.contains(">40</text>"), "{s}");
+        assert!(s.contains("fast[0]: ran 28 ms after waiting 2 ms"), "{s}");
+        assert!(
+            s.contains("fast[1]: ran 37 ms after waiting 4 ms (FAILED)"),
+            "{s}"
+        );
+        assert_eq!(
+            s.matches("stroke-dasharray").count(),
+            2,
+            "the bar and the legend"
+        );
+        assert!(s.contains("forced-color-adjust: none"));
     }
 }

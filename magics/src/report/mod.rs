@@ -10,6 +10,7 @@
 //! - `sacct.rs`: the sacct command and its lines, pure;
 //! - `gantt.rs`, `tables.rs`: the SVG, the text and HTML, the JSON, pure;
 //!   `job_fill.rs`: each job's fill in the chart (colour, then pattern);
+//!   `time_axis.rs`: the chart's time ticks and their unit;
 //! - `collect.rs`: the IO — job directories, the ledger, the executors.
 
 pub mod advice;
@@ -20,6 +21,7 @@ pub mod job_fill;
 pub mod metrics;
 pub mod sacct;
 pub mod tables;
+pub mod time_axis;
 pub mod timeline;
 
 pub use critical::CriticalPath;
