@@ -177,10 +177,22 @@ pub fn parallel_svg(
             points.join(" ")
         );
     }
+    draw_axes(&mut s, &axes, x_of, y_of);
+    s.push_str("</svg>");
+    Some(s)
+}
+
+/// Each axis: its line, its name under it, and its tick labels.
+fn draw_axes(
+    s: &mut String,
+    axes: &[Axis],
+    x_of: impl Fn(usize) -> usize,
+    y_of: impl Fn(f64) -> f64,
+) {
     for (a, axis) in axes.iter().enumerate() {
         let x = x_of(a);
         let _ = write!(
-            s,
+            *s,
             "<line x1=\"{x}\" y1=\"{TOP}\" x2=\"{x}\" y2=\"{}\" stroke=\"{INK}\" stroke-width=\"1\"/>\
 <text x=\"{x}\" y=\"{}\" text-anchor=\"middle\" font-size=\"12\" font-weight=\"bold\" fill=\"{INK}\">{}</text>",
             TOP + HEIGHT,
@@ -200,14 +212,12 @@ pub fn parallel_svg(
                 (x as f64 - 5.0, y_of(*t) + 4.0, "end")
             };
             let _ = write!(
-                s,
+                *s,
                 "<text x=\"{lx}\" y=\"{ly:.1}\" text-anchor=\"{anchor}\" fill=\"{INK}\" stroke=\"{PAPER}\" stroke-width=\"3\" paint-order=\"stroke\">{}</text>",
                 esc(&label)
             );
         }
     }
-    s.push_str("</svg>");
-    Some(s)
 }
 
 #[cfg(test)]
