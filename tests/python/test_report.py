@@ -123,7 +123,7 @@ def test_local_gantt_has_one_bar_per_element(local):
     assert sorted(int(b.get("data-element")) for b in bars) == list(range(8))
     assert {b.get("data-job") for b in bars} == {"naps"}
     assert "speedup" in data["text/plain"] and "critical path: naps" in data["text/plain"]
-    assert "<table>" in data["text/html"]
+    assert "<table" in data["text/html"] and "white-space:nowrap" in data["text/html"]
 
 
 def test_critical_path_names_the_longer_branch(local):
