@@ -122,7 +122,9 @@ fn prepare_kernel_process() {
         // runtime and the engine start later), so nothing reads the
         // environment while it changes; evcxr reads this when the engine
         // starts.
-        unsafe { std::env::set_var("EVCXR_TMPDIR", dir) };
+        unsafe { std::env::set_var("EVCXR_TMPDIR", &dir) };
+        // SAFETY: as above.
+        unsafe { runtime::environment::choose_for_this_kernel(&dir) };
     }
     runtime::control::ignore_in_children();
     std_private::warm();

@@ -97,6 +97,13 @@ pub trait Session {
 
     /// The session's variables and their types.
     fn variables(&self) -> Vec<(String, String)>;
+
+    /// The session process's environment as it stood after its last cell,
+    /// `(name, value)` with non-UTF-8 text converted lossily, when the
+    /// kernel knows it without evaluating code; None when only an
+    /// evaluation in the session can tell (the magics then evaluate
+    /// `std::env::vars_os()` there).
+    fn environment(&self) -> Option<Vec<(String, String)>>;
 }
 
 /// Something to show: always a text form, optionally HTML.

@@ -181,6 +181,28 @@ def test_export_as_sbatch_spells_it(nb):
     assert c.status == "error" and c.error()["ename"] == "MagicSyntaxError", c.error()
 
 
+def test_tasks_get_the_environment_the_session_has_now(nb):
+    """--export ALL sends the session's environment as it stands when the
+    magic runs: changed by a cell, by a thread after its cell ended, undone
+    with a crashed cell's other changes; the kernel's own variables are
+    never in it."""
+    _, kc, _ = nb
+    ok(kc, 'unsafe { std::env::set_var("SLUICE_TEST_STEP", "one") };')
+    ok(kc, 'std::thread::spawn(|| { std::thread::sleep(std::time::Duration::from_millis(100)); '
+           'unsafe { std::env::set_var("SLUICE_TEST_LATE", "from a thread") } });')
+    ok(kc, "std::thread::sleep(std::time::Duration::from_millis(400));")
+    c = cell(kc, 'unsafe { std::env::set_var("SLUICE_TEST_STEP", "two") }; std::process::abort();')
+    assert c.status == "error" and "restored" in c.error()["evalue"], c.error()
+    ok(kc, "%%slurm run -> seen\n"
+           "(std::env::var(\"SLUICE_TEST_STEP\").unwrap_or_default(), std::env::var(\"SLUICE_TEST_LATE\").unwrap_or_default(), "
+           "std::env::vars().any(|(k, _)| k.starts_with(\"SLUICE_ENVIRONMENT\") || k.starts_with(\"SLUICE_ADOPTION\")))")
+    assert value(kc, "seen") == '("one", "from a thread", false)'
+    ok(kc, 'unsafe { std::env::remove_var("SLUICE_TEST_STEP") };')
+    ok(kc, "%%slurm map 0..2 -> gone\n|_i: u32| std::env::var(\"SLUICE_TEST_STEP\").is_err()")
+    assert value(kc, "gone") == "[true, true]"
+    assert value(kc, 'std::env::var("SLUICE_ENVIRONMENT_FILE").is_err()') == "true"
+
+
 def test_retry_after_a_kernel_restart_reruns_only_the_failed(tmp_path):
     km, kc = start_new_kernel(kernel_name="sluice", startup_timeout=STARTUP_TIMEOUT, cwd=str(tmp_path))
     try:

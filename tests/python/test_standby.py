@@ -128,7 +128,17 @@ def test_a_new_launch_becomes_the_standby_in_its_own_directory(root):
     log = root / "b.log"
     km, kc = start(root, here, "b.ipynb", log)
     try:
+        # A magic first: its tasks get the launch's variables (the session
+        # has not yet applied the adoption, so its environment is asked).
+        task_env = '%%slurm run -> {}\nstd::env::var("JPY_SESSION_NAME").unwrap_or_default()'
+        c = run_cell(kc, task_env.format("first"), timeout=600)
+        assert c.status == "ok", c.error()
         assert result(kc, CWD_AND_NAME) == f"{here}|b.ipynb"
+        assert result(kc, "first") == "b.ipynb"
+        c = run_cell(kc, task_env.format("later"), timeout=600)
+        assert c.status == "ok", c.error()
+        assert result(kc, "later") == "b.ipynb"
+
         assert "adopted" in log.read_text(), log.read_text()
         # The process serving is the standby, not the launcher.
         assert km.provisioner.process.pid != standby

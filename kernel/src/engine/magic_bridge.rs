@@ -82,6 +82,10 @@ impl Session for EvcxrSession<'_> {
             .map(|(n, t)| (n.to_string(), t.to_string()))
             .collect()
     }
+
+    fn environment(&self) -> Option<Vec<(String, String)>> {
+        crate::runtime::environment::read_published()
+    }
 }
 
 /// rustc's headline with its primary label (`mismatched types: expected

@@ -36,6 +36,7 @@
 pub mod answer;
 mod cause;
 pub mod control;
+pub mod environment;
 mod evcxr_protocol;
 mod fds;
 mod frame_writer;
@@ -104,6 +105,7 @@ fn restore_environment() {
     unsafe {
         std::env::remove_var(session::SESSION_VAR);
         crate::standby::adoption::take_file_var();
+        environment::take_file_var();
         if let Some(saved) = std::env::var_os(session::TUNABLES_VAR) {
             let saved = saved.as_encoded_bytes();
             match saved.strip_prefix(b"1:") {

@@ -18,7 +18,7 @@ use super::frames;
 use super::line_reader::{LineReader, Read};
 use super::report::Report;
 use super::snapshot::{self, Before};
-use super::{fds, frame_writer, overflow, panic_site};
+use super::{environment, fds, frame_writer, overflow, panic_site};
 
 /// The environment variable that makes the binary a session process:
 /// `commands,reports,supervisor,token,snapshots`.
@@ -97,6 +97,11 @@ fn unblock_inherited_signals() {
     }
 }
 
+/// Publishes the session's environment for the magics if it changed.
+fn publish_environment() {
+    environment::publish(crate::standby::adoption::is_pending());
+}
+
 /// Runs the session process; never returns.
 pub fn run(setup: Setup) -> ! {
     for fd in [setup.commands, setup.reports] {
@@ -117,12 +122,15 @@ pub fn run(setup: Setup) -> ! {
         flushes: Vec::new(),
         store: std::ptr::null_mut(),
     };
+    publish_environment();
     let mut commands = LineReader::default();
     loop {
         if !readable_within(session.setup.commands, IDLE_FLUSH_MS) {
             // Between cells: what threads printed without a newline shows
-            // now, not at the end of the next cell.
+            // now, not at the end of the next cell; what they changed in
+            // the environment is published.
             session.flush_all();
+            publish_environment();
             continue;
         }
         match commands.read_from(session.setup.commands) {
@@ -148,8 +156,10 @@ impl Session {
         // Before the snapshot: a restored session keeps the launcher's
         // directory and variables too.
         crate::standby::adoption::apply_pending();
+        publish_environment();
         match snapshot::before_cell(self.setup.snapshots, self.setup.supervisor) {
             Before::TookOver => {
+                publish_environment();
                 self.report(&Report::Ready {
                     pid: std::process::id(),
                 });
@@ -167,6 +177,7 @@ impl Session {
         };
         self.store = user_fn(self.store);
         self.flush_all();
+        publish_environment();
         self.report(&Report::Done);
     }
 

@@ -91,6 +91,12 @@ pub unsafe fn take_file_var() {
     }
 }
 
+/// Whether this session process still waits for an adoption file to apply
+/// (it is a standby's, and no cell has run since the file appeared).
+pub fn is_pending() -> bool {
+    PENDING.lock().map(|p| p.is_some()).unwrap_or(false)
+}
+
 /// Applies the adoption file if it is there and this process has not yet
 /// applied it. Call on the session's main thread before a cell.
 pub fn apply_pending() {

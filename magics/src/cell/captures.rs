@@ -38,6 +38,8 @@ fn write_captures(
     environment: bool,
     session: &mut dyn Session,
 ) -> Result<(), MagicError> {
+    // The environment the session published needs no evaluation.
+    let environment = environment && !write_published_environment(dir, session)?;
     if captures.is_empty() && !environment {
         return Ok(());
     }
@@ -84,6 +86,19 @@ fn write_captures(
             source,
         }
     })
+}
+
+/// Writes the session's environment as the kernel knows it, in the format
+/// of the evaluated one (a JSON list of `[name, value]`); false when the
+/// kernel does not know it.
+fn write_published_environment(dir: &JobDir, session: &dyn Session) -> Result<bool, MagicError> {
+    let Some(vars) = session.environment() else {
+        return Ok(false);
+    };
+    let text = serde_json::to_string(&vars).map_err(|e| MagicError::Items(e.to_string()))?;
+    std::fs::write(dir.environment_file(), text)
+        .map_err(crate::error::io("writing the environment"))?;
+    Ok(true)
 }
 
 impl super::Magics {
