@@ -35,6 +35,29 @@ def test_items_that_do_not_evaluate_say_why(nb):
     assert value(kc, "1 + 1") == "2"
 
 
+def test_captures_and_items_from_the_session_together(nb):
+    """A closure that captures a variable, over an ITEMS expression: the
+    session writes both (one evaluation), and a failure names its part."""
+    _, kc, _ = nb
+    ok(kc, "let factor: u64 = 3; let base: Vec<u64> = vec![1, 2, 3];\n"
+           "struct NoSerde(u64);\nlet opaque = NoSerde(4);")
+    ok(kc, "%%slurm map base.iter().map(|b| b + 1) -> both\n|x: u64| x * factor")
+    assert value(kc, "both") == "[6, 9, 12]"
+    # The capture cannot be sent: the error names the variable, not the items.
+    c = cell(kc, "%%slurm map base.iter().copied() -> bad_capture\n|x: u64| x * opaque.0")
+    assert c.status == "error", c.error()
+    assert "`opaque`" in c.error()["evalue"] and "Serialize" in c.error()["evalue"], c.error()
+    # The items cannot be sent: the error names the items.
+    c = cell(kc, "%%slurm map vec![NoSerde(1)] -> bad_items\n|x: u64| x * factor")
+    assert c.status == "error", c.error()
+    assert "vec![NoSerde(1)]" in c.error()["evalue"] and "serde::Serialize" in c.error()["evalue"], c.error()
+    # The items panic after the captures were written: the items are blamed.
+    c = cell(kc, "%%slurm map base.iter().map(|b| if *b == 2 { panic!(\"no two\") } else { *b }) -> bad_run\n|x: u64| x * factor")
+    assert c.status == "error" and c.error()["ename"] == "ItemsError", c.error()
+    assert "evaluating ITEMS" in c.error()["evalue"], c.error()
+    assert value(kc, "factor + base.len() as u64") == "6"
+
+
 @pytest.mark.parametrize("body, shape, check, expected", [
     ("let mut m = std::collections::BTreeMap::new(); m.insert(\"a\".to_string(), 1usize); m.insert(\"b\".to_string(), 2); m",
      "std::collections::BTreeMap<String, usize>", "total.values().sum::<usize>()", "3"),

@@ -7,7 +7,7 @@ use crate::body::names_used;
 use crate::error::MagicError;
 use crate::jobdir::JobDir;
 use crate::pipeline::bind::BIND_PANIC_PREFIX;
-use crate::session::Session;
+use crate::session::{EvalError, Session};
 
 /// `(name, type)` of the session variables `body` uses, except `exclude`
 /// (parameters, closure arguments, jobs a run body loads as results).
@@ -29,19 +29,13 @@ pub(super) fn captures_of(
     Ok(out)
 }
 
-/// Writes each capture as `captures/<name>.json` in `dir` and, with
-/// `environment`, the session's environment as `environment.json` (for
-/// `--export`), serialized by the session itself: one evaluation for all.
-fn write_captures(
-    dir: &JobDir,
-    captures: &[(String, String)],
-    environment: bool,
-    session: &mut dyn Session,
-) -> Result<(), MagicError> {
-    // The environment the session published needs no evaluation.
-    let environment = environment && !write_published_environment(dir, session)?;
+/// The session code that writes each capture as `captures/<name>.json` in
+/// `dir` and, with `environment`, the session's environment as
+/// `environment.json` (for `--export`): one block for all, None when there
+/// is nothing to write.
+fn captures_code(dir: &JobDir, captures: &[(String, String)], environment: bool) -> Option<String> {
     if captures.is_empty() && !environment {
-        return Ok(());
+        return None;
     }
     let p = BIND_PANIC_PREFIX;
     let mut code = format!(
@@ -66,26 +60,76 @@ fn write_captures(
         ));
     }
     code.push_str(" }");
-    crate::phase::timed("captures (session)", || session.eval(&code))
-        .map(|_| ())
-        .map_err(|source| {
-        let list = captures
-            .iter()
-            .map(|(n, t)| format!("`{n}` ({t})"))
-            .collect::<Vec<_>>()
-            .join(", ");
-        if source.unsatisfied_trait("Serialize") {
-            return MagicError::Items(format!(
-                "the body uses the notebook variables {list}, which are sent to the task as JSON, but: a type that is not serde::Serialize; derive Serialize and Deserialize on it, or compute the value inside the cell"
-            ));
+    Some(code)
+}
+
+/// What a failed evaluation of [`captures_code`] means for the person.
+fn captures_error(captures: &[(String, String)], source: EvalError) -> MagicError {
+    let list = captures
+        .iter()
+        .map(|(n, t)| format!("`{n}` ({t})"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if source.unsatisfied_trait("Serialize") {
+        return MagicError::Items(format!(
+            "the body uses the notebook variables {list}, which are sent to the task as JSON, but: a type that is not serde::Serialize; derive Serialize and Deserialize on it, or compute the value inside the cell"
+        ));
+    }
+    MagicError::ItemsEval {
+        what: format!(
+            "the body uses the notebook variables {list}, which are sent to the task as JSON, but"
+        ),
+        source,
+    }
+}
+
+/// Writes what a new job needs from the session: its captures, the
+/// environment (unless the kernel already knows it) and, with
+/// `items_expr`, the items of an ITEMS expression (their count returned).
+/// One evaluation in the session does all of it; when that fails to
+/// compile (nothing ran), each part is evaluated alone so the error names
+/// its part.
+fn write_from_session(
+    dir: &JobDir,
+    captures: &[(String, String)],
+    environment: bool,
+    items_expr: Option<&str>,
+    session: &mut dyn Session,
+) -> Result<Option<usize>, MagicError> {
+    // The environment the session published needs no evaluation.
+    let environment = environment && !write_published_environment(dir, session)?;
+    let captures_code = captures_code(dir, captures, environment);
+    let items = items_expr
+        .map(|e| super::items::expression_code(dir, e).map(|code| (e, code)))
+        .transpose()?;
+    match (captures_code, items) {
+        (None, None) => Ok(None),
+        (Some(code), None) => crate::phase::timed("captures (session)", || session.eval(&code))
+            .map(|_| None)
+            .map_err(|source| captures_error(captures, source)),
+        (None, Some((expr, code))) => {
+            super::items::eval_expression(dir, expr, &code, session).map(Some)
         }
-        MagicError::ItemsEval {
-            what: format!(
-                "the body uses the notebook variables {list}, which are sent to the task as JSON, but"
-            ),
-            source,
+        (Some(captures_code), Some((expr, items_code))) => {
+            let both = format!("{{ {captures_code} {items_code} }}");
+            match crate::phase::timed("captures and items (session)", || session.eval(&both)) {
+                Ok(_) => super::items::write_index(dir).map(Some),
+                Err(EvalError::Compile(_)) => {
+                    crate::phase::timed("captures (session)", || session.eval(&captures_code))
+                        .map_err(|source| captures_error(captures, source))?;
+                    super::items::eval_expression(dir, expr, &items_code, session).map(Some)
+                }
+                // Captures are written first: the items failed if all are there.
+                Err(source) => Err(
+                    if captures.iter().all(|(name, _)| dir.capture(name).exists()) {
+                        super::items::expression_error(expr, session, source)
+                    } else {
+                        captures_error(captures, source)
+                    },
+                ),
+            }
         }
-    })
+    }
 }
 
 /// Writes the session's environment as the kernel knows it, in the format
@@ -101,23 +145,42 @@ fn write_published_environment(dir: &JobDir, session: &dyn Session) -> Result<bo
     Ok(true)
 }
 
+/// A job directory made for a cell, with what the session wrote there.
+pub(super) struct NewJob {
+    pub id: crate::domain::JobId,
+    pub dir: JobDir,
+    pub resources: crate::domain::Resources,
+    /// How many items an ITEMS expression yielded (None without one).
+    pub items: Option<usize>,
+}
+
 impl super::Magics {
-    /// A new job directory with the captured variables (and, for
-    /// `--export`, the session's environment) written by the session, and
-    /// the resources the job asks for.
+    /// A new job directory with the captured variables, the session's
+    /// environment (for `--export`) and, with `items_expr`, the items of an
+    /// ITEMS expression written by the session; the resources the job asks
+    /// for; and the number of items written.
     pub(super) fn new_job(
         &mut self,
         backend: crate::domain::Backend,
         options: &crate::grammar::JobOptions,
         captured: &[(String, String)],
+        items_expr: Option<&str>,
         session: &mut dyn Session,
-    ) -> Result<(crate::domain::JobId, JobDir, crate::domain::Resources), MagicError> {
+    ) -> Result<NewJob, MagicError> {
         use crate::pipeline::{plan, submit};
         let (id, dir) = submit::new_job(&mut self.ws)?;
         let resources = plan::resources(&self.ws, options);
         let environment = plan::needs_session_env(&self.ws, backend, &resources);
-        write_captures(&dir, captured, environment, session)?;
-        Ok((id, dir, resources))
+        let items = write_from_session(&dir, captured, environment, items_expr, session)
+            .inspect_err(|_| {
+                let _ = std::fs::remove_dir_all(dir.path());
+            })?;
+        Ok(NewJob {
+            id,
+            dir,
+            resources,
+            items,
+        })
     }
 }
 

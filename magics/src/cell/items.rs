@@ -96,22 +96,16 @@ pub(super) fn write_lines(dir: &JobDir, lines: &[String]) -> Result<usize, Magic
     write_index(dir)
 }
 
-/// Serializes the items of an ITEMS expression into `items.jsonl`, inside
-/// the session, and returns the count.
+/// The session code that serializes the items of an ITEMS expression into
+/// `items.jsonl`, one line each, stopping at [`MAX_ITEMS`]; its value is the
+/// count.
 ///
 /// # Errors
-/// [`MagicError::Items`] when the items are not `Serialize` or the
-/// expression does not iterate; [`MagicError::ItemsEval`] for any other
-/// failure of the expression (an unknown name, a panic), with what the
-/// session said.
-pub(super) fn write_expression(
-    dir: &JobDir,
-    expr: &str,
-    session: &mut dyn Session,
-) -> Result<usize, MagicError> {
+/// [`MagicError::Items`] when the text is not a Rust expression.
+pub(super) fn expression_code(dir: &JobDir, expr: &str) -> Result<String, MagicError> {
     let iter = iteration(expr)?;
     let p = BIND_PANIC_PREFIX;
-    let code = format!(
+    Ok(format!(
         "{{ use std::io::Write as _; \
 let mut __sluice_f = std::io::BufWriter::new(std::fs::File::create(r#\"{path}\"#).expect(\"{p}cannot create the items file\")); \
 let mut __sluice_n: usize = 0; \
@@ -120,35 +114,57 @@ __sluice_f.flush().expect(\"{p}cannot write the items\"); __sluice_n }}",
         path = dir.items().display(),
         max = MAX_ITEMS,
         enc = crate::crossing::encode_expr("&__sluice_it", p, "format!(\"item {}\", __sluice_n)"),
-    );
+    ))
+}
+
+/// Evaluates [`expression_code`] (`code`) in the session and returns the
+/// count of items written.
+///
+/// # Errors
+/// As [`expression_error`] says.
+pub(super) fn eval_expression(
+    dir: &JobDir,
+    expr: &str,
+    code: &str,
+    session: &mut dyn Session,
+) -> Result<usize, MagicError> {
+    crate::phase::timed("items (session)", || session.eval(code))
+        .map_err(|source| expression_error(expr, session, source))?;
+    write_index(dir)
+}
+
+/// What a failed evaluation of an ITEMS expression means for the person:
+/// [`MagicError::Items`] when the items are not `Serialize` or the
+/// expression does not iterate; [`MagicError::ItemsEval`] for any other
+/// failure (an unknown name, a panic), with what the session said.
+pub(super) fn expression_error(expr: &str, session: &dyn Session, source: EvalError) -> MagicError {
     let shown = match session.variables().into_iter().find(|(n, _)| n == expr) {
         Some((_, ty)) => format!("`{expr}` ({ty})"),
         None => format!("`{expr}`"),
     };
-    crate::phase::timed("items (session)", || session.eval(&code)).map_err(|source| {
-        if source.unsatisfied_trait("Serialize") {
-            MagicError::Items(format!(
-                "{shown} cannot be sent to tasks: its items are not serde::Serialize. Add `:dep serde = {{ version = \"1\", features = [\"derive\"] }}` in the first cell and `#[derive(serde::Serialize, serde::Deserialize)]` on the type"
-            ))
-        } else if source.unsatisfied_trait("IntoIterator") || source.unsatisfied_trait("is not an iterator") {
-            MagicError::Items(format!(
-                "{shown} is not a collection of items (a Vec, slice, array, range or iterator)"
-            ))
-        } else if !matches!(source, EvalError::Compile(_)) {
-            MagicError::ItemsEval {
-                what: format!("evaluating ITEMS {shown} in the session failed"),
-                source,
-            }
-        } else {
-            MagicError::ItemsEval {
-                what: format!(
-                    "ITEMS {shown} must be a Rust expression of the notebook that iterates over serde::Serialize values (a variable, 0..n, v.iter().filter(..), &v[..10]), or an earlier map job's NAME; evaluating it failed"
-                ),
-                source,
-            }
+    if source.unsatisfied_trait("Serialize") {
+        MagicError::Items(format!(
+            "{shown} cannot be sent to tasks: its items are not serde::Serialize. Add `:dep serde = {{ version = \"1\", features = [\"derive\"] }}` in the first cell and `#[derive(serde::Serialize, serde::Deserialize)]` on the type"
+        ))
+    } else if source.unsatisfied_trait("IntoIterator")
+        || source.unsatisfied_trait("is not an iterator")
+    {
+        MagicError::Items(format!(
+            "{shown} is not a collection of items (a Vec, slice, array, range or iterator)"
+        ))
+    } else if !matches!(source, EvalError::Compile(_)) {
+        MagicError::ItemsEval {
+            what: format!("evaluating ITEMS {shown} in the session failed"),
+            source,
         }
-    })?;
-    write_index(dir)
+    } else {
+        MagicError::ItemsEval {
+            what: format!(
+                "ITEMS {shown} must be a Rust expression of the notebook that iterates over serde::Serialize values (a variable, 0..n, v.iter().filter(..), &v[..10]), or an earlier map job's NAME; evaluating it failed"
+            ),
+            source,
+        }
+    }
 }
 
 /// Writes `items.idx` (u64 LE byte offset of each line) and returns the count.

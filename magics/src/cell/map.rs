@@ -52,10 +52,19 @@ impl Magics {
             session,
         )?;
 
-        let (id, dir, resources) = self.new_job(backend, &m.options, &captured, session)?;
+        let items_expr = match &source {
+            Items::Expression(e) => Some(e.as_str()),
+            _ => None,
+        };
+        let captures::NewJob {
+            id,
+            dir,
+            resources,
+            items: written,
+        } = self.new_job(backend, &m.options, &captured, items_expr, session)?;
         let (count, upstream_chunk, mut deps) = match &source {
             Items::Range(a, b) => (items::write_range(&dir, *a, *b)?, None, Vec::new()),
-            Items::Expression(e) => (items::write_expression(&dir, e, session)?, None, Vec::new()),
+            Items::Expression(_) => (written.unwrap_or(0), None, Vec::new()),
             Items::Upstream(up) => {
                 std::fs::write(dir.input(), format!("upstream:{}", up.dir.as_sibling()))
                     .map_err(io("writing the job's input file"))?;

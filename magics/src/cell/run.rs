@@ -63,7 +63,9 @@ impl Magics {
             "write it as `-> NAME: TYPE`",
             session,
         )?;
-        let (id, dir, resources) = self.new_job(backend, &r.options, &captured, session)?;
+        let super::captures::NewJob {
+            id, dir, resources, ..
+        } = self.new_job(backend, &r.options, &captured, None, session)?;
         Ok(Prepared {
             id,
             plan: TaskPlan {

@@ -64,7 +64,9 @@ impl Magics {
         )?;
         self.check_objective(&m.spec, &result_type)?;
 
-        let (id, dir, resources) = self.new_job(backend, &m.options, &captured, session)?;
+        let super::captures::NewJob {
+            id, dir, resources, ..
+        } = self.new_job(backend, &m.options, &captured, None, session)?;
         let count = items::write_lines(&dir, &config_json(&m.spec, &configs))?;
         let spec_json =
             serde_json::to_string(&m.spec).map_err(|e| io("writing the sweep's spec")(e.into()))?;
