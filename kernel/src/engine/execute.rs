@@ -2,7 +2,7 @@
 //! in order, turning evcxr's results into Jupyter outputs and replies.
 
 use std::collections::HashMap;
-use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::mpsc::Receiver;
 
 use evcxr::CommandContext;
 use jupyter_protocol::{
@@ -37,9 +37,6 @@ pub(super) enum Outcome {
     /// A `?name` cell: documentation for the pager (`None`: none found).
     Page(String, Option<jupyter_protocol::Media>),
 }
-
-/// A kernel idle this long after its warm-up starts the next standby.
-const STANDBY_AFTER_IDLE: std::time::Duration = std::time::Duration::from_secs(1);
 
 pub(super) struct Worker {
     outlets: Outlets,
@@ -79,17 +76,18 @@ impl Worker {
     pub(super) fn run(mut self, rx: Receiver<Request>, ready: super::Ready) {
         self.warm_up();
         ready.set(self.ctx.is_ok());
+        if !crate::standby::is_standby() {
+            // The next launch (the next notebook of a CI run, a restart)
+            // finds a warm standby even if this kernel is never idle.
+            crate::standby::start_next();
+        }
         loop {
-            let req = match rx.recv_timeout(STANDBY_AFTER_IDLE) {
-                Ok(req) => req,
-                Err(RecvTimeoutError::Timeout) => {
-                    crate::standby::start_next();
-                    continue;
-                }
-                Err(RecvTimeoutError::Disconnected) => break,
-            };
+            let Ok(req) = rx.recv() else { break };
             match req {
-                Request::Adopted => self.magics = Magics::default(),
+                Request::Adopted => {
+                    self.magics = Magics::default();
+                    crate::standby::start_next();
+                }
                 Request::Execute(msg, req) => {
                     let queued = self.execute(&msg, &req, &rx);
                     self.abort_queued(queued);

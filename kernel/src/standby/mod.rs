@@ -221,7 +221,8 @@ pub fn remember_launch(launch: Launch) {
     let _ = LAUNCH.set(launch);
 }
 
-/// Starts the next standby, once per kernel (when it idles): a detached
+/// Starts the next standby, once per kernel (when its warm-up is done or
+/// it was adopted, so the next launch finds one ready): a detached
 /// `sluice standby` with this kernel's launch environment. Quiet when
 /// standbys are off or it cannot start.
 pub fn start_next() {
