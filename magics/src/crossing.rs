@@ -24,13 +24,75 @@ Err(e) => panic!(\"{panic_prefix}{{}} cannot be sent to the task: {{}}\", {what}
     )
 }
 
+/// Which formats the value texts a bind reads are written in. Reading
+/// only the one present saves the session the other's code: each format's
+/// `from_str::<TY>` is compiled anew for the notebook's type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Formats {
+    /// Every text is JSON.
+    Json,
+    /// Every text is `ron:` and RON.
+    Ron,
+    /// Both, or not known.
+    Both,
+}
+
+impl Formats {
+    /// The formats of `texts` (value texts; [`MISSING`](crate::pipeline::bind::MISSING)
+    /// lines and empty ones are skipped). No text at all reads as JSON.
+    pub fn of<'a>(texts: impl IntoIterator<Item = &'a str>) -> Formats {
+        let (mut json, mut ron) = (false, false);
+        for t in texts {
+            let t = t.trim();
+            if t.is_empty() || t == crate::pipeline::bind::MISSING {
+                continue;
+            }
+            if is_ron(t) {
+                ron = true;
+            } else {
+                json = true;
+            }
+        }
+        match (json, ron) {
+            (_, false) => Formats::Json,
+            (false, true) => Formats::Ron,
+            (true, true) => Formats::Both,
+        }
+    }
+
+    /// The formats of the lines of the file at `path`; [`Formats::Both`]
+    /// when it cannot be read.
+    pub fn of_file(path: &std::path::Path) -> Formats {
+        match std::fs::read_to_string(path) {
+            Ok(text) => Formats::of(text.lines()),
+            Err(_) => Formats::Both,
+        }
+    }
+}
+
 /// A Rust expression (evaluated in the session) of type `Result<TY,
-/// String>` that reads `text` (a `&str` expression) as `ty`.
-pub fn decode_expr(text: &str, ty: &str) -> String {
+/// String>` that reads `text` (a `&str` expression) as `ty`, in the
+/// `formats` the texts were found in (a text in the other format is an
+/// error that says so).
+pub fn decode_expr(text: &str, ty: &str, formats: Formats) -> String {
+    let other = "Err(String::from(\"the value was rewritten in another format since the bind was made; run the cell again\"))";
+    let (ron, json) = match formats {
+        Formats::Json => (
+            other.to_string(),
+            format!("serde_json::from_str::<{ty}>(__sluice_t).map_err(|e| e.to_string())"),
+        ),
+        Formats::Ron => (
+            format!("ron::from_str::<{ty}>(r).map_err(|e| e.to_string())"),
+            other.to_string(),
+        ),
+        Formats::Both => (
+            format!("ron::from_str::<{ty}>(r).map_err(|e| e.to_string())"),
+            format!("serde_json::from_str::<{ty}>(__sluice_t).map_err(|e| e.to_string())"),
+        ),
+    };
     format!(
         "{{ let __sluice_s = {text}; let __sluice_t: &str = __sluice_s.trim(); match __sluice_t.strip_prefix(\"{RON_PREFIX}\") {{ \
-Some(r) => ron::from_str::<{ty}>(r).map_err(|e| e.to_string()), \
-None => serde_json::from_str::<{ty}>(__sluice_t).map_err(|e| e.to_string()) }} }}"
+Some(r) => {{ let _ = r; {ron} }}, None => {json} }} }}"
     )
 }
 
@@ -277,11 +339,29 @@ mod tests {
             ),
             "{e}"
         );
-        let d = decode_expr("&text", "Vec<f64>");
+        let d = decode_expr("&text", "Vec<f64>", Formats::Both);
         assert!(d.contains("ron::from_str::<Vec<f64>>(r)"), "{d}");
         assert!(
             d.contains("serde_json::from_str::<Vec<f64>>(__sluice_t)"),
             "{d}"
+        );
+        let d = decode_expr("&text", "u8", Formats::Json);
+        assert!(!d.contains("ron::"), "{d}");
+        assert!(d.contains("serde_json::from_str::<u8>"), "{d}");
+        let d = decode_expr("&text", "u8", Formats::Ron);
+        assert!(!d.contains("serde_json::"), "{d}");
+        assert!(d.contains("ron::from_str::<u8>(r)"), "{d}");
+    }
+
+    #[test]
+    fn formats_are_read_from_the_texts() {
+        assert_eq!(Formats::of(["1", "-", "", "[2]"]), Formats::Json);
+        assert_eq!(Formats::of(["ron:NaN", " ron:(1,)"]), Formats::Ron);
+        assert_eq!(Formats::of(["1", "ron:NaN"]), Formats::Both);
+        assert_eq!(Formats::of(["-"]), Formats::Json);
+        assert_eq!(
+            Formats::of_file(std::path::Path::new("/nonexistent/sluice")),
+            Formats::Both
         );
     }
 }

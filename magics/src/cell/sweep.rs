@@ -303,11 +303,16 @@ fn row_line(r: &Row) -> String {
 /// row whose result the type cannot hold is left out (it stays in the table).
 fn let_rows(name: &str, tuple_ty: &str, result_ty: &str, path: &std::path::Path) -> String {
     let p = BIND_PANIC_PREFIX;
+    let text = std::fs::read_to_string(path).ok();
+    let column = |i: usize| match &text {
+        Some(t) => crate::crossing::Formats::of(t.lines().filter_map(|l| l.split('\t').nth(i))),
+        None => crate::crossing::Formats::Both,
+    };
     format!(
         "let {name}: Vec<({tuple_ty}, {result_ty})> = std::fs::read_to_string(r#\"{}\"#).expect(\"{p}cannot read the sweep\").lines().filter_map(|l| {{ let (ps, r) = l.split_once('\\t')?; Some(({}.ok()?, {}.ok()?)) }}).collect();",
         path.display(),
-        crate::crossing::decode_expr("ps", tuple_ty),
-        crate::crossing::decode_expr("r", result_ty),
+        crate::crossing::decode_expr("ps", tuple_ty, column(0)),
+        crate::crossing::decode_expr("r", result_ty, column(1)),
     )
 }
 

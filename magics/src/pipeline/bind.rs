@@ -31,7 +31,7 @@ pub fn let_value(name: &str, ty: &str, path: &Path) -> String {
     );
     format!(
         "let {name}: {ty} = {}.unwrap_or_else(|e| panic!(\"{p}the results of `{name}` do not match {ty_text}: {{}}\", e));",
-        crate::crossing::decode_expr(&read, ty),
+        crate::crossing::decode_expr(&read, ty, crate::crossing::Formats::of_file(path)),
         ty_text = ty.replace('"', "'"),
     )
 }
@@ -45,7 +45,7 @@ pub fn let_values(name: &str, elem: &str, path: &Path, partial: bool) -> String 
     let p = BIND_PANIC_PREFIX;
     let decode = format!(
         "{}.unwrap_or_else(|e| panic!(\"{p}result {{}} of `{name}` does not match {ty_text}: {{}}\", i, e))",
-        crate::crossing::decode_expr("l", elem),
+        crate::crossing::decode_expr("l", elem, crate::crossing::Formats::of_file(path)),
         ty_text = elem.replace('"', "'"),
     );
     let (ty, each) = if partial {
