@@ -10,12 +10,32 @@
 
 use sluice_runtime::value::RON_PREFIX;
 
+/// What [`encode_expr`] with [`Formats::Json`] writes for a value JSON
+/// cannot hold: neither JSON nor RON, so it is never read as a value; the
+/// value is then written again with both formats ([`needs_both`]).
+pub const NEEDS_RON: &str = "ron?";
+
+/// Whether a text written with [`Formats::Json`] holds a value that needs
+/// the writing again with [`Formats::Both`].
+pub fn needs_both(text: &str) -> bool {
+    text.lines().any(|l| l.trim() == NEEDS_RON)
+}
+
 /// A Rust expression (evaluated in the session) that is the text of the
-/// value `value` (an expression borrowing it, e.g. `&x`). When neither
-/// format can write it, it panics with `panic_prefix`, then what
+/// value `value` (an expression borrowing it, e.g. `&x`), in `formats`:
+/// [`Formats::Both`] writes JSON when JSON holds the value, else RON, and
+/// when neither can write it, it panics with `panic_prefix`, then what
 /// `what` (a Rust expression that displays, e.g. `format!("item {}", n)`)
-/// says, then the reason.
-pub fn encode_expr(value: &str, panic_prefix: &str, what: &str) -> String {
+/// says, then the reason; [`Formats::Json`] writes JSON or [`NEEDS_RON`]
+/// (the session then compiles no RON serializer for the value's type);
+/// [`Formats::Ron`] is read as [`Formats::Both`].
+pub fn encode_expr(value: &str, panic_prefix: &str, what: &str, formats: Formats) -> String {
+    if formats == Formats::Json {
+        return format!(
+            "{{ let __sluice_v = {value}; match serde_json::to_string(__sluice_v) {{ \
+Ok(j) if !j.contains(\"null\") => j, _ => String::from(\"{NEEDS_RON}\") }} }}"
+        );
+    }
     format!(
         "{{ let __sluice_v = {value}; match serde_json::to_string(__sluice_v) {{ \
 Ok(j) if !j.contains(\"null\") => j, \
@@ -329,7 +349,11 @@ mod tests {
 
     #[test]
     fn generated_code_spells_the_runtimes_rule() {
-        let e = encode_expr("&x", "sluice: ", "format!(\"item {}\", 3)");
+        let j = encode_expr("&x", "sluice: ", "\"x\"", Formats::Json);
+        assert!(!j.contains("ron::"), "{j}");
+        assert!(j.contains("String::from(\"ron?\")"), "{j}");
+        assert!(needs_both("1\nron?\n2") && !needs_both("1\nron:NaN"));
+        let e = encode_expr("&x", "sluice: ", "format!(\"item {}\", 3)", Formats::Both);
         assert!(e.contains("serde_json::to_string(__sluice_v)"), "{e}");
         assert!(e.contains("!j.contains(\"null\")"), "{e}");
         assert!(e.contains("format!(\"ron:{}\", r)"), "{e}");

@@ -4,6 +4,7 @@
 //! values are not part of the task's hash, so changing one never rebuilds.
 
 use crate::body::names_used;
+use crate::crossing::Formats;
 use crate::error::MagicError;
 use crate::jobdir::JobDir;
 use crate::pipeline::bind::BIND_PANIC_PREFIX;
@@ -33,7 +34,12 @@ pub(super) fn captures_of(
 /// `dir` and, with `environment`, the session's environment as
 /// `environment.json` (for `--export`): one block for all, None when there
 /// is nothing to write.
-fn captures_code(dir: &JobDir, captures: &[(String, String)], environment: bool) -> Option<String> {
+fn captures_code(
+    dir: &JobDir,
+    captures: &[(String, String)],
+    environment: bool,
+    formats: Formats,
+) -> Option<String> {
     if captures.is_empty() && !environment {
         return None;
     }
@@ -49,7 +55,8 @@ fn captures_code(dir: &JobDir, captures: &[(String, String)], environment: bool)
             crate::crossing::encode_expr(
                 &format!("&{name}"),
                 p,
-                &format!("\"the notebook variable `{name}`\"")
+                &format!("\"the notebook variable `{name}`\""),
+                formats,
             ),
         ));
     }
@@ -86,9 +93,11 @@ fn captures_error(captures: &[(String, String)], source: EvalError) -> MagicErro
 /// Writes what a new job needs from the session: its captures, the
 /// environment (unless the kernel already knows it) and, with
 /// `items_expr`, the items of an ITEMS expression (their count returned).
-/// One evaluation in the session does all of it; when that fails to
-/// compile (nothing ran), each part is evaluated alone so the error names
-/// its part.
+/// Values are written as JSON first, so the session compiles no RON
+/// serializer for their types; the parts holding a value JSON cannot hold
+/// (NaN, `None`, ...) are then written again with both formats. An ITEMS
+/// expression that is not a place (it may run the person's code) is
+/// written with both formats at once, so it runs once.
 fn write_from_session(
     dir: &JobDir,
     captures: &[(String, String)],
@@ -98,35 +107,93 @@ fn write_from_session(
 ) -> Result<Option<usize>, MagicError> {
     // The environment the session published needs no evaluation.
     let environment = environment && !write_published_environment(dir, session)?;
-    let captures_code = captures_code(dir, captures, environment);
-    let items = items_expr
-        .map(|e| super::items::expression_code(dir, e).map(|code| (e, code)))
-        .transpose()?;
-    match (captures_code, items) {
-        (None, None) => Ok(None),
-        (Some(code), None) => crate::phase::timed("captures (session)", || session.eval(&code))
-            .map(|_| None)
-            .map_err(|source| captures_error(captures, source)),
-        (None, Some((expr, code))) => {
-            super::items::eval_expression(dir, expr, &code, session).map(Some)
-        }
-        (Some(captures_code), Some((expr, items_code))) => {
-            let both = format!("{{ {captures_code} {items_code} }}");
-            match crate::phase::timed("captures and items (session)", || session.eval(&both)) {
-                Ok(_) => super::items::write_index(dir).map(Some),
-                Err(EvalError::Compile(_)) => {
-                    crate::phase::timed("captures (session)", || session.eval(&captures_code))
-                        .map_err(|source| captures_error(captures, source))?;
-                    super::items::eval_expression(dir, expr, &items_code, session).map(Some)
+    let items_formats = match items_expr {
+        Some(e) if super::items::is_place(e)? => Formats::Json,
+        _ => Formats::Both,
+    };
+    let first = Parts {
+        captures,
+        environment,
+        items_expr,
+        captures_formats: Formats::Json,
+        items_formats,
+    };
+    let count = first.write(dir, session)?;
+    let needs_both = |path: &std::path::Path| {
+        std::fs::read_to_string(path).is_ok_and(|t| crate::crossing::needs_both(&t))
+    };
+    let again: Vec<(String, String)> = captures
+        .iter()
+        .filter(|(name, _)| needs_both(&dir.capture(name)))
+        .cloned()
+        .collect();
+    let items_again = items_formats == Formats::Json && needs_both(&dir.items());
+    if again.is_empty() && !items_again {
+        return Ok(count);
+    }
+    // What was marked goes, so a failure below is blamed on the right part.
+    for (name, _) in &again {
+        let _ = std::fs::remove_file(dir.capture(name));
+    }
+    let second = Parts {
+        captures: &again,
+        environment: false,
+        items_expr: items_expr.filter(|_| items_again),
+        captures_formats: Formats::Both,
+        items_formats: Formats::Both,
+    };
+    let recount = second.write(dir, session)?;
+    Ok(if items_again { recount } else { count })
+}
+
+/// One evaluation's worth of what a job needs from the session.
+struct Parts<'a> {
+    captures: &'a [(String, String)],
+    environment: bool,
+    items_expr: Option<&'a str>,
+    captures_formats: Formats,
+    items_formats: Formats,
+}
+
+impl Parts<'_> {
+    /// Writes the parts with one evaluation in the session; when that fails
+    /// to compile (nothing ran), each part is evaluated alone so the error
+    /// names its part.
+    fn write(&self, dir: &JobDir, session: &mut dyn Session) -> Result<Option<usize>, MagicError> {
+        let captures = self.captures;
+        let captures_code = captures_code(dir, captures, self.environment, self.captures_formats);
+        let items = self
+            .items_expr
+            .map(|e| {
+                super::items::expression_code(dir, e, self.items_formats).map(|code| (e, code))
+            })
+            .transpose()?;
+        match (captures_code, items) {
+            (None, None) => Ok(None),
+            (Some(code), None) => crate::phase::timed("captures (session)", || session.eval(&code))
+                .map(|_| None)
+                .map_err(|source| captures_error(captures, source)),
+            (None, Some((expr, code))) => {
+                super::items::eval_expression(dir, expr, &code, session).map(Some)
+            }
+            (Some(captures_code), Some((expr, items_code))) => {
+                let both = format!("{{ {captures_code} {items_code} }}");
+                match crate::phase::timed("captures and items (session)", || session.eval(&both)) {
+                    Ok(_) => super::items::write_index(dir).map(Some),
+                    Err(EvalError::Compile(_)) => {
+                        crate::phase::timed("captures (session)", || session.eval(&captures_code))
+                            .map_err(|source| captures_error(captures, source))?;
+                        super::items::eval_expression(dir, expr, &items_code, session).map(Some)
+                    }
+                    // Captures are written first: the items failed if all are there.
+                    Err(source) => Err(
+                        if captures.iter().all(|(name, _)| dir.capture(name).exists()) {
+                            super::items::expression_error(expr, session, source)
+                        } else {
+                            captures_error(captures, source)
+                        },
+                    ),
                 }
-                // Captures are written first: the items failed if all are there.
-                Err(source) => Err(
-                    if captures.iter().all(|(name, _)| dir.capture(name).exists()) {
-                        super::items::expression_error(expr, session, source)
-                    } else {
-                        captures_error(captures, source)
-                    },
-                ),
             }
         }
     }

@@ -35,17 +35,26 @@ pub(super) enum Items {
 /// # Errors
 /// [`MagicError::Items`] when the text is not a Rust expression.
 pub(super) fn iteration(expr: &str) -> Result<String, MagicError> {
-    let parsed: syn::Expr = syn::parse_str(expr)
-        .map_err(|e| MagicError::Items(format!("ITEMS `{expr}` is not a Rust expression: {e}")))?;
-    let place = matches!(
-        parsed,
-        syn::Expr::Path(_) | syn::Expr::Field(_) | syn::Expr::Index(_)
-    );
-    Ok(if place {
+    Ok(if is_place(expr)? {
         format!("(&{expr}).into_iter()")
     } else {
         format!("({expr}).into_iter()")
     })
+}
+
+/// Whether an ITEMS expression is a place (a variable, a field, an
+/// element): iterating it borrows, runs no code of the person's, and so
+/// may be done twice.
+///
+/// # Errors
+/// [`MagicError::Items`] when the text is not a Rust expression.
+pub(super) fn is_place(expr: &str) -> Result<bool, MagicError> {
+    let parsed: syn::Expr = syn::parse_str(expr)
+        .map_err(|e| MagicError::Items(format!("ITEMS `{expr}` is not a Rust expression: {e}")))?;
+    Ok(matches!(
+        parsed,
+        syn::Expr::Path(_) | syn::Expr::Field(_) | syn::Expr::Index(_)
+    ))
 }
 
 /// `a..b` / `a..=b` with integer literals; None if `s` is not such a range
@@ -97,12 +106,16 @@ pub(super) fn write_lines(dir: &JobDir, lines: &[String]) -> Result<usize, Magic
 }
 
 /// The session code that serializes the items of an ITEMS expression into
-/// `items.jsonl`, one line each, stopping at [`MAX_ITEMS`]; its value is the
-/// count.
+/// `items.jsonl`, one line each in `formats` (`crossing::encode_expr`),
+/// stopping at [`MAX_ITEMS`]; its value is the count.
 ///
 /// # Errors
 /// [`MagicError::Items`] when the text is not a Rust expression.
-pub(super) fn expression_code(dir: &JobDir, expr: &str) -> Result<String, MagicError> {
+pub(super) fn expression_code(
+    dir: &JobDir,
+    expr: &str,
+    formats: crate::crossing::Formats,
+) -> Result<String, MagicError> {
     let iter = iteration(expr)?;
     let p = BIND_PANIC_PREFIX;
     Ok(format!(
@@ -113,7 +126,12 @@ for __sluice_it in {iter} {{ if __sluice_n == {max} {{ panic!(\"{p}ITEMS yields 
 __sluice_f.flush().expect(\"{p}cannot write the items\"); __sluice_n }}",
         path = dir.items().display(),
         max = MAX_ITEMS,
-        enc = crate::crossing::encode_expr("&__sluice_it", p, "format!(\"item {}\", __sluice_n)"),
+        enc = crate::crossing::encode_expr(
+            "&__sluice_it",
+            p,
+            "format!(\"item {}\", __sluice_n)",
+            formats
+        ),
     ))
 }
 

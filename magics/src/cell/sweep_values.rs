@@ -50,7 +50,12 @@ let mut __sluice_out = String::from(__sluice_type_of(&__sluice_all)); \
 for __sluice_x in &__sluice_all {{ __sluice_out.push('\\n'); __sluice_out.push_str(&{enc}); }} \
 std::fs::write(r#\"{path}\"#, __sluice_out).expect(\"{p}cannot write the values\"); }}",
         path = scratch.display(),
-        enc = crate::crossing::encode_expr("__sluice_x", p, "\"a sweep value\""),
+        enc = crate::crossing::encode_expr(
+            "__sluice_x",
+            p,
+            "\"a sweep value\"",
+            crate::crossing::Formats::Both
+        ),
     );
     crate::phase::timed("sweep values (session)", || session.eval(&code)).map_err(|source| {
         MagicError::ItemsEval {
