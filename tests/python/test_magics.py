@@ -257,6 +257,45 @@ def test_bodies_use_notebook_variables_without_rebuilding(nb):
     assert value(kc, "offset") == "40"
 
 
+def test_captured_values_are_sent_again_whenever_they_may_have_changed(nb):
+    """Values a magic sent are reused only while nothing may have changed
+    them: every way a cell can change a variable is seen by the next magic."""
+    _, kc, _ = nb
+    ok(kc, "let mut step: i64 = 1;\nlet shared = std::rc::Rc::new(std::cell::RefCell::new(10i64));\nlet alias = shared.clone();")
+    # `shared` is not serde: its value goes through a plain i64.
+    body = "%%slurm map 0..1 -> seen\n|_x: i64| (step, inner)"
+    ok(kc, "let inner: i64 = *shared.borrow();")
+    ok(kc, body)
+    assert value(kc, "seen") == "[(1, 10)]"
+    ok(kc, "step += 1;")                       # assignment
+    ok(kc, body)
+    assert value(kc, "seen") == "[(2, 10)]"
+    ok(kc, "let mut step: i64 = step * 10;")   # shadowing
+    ok(kc, body)
+    assert value(kc, "seen") == "[(20, 10)]"
+    ok(kc, "fn bump(s: &mut i64) { *s += 5 }\nbump(&mut step);")  # through &mut
+    ok(kc, body)
+    assert value(kc, "seen") == "[(25, 10)]"
+    ok(kc, "%%slurm map (0..1).map(|i| { step -= 1; i }) -> other\n|x: i64| x")  # a magic's ITEMS
+    ok(kc, body)
+    assert value(kc, "seen") == "[(24, 10)]"
+    # Nothing touched them: the same values again.
+    ok(kc, "let unrelated = 3;")
+    ok(kc, body)
+    assert value(kc, "seen") == "[(24, 10)]"
+    # The captured variable itself is rebound by a magic's `-> NAME`.
+    ok(kc, "%%slurm run -> step\n100i64")
+    ok(kc, body)
+    assert value(kc, "seen") == "[(100, 10)]"
+    # A kept value's type changes.
+    ok(kc, "let step: u8 = 7;")
+    ok(kc, "%%slurm map 0..1 -> typed\n|_x: i64| step")
+    assert value(kc, "typed") == "[7]"
+    ok(kc, "*alias.borrow_mut() = 11;\nlet inner: i64 = *shared.borrow();")
+    ok(kc, body.replace("seen", "seen2").replace("(step, inner)", "inner"))
+    assert value(kc, "seen2") == "[11]"
+
+
 def test_a_variable_that_cannot_be_sent_is_a_clear_error(nb):
     _, kc, _ = nb
     assert cell(kc, "struct Opaque(i64);\nlet opaque = Opaque(2);").status == "ok"

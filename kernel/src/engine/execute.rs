@@ -218,6 +218,7 @@ impl Worker {
         }
 
         let started = std::time::Instant::now();
+        self.magics.before_cell(&req.code);
         let outcome = match pager::request(&req.code) {
             Some(name) => {
                 let reply = self.inspect(&pager::inspect_request(name));

@@ -238,16 +238,45 @@ impl super::Magics {
         let (id, dir) = submit::new_job(&mut self.ws)?;
         let resources = plan::resources(&self.ws, options);
         let environment = plan::needs_session_env(&self.ws, backend, &resources);
-        let items = write_from_session(&dir, captured, environment, items_expr, session)
+        let fresh = self.write_kept_captures(&dir, captured)?;
+        let items = write_from_session(&dir, &fresh, environment, items_expr, session)
             .inspect_err(|_| {
                 let _ = std::fs::remove_dir_all(dir.path());
             })?;
+        for (name, ty) in &fresh {
+            if let Ok(text) = std::fs::read_to_string(dir.capture(name)) {
+                self.captured.keep(name, ty, text);
+            }
+        }
         Ok(NewJob {
             id,
             dir,
             resources,
             items,
         })
+    }
+}
+
+impl super::Magics {
+    /// Writes the captures whose values are kept ([`super::capture_cache`])
+    /// and returns the others, for the session to write.
+    fn write_kept_captures(
+        &self,
+        dir: &JobDir,
+        captured: &[(String, String)],
+    ) -> Result<Vec<(String, String)>, MagicError> {
+        let mut fresh = Vec::new();
+        for (name, ty) in captured {
+            match self.captured.get(name, ty) {
+                Some(text) => {
+                    std::fs::create_dir_all(dir.captures_dir())
+                        .and_then(|()| std::fs::write(dir.capture(name), text))
+                        .map_err(crate::error::io("writing a captured value"))?;
+                }
+                None => fresh.push((name.clone(), ty.clone())),
+            }
+        }
+        Ok(fresh)
     }
 }
 

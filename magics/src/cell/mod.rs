@@ -6,6 +6,7 @@
 //! → bind, is [`Magics::launch`]. `line` has one function per `%slurm`
 //! sub-command.
 
+mod capture_cache;
 mod captures;
 mod items;
 mod line;
@@ -38,6 +39,8 @@ pub struct Magics {
     pending: Pending,
     /// serde_json is in the session (see `serde_dep.rs`).
     serde_json: bool,
+    /// Captured values no cell has touched since they were sent.
+    captured: capture_cache::CaptureCache,
 }
 
 impl Default for Magics {
@@ -54,12 +57,29 @@ impl Magics {
             ws: Workspace::new(config),
             pending: Pending::default(),
             serde_json: false,
+            captured: capture_cache::CaptureCache::default(),
         }
     }
 
     /// Records a plain Rust cell that ran, so tasks can use its items.
     pub fn record_cell(&mut self, code: &str) {
         self.notebook.record(code);
+    }
+
+    /// Call before any cell runs (plain, command or magic): the captured
+    /// values it may change are sent again by the next magic that uses
+    /// them (a plain cell or command as a whole; of a magic, only its first
+    /// line, which the session evaluates — the body runs in tasks).
+    pub fn before_cell(&mut self, code: &str) {
+        for name in self.pending.names() {
+            self.captured.forget(&name);
+        }
+        if grammar::is_magic(code) {
+            let header = code.trim_start().lines().next().unwrap_or("");
+            self.captured.before_magic_header(header);
+        } else {
+            self.captured.before_session_code(code);
+        }
     }
 
     /// True if `code` is a magic cell this crate handles.
