@@ -72,17 +72,22 @@ pub fn label_of(sp: &serde_json::Value, span: CellSpan) -> Label {
 
 /// The place of a span by its source line in cells tried in order — this
 /// cell first when `this` is given, then `others` (name, source), newest
-/// first; [`Place::Earlier`] when the span is in the session's generated
-/// library (`lib.rs`) but no cell has its line, [`Place::Outside`] else
-/// (also for evcxr's own generated lines, which name `evcxr`, and lines
-/// with no letter or digit, which cannot tell one cell from another).
-pub fn by_text(sp: &serde_json::Value, this: Option<&str>, others: &[(String, &str)]) -> Place {
+/// first. [`Place::Earlier`] when no cell has the line but it is in the
+/// session's generated library (`lib.rs`) and names one of `items`, the
+/// items the user's cells defined (an earlier cell's code: the rest of the
+/// library is evcxr's and sluice's own code around the cells);
+/// [`Place::Outside`] else, also for lines that name `evcxr` and lines with
+/// no letter or digit (`}` could be any cell's).
+pub fn by_text(
+    sp: &serde_json::Value,
+    this: Option<&str>,
+    others: &[(String, &str)],
+    items: &[String],
+) -> Place {
     if let Some(span) = this.and_then(|cell| super::span_by_text(cell, sp)) {
         return Place::Cell(span);
     }
     let line = sp["text"][0]["text"].as_str().unwrap_or_default();
-    // evcxr's own code around the cells is no cell's; a line of brackets
-    // alone (`}`) could be any cell's.
     if line.contains("evcxr") || !line.chars().any(char::is_alphanumeric) {
         return Place::Outside;
     }
@@ -95,10 +100,13 @@ pub fn by_text(sp: &serde_json::Value, this: Option<&str>, others: &[(String, &s
             };
         }
     }
-    if sp["file_name"]
+    let in_library = sp["file_name"]
         .as_str()
-        .is_some_and(|f| f.ends_with("lib.rs"))
-    {
+        .is_some_and(|f| f.ends_with("lib.rs"));
+    let words: Vec<&str> = line
+        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .collect();
+    if in_library && items.iter().any(|i| words.contains(&i.as_str())) {
         Place::Earlier
     } else {
         Place::Outside

@@ -248,7 +248,8 @@ fn notes_in_earlier_cells_show_their_line_named_by_cell() {
         ],
     }]);
     let others = [("cell[1]".to_string(), earlier)];
-    let locate = |sp: &serde_json::Value| by_text(sp, Some(cell), &others);
+    let items = ["add_one".to_string(), "take".to_string()];
+    let locate = |sp: &serde_json::Value| by_text(sp, Some(cell), &others, &items);
     let c = children_from_json(&children, &locate);
     assert!(c.notes.is_empty(), "{:?}", c.notes);
     let d = Diagnostic {
@@ -271,7 +272,7 @@ note: function defined here
     assert_eq!(d.render(cell), expected);
 
     // The same note when no cell has the line any more: said where it is.
-    let c = children_from_json(&children, &|sp| by_text(sp, Some(cell), &[]));
+    let c = children_from_json(&children, &|sp| by_text(sp, Some(cell), &[], &items));
     assert_eq!(
         c.notes,
         ["note: function defined here (in an earlier cell)"]
@@ -281,11 +282,19 @@ note: function defined here
         "level": "note", "message": "consider borrowing", "children": [],
         "spans": [lib_span("fn take(v: Vec<i32>) {}", 9, 10, Some("this parameter takes ownership"), false)],
     }]);
-    let c = children_from_json(&moved, &|sp| by_text(sp, Some(cell), &[]));
+    let c = children_from_json(&moved, &|sp| by_text(sp, Some(cell), &[], &items));
     assert_eq!(
         c.notes,
         ["note: consider borrowing:\n  this parameter takes ownership (in an earlier cell)"]
     );
+    // A line of the code evcxr puts around the cells (its variable store)
+    // is no earlier cell's: the note stays as rustc wrote it.
+    let store = serde_json::json!([{
+        "level": "note", "message": "requirement introduced here", "children": [],
+        "spans": [lib_span("    pub fn put_variable<T: 'static>(&mut self, name: &str, value: T) {", 28, 35, None, true)],
+    }]);
+    let c = children_from_json(&store, &|sp| by_text(sp, Some(cell), &[], &items));
+    assert_eq!(c.notes, ["note: requirement introduced here"]);
 }
 
 #[test]

@@ -78,6 +78,8 @@ pub(in crate::engine) struct OtherCells<'a> {
     pub parts: Vec<(String, usize, usize, String)>,
     /// `(cell[N], code)` of the cells that ran, newest first.
     pub earlier: Vec<(String, &'a str)>,
+    /// The names of the items the user's cells defined.
+    pub items: Vec<String>,
 }
 
 impl OtherCells<'_> {
@@ -287,7 +289,7 @@ fn to_diagnostic(e: &evcxr::CompilationError, code: &str, others: &OtherCells<'_
         Default::default()
     } else {
         children_from_json(&e.json["children"], &|sp| {
-            by_text(sp, Some(code), &others.earlier)
+            by_text(sp, Some(code), &others.earlier, &others.items)
         })
     };
     let mut notes = children.notes;
@@ -298,7 +300,7 @@ fn to_diagnostic(e: &evcxr::CompilationError, code: &str, others: &OtherCells<'_
             .as_str()
             .filter(|l| !l.is_empty() && *l != headline);
         // Not this cell: evcxr would have labelled a span in it.
-        match by_text(sp, None, &others.earlier) {
+        match by_text(sp, None, &others.earlier, &others.items) {
             Place::Other { name, source, span } => {
                 add_label(&mut snippets, &name, &source, label_of(sp, span));
             }

@@ -208,7 +208,23 @@ impl Worker {
             .rev()
             .map(|(n, code)| (format!("cell[{n}]"), code.as_str()))
             .collect();
-        OtherCells { parts, earlier }
+        // sluice's own items in the session (its API module, the display
+        // trait) are no cell's.
+        let items = self
+            .ctx
+            .as_ref()
+            .map(|ctx| {
+                ctx.defined_item_names()
+                    .filter(|n| !n.starts_with("__") && !n.starts_with("sluice"))
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default();
+        OtherCells {
+            parts,
+            earlier,
+            items,
+        }
     }
 }
 
