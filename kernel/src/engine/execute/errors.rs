@@ -255,6 +255,42 @@ fn unlabelled_spans(e: &evcxr::CompilationError) -> Vec<&serde_json::Value> {
         .collect()
 }
 
+/// The spans evcxr left out ([`unlabelled_spans`]): those another cell
+/// has, on its lines; the rest, with a label, as notes (said to be in an
+/// earlier cell when a line of the session's code names a user's item).
+fn left_out(
+    e: &evcxr::CompilationError,
+    headline: &str,
+    others: &OtherCells<'_>,
+) -> (Vec<String>, Vec<Located>) {
+    let mut notes = Vec::new();
+    let mut snippets: Vec<Snippet> = Vec::new();
+    for sp in unlabelled_spans(e) {
+        let label = sp["label"]
+            .as_str()
+            .filter(|l| !l.is_empty() && *l != headline);
+        // Not this cell: evcxr would have labelled a span in it.
+        match by_text(sp, None, &others.earlier, &others.items) {
+            Place::Other { name, source, span } => {
+                add_label(&mut snippets, &name, &source, label_of(sp, span));
+            }
+            Place::Earlier => {
+                notes.extend(label.map(|l| format!("note: {l} (in an earlier cell)")));
+            }
+            Place::Cell(_) | Place::Outside => notes.extend(label.map(|l| format!("note: {l}"))),
+        }
+    }
+    let located = if snippets.is_empty() {
+        Vec::new()
+    } else {
+        vec![Located {
+            heading: None,
+            snippets,
+        }]
+    };
+    (notes, located)
+}
+
 /// One evcxr error as a [`Diagnostic`]: evcxr's spans (already on the
 /// cell's lines) as labels, the spans it left out found in the notebook's
 /// other cells by their source line; every child of rustc's diagnostic —
@@ -293,29 +329,8 @@ fn to_diagnostic(e: &evcxr::CompilationError, code: &str, others: &OtherCells<'_
         })
     };
     let mut notes = children.notes;
-    let mut located = Vec::new();
-    let mut snippets: Vec<Snippet> = Vec::new();
-    for sp in unlabelled_spans(e) {
-        let label = sp["label"]
-            .as_str()
-            .filter(|l| !l.is_empty() && *l != headline);
-        // Not this cell: evcxr would have labelled a span in it.
-        match by_text(sp, None, &others.earlier, &others.items) {
-            Place::Other { name, source, span } => {
-                add_label(&mut snippets, &name, &source, label_of(sp, span));
-            }
-            Place::Earlier => {
-                notes.extend(label.map(|l| format!("note: {l} (in an earlier cell)")))
-            }
-            Place::Cell(_) | Place::Outside => notes.extend(label.map(|l| format!("note: {l}"))),
-        }
-    }
-    if !snippets.is_empty() {
-        located.push(Located {
-            heading: None,
-            snippets,
-        });
-    }
+    let (more, mut located) = left_out(e, &headline, others);
+    notes.extend(more);
     located.extend(children.located);
     // Syntax errors have no code: they are the cell's even where evcxr's
     // code around it is where rustc noticed.
