@@ -168,7 +168,13 @@ pub(super) fn render_table(
                 .enumerate()
                 .map(|(p, v)| param_text(m, p, v)),
         );
-        line.extend(row_cells(m, r, &columns).iter().map(|c| cut(c)));
+        // A failed row's status reads whole (it spans the result columns).
+        let cells = row_cells(m, r, &columns);
+        if r.result.is_some() {
+            line.extend(cells.iter().map(|c| cut(c)));
+        } else {
+            line.extend(cells);
+        }
         lines.push(line);
     }
     let text = text_form(&lines, fold_note.as_deref());
