@@ -227,6 +227,9 @@ def test_a_missing_or_bad_argument_is_one_line_with_a_correct_example(nb):
         ("%slurm status --all=3", "`--all` takes no value; for example `%slurm status NAME --all`"),
         ("%slurm jobs x", "unexpected argument 'x' found; for example `%slurm jobs`"),
     ]
+    c = cell(kc, "%slurm logs some_job[abc]")
+    assert c.error()["evalue"] == ("`some_job[abc]`: the item's index is a whole number 0, 1, 2, ...; "
+                                   "for example `%slurm logs NAME[3]`"), c.error()
     for code, message in cases:
         c = cell(kc, code)
         err = c.error()
