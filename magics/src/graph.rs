@@ -243,11 +243,12 @@ impl Workflow {
             let (x, y) = pos[n.index()];
             let _ = write!(
                 s,
-                "<g class=\"node\" data-name=\"{name}\" data-kind=\"{kind}\" data-state=\"{state}\"><title>{name}</title>\
+                "<g class=\"node\" data-name=\"{full}\" data-kind=\"{kind}\" data-state=\"{state}\"><title>{full}</title>\
 <rect x=\"{x}\" y=\"{y}\" width=\"{W}\" height=\"{H}\" rx=\"8\" fill=\"{fill}\" stroke=\"#333\"/>\
 <text x=\"{tx}\" y=\"{ty1}\" text-anchor=\"middle\" font-weight=\"bold\" fill=\"#111\">{name}</text>\
 <text x=\"{tx}\" y=\"{ty2}\" text-anchor=\"middle\" fill=\"#111\">{kind} · {done}/{total} · {state}</text></g>",
                 name = esc(&fit(&j.name, 24)),
+                full = esc(&j.name),
                 kind = j.kind,
                 state = j.state(),
                 fill = colour(j.state()),
@@ -366,6 +367,12 @@ mod tests {
         // (24 characters) between two nodes: 184 px, label about 144 px.
         assert!(svg.contains("<rect x=\"374\" y=\"20\""), "{svg}");
         assert_eq!(fit("a_rather_long_job_name_indeed", 10), "a_rather_…");
+        // A name cut to fit its node is whole in its hover title and data.
+        let long = "a_really_quite_long_job_name_for_the_graph";
+        let svg = Workflow::build(&[job(long, JobKind::Map, &[])]).svg();
+        assert!(svg.contains(&format!("data-name=\"{long}\"")), "{svg}");
+        assert!(svg.contains(&format!("<title>{long}</title>")), "{svg}");
+        assert!(svg.contains(&format!(">{}</text>", fit(long, 24))), "{svg}");
     }
 
     #[test]

@@ -18,7 +18,7 @@ use cargo_metadata::Message;
 use cargo_metadata::diagnostic::{Diagnostic as RustcDiagnostic, DiagnosticLevel, DiagnosticSpan};
 
 use crate::build_progress::{ArtifactCounter, BuildProgress, total_packages};
-use crate::diagnostic::{CellSpan, Diagnostic, Label};
+use crate::diagnostic::{CellSpan, Diagnostic, Label, Place};
 use crate::taskgen::{RUNTIME_SOURCE, TaskSource};
 
 const RUNTIME_TOML: &str = include_str!("../runtime/Cargo.toml");
@@ -304,19 +304,22 @@ fn cell_diagnostic(d: &RustcDiagnostic, src: &TaskSource) -> Option<Diagnostic> 
         }
     }
     let children = serde_json::to_value(&d.children).unwrap_or_default();
-    let map = |sp: &serde_json::Value| -> Option<CellSpan> {
-        let span: DiagnosticSpan = serde_json::from_value(sp.clone()).ok()?;
-        cell_span(&span, src)
+    let locate = |sp: &serde_json::Value| -> Place {
+        serde_json::from_value::<DiagnosticSpan>(sp.clone())
+            .ok()
+            .and_then(|span| cell_span(&span, src))
+            .map_or(Place::Outside, Place::Cell)
     };
-    let (more, helps) = crate::diagnostic::children_from_json(&children, &map);
-    notes.extend(more);
+    let children = crate::diagnostic::children_from_json(&children, &locate);
+    notes.extend(children.notes);
     Some(Diagnostic {
         level: "error".into(),
         code: d.code.as_ref().map(|c| c.code.clone()),
         message: d.message.clone(),
         labels,
         notes,
-        helps,
+        helps: children.helps,
+        located: children.located,
     })
 }
 
@@ -379,6 +382,7 @@ mod tests {
             labels,
             notes,
             helps: vec![],
+            located: vec![],
         };
         let expected = vec![
             Diagnostic {
@@ -388,6 +392,7 @@ mod tests {
                 labels: vec![label(5, (13, 19), "not found in this scope", true)],
                 notes: vec![],
                 helps: vec![],
+                located: vec![],
             },
             // In the notebook's items: a note, no label; the secondary span is dropped.
             mismatch(

@@ -87,8 +87,12 @@ def test_an_error_through_a_generic_bound_is_the_calls_and_the_items_stay(kernel
             "  | ------ ^^^^^^^^^^^^^ unsatisfied trait bound\n"
             "  | |\n"
             "  | required by a bound introduced by this call") in tb, tb
-    assert "= help: the trait `std::fmt::Display` is not implemented for `Spot`" in tb, tb
-    assert "= note: required by a bound in `framed`" in tb, tb
+    # rustc's help at the struct and note at the bound, each on the line
+    # of the cell that defined it.
+    assert "help: the trait `std::fmt::Display` is not implemented for `Spot`\n --> cell[" in tb, tb
+    assert "| pub struct Spot { pub x: i32 }" in tb, tb
+    assert "note: required by a bound in `framed`\n --> cell[" in tb, tb
+    assert "| pub fn framed<T: std::fmt::Display>(t: T)" in tb, tb
     assert "cell [" not in tb and "evcxr generates" not in tb, tb
     # Both earlier cells' items are defined.
     assert value(kc, "impl std::fmt::Display for Spot {\n"

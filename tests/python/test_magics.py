@@ -180,7 +180,7 @@ def test_cancel_stops_a_job(nb):
 def test_bad_input_is_a_clear_error(nb):
     _, kc, _ = nb
     cases = [
-        ("%%slurm frobnicate xs", "MagicSyntaxError", "%%slurm map ITEMS"),
+        ("%%slurm frobnicate xs", "MagicSyntaxError", "%%slurm takes map, run"),
         ("%%slurm map 0..3 --tiem 5\nfn f(x: u32) -> u32 { x }", "MagicSyntaxError", "--tiem"),
         ("%%bogus", "MagicSyntaxError", "unknown magic"),
         ("%%slurm map no_such_thing\nfn f(x: u32) -> u32 { x }", "ItemsError", "no_such_thing"),
@@ -208,6 +208,36 @@ def test_bad_input_is_a_clear_error(nb):
     assert "--> cell:3:" in tb and 'x + "one"' in tb
     still = value(kc, "1 + 1")
     assert still == "2"
+
+
+def test_a_missing_or_bad_argument_is_one_line_with_a_correct_example(nb):
+    _, kc, _ = nb
+    cases = [
+        ("%slurm wait", "`%slurm wait` needs JOB, a job name; for example `%slurm wait NAME`"),
+        ("%slurm cancel", "`%slurm cancel` needs JOB, a job name; for example `%slurm cancel NAME`"),
+        ("%slurm retry", "`%slurm retry` needs JOB, a job name; for example `%slurm retry NAME`"),
+        ("%slurm load", "`%slurm load` needs JOB, a job name; for example `%slurm load NAME`"),
+        ("%slurm cache", "`%slurm cache` needs ACTION, what to do (clear); for example `%slurm cache clear`"),
+        ("%slurm config --cache", "`--cache` needs a value; for example `%slurm config --cache on`"),
+        ("%slurm report --save", "`--save` needs a value; for example `%slurm report NAME --save results.json`"),
+        ("%slurm retry j --mem", "`--mem` needs a value; for example `%slurm retry NAME --mem 2G`"),
+        ("%slurm retry j --cpus-per-task 99999999999",
+         "invalid value '99999999999' for '--cpus-per-task <CPUS_PER_TASK>': `99999999999` is not a CPU count "
+         "(1, 2, ...); for example `%slurm retry NAME --cpus-per-task 4`"),
+        ("%slurm status --all=3", "`--all` takes no value; for example `%slurm status NAME --all`"),
+        ("%slurm jobs x", "unexpected argument 'x' found; for example `%slurm jobs`"),
+    ]
+    c = cell(kc, "%slurm logs some_job[abc]")
+    assert c.error()["evalue"] == ("`some_job[abc]`: the item's index is a whole number 0, 1, 2, ...; "
+                                   "for example `%slurm logs NAME[3]`"), c.error()
+    for code, message in cases:
+        c = cell(kc, code)
+        err = c.error()
+        assert err["ename"] == "MagicSyntaxError", (code, err)
+        assert err["evalue"] == message, (code, err)
+        # No usage text: the traceback is the one line.
+        assert err["traceback"] == [f"MagicSyntaxError: {message}"], (code, err)
+    assert value(kc, "40 + 2") == "42"
 
 
 def test_name_that_shadows_a_variable_says_so(nb):

@@ -95,6 +95,69 @@ def test_compile_errors_show_rustcs_suggestions_and_lists(nb):
     assert "2 | |x: u64| -> String { x.to_string() }" in text, text
 
 
+def count_of(c):
+    return c.reply["content"]["execution_count"]
+
+
+def test_spans_in_earlier_cells_show_their_lines_named_by_cell(nb):
+    _, kc, _ = nb
+    # rustc's "function defined here" note, at a function an earlier cell defined.
+    defined = cell(kc, "fn add_one_e(x: i32) -> i32 { x + 1 }")
+    n = count_of(defined)
+    text = error_text(cell(kc, "add_one_e(\"three\")"))
+    assert ("note: function defined here\n"
+            f" --> cell[{n}]:1:4\n"
+            "  |\n"
+            "1 | fn add_one_e(x: i32) -> i32 { x + 1 }\n"
+            "  |    ^^^^^^^^^ ------") in text, text
+    # E0382's note at the parameter that took the value, in an earlier cell.
+    took = cell(kc, "fn take_e(v: Vec<i32>) -> usize { v.len() }")
+    text = error_text(cell(kc, "let v = vec![1, 2, 3];\nlet n = take_e(v);\nv.len() + n"))
+    assert f" --> cell[{count_of(took)}]:1:14\n" in text, text
+    assert "this parameter takes ownership of the value" in text.split(f"cell[{count_of(took)}]")[1], text
+    # E0119: the first implementation, in an earlier cell, under the conflicting one.
+    first = cell(kc, "struct Pe;\nimpl Clone for Pe { fn clone(&self) -> Pe { Pe } }")
+    ok(kc, "let z_e = 1;")
+    text = error_text(cell(kc, "impl Clone for Pe { fn clone(&self) -> Pe { Pe } }"))
+    assert (f" ::: cell[{count_of(first)}]:2:1\n"
+            "  |\n"
+            "2 | impl Clone for Pe { fn clone(&self) -> Pe { Pe } }\n"
+            "  | ----------------- first implementation here") in text, text
+
+
+def test_a_constant_that_fails_to_evaluate_names_the_cell_of_its_item(nb):
+    _, kc, _ = nb
+    items = cell(kc, "struct We<T>(T);\n"
+                     "impl<T> We<T> { const BAD: usize = 1 / (std::mem::size_of::<T>() - std::mem::size_of::<T>()); }")
+    c = cell(kc, "let q = We::<u8>::BAD;\nq")
+    assert c.error()["evalue"] == "attempt to divide `1_usize` by zero", c.error()
+    text = error_text(c)
+    assert f" --> cell[{count_of(items)}]:2:36\n" in text, text
+    assert "2 | impl<T> We<T> { const BAD: usize = 1 / (" in text, text
+    assert "evaluation of `We::<u8>::BAD` failed here" in text, text
+
+
+def test_suggestions_that_add_lines_are_shown_as_lines(nb):
+    _, kc, _ = nb
+    text = error_text(cell(kc, "trait ShapeE { fn area(&self) -> f64; fn name(&self) -> String; }\n"
+                               "struct SqE(f64);\n"
+                               "impl ShapeE for SqE { fn name(&self) -> String { \"sq\".into() } }"))
+    assert ("3 ~ impl ShapeE for SqE { fn name(&self) -> String { \"sq\".into() } fn area(&self) -> f64 { todo!() }\n"
+            "4 ~ }") in text, text
+    # No line of the help is a cell line with a break spliced into it.
+    help_part = text.split("help: implement the missing item")[1]
+    assert all(re.match(r"^(\d+ [~+|] |\s+\|)", line) for line in help_part.splitlines()[1:]), text
+    text = error_text(cell(kc, "enum DirE { N, S, E }\n"
+                               "fn f_e(d: DirE) -> i32 {\n"
+                               "    match d {\n"
+                               "        DirE::N => 1,\n"
+                               "    }\n"
+                               "}"))
+    help_part = text.split("help: ensure that all possible cases are being handled")[1]
+    assert re.search(r"\n4 ~         DirE::N => 1,\n5 [~+]         DirE::S \| DirE::E => todo!\(\),?(\n|$)",
+                     help_part), text
+
+
 def test_a_line_with_several_labels_is_shown_once(nb):
     _, kc, _ = nb
     c = cell(kc, "struct P2 { y: i32 }\n"

@@ -195,6 +195,25 @@ def test_result_columns_in_field_order_with_exact_integers(nb):
     assert "<td>18446744073709551615</td>" in html, html
 
 
+def test_a_long_text_is_cut_in_the_table_and_whole_in_its_title(nb):
+    _, kc, _ = nb
+    ok(kc, "#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]\n"
+           "pub struct Noted { pub value: f64, pub note: String }")
+    c = run_cell(kc, "%%sweep k in [1, 2] -> noted --maximize value\n"
+                     "Noted { value: k as f64, note: format!(\"<{k}> & a note far longer than a table cell shows, \\\"quoted\\\" at its end\") }",
+                 timeout=TIMEOUT)
+    assert c.status == "ok", c.error()
+    whole = "<2> & a note far longer than a table cell shows, \"quoted\" at its end"
+    table = table_of(c)
+    # The text form: cut, ending in `…`, as before.
+    assert whole[:39] + "…" in table, table
+    assert "quoted" not in table, table
+    html = next(h for h in outputs(c, "text/html") if "sluice-sweep" in h)
+    escaped = whole.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+    cut = whole[:39].replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;") + "…"
+    assert f'<td title="{escaped}">{cut}</td>' in html, html
+
+
 def test_no_wait_then_wait_shows_the_table(nb):
     _, kc, _ = nb
     c = ok(kc, "%%sweep n in [3, 1, 2] -> later --no-wait --minimize value\nn * 2")

@@ -1,11 +1,13 @@
 //! One cell of a finished sweep's table as a person reads it: the
 //! objective (a whole number exactly as the task wrote it, a float to four
 //! significant digits), each result field (in the struct's order, compact,
-//! cut to a width), a parameter's value; every cell on one line. No IO.
+//! cut to a width where shown, whole in the HTML cell's `title`), a
+//! parameter's value; every cell on one line. No IO.
 
 use super::sweep_config::params_of;
 use super::sweep_table::Row;
 use crate::numfmt::{json_number, sig};
+use crate::render::esc;
 use crate::sweep::{Objective, ParamType, SweepSpec};
 
 /// Significant digits of the numbers shown (the `--save` file has them all).
@@ -104,9 +106,9 @@ pub(super) fn result_columns(m: &SweepSpec, rows: &[Row]) -> Vec<String> {
     fields
 }
 
-/// One result field as shown: numbers to a few significant digits, text as
-/// it is, lists and structs written compactly (no quotes on keys), cut at
-/// [`CELL_CHARS`].
+/// One result field: numbers to a few significant digits, text as it is,
+/// lists and structs written compactly (no quotes on keys); whole (the
+/// table cuts it where it shows it: [`cut`]).
 fn field_text(v: &serde_json::Value) -> String {
     fn compact(v: &serde_json::Value) -> String {
         match v {
@@ -126,21 +128,33 @@ fn field_text(v: &serde_json::Value) -> String {
             ),
         }
     }
-    cut(compact(v))
+    compact(v)
 }
 
-/// `text` cut at [`CELL_CHARS`].
-fn cut(text: String) -> String {
+/// `text` as a table shows it: cut at [`CELL_CHARS`], ending in `…`.
+pub(super) fn cut(text: &str) -> String {
     if text.chars().count() > CELL_CHARS {
         let cut: String = text.chars().take(CELL_CHARS - 1).collect();
         format!("{cut}…")
     } else {
-        text
+        text.to_string()
+    }
+}
+
+/// An HTML table cell of `text`: cut as [`cut`] does, the whole text in
+/// its `title` (shown on hover) when it was cut; both escaped.
+pub(super) fn td(text: &str) -> String {
+    let shown = cut(text);
+    if shown == text {
+        format!("<td>{}</td>", esc(text))
+    } else {
+        format!("<td title=\"{}\">{}</td>", esc(text), esc(&shown))
     }
 }
 
 /// The cells of one row after the parameters: the objective, then each
 /// result column; a failed row has its status in the first result column.
+/// Whole texts, on one line: the table cuts them ([`cut`], [`td`]).
 pub(super) fn row_cells(m: &SweepSpec, r: &Row, columns: &[String]) -> Vec<String> {
     let mut cells = Vec::new();
     if m.objective.is_some() {
@@ -154,10 +168,9 @@ pub(super) fn row_cells(m: &SweepSpec, r: &Row, columns: &[String]) -> Vec<Strin
         .map(crate::crossing::ron_fields)
         .unwrap_or_default();
     let worded = |c: &str, v: &serde_json::Value| match v {
-        serde_json::Value::Null | serde_json::Value::Object(_) => ron
-            .iter()
-            .find(|(k, _)| k == c)
-            .map(|(_, t)| cut(t.clone())),
+        serde_json::Value::Null | serde_json::Value::Object(_) => {
+            ron.iter().find(|(k, _)| k == c).map(|(_, t)| t.clone())
+        }
         _ => None,
     };
     match &r.result {
@@ -195,5 +208,21 @@ mod tests {
         assert_eq!(one_line("plain"), "plain");
         assert_eq!(one_line("a\nb\tc\r"), "a\\nb\\tc\\r");
         assert_eq!(one_line("bell\u{7}"), "bell\\u{7}");
+    }
+
+    #[test]
+    fn a_cut_cell_keeps_its_whole_text_in_its_title() {
+        assert_eq!(td("short & sweet"), "<td>short &amp; sweet</td>");
+        let long = format!("<b>{}</b> \"end\"", "x".repeat(50));
+        let cell = td(&long);
+        assert!(
+            cell.starts_with(&format!(
+                "<td title=\"&lt;b&gt;{}&lt;/b&gt; &quot;end&quot;\">",
+                "x".repeat(50)
+            )),
+            "{cell}"
+        );
+        assert!(cell.ends_with("…</td>"), "{cell}");
+        assert_eq!(cut(&long).chars().count(), CELL_CHARS);
     }
 }

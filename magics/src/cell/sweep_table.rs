@@ -2,7 +2,7 @@
 //! marked), the plot of the objective against each parameter, and the table
 //! saved as `.csv` (the csv crate) or `.json`.
 
-use super::sweep_cells::{param_text, result_columns, row_cells};
+use super::sweep_cells::{cut, param_text, result_columns, row_cells, td};
 use super::sweep_config::params_of;
 use std::fmt::Write as _;
 
@@ -168,7 +168,13 @@ pub(super) fn render_table(
                 .enumerate()
                 .map(|(p, v)| param_text(m, p, v)),
         );
-        line.extend(row_cells(m, r, &columns));
+        // A failed row's status reads whole (it spans the result columns).
+        let cells = row_cells(m, r, &columns);
+        if r.result.is_some() {
+            line.extend(cells.iter().map(|c| cut(c)));
+        } else {
+            line.extend(cells);
+        }
         lines.push(line);
     }
     let text = text_form(&lines, fold_note.as_deref());
@@ -256,7 +262,7 @@ fn html_form(
         if r.result.is_none() {
             let (objective, status) = cells.split_at(usize::from(obj));
             for c in objective {
-                let _ = write!(html, "<td>{}</td>", esc(c));
+                html.push_str(&td(c));
             }
             let span = (head.len() - fixed).max(1);
             let _ = write!(
@@ -266,7 +272,7 @@ fn html_form(
             );
         } else {
             for c in &cells {
-                let _ = write!(html, "<td>{}</td>", esc(c));
+                html.push_str(&td(c));
             }
         }
         html.push_str("</tr>");

@@ -2,9 +2,11 @@
 //!
 //! `%%slurm map ITEMS [-> NAME] [OPTIONS]`, `%%slurm run [-> NAME] [OPTIONS]`
 //! and `%slurm SUBCOMMAND ...`. The words are split shell-style (shlex); the
-//! `-> NAME` arrow is taken out before clap sees the rest. Errors carry the
-//! usage line so the notebook can show it.
+//! `-> NAME` arrow is taken out before clap sees the rest. An error is one
+//! line: what is wrong and a correct line to copy (`hints.rs`), never
+//! clap's usage text.
 
+mod hints;
 mod line;
 mod options;
 pub mod sweep;
@@ -178,14 +180,10 @@ fn err(message: impl Into<String>) -> GrammarError {
     GrammarError::new(message)
 }
 
-/// A clap error with the usage, blaming the argument clap names.
-fn clap_err(e: clap::Error) -> GrammarError {
-    clap_err_with(e, Some(USAGE))
-}
-
-/// A clap error in one line (with `usage` after it when clap has no
-/// suggestion), blaming the argument clap names.
-fn clap_err_with(e: clap::Error, usage: Option<&str>) -> GrammarError {
+/// A clap error of `command` (`%slurm wait`, `%%slurm map`, `%%sweep`;
+/// `family` alone, `%slurm`, when the sub-command is not one) in one line,
+/// blaming the argument clap names.
+fn clap_err(e: clap::Error, family: &str, command: Option<&str>) -> GrammarError {
     use clap::error::{ContextKind, ContextValue};
     let culprit = [
         ContextKind::InvalidArg,
@@ -197,7 +195,7 @@ fn clap_err_with(e: clap::Error, usage: Option<&str>) -> GrammarError {
         Some(ContextValue::String(s)) => Some(s.clone()),
         _ => None,
     });
-    let e = err(clap_message(e, usage));
+    let e = err(clap_message(e, family, command));
     match culprit {
         Some(c) => e.at(c
             .split('=')
@@ -241,8 +239,8 @@ pub fn parse(code: &str) -> Result<(Magic, String), GrammarError> {
 }
 
 fn parse_line(first: &str) -> Result<Magic, GrammarError> {
-    let words = shlex::split(first)
-        .ok_or_else(|| err(format!("unbalanced quotes in `{first}`\n\n{USAGE}")))?;
+    let words =
+        shlex::split(first).ok_or_else(|| err(format!("unbalanced quotes in `{first}`")))?;
     let Some((magic, rest)) = words.split_first() else {
         return Err(err(USAGE));
     };
@@ -261,7 +259,7 @@ fn parse_line(first: &str) -> Result<Magic, GrammarError> {
             }
             words.extend(
                 shlex::split(options)
-                    .ok_or_else(|| err(format!("unbalanced quotes in `{first}`\n\n{USAGE}")))?,
+                    .ok_or_else(|| err(format!("unbalanced quotes in `{first}`")))?,
             );
             parse_cell(&words)?
         }
@@ -273,13 +271,17 @@ fn parse_line(first: &str) -> Result<Magic, GrammarError> {
             } else {
                 rest.to_vec()
             };
-            match SlurmLine::try_parse_from(rest) {
+            match SlurmLine::try_parse_from(&rest) {
                 Ok(SlurmLine {
                     cmd: LineMagic::Help { topic },
                 }) => Magic::Help(help(topic.as_deref())?),
                 Ok(line) => Magic::Line(line.cmd),
                 Err(e) if is_help(&e) => Magic::Help(e.render().to_string()),
-                Err(e) => return Err(clap_err(e)),
+                Err(e) => {
+                    let command =
+                        known_subcommand(&line_command(), &rest).map(|s| format!("%slurm {s}"));
+                    return Err(clap_err(e, "%slurm", command.as_deref()));
+                }
             }
         }
         "%lsmagic" => Magic::LsMagic,
@@ -294,12 +296,18 @@ fn parse_line(first: &str) -> Result<Magic, GrammarError> {
         }
         other => {
             return Err(err(format!(
-                "unknown magic `{other}`; the magics are %%slurm, %slurm and %lsmagic\n\n{USAGE}"
+                "unknown magic `{other}`; the magics are %%slurm, %%sweep, %slurm and %lsmagic (`%slurm help` shows them)"
             ))
             .at(other));
         }
     };
     Ok(parsed)
+}
+
+/// The sub-command `words` start with, if `command` has it.
+fn known_subcommand<'a>(command: &clap::Command, words: &'a [String]) -> Option<&'a str> {
+    let first = words.first()?;
+    command.find_subcommand(first).map(|_| first.as_str())
 }
 
 /// clap's `--help` (and help for a bare command) is output, not an error.
@@ -314,10 +322,13 @@ fn is_help(e: &clap::Error) -> bool {
 
 fn parse_cell(words: &[String]) -> Result<Magic, GrammarError> {
     let (words, target) = take_arrow(words)?;
-    let cell = match SlurmCell::try_parse_from(words) {
+    let cell = match SlurmCell::try_parse_from(&words) {
         Ok(cell) => cell,
         Err(e) if is_help(&e) => return Ok(Magic::Help(e.render().to_string())),
-        Err(e) => return Err(clap_err(e)),
+        Err(e) => {
+            let command = known_subcommand(&cell_command(), &words).map(|s| format!("%%slurm {s}"));
+            return Err(clap_err(e, "%%slurm", command.as_deref()));
+        }
     };
     let (name, result_type) = match target {
         Some(t) => match t.split_once(':') {
@@ -392,7 +403,9 @@ fn take_arrow(words: &[String]) -> Result<(Vec<String>, Option<String>), Grammar
             Some(
                 words
                     .get(i)
-                    .ok_or_else(|| err(format!("`->` needs a NAME after it\n\n{USAGE}")))?
+                    .ok_or_else(|| {
+                        err("`->` needs a NAME after it; for example `%%slurm map 0..4 -> out`")
+                    })?
                     .clone(),
             )
         } else {
@@ -433,9 +446,11 @@ fn unclosed(s: &str) -> i32 {
 
 /// clap's error in one line. With a suggestion (a typo of a sub-command,
 /// an option or a value) that line says what was meant and nothing more:
-/// `unrecognized subcommand 'statu'; did you mean `status`?`. Without
-/// one, the usage follows (clap's own help text never does).
-fn clap_message(e: clap::Error, usage: Option<&str>) -> String {
+/// `unrecognized subcommand 'statu'; did you mean `status`?`. Without one,
+/// it names what is wrong and gives a correct line of `command`
+/// ([`hints::one_line`]); a word that is no sub-command of `family` points
+/// to the help. Never clap's usage text.
+fn clap_message(e: clap::Error, family: &str, command: Option<&str>) -> String {
     use clap::error::{ContextKind, ContextValue};
     let typed = [
         ContextKind::InvalidSubcommand,
@@ -474,10 +489,21 @@ fn clap_message(e: clap::Error, usage: Option<&str>) -> String {
         .trim()
         .trim_start_matches("error: ")
         .to_string();
-    match (suggestion, usage) {
-        (Some(s), _) => format!("{first}; did you mean `{s}`?"),
-        (None, Some(usage)) => format!("{first}\n\n{usage}"),
-        (None, None) => first,
+    match suggestion {
+        Some(s) => format!("{first}; did you mean `{s}`?"),
+        None if e.kind() == clap::error::ErrorKind::InvalidSubcommand => {
+            let of = if family == "%%slurm" {
+                cell_command()
+            } else {
+                line_command()
+            };
+            let names: Vec<&str> = of.get_subcommands().map(clap::Command::get_name).collect();
+            format!(
+                "{first}; {family} takes {} (`%slurm help NAME` for one)",
+                names.join(", ")
+            )
+        }
+        None => hints::one_line(&e, command, &first),
     }
 }
 

@@ -97,7 +97,7 @@ pub fn parse(line: &str) -> Result<SweepMagic, GrammarError> {
         return Err(err(format!("`-> {n}`: {why}")).at(n.as_str()));
     }
     let f = <SweepFlags as clap::Parser>::try_parse_from(flags)
-        .map_err(|e| super::clap_err_with(e, None))?;
+        .map_err(|e| super::clap_err(e, "%%sweep", Some("%%sweep")))?;
     let objective = match (f.maximize, f.minimize) {
         (Some(m), _) => Some(Objective::Maximize(m)),
         (_, Some(m)) => Some(Objective::Minimize(m)),

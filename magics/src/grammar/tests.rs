@@ -100,9 +100,13 @@ fn run_with_typed_arrow() {
 }
 
 #[test]
-fn bad_lines_give_usage() {
+fn bad_lines_say_what_is_wrong() {
     let e = parse("%%slurm frobnicate").expect_err("fails");
-    assert!(e.message.contains("%%slurm map ITEMS"), "{}", e.message);
+    assert!(
+        e.message.contains("%%slurm takes map, run"),
+        "{}",
+        e.message
+    );
     let e = parse("%%slurm map xs --tiem 5").expect_err("fails");
     assert!(e.message.contains("--tiem"), "{}", e.message);
     let e = parse("%%bogus").expect_err("fails");
@@ -173,4 +177,118 @@ fn line_magics() {
         })
     );
     assert_eq!(parse("%lsmagic").expect("parses").0, Magic::LsMagic);
+}
+
+#[test]
+fn errors_name_what_is_wrong_and_show_a_correct_line() {
+    for (line, message) in [
+        (
+            "%slurm wait",
+            "`%slurm wait` needs JOB, a job name; for example `%slurm wait NAME`",
+        ),
+        (
+            "%slurm cancel",
+            "`%slurm cancel` needs JOB, a job name; for example `%slurm cancel NAME`",
+        ),
+        (
+            "%slurm retry",
+            "`%slurm retry` needs JOB, a job name; for example `%slurm retry NAME`",
+        ),
+        (
+            "%slurm logs",
+            "`%slurm logs` needs JOB, a job name; for example `%slurm logs NAME[3]`",
+        ),
+        (
+            "%slurm load",
+            "`%slurm load` needs JOB, a job name; for example `%slurm load NAME`",
+        ),
+        (
+            "%slurm cache",
+            "`%slurm cache` needs ACTION, what to do (clear); for example `%slurm cache clear`",
+        ),
+        (
+            "%slurm config --cache",
+            "`--cache` needs a value; for example `%slurm config --cache on`",
+        ),
+        (
+            "%slurm config --cache maybe",
+            "invalid value 'maybe' for '--cache <CACHE>': `maybe` is neither on nor off; for example `%slurm config --cache on`",
+        ),
+        (
+            "%slurm report --save",
+            "`--save` needs a value; for example `%slurm report NAME --save results.json`",
+        ),
+        (
+            "%slurm retry j --mem",
+            "`--mem` needs a value; for example `%slurm retry NAME --mem 2G`",
+        ),
+        (
+            "%slurm retry j --time 99999999999999999999",
+            "invalid value '99999999999999999999' for '--time <TIME>': `99999999999999999999` is too long a time limit; for example `%slurm retry NAME --time 1:30:00`",
+        ),
+        (
+            "%slurm retry j --cpus-per-task 99999999999",
+            "invalid value '99999999999' for '--cpus-per-task <CPUS_PER_TASK>': `99999999999` is not a CPU count (1, 2, ...); for example `%slurm retry NAME --cpus-per-task 4`",
+        ),
+        (
+            "%slurm wait a b",
+            "unexpected argument 'b' found; for example `%slurm wait NAME`",
+        ),
+        (
+            "%slurm jobs x",
+            "unexpected argument 'x' found; for example `%slurm jobs`",
+        ),
+        (
+            "%slurm status --all=3",
+            "`--all` takes no value; for example `%slurm status NAME --all`",
+        ),
+        (
+            "%slurm xyz",
+            "unrecognized subcommand 'xyz'; %slurm takes config, jobs, status, wait, cancel, logs, retry, cache, load, graph, report, help (`%slurm help NAME` for one)",
+        ),
+        (
+            "%%slurm map",
+            "`%%slurm map` needs ITEMS, a Rust expression giving the items; for example `%%slurm map 0..4 -> out`",
+        ),
+        (
+            "%%slurm map 0..3 --time",
+            "`--time` needs a value; for example `%%slurm map 0..4 -> out --time 1:30:00`",
+        ),
+        (
+            "%%sweep a in [1] --maximize",
+            "`--maximize` needs a value; for example `%%sweep lr in [0.1, 0.01] -> fit --maximize score`",
+        ),
+    ] {
+        let e = parse(line).expect_err(line);
+        assert_eq!(e.message, message, "{line}");
+        assert!(!e.message.contains('\n'), "{line}: {}", e.message);
+    }
+}
+
+/// Every option of every magic has an example, and the example parses.
+#[test]
+fn every_example_line_parses() {
+    let mut commands: Vec<(String, clap::Command)> = line_command()
+        .get_subcommands()
+        .map(|c| (format!("%slurm {}", c.get_name()), c.clone()))
+        .collect();
+    commands.extend(
+        cell_command()
+            .get_subcommands()
+            .map(|c| (format!("%%slurm {}", c.get_name()), c.clone())),
+    );
+    commands.push(("%%sweep".into(), sweep::command()));
+    for (name, command) in commands {
+        let base = hints::example(&name, None).unwrap_or_else(|| panic!("no example of {name}"));
+        assert!(parse(&base).is_ok(), "{base}: {:?}", parse(&base).err());
+        for arg in command.get_arguments() {
+            let Some(long) = arg.get_long().filter(|l| *l != "help") else {
+                continue;
+            };
+            let option = format!("--{long}");
+            let line = hints::example(&name, Some(&option)).unwrap_or_default();
+            assert!(line.contains(&option), "{name} {option}: {line}");
+            assert!(parse(&line).is_ok(), "{line}: {:?}", parse(&line).err());
+        }
+    }
 }

@@ -223,18 +223,22 @@ fn lane_labels(
         for b in bars {
             let name = jobs.get(b.job).map(|j| j.name.as_str()).unwrap_or("");
             let index = format!("[{}]", b.element);
-            let label = if b.job != last_job {
+            let (label, whole) = if b.job != last_job {
                 let room = max_chars.saturating_sub(index.chars().count());
-                format!("{}{index}", cut_middle(name, room))
+                (
+                    format!("{}{index}", cut_middle(name, room)),
+                    format!("{name}{index}"),
+                )
             } else {
-                index
+                (index.clone(), format!("{name}{index}"))
             };
             last_job = b.job;
             let _ = write!(
                 s,
-                "<text x=\"{:.2}\" y=\"{:.2}\" text-anchor=\"end\" fill=\"currentColor\">{}</text>",
+                "<text x=\"{:.2}\" y=\"{:.2}\" text-anchor=\"end\" fill=\"currentColor\"><title>{}</title>{}</text>",
                 LABEL_W - 6.0,
                 TOP + (b.lane as f64 + 0.75) * lane_h,
+                esc(&whole),
                 esc(&label)
             );
         }
@@ -264,17 +268,22 @@ fn legend(jobs: &[JobTimeline], y0: f64, any_failed: bool) -> (String, f64) {
     let mut s = String::new();
     let (mut x, mut y) = (LABEL_W, y0);
     let max_chars = 24;
-    let mut entries: Vec<(Option<String>, String)> = jobs
+    // (swatch, label, the whole name when the label is cut)
+    let mut entries: Vec<(Option<String>, String, Option<String>)> = jobs
         .iter()
         .enumerate()
-        .map(|(i, j)| (Some(JobFill::of(i).paint()), cut_middle(&j.name, max_chars)))
+        .map(|(i, j)| {
+            let label = cut_middle(&j.name, max_chars);
+            let whole = (label != j.name).then(|| j.name.clone());
+            (Some(JobFill::of(i).paint()), label, whole)
+        })
         .collect();
-    entries.push((None, "critical path".into()));
+    entries.push((None, "critical path".into(), None));
     if any_failed {
-        entries.push((Some("failed".into()), "failed".into()));
+        entries.push((Some("failed".into()), "failed".into(), None));
     }
-    entries.push((Some("wait".into()), "queue wait".into()));
-    for (colour, label) in entries {
+    entries.push((Some("wait".into()), "queue wait".into(), None));
+    for (colour, label, whole) in entries {
         let w = 18.0 + label.chars().count() as f64 * CHAR_W + 14.0;
         if x + w > WIDTH - RIGHT && x > LABEL_W {
             x = LABEL_W;
@@ -299,9 +308,10 @@ fn legend(jobs: &[JobTimeline], y0: f64, any_failed: bool) -> (String, f64) {
                 y - 9.0
             ),
         };
+        let title = whole.map_or_else(String::new, |w| format!("<title>{}</title>", esc(&w)));
         let _ = write!(
             s,
-            "{swatch}<text x=\"{:.2}\" y=\"{y:.2}\" fill=\"currentColor\">{}</text>",
+            "{swatch}<text x=\"{:.2}\" y=\"{y:.2}\" fill=\"currentColor\">{title}{}</text>",
             x + 17.0,
             esc(&label)
         );
@@ -363,6 +373,15 @@ mod tests {
         assert!(
             s.contains("a_job_with_a_ve…_indeed[0]"),
             "labels are cut to the column"
+        );
+        // Hovering a cut label shows the whole name.
+        assert!(
+            s.contains("<title>a_job_with_a_very_long_name_indeed[0]</title>a_job_with_a_ve…_indeed[0]</text>"),
+            "{s}"
+        );
+        assert!(
+            s.contains("<title>a_job_with_a_very_long_name_indeed</title>"),
+            "legend: {s}"
         );
         // The legend sits below the axis caption, inside the chart's height.
         let y_of = |text: &str| -> f64 {

@@ -1,5 +1,6 @@
 //! How the Gantt chart tells jobs apart: eight mid-tone colours (readable on
-//! light and dark backgrounds), then the same colours again marked with a
+//! light and dark backgrounds, none of them red: red is the failed outline),
+//! then the same colours again marked with a
 //! pattern — stripes one way, stripes the other way, dots, bands,
 //! cross-hatching — so 48 jobs get 48 different fills before any repeats.
 //! The patterns' marks are translucent white over the job's colour, so they
@@ -7,9 +8,11 @@
 
 use std::fmt::Write as _;
 
-/// Job colours, in order (mid-tones for light and dark backgrounds).
+/// Job colours, in order (mid-tones for light and dark backgrounds). No
+/// red: a failed element's outline is red ([`crate::theme::Tone::Bad`]), and
+/// a red job would look failed; indigo takes the place red had.
 const COLOURS: [&str; 8] = [
-    "#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#b07aa1", "#edc948", "#9c755f",
+    "#4e79a7", "#f28e2b", "#59a14f", "#6b6ecf", "#76b7b2", "#b07aa1", "#edc948", "#9c755f",
 ];
 
 /// The marks over a colour, in the order they are used.
@@ -144,5 +147,37 @@ mod tests {
         let d = defs(10);
         assert_eq!(d.matches("<pattern ").count(), 2);
         assert!(d.contains("id=\"sluice-job-fill-1-1\""), "{d}");
+    }
+
+    /// Hue in degrees of `#rrggbb`, with its saturation (0..=1).
+    fn hue(hex: &str) -> (f64, f64) {
+        let c = |i: usize| f64::from(u8::from_str_radix(&hex[i..i + 2], 16).unwrap_or(0)) / 255.0;
+        let (r, g, b) = (c(1), c(3), c(5));
+        let (max, min) = (r.max(g).max(b), r.min(g).min(b));
+        let d = max - min;
+        let h = if d == 0.0 {
+            0.0
+        } else if max == r {
+            60.0 * ((g - b) / d).rem_euclid(6.0)
+        } else if max == g {
+            60.0 * ((b - r) / d + 2.0)
+        } else {
+            60.0 * ((r - g) / d + 4.0)
+        };
+        (h, if max == 0.0 { 0.0 } else { d / max })
+    }
+
+    #[test]
+    fn no_job_colour_is_the_failed_outlines_red() {
+        let (failed, _) = hue(crate::theme::Tone::Bad.solid());
+        for c in COLOURS {
+            let (h, saturation) = hue(c);
+            let apart = (h - failed).abs().min(360.0 - (h - failed).abs());
+            // Orange is 28° away; brown (#9c755f) 20°, but greyed (saturation 0.39).
+            assert!(
+                apart >= 25.0 || (apart >= 15.0 && saturation < 0.5),
+                "{c} is {apart:.0}° from the failed red"
+            );
+        }
     }
 }

@@ -2,7 +2,10 @@
 //! panics at the cell's line, and simple one-line errors.
 
 use jupyter_protocol::ErrorOutput;
-use sluice_magics::diagnostic::{CellSpan, Diagnostic, Label, children_from_json, span_by_text};
+use sluice_magics::diagnostic::{
+    CellSpan, Diagnostic, Label, Located, Place, Snippet, add_label, by_text, children_from_json,
+    label_of,
+};
 
 use crate::streams::PanicReport;
 
@@ -65,15 +68,56 @@ pub(super) fn starts_with_dep(code: &str) -> bool {
     code.trim_start().starts_with(":dep ")
 }
 
+/// The notebook's other cells, where a diagnostic's spans outside the cell
+/// are looked for: the parts of the evaluated block that are other cells
+/// (waiting items-only cells), and the cells that ran before.
+#[derive(Default)]
+pub(in crate::engine) struct OtherCells<'a> {
+    /// `(cell[N], first line, last line, code)` of block parts (1-based,
+    /// inclusive lines of the block).
+    pub parts: Vec<(String, usize, usize, String)>,
+    /// `(cell[N], code)` of the cells that ran, newest first.
+    pub earlier: Vec<(String, &'a str)>,
+    /// The names of the items the user's cells defined.
+    pub items: Vec<String>,
+}
+
+impl OtherCells<'_> {
+    /// The part of the block holding `span` (block lines), as a place in
+    /// that cell.
+    fn part_of(&self, span: CellSpan) -> Option<Place> {
+        let (name, first, _, code) = self
+            .parts
+            .iter()
+            .find(|(_, a, b, _)| (*a..=*b).contains(&span.start_line))?;
+        let shift = first - 1;
+        Some(Place::Other {
+            name: name.clone(),
+            source: code.clone(),
+            span: CellSpan {
+                start_line: span.start_line - shift,
+                start_column: span.start_column,
+                end_line: span
+                    .end_line
+                    .saturating_sub(shift)
+                    .max(span.start_line - shift),
+                end_column: span.end_column,
+            },
+        })
+    }
+}
+
 /// Compile errors rendered against the cell's own lines.
 /// `offset`: lines put before the cell's code (pending binds, waiting
-/// items); spans are moved back onto the cell's own lines.
+/// items); spans are moved back onto the cell's own lines, spans in other
+/// cells shown on theirs.
 pub(in crate::engine) fn compile_error(
     errors: &[evcxr::CompilationError],
     code: &str,
     offset: usize,
+    others: &OtherCells<'_>,
 ) -> ErrorOutput {
-    compile_error_in(errors, code, offset, usize::MAX)
+    compile_error_in(errors, code, offset, usize::MAX, others)
 }
 
 /// Like [`compile_error`] for code on lines `offset + 1 ..= last` of the
@@ -83,6 +127,7 @@ pub(in crate::engine) fn compile_error_in(
     code: &str,
     offset: usize,
     last: usize,
+    others: &OtherCells<'_>,
 ) -> ErrorOutput {
     // Warnings are shown only when rustc said nothing worse (evcxr hands
     // them over with the errors when an error is in its own code); a note
@@ -104,9 +149,13 @@ pub(in crate::engine) fn compile_error_in(
     let diags: Vec<Diagnostic> = worst
         .into_iter()
         .map(|e| {
-            let mut d = to_diagnostic(e, code);
-            d.labels
-                .retain(|l| l.span.start_line > offset && l.span.start_line <= last);
+            let mut d = to_diagnostic(e, code, others);
+            let (mine, elsewhere): (Vec<Label>, Vec<Label>) = d
+                .labels
+                .into_iter()
+                .partition(|l| l.span.start_line > offset && l.span.start_line <= last);
+            d.labels = mine;
+            in_other_cells(&mut d, elsewhere, others);
             for l in &mut d.labels {
                 l.span.start_line -= offset;
                 l.span.end_line = l
@@ -157,11 +206,98 @@ fn kept_variable(e: &evcxr::CompilationError) -> Option<(String, String)> {
     })
 }
 
+/// Labels on block lines outside the cell: those in a waiting cell's part
+/// are shown on that cell's lines (E0080 in a waiting item's constant);
+/// the rest (the binds of magic cells) are dropped.
+fn in_other_cells(d: &mut Diagnostic, labels: Vec<Label>, others: &OtherCells<'_>) {
+    let mut snippets: Vec<Snippet> = Vec::new();
+    for l in labels {
+        if let Some(Place::Other { name, source, span }) = others.part_of(l.span) {
+            add_label(&mut snippets, &name, &source, Label { span, ..l });
+        }
+    }
+    if !snippets.is_empty() {
+        d.located.insert(
+            0,
+            Located {
+                heading: None,
+                snippets,
+            },
+        );
+    }
+}
+
+/// The spans of rustc's diagnostic (its JSON) evcxr gave no label for:
+/// evcxr labels the spans in the code it evaluated and, when one is there,
+/// drops the others (the first implementation in an earlier cell, E0119);
+/// its labels are the spans' in order, so they are matched in order.
+fn unlabelled_spans(e: &evcxr::CompilationError) -> Vec<&serde_json::Value> {
+    let raw: Vec<&serde_json::Value> = e.json["spans"].as_array().into_iter().flatten().collect();
+    let mapped: Vec<_> = e
+        .spanned_messages()
+        .iter()
+        .filter(|m| m.span.is_some())
+        .collect();
+    let headline = format!("{}: {}", e.level(), e.message());
+    let mut next = mapped.into_iter().peekable();
+    raw.into_iter()
+        .filter(|sp| {
+            let label = sp["label"].as_str().unwrap_or(&headline);
+            let primary = sp["is_primary"].as_bool().unwrap_or(false);
+            let same = next
+                .peek()
+                .is_some_and(|m| m.label.starts_with(label) && m.is_primary == primary);
+            if same {
+                next.next();
+            }
+            !same
+        })
+        .collect()
+}
+
+/// The spans evcxr left out ([`unlabelled_spans`]): those another cell
+/// has, on its lines; the rest, with a label, as notes (said to be in an
+/// earlier cell when a line of the session's code names a user's item).
+fn left_out(
+    e: &evcxr::CompilationError,
+    headline: &str,
+    others: &OtherCells<'_>,
+) -> (Vec<String>, Vec<Located>) {
+    let mut notes = Vec::new();
+    let mut snippets: Vec<Snippet> = Vec::new();
+    for sp in unlabelled_spans(e) {
+        let label = sp["label"]
+            .as_str()
+            .filter(|l| !l.is_empty() && *l != headline);
+        // Not this cell: evcxr would have labelled a span in it.
+        match by_text(sp, None, &others.earlier, &others.items) {
+            Place::Other { name, source, span } => {
+                add_label(&mut snippets, &name, &source, label_of(sp, span));
+            }
+            Place::Earlier => {
+                notes.extend(label.map(|l| format!("note: {l} (in an earlier cell)")));
+            }
+            Place::Cell(_) | Place::Outside => notes.extend(label.map(|l| format!("note: {l}"))),
+        }
+    }
+    let located = if snippets.is_empty() {
+        Vec::new()
+    } else {
+        vec![Located {
+            heading: None,
+            snippets,
+        }]
+    };
+    (notes, located)
+}
+
 /// One evcxr error as a [`Diagnostic`]: evcxr's spans (already on the
-/// cell's lines) as labels; every child of rustc's diagnostic — helps with
-/// their suggested code, notes, lists such as E0277's implementations — from
-/// rustc's JSON, its spans found in the cell by their source line.
-fn to_diagnostic(e: &evcxr::CompilationError, code: &str) -> Diagnostic {
+/// cell's lines) as labels, the spans it left out found in the notebook's
+/// other cells by their source line; every child of rustc's diagnostic —
+/// helps with their suggested code, notes, lists such as E0277's
+/// implementations — from rustc's JSON, its spans found in the cell (or
+/// another cell) by their source line.
+fn to_diagnostic(e: &evcxr::CompilationError, code: &str, others: &OtherCells<'_>) -> Diagnostic {
     // evcxr labels a span rustc left without text (and one it could not
     // place) with the diagnostic's own headline: that repeats the header.
     let headline = format!("{}: {}", e.level(), e.message());
@@ -185,17 +321,17 @@ fn to_diagnostic(e: &evcxr::CompilationError, code: &str) -> Diagnostic {
             })
         })
         .collect();
-    let (mut notes, helps) = if e.json.is_null() {
-        (Vec::new(), Vec::new())
+    let children = if e.json.is_null() {
+        Default::default()
     } else {
-        children_from_json(&e.json["children"], &|sp| span_by_text(code, sp))
+        children_from_json(&e.json["children"], &|sp| {
+            by_text(sp, Some(code), &others.earlier, &others.items)
+        })
     };
-    notes.extend(
-        e.spanned_messages()
-            .iter()
-            .filter(|m| m.span.is_none() && !m.label.is_empty() && m.label != headline)
-            .map(|m| format!("note: {}", m.label)),
-    );
+    let mut notes = children.notes;
+    let (more, mut located) = left_out(e, &headline, others);
+    notes.extend(more);
+    located.extend(children.located);
     // Syntax errors have no code: they are the cell's even where evcxr's
     // code around it is where rustc noticed.
     if e.code().is_some() && !e.is_from_user_code() {
@@ -212,6 +348,7 @@ fn to_diagnostic(e: &evcxr::CompilationError, code: &str) -> Diagnostic {
         message: e.message(),
         labels,
         notes,
-        helps,
+        helps: children.helps,
+        located,
     }
 }

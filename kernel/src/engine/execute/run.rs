@@ -341,7 +341,8 @@ impl Worker {
                 ),
             ));
         }
-        Outcome::Err(compile_error(errors, &req.code, offset))
+        let others = self.other_cells(Some(block));
+        Outcome::Err(compile_error(errors, &req.code, offset, &others))
     }
 
     /// Keeps the library source evcxr generated last, by build number, so

@@ -9,7 +9,7 @@ use jupyter_protocol::ErrorOutput;
 
 use super::super::deferred_items::{self, Assembled, Shape, Source};
 use super::super::magic_bridge::EvcxrSession;
-use super::{Outcome, Worker, compile_error, compile_error_in, simple_error};
+use super::{OtherCells, Outcome, Worker, compile_error, compile_error_in, simple_error};
 
 impl Worker {
     /// The block evcxr evaluates for a plain cell: the binds of finished
@@ -105,7 +105,8 @@ impl Worker {
         let source = Source::Deferred(cell);
         let (first, last) = block.lines_of(source).unwrap_or((1, 0));
         let code = block.code_of(source).unwrap_or_default();
-        let mut err = compile_error_in(errors, &code, first - 1, last);
+        let others = self.other_cells(Some(block));
+        let mut err = compile_error_in(errors, &code, first - 1, last, &others);
         err.ename = "DeferredItemsError".into();
         err.traceback.insert(
             0,
@@ -166,7 +167,13 @@ impl Worker {
         });
         if ours {
             let start = block.start_of(own).unwrap_or(1);
-            return Some(Outcome::Err(compile_error(&errors, code, start - 1)));
+            let others = self.other_cells(Some(&block));
+            return Some(Outcome::Err(compile_error(
+                &errors,
+                code,
+                start - 1,
+                &others,
+            )));
         }
         // Errors elsewhere (say, against a waiting cell's items): build the
         // waiting items alone, then run this cell the usual way.
@@ -174,6 +181,50 @@ impl Worker {
             return Some(Outcome::Err(e));
         }
         None
+    }
+}
+
+impl Worker {
+    /// Where an error's spans outside its cell are looked for: the waiting
+    /// cells in `block`, and the cells that ran (newest first), each named
+    /// `cell[N]` by its execution count, as panics name them.
+    pub(super) fn other_cells(&self, block: Option<&Assembled>) -> OtherCells<'_> {
+        let parts = block
+            .into_iter()
+            .flat_map(|b| {
+                b.ranges
+                    .iter()
+                    .filter_map(|(source, first, last)| match source {
+                        Source::Deferred(n) => {
+                            Some((format!("cell[{n}]"), *first, *last, b.code_of(*source)?))
+                        }
+                        _ => None,
+                    })
+            })
+            .collect();
+        let earlier = self
+            .executed
+            .iter()
+            .rev()
+            .map(|(n, code)| (format!("cell[{n}]"), code.as_str()))
+            .collect();
+        // sluice's own items in the session (its API module, the display
+        // trait) are no cell's.
+        let items = self
+            .ctx
+            .as_ref()
+            .map(|ctx| {
+                ctx.defined_item_names()
+                    .filter(|n| !n.starts_with("__") && !n.starts_with("sluice"))
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default();
+        OtherCells {
+            parts,
+            earlier,
+            items,
+        }
     }
 }
 

@@ -39,7 +39,9 @@ impl Magics {
         let (name, index) = match job.split_once('[') {
             Some((n, rest)) => {
                 let idx = rest.trim_end_matches(']').parse::<usize>().map_err(|_| {
-                    MagicError::Items(format!("`{job}`: write logs NAME or logs NAME[INDEX]"))
+                    MagicError::Items(format!(
+                        "`{job}`: the item's index is a whole number 0, 1, 2, ...; for example `%slurm logs NAME[3]`"
+                    ))
                 })?;
                 (n.to_string(), idx)
             }
