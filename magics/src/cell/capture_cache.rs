@@ -136,7 +136,16 @@ fn plain_type(ty: &str) -> bool {
     !words.is_empty() && words.iter().all(|w| PLAIN_TYPE_WORDS.contains(w))
 }
 
-/// The identifier tokens of `code` (`r#name` read as `name`).
+/// Whether `before` ends with one `.` (then spaces): what follows is a
+/// field or a method (`best.epochs`), not a variable; `..epochs` is a range
+/// over the variable.
+fn after_one_dot(before: &[u8]) -> bool {
+    let trimmed = before.trim_ascii_end();
+    trimmed.ends_with(b".") && !trimmed.ends_with(b"..")
+}
+
+/// The identifier tokens of `code` (`r#name` read as `name`), leaving out
+/// fields and methods (`x.name`, `x\n    .name()`).
 fn identifiers(code: &str) -> HashSet<&str> {
     let mut out = HashSet::new();
     let bytes = code.as_bytes();
@@ -153,7 +162,9 @@ fn identifiers(code: &str) -> HashSet<&str> {
                 i += 1;
                 continue;
             }
-            out.insert(word);
+            if !after_one_dot(&bytes[..start]) {
+                out.insert(word);
+            }
         } else if c.is_ascii_digit() {
             // A number's suffix (`10i64`) is not a name.
             while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_') {
@@ -204,8 +215,13 @@ mod tests {
             c.get("shared", "std::rc::Rc<std::cell::RefCell<i64>>"),
             None
         );
-        c.before_session_code("let best = runs_best.clone(); // 10i64 epochsx");
+        c.before_session_code(
+            "let best = runs_best.clone(); // 10i64 epochsx\nbest.epochs + best\n  .epochs()",
+        );
         assert_eq!(c.get("epochs", "i64"), Some("10"));
+        c.before_session_code("for e in 0..epochs {}");
+        assert_eq!(c.get("epochs", "i64"), None, "a range over it");
+        c.keep("epochs", "i64", "10".into());
         assert_eq!(c.get("epochs", "u64"), None, "another type");
         c.before_session_code("r#epochs += 1;");
         assert_eq!(c.get("epochs", "i64"), None);
