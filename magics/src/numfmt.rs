@@ -53,6 +53,22 @@ fn trim_zeros(s: &str) -> String {
     }
 }
 
+/// The fewest significant digits, from `min` up to 17, at which the
+/// different finite `values` all read differently with [`sig`] (`1.0001`
+/// and `1.0002` need 5, not 4).
+pub fn distinguishing_digits(values: impl Iterator<Item = f64>, min: usize) -> usize {
+    let mut distinct: Vec<f64> = values.filter(|v| v.is_finite()).collect();
+    distinct.sort_by(f64::total_cmp);
+    distinct.dedup();
+    (min.clamp(1, 17)..=17)
+        .find(|&d| {
+            let mut texts: Vec<String> = distinct.iter().map(|&v| sig(v, d)).collect();
+            texts.dedup();
+            texts.len() == distinct.len()
+        })
+        .unwrap_or(17)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -103,6 +103,29 @@ impl Param {
         }
     }
 
+    /// Value `i` as a person reads it: an integer exactly as the session
+    /// wrote it (also past `i64`: `u64::MAX`, `i128::MIN`), anything else
+    /// as [`Value::text`] shows it.
+    pub fn shown(&self, i: usize) -> String {
+        let exact = self
+            .json
+            .as_ref()
+            .and_then(|texts| texts.get(i))
+            .filter(|_| self.ty == ParamType::Int)
+            .map(|t| {
+                let t = t.trim();
+                t.strip_prefix(sluice_runtime::value::RON_PREFIX)
+                    .unwrap_or(t)
+                    .to_string()
+            })
+            .filter(|t| t.parse::<i128>().is_ok() || t.parse::<u128>().is_ok());
+        match (exact, self.values.get(i)) {
+            (Some(t), _) => t,
+            (None, Some(v)) => v.text(),
+            (None, None) => String::new(),
+        }
+    }
+
     /// The parameter's Rust type in the body.
     pub fn rust_type(&self) -> &str {
         self.rust.as_deref().unwrap_or(self.ty.rust())

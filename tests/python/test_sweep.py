@@ -164,7 +164,7 @@ def test_failed_configurations_sit_under_a_header(nb):
     assert table[0].split() == ["#", "x", "value", "(max)", "error"], table
     assert table[-1].index("FAILED") == table[0].index("error"), table
     html = next(h for h in outputs(c, "text/html") if "sluice-sweep" in h)
-    assert "<th style=\"text-align:left\">error</th>" in html
+    assert "<th style=\"white-space:nowrap;text-align:left\">error</th>" in html
     assert all(row.count("<td") == 5 for row in html.split("<tr")[2:]), html
 
 
@@ -191,8 +191,9 @@ def test_result_columns_in_field_order_with_exact_integers(nb):
     assert table[3].split()[:3] == ["2", "3", "FAILED"], table
     assert table[3].index("FAILED") == table[0].index("zeta"), table
     html = next(h for h in outputs(c, "text/html") if "sluice-sweep" in h)
-    assert "<td>line one\\nline 2</td>" in html and "\n" not in html, html
-    assert "<td>18446744073709551615</td>" in html, html
+    nowrap = '<td style="white-space:nowrap">'
+    assert f"{nowrap}line one\\nline 2</td>" in html and "\n" not in html, html
+    assert f"{nowrap}18446744073709551615</td>" in html, html
 
 
 def test_a_long_text_is_cut_in_the_table_and_whole_in_its_title(nb):
@@ -211,7 +212,24 @@ def test_a_long_text_is_cut_in_the_table_and_whole_in_its_title(nb):
     html = next(h for h in outputs(c, "text/html") if "sluice-sweep" in h)
     escaped = whole.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
     cut = whole[:39].replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;") + "…"
-    assert f'<td title="{escaped}">{cut}</td>' in html, html
+    assert f'<td style="white-space:nowrap" title="{escaped}">{cut}</td>' in html, html
+
+
+def test_values_read_apart_and_wide_integers_exactly(nb):
+    """Parameters and objectives that differ past four significant digits
+    get the digits that tell them apart; integers wider than i64 read as
+    the session wrote them, in the table and the live progress."""
+    _, kc, _ = nb
+    c = run_cell(kc, "%%sweep x in [u64::MAX, 1u64], y in [1.0001, 1.0002] -> apart --maximize value\n"
+                     "1000000.0 + y * 0.001 + (x > 1) as u8 as f64 * 1e-7", timeout=TIMEOUT)
+    assert c.status == "ok", c.error()
+    table = table_of(c)
+    assert "18446744073709551615" in table and "1.0001 " in table and "1.0002 " in table, table
+    assert "1000000.0010002" in table and "1000000.0010001" in table, table
+    assert "1.84467e19" not in table and "18446700000000000000" not in table, table
+    progress = "\n".join(m["content"]["data"].get("text/plain", "") for m in c.outputs
+                         if m["msg_type"] in ("display_data", "update_display_data"))
+    assert "at x=18446744073709551615, y=1.0002 (configuration 1)" in progress, progress
 
 
 def test_no_wait_then_wait_shows_the_table(nb):

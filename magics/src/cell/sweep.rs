@@ -370,7 +370,7 @@ fn rows_of(
             params: c
                 .iter()
                 .enumerate()
-                .map(|(p, &v)| m.params[p].values[v].text())
+                .map(|(p, &v)| m.params[p].shown(v))
                 .collect(),
             params_json: rows_json[i].clone(),
             result,

@@ -15,16 +15,51 @@ const DIGITS: usize = 4;
 /// The longest text shown in one cell.
 const CELL_CHARS: usize = 40;
 
+/// Significant digits per column of floats: [`DIGITS`], or as many more as
+/// it takes for different values to read differently (`1.0001` and
+/// `1.0002`, not `1` twice), at most 17.
+#[derive(Debug, Clone)]
+pub(super) struct Digits {
+    /// Per parameter.
+    pub params: Vec<usize>,
+    /// The objective's.
+    pub objective: usize,
+}
+
+impl Digits {
+    /// The digits the rows' values need.
+    pub(super) fn of(m: &SweepSpec, rows: &[Row]) -> Digits {
+        let params = (0..m.params.len())
+            .map(|p| {
+                distinguishing(
+                    rows.iter()
+                        .filter_map(|r| r.params.get(p).and_then(|v| v.parse::<f64>().ok())),
+                )
+            })
+            .collect();
+        Digits {
+            params,
+            objective: distinguishing(rows.iter().filter_map(|r| r.objective)),
+        }
+    }
+}
+
+/// The fewest significant digits, from [`DIGITS`], at which the different
+/// finite `values` all read differently.
+fn distinguishing(values: impl Iterator<Item = f64>) -> usize {
+    crate::numfmt::distinguishing_digits(values, DIGITS)
+}
+
 /// The objective's cell: a whole number as the task wrote it (a `u64`
-/// stays exact), a float to [`DIGITS`] significant digits.
-fn objective_text(m: &SweepSpec, r: &Row) -> String {
+/// stays exact), a float to `digits` significant digits.
+fn objective_text(m: &SweepSpec, r: &Row, digits: usize) -> String {
     let written = r.result.as_ref().and_then(|v| {
         let f = objective_field(m)?;
         v.get(f).or((f == "value").then_some(v))
     });
     match written {
         Some(v @ serde_json::Value::Number(n)) if !n.is_f64() => v.to_string(),
-        _ => r.objective.map_or_else(String::new, |v| sig(v, DIGITS)),
+        _ => r.objective.map_or_else(String::new, |v| sig(v, digits)),
     }
 }
 
@@ -141,24 +176,39 @@ pub(super) fn cut(text: &str) -> String {
     }
 }
 
-/// An HTML table cell of `text`: cut as [`cut`] does, the whole text in
-/// its `title` (shown on hover) when it was cut; both escaped.
+/// Keeps a cell's text on one line. On each cell, not the table: the
+/// front ends' own rule for cells (JupyterLab's `td { white-space: normal
+/// }`) wins over one inherited from the table.
+pub(super) const NOWRAP: &str = "white-space:nowrap";
+
+/// An HTML table cell of `text`, on one line ([`NOWRAP`]): cut as [`cut`]
+/// does, the whole text in its `title` (shown on hover) when it was cut;
+/// both escaped.
 pub(super) fn td(text: &str) -> String {
     let shown = cut(text);
     if shown == text {
-        format!("<td>{}</td>", esc(text))
+        format!("<td style=\"{NOWRAP}\">{}</td>", esc(text))
     } else {
-        format!("<td title=\"{}\">{}</td>", esc(text), esc(&shown))
+        format!(
+            "<td style=\"{NOWRAP}\" title=\"{}\">{}</td>",
+            esc(text),
+            esc(&shown)
+        )
     }
 }
 
 /// The cells of one row after the parameters: the objective, then each
 /// result column; a failed row has its status in the first result column.
 /// Whole texts, on one line: the table cuts them ([`cut`], [`td`]).
-pub(super) fn row_cells(m: &SweepSpec, r: &Row, columns: &[String]) -> Vec<String> {
+pub(super) fn row_cells(
+    m: &SweepSpec,
+    r: &Row,
+    columns: &[String],
+    digits: &Digits,
+) -> Vec<String> {
     let mut cells = Vec::new();
     if m.objective.is_some() {
-        cells.push(objective_text(m, r));
+        cells.push(objective_text(m, r, digits.objective));
     }
     // Where JSON lost the words (`None`, an enum variant, NaN), the
     // result's RON text has them.
@@ -189,12 +239,14 @@ pub(super) fn row_cells(m: &SweepSpec, r: &Row, columns: &[String]) -> Vec<Strin
     cells.iter().map(|c| one_line(c)).collect()
 }
 
-/// A parameter's value as shown (floats to a few significant digits).
-pub(super) fn param_text(m: &SweepSpec, p: usize, shown: &str) -> String {
+/// A parameter's value as shown (floats to the column's significant
+/// digits, integers exact).
+pub(super) fn param_text(m: &SweepSpec, p: usize, shown: &str, digits: &Digits) -> String {
     match m.params.get(p).map(|p| p.ty) {
-        Some(ParamType::Float) => shown
-            .parse::<f64>()
-            .map_or_else(|_| one_line(shown), |f| sig(f, DIGITS)),
+        Some(ParamType::Float) => shown.parse::<f64>().map_or_else(
+            |_| one_line(shown),
+            |f| sig(f, digits.params.get(p).copied().unwrap_or(DIGITS)),
+        ),
         _ => one_line(shown),
     }
 }
@@ -202,6 +254,17 @@ pub(super) fn param_text(m: &SweepSpec, p: usize, shown: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn close_values_get_the_digits_that_tell_them_apart() {
+        let d = |v: &[f64]| distinguishing(v.iter().copied());
+        assert_eq!(d(&[0.1, 0.01, 1e-4]), DIGITS);
+        assert_eq!(d(&[1.0001, 1.0002, 1.0003, 1.0004]), 5);
+        assert_eq!(d(&[1_000_000.001_000_1, 1_000_000.001_000_2]), 14);
+        assert_eq!(d(&[1.0, 1.0, f64::NAN, f64::INFINITY]), DIGITS);
+        assert_eq!(d(&[0.1 + 0.2, 0.3]), 17);
+        assert_eq!(sig(1_000_000.001_000_1, 14), "1000000.0010001");
+    }
 
     #[test]
     fn control_characters_are_written_as_escapes() {
@@ -212,12 +275,15 @@ mod tests {
 
     #[test]
     fn a_cut_cell_keeps_its_whole_text_in_its_title() {
-        assert_eq!(td("short & sweet"), "<td>short &amp; sweet</td>");
+        assert_eq!(
+            td("short & sweet"),
+            "<td style=\"white-space:nowrap\">short &amp; sweet</td>"
+        );
         let long = format!("<b>{}</b> \"end\"", "x".repeat(50));
         let cell = td(&long);
         assert!(
             cell.starts_with(&format!(
-                "<td title=\"&lt;b&gt;{}&lt;/b&gt; &quot;end&quot;\">",
+                "<td style=\"white-space:nowrap\" title=\"&lt;b&gt;{}&lt;/b&gt; &quot;end&quot;\">",
                 "x".repeat(50)
             )),
             "{cell}"

@@ -2,7 +2,7 @@
 //! marked), the plot of the objective against each parameter, and the table
 //! saved as `.csv` (the csv crate) or `.json`.
 
-use super::sweep_cells::{cut, param_text, result_columns, row_cells, td};
+use super::sweep_cells::{Digits, NOWRAP, cut, param_text, result_columns, row_cells, td};
 use super::sweep_config::params_of;
 use std::fmt::Write as _;
 
@@ -155,6 +155,7 @@ pub(super) fn render_table(
             order.len()
         ),
     });
+    let digits = Digits::of(m, rows);
     let mut lines: Vec<Vec<String>> = vec![head.clone()];
     for &i in shown {
         let r = &rows[i];
@@ -166,10 +167,10 @@ pub(super) fn render_table(
             r.params
                 .iter()
                 .enumerate()
-                .map(|(p, v)| param_text(m, p, v)),
+                .map(|(p, v)| param_text(m, p, v, &digits)),
         );
         // A failed row's status reads whole (it spans the result columns).
-        let cells = row_cells(m, r, &columns);
+        let cells = row_cells(m, r, &columns, &digits);
         if r.result.is_some() {
             line.extend(cells.iter().map(|c| cut(c)));
         } else {
@@ -178,7 +179,18 @@ pub(super) fn render_table(
         lines.push(line);
     }
     let text = text_form(&lines, fold_note.as_deref());
-    let html = html_form(m, rows, shown, best, &head, &columns, fold_note.as_deref());
+    let html = html_form(
+        m,
+        rows,
+        Shown {
+            rows: shown,
+            best,
+            head: &head,
+            columns: &columns,
+            fold_note: fold_note.as_deref(),
+            digits: &digits,
+        },
+    );
     Rendered {
         text: text.trim_end().to_string(),
         html: Some(html),
@@ -213,27 +225,47 @@ fn text_form(lines: &[Vec<String>], fold_note: Option<&str>) -> String {
     text
 }
 
+/// What of the table is shown, and how.
+struct Shown<'a> {
+    /// The rows shown, in order.
+    rows: &'a [usize],
+    /// The best row.
+    best: Option<usize>,
+    /// The header.
+    head: &'a [String],
+    /// The result columns.
+    columns: &'a [String],
+    /// The line under a folded table.
+    fold_note: Option<&'a str>,
+    /// Significant digits per column.
+    digits: &'a Digits,
+}
+
 /// The HTML form: the best row tinted green and bold, failed rows tinted
 /// red with their status across the result columns, the fold's line under
 /// the table.
-fn html_form(
-    m: &SweepSpec,
-    rows: &[Row],
-    shown: &[usize],
-    best: Option<usize>,
-    head: &[String],
-    columns: &[String],
-    fold_note: Option<&str>,
-) -> String {
+fn html_form(m: &SweepSpec, rows: &[Row], view: Shown<'_>) -> String {
+    let Shown {
+        rows: shown,
+        best,
+        head,
+        columns,
+        fold_note: _,
+        digits,
+    } = view;
     let obj = m.objective.is_some();
     let mut html =
         String::from("<table class=\"sluice-sweep\" style=\"white-space:nowrap\"><thead><tr>");
     for h in head {
         // Statuses read left to right: their header starts where they do.
         if h == ERROR_COLUMN && columns == [ERROR_COLUMN] {
-            let _ = write!(html, "<th style=\"text-align:left\">{}</th>", esc(h));
+            let _ = write!(
+                html,
+                "<th style=\"{NOWRAP};text-align:left\">{}</th>",
+                esc(h)
+            );
         } else {
-            let _ = write!(html, "<th>{}</th>", esc(h));
+            let _ = write!(html, "<th style=\"{NOWRAP}\">{}</th>", esc(h));
         }
     }
     html.push_str("</tr></thead><tbody>");
@@ -252,13 +284,13 @@ fn html_form(
         };
         let _ = write!(
             html,
-            "<tr{style}><td>{}</td><td>{i}</td>",
+            "<tr{style}><td style=\"{NOWRAP}\">{}</td><td style=\"{NOWRAP}\">{i}</td>",
             if Some(i) == best { "★" } else { "" }
         );
         for (p, v) in r.params.iter().enumerate() {
-            let _ = write!(html, "<td>{}</td>", esc(&param_text(m, p, v)));
+            html.push_str(&td(&param_text(m, p, v, digits)));
         }
-        let cells = row_cells(m, r, columns);
+        let cells = row_cells(m, r, columns, digits);
         if r.result.is_none() {
             let (objective, status) = cells.split_at(usize::from(obj));
             for c in objective {
@@ -278,7 +310,7 @@ fn html_form(
         html.push_str("</tr>");
     }
     html.push_str("</tbody></table>");
-    if let Some(n) = fold_note {
+    if let Some(n) = view.fold_note {
         let _ = write!(
             html,
             "<div class=\"sluice-fold\" style=\"{UI_FONT};font-size:12px;{MUTED}\">{}</div>",
@@ -461,7 +493,10 @@ mod tests {
             ]
         );
         let html = t.html.unwrap_or_default();
-        assert!(html.contains("<td>two\\nlines</td>"), "{html}");
+        assert!(
+            html.contains("<td style=\"white-space:nowrap\">two\\nlines</td>"),
+            "{html}"
+        );
         assert!(!html.contains("two\nlines"), "{html}");
     }
 
@@ -483,7 +518,7 @@ mod tests {
         assert_eq!(lines[2].find("FAILED"), Some(at), "{}", t.text);
         let html = t.html.unwrap_or_default();
         assert!(
-            html.contains("<th style=\"text-align:left\">error</th>"),
+            html.contains("<th style=\"white-space:nowrap;text-align:left\">error</th>"),
             "{html}"
         );
         // Every row has as many cells as the header.

@@ -78,9 +78,15 @@ impl SweepProgress {
                     .enumerate()
                     .map(|(p, &k)| {
                         let param = &self.spec.params[p];
-                        let text = param.values[k].text();
+                        let text = param.shown(k);
                         let shown = text.parse::<f64>().ok().filter(|_| text.contains('.'));
-                        format!("{}={}", param.name, shown.map_or(text, |f| sig(f, 4)))
+                        // As many digits as tell the parameter's values apart.
+                        let digits = crate::numfmt::distinguishing_digits(
+                            (0..param.values.len())
+                                .filter_map(|j| param.shown(j).parse::<f64>().ok()),
+                            4,
+                        );
+                        format!("{}={}", param.name, shown.map_or(text, |f| sig(f, digits)))
                     })
                     .collect();
                 format!(

@@ -220,6 +220,11 @@ fn text(jobs: &[JobTimeline], f: &Figures) -> String {
     t.trim_end().to_string()
 }
 
+/// Keeps a cell on one line: on each cell, since the front ends' own rule
+/// for cells (JupyterLab's `td { white-space: normal }`) wins over one the
+/// table gives.
+const NOWRAP: &str = "white-space:nowrap";
+
 fn html(jobs: &[JobTimeline], f: &Figures, svg: &str) -> String {
     let mut h = format!(
         "<div class=\"sluice-report\"><p>{}</p><table style=\"white-space:nowrap\"><tr>",
@@ -228,7 +233,7 @@ fn html(jobs: &[JobTimeline], f: &Figures, svg: &str) -> String {
     for (v, bar, ok) in marks(f) {
         let _ = write!(
             h,
-            "<td><b>{}</b> <span title=\"the guide's bar\">{} {}</span></td>",
+            "<td style=\"{NOWRAP}\"><b>{}</b> <span title=\"the guide's bar\">{} {}</span></td>",
             esc(&v),
             mark_symbol(f, ok),
             esc(&bar)
@@ -240,13 +245,13 @@ fn html(jobs: &[JobTimeline], f: &Figures, svg: &str) -> String {
         esc(&critical_line(f))
     );
     for c in HEADERS {
-        let _ = write!(h, "<th>{}</th>", esc(c));
+        let _ = write!(h, "<th style=\"{NOWRAP}\">{}</th>", esc(c));
     }
     h.push_str("</tr>");
     for j in &f.jobs {
         h.push_str("<tr>");
         for c in row(j) {
-            let _ = write!(h, "<td>{}</td>", esc(&c));
+            let _ = write!(h, "<td style=\"{NOWRAP}\">{}</td>", esc(&c));
         }
         h.push_str("</tr>");
     }
@@ -392,7 +397,7 @@ mod tests {
             r.text
         );
         let html = r.html.as_deref().unwrap_or("");
-        assert!(html.contains("<th>CPU eff.</th>"));
+        assert!(html.contains("<th style=\"white-space:nowrap\">CPU eff.</th>"));
         assert!(html.contains("<svg"), "the chart is in the HTML too");
     }
 }
