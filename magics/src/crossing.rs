@@ -170,7 +170,16 @@ pub fn ron_fields(text: &str) -> Vec<(String, String)> {
     let inner = &r[open + 1..r.len() - 1];
     let mut parts = Vec::new();
     let (mut depth, mut start, mut in_str, mut escaped) = (0i32, 0usize, false, false);
+    // The end of a char literal being skipped (`'"'`, `'\''`, `'('`).
+    let mut skip_to = 0usize;
     for (i, c) in inner.char_indices() {
+        if i < skip_to {
+            continue;
+        }
+        if !in_str && c == '\'' {
+            skip_to = char_literal_end(inner, i);
+            continue;
+        }
         if in_str {
             match (escaped, c) {
                 (true, _) => escaped = false,
@@ -202,6 +211,22 @@ pub fn ron_fields(text: &str) -> Vec<(String, String)> {
                 .then(|| (k.to_string(), v.trim().to_string()))
         })
         .collect()
+}
+
+/// The byte just past the RON char literal that starts at `at` (a `'`):
+/// `'a'`, `'"'`, `'\''`, `'\\'`, `'\u{1F600}'`.
+fn char_literal_end(text: &str, at: usize) -> usize {
+    let rest = &text[at + 1..];
+    let body = if rest.starts_with('\\') {
+        // An escape: up to the next quote after its first character.
+        rest.char_indices()
+            .skip(2)
+            .find(|&(_, c)| c == '\'')
+            .map_or(rest.len(), |(j, _)| j)
+    } else {
+        rest.chars().next().map_or(0, char::len_utf8)
+    };
+    (at + 1 + body + 1).min(text.len())
 }
 
 /// Reads a value's top-level keys (string keys only), skipping the rest.
@@ -308,6 +333,18 @@ mod tests {
             ]
         );
         assert!(ron_fields("{\"a\": 1}").is_empty());
+        let chars = format!(r#"{RON_PREFIX}(ch: '"', q: '\'', b: '\\', p: '(', u: Some(()))"#);
+        assert_eq!(
+            ron_fields(&chars),
+            [
+                ("ch", "'\"'"),
+                ("q", "'\\''"),
+                ("b", "'\\\\'"),
+                ("p", "'('"),
+                ("u", "Some(())")
+            ]
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+        );
         assert!(ron_fields(&format!("{RON_PREFIX}[1, 2]")).is_empty());
     }
 

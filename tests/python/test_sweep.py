@@ -308,3 +308,33 @@ def test_a_sweep_body_keeps_its_columns_and_a_panics_first_line(nb):
     e = run_cell(kc, "%%sweep a in [1, 2] -> badcol\nundefined_name + a", timeout=TIMEOUT)
     assert e.status == "error"
     assert "cell:2:1" in "\n".join(e.error()["traceback"]), e.error()
+
+
+def test_result_fields_keep_their_words_and_maps_read_compactly(nb):
+    """A char field that is a quote does not hide the other fields' words
+    (`Some(())` is not NaN), and a map field reads compactly, not as JSON."""
+    _, kc, _ = nb
+    ok(kc, "use std::collections::BTreeMap;\n"
+           "#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]\n"
+           "pub struct Worded { pub score: f64, pub ch: char, pub unit: Option<()>, pub map: BTreeMap<String, f64> }")
+    c = run_cell(kc, "%%sweep lr in [0.1, 0.7] -> worded --maximize score\n"
+                     "Worded { score: lr, ch: '\"', unit: Some(()), map: BTreeMap::from([(\"k\".to_string(), lr / 3.0)]) }",
+                 timeout=TIMEOUT)
+    assert c.status == "ok", c.error()
+    table = table_of(c)
+    assert "Some(())" in table and "NaN" not in table, table
+    assert "{k: 0.2333}" in table and '{"k"' not in table, table
+
+
+def test_a_result_struct_redefined_after_its_sweep(nb):
+    """The sweep's waiting binds read into the struct as it was; a cell that
+    then redefines the struct is not built together with them."""
+    _, kc, _ = nb
+    ok(kc, "#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]\npub struct Redefined { pub score: f64, pub a: u8 }")
+    c = run_cell(kc, "%%sweep k in [1, 2] -> redo --maximize score\nRedefined { score: k as f64, a: 1 }", timeout=TIMEOUT)
+    assert c.status == "ok", c.error()
+    ok(kc, "#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]\npub struct Redefined { pub score: f64, pub b: String }")
+    c = run_cell(kc, "%%sweep lr in [0.1, 0.7] -> redo2 --maximize score\nRedefined { score: lr, b: \"x\".into() }",
+                 timeout=TIMEOUT)
+    assert c.status == "ok", c.error()
+    assert value(kc, "redo2_best.1.b.clone()") == '"x"'

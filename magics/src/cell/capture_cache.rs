@@ -146,7 +146,7 @@ fn after_one_dot(before: &[u8]) -> bool {
 
 /// The identifier tokens of `code` (`r#name` read as `name`), leaving out
 /// fields and methods (`x.name`, `x\n    .name()`).
-fn identifiers(code: &str) -> HashSet<&str> {
+pub(super) fn identifiers(code: &str) -> HashSet<&str> {
     let mut out = HashSet::new();
     let bytes = code.as_bytes();
     let mut i = 0;
@@ -175,6 +175,20 @@ fn identifiers(code: &str) -> HashSet<&str> {
         }
     }
     out
+}
+
+/// The names `code` defines as types, traits or modules (`struct W`,
+/// `enum E`, `type T`, `union U`, `trait Tr`, `mod m`), by token.
+pub(super) fn defined_type_names(code: &str) -> Vec<&str> {
+    let words: Vec<&str> = code
+        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .filter(|w| !w.is_empty())
+        .collect();
+    words
+        .windows(2)
+        .filter(|w| matches!(w[0], "struct" | "enum" | "type" | "union" | "trait" | "mod"))
+        .map(|w| w[1])
+        .collect()
 }
 
 #[cfg(test)]
@@ -228,6 +242,16 @@ mod tests {
         assert_eq!(c.get("seed_offset", "i64"), Some("0"));
         c.before_session_code(":clear");
         assert_eq!(c.get("seed_offset", "i64"), None);
+    }
+
+    #[test]
+    fn type_names_a_cell_defines() {
+        assert_eq!(
+            defined_type_names(
+                "#[derive(Debug)]\npub struct W { a: u8 }\nenum E { A }\nlet struct_x = 1;"
+            ),
+            ["W", "E"]
+        );
     }
 
     #[test]

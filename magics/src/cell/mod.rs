@@ -101,6 +101,20 @@ impl Magics {
         self.pending.prelude()
     }
 
+    /// Whether `code` (a plain cell) defines a type the waiting binds name
+    /// (a struct redefined after the sweep that returned it): the binds
+    /// must then be evaluated before it, against the type they were made
+    /// for ([`Magics::flush_pending`]), not in its block.
+    pub fn binds_use_types_defined_in(&self, code: &str) -> bool {
+        let Some(prelude) = self.pending.prelude() else {
+            return false;
+        };
+        let used = capture_cache::identifiers(&prelude);
+        capture_cache::defined_type_names(code)
+            .iter()
+            .any(|n| used.contains(n))
+    }
+
     /// Names whose binds are waiting.
     pub fn pending_names(&self) -> Vec<String> {
         self.pending.names()

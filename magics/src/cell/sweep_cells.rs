@@ -217,10 +217,14 @@ pub(super) fn row_cells(
         .as_deref()
         .map(crate::crossing::ron_fields)
         .unwrap_or_default();
+    // A map keeps its compact form (its RON text is JSON-like, with every
+    // digit); a named value (`Big(n: 7)`, `None`, `Some(())`) its words.
     let worded = |c: &str, v: &serde_json::Value| match v {
-        serde_json::Value::Null | serde_json::Value::Object(_) => {
-            ron.iter().find(|(k, _)| k == c).map(|(_, t)| t.clone())
-        }
+        serde_json::Value::Null | serde_json::Value::Object(_) => ron
+            .iter()
+            .find(|(k, _)| k == c)
+            .map(|(_, t)| t.clone())
+            .filter(|t| v.is_null() || !t.starts_with('{')),
         _ => None,
     };
     match &r.result {

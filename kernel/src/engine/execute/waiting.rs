@@ -14,15 +14,20 @@ use super::{OtherCells, Outcome, Worker, compile_error, compile_error_in, simple
 impl Worker {
     /// The block evcxr evaluates for a plain cell: the binds of finished
     /// magic cells and the waiting items-only cells, then the cell (one
-    /// build instead of several). Before an evcxr command the binds are
-    /// evaluated on their own. Also says whether binds are in the block.
+    /// build instead of several). Before an evcxr command, or a cell that
+    /// redefines a type they read into, the binds are evaluated on their own. Also says whether binds are in the block.
     pub(super) fn block_for(
         &mut self,
         cell: &str,
         shape: Option<&Shape>,
     ) -> Result<(Assembled, bool), ErrorOutput> {
         let mut prelude = self.magics.pending_prelude();
-        if prelude.is_some() && deferred_items::starts_with_command(cell) {
+        // Before a command, and before a cell that redefines a type the
+        // binds read into, the binds are evaluated on their own.
+        if prelude.is_some()
+            && (deferred_items::starts_with_command(cell)
+                || self.magics.binds_use_types_defined_in(cell))
+        {
             let ctx = self
                 .ctx
                 .as_mut()
