@@ -97,6 +97,16 @@ pub struct CellReport {
 
 type ChildHandle = std::sync::Arc<std::sync::Mutex<std::process::Child>>;
 
+/// Set when the session process ended between cells; taken by
+/// [`take_session_died`].
+static SESSION_DIED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Whether the session process ended between cells since the last call
+/// (call after [`Streams::publish`], so every record so far is read).
+pub fn take_session_died() -> bool {
+    SESSION_DIED.swap(false, std::sync::atomic::Ordering::SeqCst)
+}
+
 enum Control {
     SetParent(Option<Box<JupyterMessage>>),
     SetChild(ChildHandle),
@@ -324,6 +334,10 @@ impl Forwarder {
             Event::Lost { cause, why } => self.ending = Some(Ending::Lost { cause, why }),
             Event::Died { cause } => {
                 tracing::warn!("the session process ended between cells: {cause}");
+                // What it published and what the magics kept of its
+                // variables are no longer the session's.
+                crate::runtime::environment::forget_published();
+                SESSION_DIED.store(true, std::sync::atomic::Ordering::SeqCst);
                 self.died = Some(cause);
             }
             Event::Notice { text } => {

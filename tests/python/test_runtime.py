@@ -147,6 +147,29 @@ def test_sigkill_from_outside_keeps_every_variable(session):
     assert_untouched(kc)
 
 
+def test_a_session_killed_between_cells_sends_tasks_nothing_of_it():
+    """A magic after the session process was killed while idle sends
+    neither a variable it kept from that process nor its environment; after
+    `:clear` the magics bring their crates back."""
+    km, kc = start_new_kernel(kernel_name="sluice", startup_timeout=STARTUP_TIMEOUT,
+                              cwd=tempfile.mkdtemp())
+    try:
+        ok(kc, 'let y: i64 = 6; unsafe { std::env::set_var("SLUICE_TEST_KILLED", "before") };')
+        ok(kc, "%%slurm run -> o\ny * 2")
+        os.kill(int(value(kc, "std::process::id()")), signal.SIGKILL)
+        time.sleep(1)
+        c = run_cell(kc, "%%slurm run -> o2\ny * 3")
+        assert c.status == "error" and "`y`" in c.error()["evalue"], c.error()
+        ok(kc, '%%slurm run -> o3\nstd::env::var("SLUICE_TEST_KILLED").is_err()')
+        assert value(kc, "o3") == "true"
+        ok(kc, ":clear")
+        ok(kc, "%%slurm run -> o4\n5i64")
+        assert value(kc, "o4") == "5"
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+
+
 # --- interrupts ------------------------------------------------------------
 
 @pytest.mark.parametrize("loop", [SLEEP_LOOP, BUSY_LOOP], ids=["sleeping", "busy"])

@@ -218,6 +218,14 @@ impl Worker {
         }
 
         let started = std::time::Instant::now();
+        // Records of a session that ended since the last cell are read
+        // first: what the magics kept of it must go.
+        if let Some(s) = &self.streams {
+            s.publish();
+        }
+        if crate::streams::take_session_died() {
+            self.magics.session_lost();
+        }
         self.magics.before_cell(&req.code);
         let outcome = match pager::request(&req.code) {
             Some(name) => {

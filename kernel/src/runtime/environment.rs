@@ -139,6 +139,15 @@ pub fn read_published() -> Option<Vec<(String, String)>> {
     read_from(Path::new(&std::env::var_os(FILE_VAR)?))
 }
 
+/// Forgets what the session published (the session process it came from
+/// ended between cells): until a session process publishes again, the
+/// magics ask the session, which says what was lost.
+pub fn forget_published() {
+    if let Some(path) = std::env::var_os(FILE_VAR) {
+        let _ = std::fs::remove_file(path);
+    }
+}
+
 fn read_from(path: &Path) -> Option<Vec<(String, String)>> {
     let text = std::fs::read(path).ok()?;
     let published: Published = serde_json::from_slice(&text).ok()?;

@@ -122,6 +122,11 @@ impl CaptureCache {
         });
     }
 
+    /// Forgets everything (the session process that held the values ended).
+    pub(super) fn clear(&mut self) {
+        self.kept.clear();
+    }
+
     /// A bind of `name` waits for the next cell: forget it.
     pub(super) fn forget(&mut self, name: &str) {
         self.kept.remove(name);

@@ -71,6 +71,10 @@ impl Magics {
     /// them (a plain cell or command as a whole; of a magic, only its first
     /// line, which the session evaluates — the body runs in tasks).
     pub fn before_cell(&mut self, code: &str) {
+        // `:clear` empties the session, its crates too.
+        if code.trim_start().starts_with(":clear") {
+            self.serde_json = false;
+        }
         for name in self.pending.names() {
             self.captured.forget(&name);
         }
@@ -80,6 +84,12 @@ impl Magics {
         } else {
             self.captured.before_session_code(code);
         }
+    }
+
+    /// The session process ended between cells: nothing kept of its
+    /// variables is sent to tasks any more.
+    pub fn session_lost(&mut self) {
+        self.captured.clear();
     }
 
     /// True if `code` is a magic cell this crate handles.
