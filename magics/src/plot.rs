@@ -83,11 +83,12 @@ pub fn sweep_svg(
         root.present().map_err(|e| PlotError(e.to_string()))?;
     }
     if let Some(note) = note {
-        let room = chars_in(f64::from(width) - 20.0, 12.0);
+        let room = chars_in(f64::from(width) - 20.0, font_px(12.0));
         for (k, line) in two_lines(&note, room).iter().enumerate() {
             let attrs = format!(
-                "x=\"10\" y=\"{}\" font-family=\"sans-serif\" font-size=\"12\" fill=\"{INK}\"",
-                plots_h + 14 + 16 * k as u32
+                "x=\"10\" y=\"{}\" font-family=\"sans-serif\" font-size=\"{}\" fill=\"{INK}\"",
+                plots_h + 14 + 16 * k as u32,
+                font_px(12.0)
             );
             extra.push_str(&titled(&attrs, line, &note));
         }
@@ -218,11 +219,12 @@ where
     let (aw, _) = area.dim_in_pixel();
     let caption = format!("{} vs {}", axes.objective, panel.name);
     let attrs = format!(
-        "x=\"{}\" y=\"{}\" text-anchor=\"middle\" font-family=\"sans-serif\" font-size=\"14\" fill=\"{INK}\"",
+        "x=\"{}\" y=\"{}\" text-anchor=\"middle\" font-family=\"sans-serif\" font-size=\"{}\" fill=\"{INK}\"",
+        font_px(14.0),
         ax + aw as i32 / 2,
         ay + 18
     );
-    let room = chars_in(f64::from(aw) - 16.0, 14.0);
+    let room = chars_in(f64::from(aw) - 16.0, font_px(14.0));
     extra.push_str(&titled(&attrs, &fit(&caption, room), &caption));
     let mut chart = ChartBuilder::on(area)
         .margin(10)
@@ -232,7 +234,7 @@ where
         .build_cartesian_2d(x, y)
         .map_err(|e| err(&e))?;
     let (px, py) = chart.plotting_area().get_pixel_range();
-    let x_room = chars_in(f64::from(px.end - px.start), 12.0);
+    let x_room = chars_in(f64::from(px.end - px.start), font_px(12.0));
     let x_desc = match x_offset {
         Some(off) => {
             let off = format!(" (+{})", sig(off, 17));
@@ -241,7 +243,10 @@ where
         }
         None => fit(&panel.name, x_room),
     };
-    let y_desc = fit(axes.objective, chars_in(f64::from(py.end - py.start), 12.0));
+    let y_desc = fit(
+        axes.objective,
+        chars_in(f64::from(py.end - py.start), font_px(12.0)),
+    );
     let categories = panel.labels.is_some();
     let format_x = |v: &f64| {
         if categories {
@@ -270,7 +275,8 @@ where
     }
     if let Some(off) = axes.y.offset {
         let attrs = format!(
-            "x=\"{}\" y=\"{}\" font-family=\"sans-serif\" font-size=\"10\" fill=\"{INK}\"",
+            "x=\"{}\" y=\"{}\" font-family=\"sans-serif\" font-size=\"{}\" fill=\"{INK}\"",
+            font_px(11.0),
             px.start,
             py.start - 4
         );
@@ -293,11 +299,12 @@ fn category_labels<X, Y>(
 {
     let (px, _) = chart.plotting_area().get_pixel_range();
     let slot = f64::from(px.end - px.start) / labels.len().max(1) as f64;
-    let room = chars_in(slot - 6.0, 11.0);
+    let room = chars_in(slot - 6.0, font_px(11.0));
     for (i, label) in labels.iter().enumerate() {
         let (x, y) = chart.backend_coord(&(i as f64, y_lo));
         let attrs = format!(
-            "x=\"{x}\" y=\"{}\" text-anchor=\"middle\" font-family=\"sans-serif\" font-size=\"11\" fill=\"{INK}\"",
+            "x=\"{x}\" y=\"{}\" text-anchor=\"middle\" font-family=\"sans-serif\" font-size=\"{}\" fill=\"{INK}\"",
+            font_px(11.0),
             y + 16
         );
         extra.push_str(&titled(&attrs, &fit(label, room), label));
@@ -329,6 +336,13 @@ where
             .map(|&(x, y, _)| Circle::new((x, y), 6, RGBColor(0xd9, 0x44, 0x3f).filled())),
     )?;
     Ok(())
+}
+
+/// The SVG font size plotters writes for a font of `size`: it scales
+/// every font by 0.8 and a little (its text is 96 dpi over a 72 pt em),
+/// and text this module writes itself matches it.
+fn font_px(size: f64) -> f64 {
+    (size * 0.806 * 10.0).round() / 10.0
 }
 
 /// The picture's paper and ink ([`crate::theme::PAPER`], [`crate::theme::INK`]).
@@ -514,7 +528,7 @@ mod tests {
             .find(|l| l.starts_with("value (max) vs a"))
             .expect("a caption");
         assert!(
-            title.contains('…') && title.chars().count() <= 34,
+            title.contains('…') && title.chars().count() <= 42,
             "{title}"
         );
         assert!(svg.contains(
