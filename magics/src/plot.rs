@@ -220,9 +220,9 @@ where
     let caption = format!("{} vs {}", axes.objective, panel.name);
     let attrs = format!(
         "x=\"{}\" y=\"{}\" text-anchor=\"middle\" font-family=\"sans-serif\" font-size=\"{}\" fill=\"{INK}\"",
-        font_px(14.0),
         ax + aw as i32 / 2,
-        ay + 18
+        ay + 18,
+        font_px(14.0),
     );
     let room = chars_in(f64::from(aw) - 16.0, font_px(14.0));
     extra.push_str(&titled(&attrs, &fit(&caption, room), &caption));
@@ -276,9 +276,9 @@ where
     if let Some(off) = axes.y.offset {
         let attrs = format!(
             "x=\"{}\" y=\"{}\" font-family=\"sans-serif\" font-size=\"{}\" fill=\"{INK}\"",
-            font_px(11.0),
             px.start,
-            py.start - 4
+            py.start - 4,
+            font_px(11.0),
         );
         let full = format!("the tick labels add to {}", sig(off, 17));
         extra.push_str(&titled(&attrs, &format!("+{}", sig(off, 17)), &full));
@@ -304,8 +304,8 @@ fn category_labels<X, Y>(
         let (x, y) = chart.backend_coord(&(i as f64, y_lo));
         let attrs = format!(
             "x=\"{x}\" y=\"{}\" text-anchor=\"middle\" font-family=\"sans-serif\" font-size=\"{}\" fill=\"{INK}\"",
+            y + 16,
             font_px(11.0),
-            y + 16
         );
         extra.push_str(&titled(&attrs, &fit(label, room), label));
     }
@@ -568,5 +568,25 @@ mod tests {
         cx.dedup();
         // Three spread points (fill and outline share a spot) and the best.
         assert_eq!(cx.len(), 4, "{cx:?}");
+    }
+
+    #[test]
+    fn own_text_sits_inside_the_picture_at_plotters_scale() {
+        let labels = ["a", "b"];
+        let panels = [panel("name", &[0.0, 1.0], Some(&labels), false)];
+        let svg = sweep_svg("v", &panels, &[Some(1.0), Some(f64::INFINITY)], None).expect("draws");
+        let attr = |t: &str, name: &str| -> f64 {
+            t.split(&format!(" {name}=\""))
+                .nth(1)
+                .and_then(|r| r.split('"').next())
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(-1.0)
+        };
+        let (w, h) = (attr(&svg, "width"), attr(&svg, "height"));
+        for t in svg.split("<text").skip(1) {
+            let (x, y, size) = (attr(t, "x"), attr(t, "y"), attr(t, "font-size"));
+            assert!((0.0..=w).contains(&x) && (0.0..=h).contains(&y), "{t}");
+            assert!((8.0..=12.0).contains(&size), "{t}");
+        }
     }
 }
