@@ -21,15 +21,27 @@ pub fn nice_ticks(lo: f64, hi: f64, n: usize) -> Vec<f64> {
         .map(|m| m * power)
         .find(|s| *s >= raw)
         .unwrap_or(10.0 * power);
-    let first = (lo / step).ceil() as i64;
-    let last = (hi / step).floor() as i64;
-    // Rounded through text, so 3 × 0.2 is 0.6, not 0.6000000000000001.
-    (first..=last)
+    let (first, last) = ((lo / step).ceil(), (hi / step).floor());
+    // Past 2^53 steps from zero, k × step no longer lands on distinct
+    // values: the ends only.
+    if !(first.abs() < 9.0e15 && last.abs() < 9.0e15) || last < first {
+        return vec![lo, hi];
+    }
+    // Rounded through text at the step's last decimal, so 3 × 0.2 is 0.6,
+    // not 0.6000000000000001, and 1000000.0010001 keeps all its digits.
+    let decimals = (-step.log10().floor()).clamp(0.0, 340.0) as usize;
+    let ticks: Vec<f64> = (first as i64..=last as i64)
         .map(|k| {
             let v = k as f64 * step;
-            format!("{v:.12e}").parse().unwrap_or(v)
+            format!("{v:.decimals$}").parse().unwrap_or(v)
         })
-        .collect()
+        .filter(|v| (lo..=hi).contains(v))
+        .collect();
+    if ticks.is_empty() {
+        vec![lo, hi]
+    } else {
+        ticks
+    }
 }
 
 /// Whole-number ticks in [lo, hi]: every integer when there are at most
@@ -102,9 +114,78 @@ fn spans(vs: &[f64], ratio: f64) -> bool {
 /// beyond in scientific notation (`-2e6`, `1.5e5`), so a label never runs
 /// into the axis title. `-0` reads `0`.
 pub fn compact(v: f64) -> String {
+    compact_to(v, 3)
+}
+
+/// Labels for `ticks` (ascending) that tell every tick apart, and the
+/// offset they are read from, if any: [`compact`] when its labels differ;
+/// whole numbers written out (`1000001`) up to eight digits; up to six
+/// significant digits (`1.00015`); else each tick less a round offset
+/// (`1e-7` for 1000000.0010001 read from 1000000.001), the offset going
+/// into the axis title ([`offset_title`]).
+pub fn tick_labels(ticks: &[f64]) -> (Vec<String>, Option<f64>) {
+    let apart = |labels: &[String]| {
+        let mut sorted = labels.to_vec();
+        sorted.sort();
+        sorted.dedup();
+        sorted.len() == labels.len()
+    };
+    let labels: Vec<String> = ticks.iter().map(|t| compact(*t)).collect();
+    if apart(&labels) {
+        return (labels, None);
+    }
+    if ticks.iter().all(|t| t.fract() == 0.0 && t.abs() < 1e8) {
+        return (
+            ticks.iter().map(|t| format!("{:.0}", t + 0.0)).collect(),
+            None,
+        );
+    }
+    for digits in 4..=6 {
+        let labels: Vec<String> = ticks.iter().map(|t| compact_to(*t, digits)).collect();
+        if apart(&labels) && labels.iter().all(|l| l.chars().count() <= 9) {
+            return (labels, None);
+        }
+    }
+    let (first, last) = (ticks[0], ticks[ticks.len() - 1]);
+    let unit = 10f64.powf(((last - first) * 1.01).log10().ceil());
+    let decimals = (-unit.log10()).clamp(0.0, 340.0) as usize;
+    let offset: f64 = format!("{:.decimals$}", (first / unit).floor() * unit)
+        .parse()
+        .unwrap_or(first);
+    let step = if ticks.len() > 1 {
+        (last - first) / (ticks.len() - 1) as f64
+    } else {
+        unit
+    };
+    let decimals = (-step.log10().floor() + 1.0).clamp(0.0, 340.0) as usize;
+    let labels = ticks
+        .iter()
+        .map(|t| {
+            let d: f64 = format!("{:.decimals$}", t - offset)
+                .parse()
+                .unwrap_or(t - offset);
+            compact(d)
+        })
+        .collect();
+    (labels, Some(offset))
+}
+
+/// An axis title with the offset its tick labels are read from: `value −
+/// 1000000.001` (each label is the value less the offset).
+pub fn offset_title(title: &str, offset: f64) -> String {
+    let text = crate::numfmt::sig(offset.abs(), 17);
+    if offset < 0.0 {
+        format!("{title} + {text}")
+    } else {
+        format!("{title} − {text}")
+    }
+}
+
+/// [`compact`] with `digits` significant digits.
+fn compact_to(v: f64, digits: usize) -> String {
     let v = v + 0.0;
     if v.is_finite() && v.abs() >= 1e4 {
-        let text = format!("{v:.2e}");
+        let text = format!("{v:.*e}", digits - 1);
         return match text.split_once('e') {
             Some((m, e)) => {
                 let m = m.trim_end_matches('0').trim_end_matches('.');
@@ -113,7 +194,7 @@ pub fn compact(v: f64) -> String {
             None => text,
         };
     }
-    sig(v, 3)
+    sig(v, digits)
 }
 
 #[cfg(test)]
@@ -165,5 +246,31 @@ mod tests {
         assert_eq!(compact(-0.0), "0");
         assert_eq!(compact(0.25), "0.25");
         assert_eq!(compact(1e-10), "1e-10");
+    }
+
+    #[test]
+    fn close_values_get_distinct_ticks_and_labels() {
+        // Four values differing in the fifth digit, padded as a panel pads.
+        let ticks = nice_ticks(1.0001 - 0.000024, 1.0004 + 0.000024, 5);
+        assert_eq!(ticks, vec![1.0001, 1.0002, 1.0003, 1.0004]);
+        let (labels, offset) = tick_labels(&ticks);
+        assert_eq!(labels, ["1.0001", "1.0002", "1.0003", "1.0004"]);
+        assert_eq!(offset, None);
+        // An objective of 1000000.0010001 … 1000000.0010004.
+        let (lo, hi) = (1_000_000.001_000_1 - 2.4e-8, 1_000_000.001_000_4 + 2.4e-8);
+        let ticks = nice_ticks(lo, hi, 5);
+        assert!(
+            ticks.len() >= 3 && ticks.iter().all(|t| (lo..=hi).contains(t)),
+            "{ticks:?}"
+        );
+        let (labels, offset) = tick_labels(&ticks);
+        assert_eq!(offset, Some(1_000_000.001));
+        assert_eq!(labels, ["1e-7", "2e-7", "3e-7", "4e-7"]);
+        assert_eq!(offset_title("v", 1_000_000.001), "v − 1000000.001");
+        // Whole numbers close together are written out.
+        let (labels, _) = tick_labels(&[1e6, 1e6 + 1.0, 1e6 + 2.0]);
+        assert_eq!(labels, ["1000000", "1000001", "1000002"]);
+        // Labels that compact tells apart stay compact.
+        assert_eq!(tick_labels(&[-2e6, -1e6, 0.0]).0, ["-2e6", "-1e6", "0"]);
     }
 }

@@ -6,7 +6,9 @@
 
 use std::fmt::Write as _;
 
-use crate::axis_ticks::compact;
+use crate::axis_ticks::{compact, tick_labels};
+use crate::label_fit::{chars_in, fit, titled};
+use crate::numfmt::sig;
 use crate::plot::Panel;
 use crate::render::esc;
 use crate::theme::{INK, PAPER, svg_paper};
@@ -51,8 +53,14 @@ fn numeric_axis(name: &str, xs: &[Option<f64>], log: bool) -> Axis {
     let ticks = if finite.is_empty() {
         vec![]
     } else if span > 0.0 {
-        // Compact (`-2e6`); an axis end of -0 reads 0.
-        vec![(0.0, compact(lo)), (1.0, compact(hi))]
+        // Compact (`-2e6`), with the digits that tell the ends apart
+        // (`1.0001`, `1.0004`); an axis end of -0 reads 0.
+        let ends = [lo, hi];
+        let labels = match tick_labels(&ends) {
+            (labels, None) => labels,
+            (_, Some(_)) => ends.iter().map(|v| sig(*v + 0.0, 17)).collect(),
+        };
+        vec![(0.0, labels[0].clone()), (1.0, labels[1].clone())]
     } else {
         vec![(0.5, compact(lo))]
     };
@@ -193,14 +201,26 @@ fn draw_axes(
         let x = x_of(a);
         let _ = write!(
             *s,
-            "<line x1=\"{x}\" y1=\"{TOP}\" x2=\"{x}\" y2=\"{}\" stroke=\"{INK}\" stroke-width=\"1\"/>\
-<text x=\"{x}\" y=\"{}\" text-anchor=\"middle\" font-size=\"12\" font-weight=\"bold\" fill=\"{INK}\">{}</text>",
+            "<line x1=\"{x}\" y1=\"{TOP}\" x2=\"{x}\" y2=\"{}\" stroke=\"{INK}\" stroke-width=\"1\"/>",
             TOP + HEIGHT,
-            TOP + HEIGHT + 32,
-            esc(&axis.name)
         );
-        for (t, label) in &axis.ticks {
-            let label: String = label.chars().take(16).collect();
+        // The name under its axis, in the axis's share of the width (bold
+        // 12 px is wider than plain: a tenth more per character).
+        let attrs = format!(
+            "x=\"{x}\" y=\"{}\" text-anchor=\"middle\" font-size=\"12\" font-weight=\"bold\" fill=\"{INK}\"",
+            TOP + HEIGHT + 32
+        );
+        let room = chars_in((AXIS_GAP - 10) as f64, 13.2);
+        s.push_str(&titled(&attrs, &fit(&axis.name, room), &axis.name));
+        for (t, full) in &axis.ticks {
+            // A category beside its axis, in the room to the previous axis
+            // (the first: the margin); an end above or below, in the gap.
+            let room = if *t > 0.0 && *t < 1.0 && a == 0 {
+                chars_in((MARGIN_X - 8) as f64, 11.0)
+            } else {
+                chars_in((AXIS_GAP - 16) as f64, 11.0)
+            };
+            let label = fit(full, room);
             // The ends read above and below the axis, clear of the lines
             // that meet there; a middle tick (a category) beside it, on a
             // halo of paper.
@@ -211,11 +231,10 @@ fn draw_axes(
             } else {
                 (x as f64 - 5.0, y_of(*t) + 4.0, "end")
             };
-            let _ = write!(
-                *s,
-                "<text x=\"{lx}\" y=\"{ly:.1}\" text-anchor=\"{anchor}\" fill=\"{INK}\" stroke=\"{PAPER}\" stroke-width=\"3\" paint-order=\"stroke\">{}</text>",
-                esc(&label)
+            let attrs = format!(
+                "x=\"{lx}\" y=\"{ly:.1}\" text-anchor=\"{anchor}\" fill=\"{INK}\" stroke=\"{PAPER}\" stroke-width=\"3\" paint-order=\"stroke\""
             );
+            s.push_str(&titled(&attrs, &label, full));
         }
     }
 }
@@ -277,5 +296,37 @@ mod tests {
     fn darker_is_better_either_way() {
         assert_eq!(shade(0.0), "#aacdeb");
         assert_eq!(shade(1.0), "#143c8c");
+    }
+
+    #[test]
+    fn category_labels_are_cut_with_an_ellipsis_and_titled() {
+        let long = "a considerably longer configuration name that goes on";
+        let panels = [
+            Panel {
+                name: "name".into(),
+                xs: vec![0.0, 1.0, 2.0],
+                labels: Some(vec!["short".into(), long.into(), "<b>x</b>".into()]),
+                integer: false,
+            },
+            panel("a_very_long_parameter_name_for_the_rate", &[1.0, 2.0, 3.0]),
+            panel("x", &[1.0001, 1.0002, 1.0004]),
+        ];
+        let svg = parallel_svg(
+            "v",
+            &panels,
+            &[Some(1.0), Some(2.0), Some(3.0)],
+            true,
+            Some(2),
+        )
+        .expect("drawn");
+        assert!(svg.contains(&format!("<title>{long}</title>")), "{svg}");
+        assert!(svg.contains(">a co…s on</text>"), "{svg}");
+        assert!(svg.contains("<title>a_very_long_parameter_name_for_the_rate</title>"));
+        assert!(svg.contains(">&lt;b&gt;x&lt;/b&gt;</text>"));
+        // Axis ends that compact would both write `1` read apart.
+        assert!(
+            svg.contains(">1.0001<") && svg.contains(">1.0004<"),
+            "{svg}"
+        );
     }
 }

@@ -338,3 +338,33 @@ def test_a_result_struct_redefined_after_its_sweep(nb):
                  timeout=TIMEOUT)
     assert c.status == "ok", c.error()
     assert value(kc, "redo2_best.1.b.clone()") == '"x"'
+
+
+def test_plots_tell_close_values_apart_and_fit_long_labels(nb):
+    _, kc, _ = nb
+    # Values differing in the fifth digit: distinct ticks, the objective's
+    # labels read from an offset, every gridline inside the plot.
+    c = ok(kc, "%%sweep x in [1.0001, 1.0002, 1.0003, 1.0004] -> close --maximize value\n"
+               "1000000.0 + x * 0.001")
+    svg = outputs(c, "image/svg+xml")[0]
+    texts = svg_texts(svg)
+    for label in ("1.0001", "1.0004", "1e-7", "4e-7", "+1000000.001"):
+        assert label in texts, texts
+    c = ok(kc, "%%sweep n in [1000000, 1000001, 1000002] -> near --maximize value\nn as f64")
+    texts = svg_texts(outputs(c, "image/svg+xml")[0])
+    assert "1000001" in texts and "1e6" not in texts, texts
+    # Long text values cut from the middle, whole in a <title>.
+    long = "a considerably longer configuration name that goes on"
+    c = ok(kc, f'%%sweep name in ["short", "{long}", "<b>html</b> & stuff"], '
+               "a_very_long_parameter_name_for_the_learning_rate in [0.1, 0.2] -> strs --maximize value\n"
+               "name.len() as f64")
+    svg = outputs(c, "image/svg+xml")[0]
+    titles = ["".join(t.itertext()) for t in ET.fromstring(svg).iter("{http://www.w3.org/2000/svg}title")]
+    assert long in titles and "<b>html</b> & stuff" in titles, titles
+    assert "value (max) vs a_very_long_parameter_name_for_the_learning_rate" in titles, titles
+    assert any(t.startswith("a ") and "…" in t and len(t) < 20 for t in svg_texts(svg)), svg_texts(svg)
+    # An infinite best objective is named under the plot.
+    c = ok(kc, "%%sweep x in [0.5, 0.7, 1.0] -> infs --maximize value\n"
+               "if x > 0.9 { f64::INFINITY } else { x }")
+    texts = svg_texts(outputs(c, "image/svg+xml")[0])
+    assert any("not finite" in t for t in texts) and any("2 (inf, best)" in t for t in texts), texts
