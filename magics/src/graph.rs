@@ -264,13 +264,10 @@ impl Workflow {
     }
 }
 
-/// `s` cut to `n` characters (an ellipsis marks the cut), so it fits a node.
+/// `s` cut to `n` characters from the middle (`…` marks the cut), so it
+/// fits a node and names that differ at their end still read apart.
 fn fit(s: &str, n: usize) -> String {
-    if s.chars().count() <= n {
-        s.to_string()
-    } else {
-        format!("{}…", s.chars().take(n - 1).collect::<String>())
-    }
+    crate::label_fit::fit(s, n)
 }
 
 /// A node's DOT label: name, then kind, state and progress (each line ends
@@ -366,7 +363,11 @@ mod tests {
         // The layers are far enough apart for "aftercorr (element-wise)"
         // (24 characters) between two nodes: 184 px, label about 144 px.
         assert!(svg.contains("<rect x=\"374\" y=\"20\""), "{svg}");
-        assert_eq!(fit("a_rather_long_job_name_indeed", 10), "a_rather_…");
+        assert_eq!(fit("a_rather_long_job_name_indeed", 10), "a_rat…deed");
+        assert_ne!(
+            fit("an_extremely_long_job_name_for_testing_alpha", 24),
+            fit("an_extremely_long_job_name_for_testing_omega", 24)
+        );
         // A name cut to fit its node is whole in its hover title and data.
         let long = "a_really_quite_long_job_name_for_the_graph";
         let svg = Workflow::build(&[job(long, JobKind::Map, &[])]).svg();
