@@ -284,6 +284,35 @@ def test_clear_restart_and_shutdown_leave_no_process():
     assert all(not os.path.exists(f"/proc/{pid}") for pid in third), "shutdown ended the session"
 
 
+def test_restart_drops_the_variables_and_keeps_items_and_every_later_cell_runs():
+    """evcxr 0.22's own `:restart` left its variables listed, and every later
+    cell aborted with "Variable 'y' has gone missing"."""
+    km, kc = start_new_kernel(kernel_name="sluice", startup_timeout=STARTUP_TIMEOUT)
+    try:
+        ok(kc, "let y = 5;\nlet names = vec![String::from(\"a\")];\nfn f() -> i32 { 3 }")
+        before = {p[0] for p in session_processes(km)}
+        c = ok(kc, ":restart")
+        assert "restarted" in c.of_type("execute_result")[0]["content"]["data"]["text/plain"]
+        assert wait_for(lambda: len(session_processes(km)) == 2)
+        assert not before & {p[0] for p in session_processes(km)}, "a new session process"
+        assert value(kc, "let z = 2;\nz + f()") == "5"
+        for gone in ("y", "names"):
+            c = run_cell(kc, gone)
+            assert c.status == "error" and c.error()["ename"] == "CompileError", c.error()
+        # Commands run before the cell's code, as in evcxr: `w` is the new
+        # session's.
+        assert value(kc, "let w = 1;\n:restart\nlet v = 7;\nv + w") == "8"
+        assert value(kc, "w") == "1"
+        c = run_cell(kc, "z")
+        assert c.status == "error", "z went with the second restart"
+        # A magic after a restart captures the new session's values.
+        c = ok(kc, "%%slurm map 0..2 -> got\n|i: u64| i + w as u64")
+        assert value(kc, "got") == "[1, 2]"
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=False)
+
+
 # --- output ----------------------------------------------------------------
 
 def test_print_without_a_newline_shows_in_its_own_cell(kernel):

@@ -22,6 +22,7 @@ use sluice_magics::cell::Magics;
 
 mod aborted;
 mod errors;
+mod restart;
 mod run;
 mod type_imports;
 mod waiting;

@@ -15,9 +15,9 @@ use super::super::panic_location::{self, Candidate};
 use super::super::session_api;
 use super::aborted::{self, Lost};
 use super::errors::{compile_error, panic_error, simple_error, starts_with_dep, unreplaced};
-use super::type_imports;
 use super::waiting::primary_line;
 use super::{Outcome, Worker};
+use super::{restart, type_imports};
 use crate::streams::{CellReport, Ending, PanicReport, Streams};
 
 /// How many earlier cells are kept to place panics in their items.
@@ -79,6 +79,9 @@ impl Worker {
         {
             return outcome;
         }
+        if let Some(rest) = restart::without_restart(&req.code) {
+            return self.restart_then(msg, req, count, rest);
+        }
         let (mut block, mut binds) = match self.block_for(&req.code, shape.as_ref()) {
             Ok(b) => b,
             Err(e) => return Outcome::Err(e),
@@ -111,6 +114,34 @@ impl Worker {
         self.remember_source();
         self.show_other_panics(msg, &ran.report.others, &block);
         self.classify(req, ran, &block, binds)
+    }
+
+    /// `:restart` (see `restart.rs`), then the rest of the cell, if any.
+    fn restart_then(
+        &mut self,
+        msg: &JupyterMessage,
+        req: &ExecuteRequest,
+        count: usize,
+        rest: String,
+    ) -> Outcome {
+        if let Err(e) = self.build_waiting_items() {
+            return Outcome::Err(e);
+        }
+        let Ok(ctx) = &mut self.ctx else {
+            return Outcome::Err(simple_error(
+                "EngineUnavailable",
+                "the Rust engine is not running",
+            ));
+        };
+        if let Err(why) = restart::restart(ctx, &self.interrupter) {
+            return Outcome::Err(simple_error("RestartFailed", &why));
+        }
+        if rest.trim().is_empty() {
+            return Outcome::Ok(restart::restarted_output());
+        }
+        let mut rest_req = req.clone();
+        rest_req.code = rest;
+        self.evaluate_code(msg, &rest_req, count)
     }
 
     /// Runs the block in evcxr: stdin answered from the front end,
