@@ -197,19 +197,45 @@ fn restates(label: &str, message: &str) -> bool {
 /// text was wrapped in (evcxr's generated function); None when no line of
 /// the cell matches, or the span covers more than one line.
 pub fn span_by_text(cell: &str, span: &serde_json::Value) -> Option<CellSpan> {
+    span_in(cell, span, Match::Whole)
+}
+
+/// How a line of the session's code is found among a cell's lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Match {
+    /// The cell's line is the same text (indentation aside).
+    Whole,
+    /// The text is part of one of the cell's lines, starting and ending at a
+    /// token boundary: evcxr moves each item of a cell to a line of its own,
+    /// so `fn f() {}` of the line `let y = 5; fn f() {}` is found by its part.
+    Part,
+}
+
+/// [`span_by_text`], finding the line as `how` says.
+pub(crate) fn span_in(cell: &str, span: &serde_json::Value, how: Match) -> Option<CellSpan> {
     let line = span["text"][0]["text"].as_str()?;
     let (start, end) = (span["line_start"].as_u64()?, span["line_end"].as_u64()?);
     if start != end || line.trim().is_empty() {
         return None;
     }
-    let indent = |t: &str| t.len() - t.trim_start().len();
-    let (i, found) = cell
-        .lines()
-        .enumerate()
-        .find(|(_, l)| l.trim() == line.trim())?;
-    let shift = indent(line) as i64 - indent(found) as i64;
+    let wanted = line.trim();
+    let (i, at) = match how {
+        Match::Whole => cell
+            .lines()
+            .enumerate()
+            .find(|(_, l)| l.trim() == wanted)
+            .map(|(i, l)| (i, l.len() - l.trim_start().len()))?,
+        Match::Part => cell
+            .lines()
+            .enumerate()
+            .find_map(|(i, l)| part_at(l, wanted).map(|at| (i, at)))?,
+    };
+    let found = cell.lines().nth(i)?;
+    let indent = line.len() - line.trim_start().len();
+    // Columns are 1-based characters (rustc's JSON).
+    let offset = found.get(..at)?.chars().count() as i64 - line[..indent].chars().count() as i64;
     let column = |key: &str| -> Option<usize> {
-        usize::try_from(i64::try_from(span[key].as_u64()?).ok()? - shift).ok()
+        usize::try_from(i64::try_from(span[key].as_u64()?).ok()? + offset).ok()
     };
     Some(CellSpan {
         start_line: i + 1,
@@ -217,4 +243,18 @@ pub fn span_by_text(cell: &str, span: &serde_json::Value) -> Option<CellSpan> {
         end_line: i + 1,
         end_column: column("column_end")?,
     })
+}
+
+/// Where `part` (at least one word long) starts in `line`, if it is there
+/// once, with no identifier character joined to either end.
+fn part_at(line: &str, part: &str) -> Option<usize> {
+    if !part.chars().any(char::is_alphanumeric) {
+        return None;
+    }
+    let ident = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
+    let mut found = line.match_indices(part).filter(|(at, _)| {
+        !ident(line[..*at].chars().next_back()) && !ident(line[at + part.len()..].chars().next())
+    });
+    let (at, _) = found.next()?;
+    found.next().is_none().then_some(at)
 }

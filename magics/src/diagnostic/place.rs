@@ -3,7 +3,7 @@
 //! panics name it), in this cell for a note's own lines, or in the session's
 //! code with the cell that wrote it no longer known.
 
-use super::{CellSpan, Label};
+use super::{CellSpan, Label, Match};
 
 /// Where one span of rustc's (its JSON form) is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,13 +91,17 @@ pub fn by_text(
     if line.contains("evcxr") || !line.chars().any(char::is_alphanumeric) {
         return Place::Outside;
     }
-    for (name, source) in others {
-        if let Some(span) = super::span_by_text(source, sp) {
-            return Place::Other {
-                name: name.clone(),
-                source: source.to_string(),
-                span,
-            };
+    // A whole line in any cell first; then part of a line (an item that
+    // shared its line with a statement), newest cell first.
+    for how in [Match::Whole, Match::Part] {
+        for (name, source) in others {
+            if let Some(span) = super::span_in(source, sp, how) {
+                return Place::Other {
+                    name: name.clone(),
+                    source: source.to_string(),
+                    span,
+                };
+            }
         }
     }
     let in_library = sp["file_name"]

@@ -201,8 +201,9 @@ fn label_lines(labels: &[Label], line_chars: usize) -> Vec<String> {
     out
 }
 
-/// `help: MESSAGE` and the cell's line as the suggestion changes it, with
-/// `+` under inserted text and `~` under replaced text, as rustc shows it.
+/// `help: MESSAGE` and the cell's line as the suggestion changes it, as
+/// rustc shows it: `+` under inserted text; a line whose text is replaced
+/// as `N - old` and `N + new`.
 fn render_help(out: &mut String, help: &Help, cell: &[&str], width: usize) {
     let pad = " ".repeat(width);
     let _ = writeln!(out, "help: {}", help.message);
@@ -246,6 +247,12 @@ fn render_help(out: &mut String, help: &Help, cell: &[&str], width: usize) {
             continue;
         }
         let changed: String = chars.into_iter().collect();
+        if marks.contains(&'~') {
+            // A replacement: the line before and after, as rustc's diff.
+            let _ = writeln!(out, "{line_no:>width$} - {text}");
+            let _ = writeln!(out, "{line_no:>width$} + {changed}");
+            continue;
+        }
         let under: String = marks.into_iter().collect();
         let _ = writeln!(out, "{line_no:>width$} | {changed}");
         let _ = writeln!(out, "{pad} | {}", under.trim_end());

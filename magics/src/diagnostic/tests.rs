@@ -218,6 +218,41 @@ fn spans_are_found_by_their_line_when_the_cell_was_wrapped() {
     assert_eq!(span_by_text(cell, &elsewhere), None);
 }
 
+#[test]
+fn an_item_that_shared_its_line_is_found_by_its_part() {
+    // evcxr moved `fn f()` of the cell's only line to a line of its own.
+    let cell = "let y = 5; fn f() -> i32 { 3 }";
+    let span = rustc(
+        r#"{"line_start":9,"line_end":9,"column_start":1,"column_end":14,"text":[{"text":"fn f() -> i32 { 3 }"}]}"#,
+    );
+    assert_eq!(span_by_text(cell, &span), None, "not the whole line");
+    let found = crate::diagnostic::span_in(cell, &span, crate::diagnostic::Match::Part);
+    assert_eq!(
+        found,
+        Some(CellSpan {
+            start_line: 1,
+            start_column: 12,
+            end_line: 1,
+            end_column: 25
+        })
+    );
+    let other = [("cell[1]".to_string(), cell)];
+    assert!(matches!(
+        crate::diagnostic::place::by_text(&span, None, &other, &[]),
+        crate::diagnostic::place::Place::Other { ref name, .. } if name == "cell[1]"
+    ));
+    // Not inside a longer name, and not when the line has it twice.
+    let inside = rustc(
+        r#"{"line_start":9,"line_end":9,"column_start":1,"column_end":4,"text":[{"text":"f()"}]}"#,
+    );
+    let part = crate::diagnostic::Match::Part;
+    assert_eq!(
+        crate::diagnostic::span_in("let x = ff();", &inside, part),
+        None
+    );
+    assert_eq!(crate::diagnostic::span_in("f() + f()", &inside, part), None);
+}
+
 /// A span of rustc's JSON on one line of generated `lib.rs` whose text is `line`.
 fn lib_span(
     line: &str,
@@ -369,4 +404,34 @@ fn suggestions_with_line_breaks_are_shown_as_their_own_lines() {
         "{text}"
     );
     assert!(!text.lines().any(|l| l.starts_with("}")), "{text}");
+}
+
+#[test]
+fn a_replacement_shows_the_line_before_and_after_as_rustc_does() {
+    // E0425 `g` → `f`: rustc 1.95 prints `2 - …g…` and `2 + …f…`.
+    let cell = "let a = 1;\nlet b = g();";
+    let d = Diagnostic {
+        code: Some("E0425".into()),
+        message: "cannot find function `g` in this scope".into(),
+        helps: vec![Help {
+            message: "a function with a similar name exists".into(),
+            suggestions: vec![Suggestion {
+                span: CellSpan {
+                    start_line: 2,
+                    start_column: 9,
+                    end_line: 2,
+                    end_column: 10,
+                },
+                replacement: "f".into(),
+            }],
+        }],
+        ..Diagnostic::default()
+    };
+    let text = d.render(cell);
+    assert!(
+        text.ends_with(
+            "help: a function with a similar name exists\n  |\n2 - let b = g();\n2 + let b = f();"
+        ),
+        "{text}"
+    );
 }
