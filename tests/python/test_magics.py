@@ -249,6 +249,33 @@ def test_name_that_shadows_a_variable_says_so(nb):
     assert value(kc, "shadowed") == "[0, 1]"
 
 
+def test_the_newest_definition_of_a_job_name_wins(nb):
+    """A variable a cell set after the job of that name is the variable, in
+    ITEMS and run bodies; a new job of that name is the job again; a run
+    job's bound value serves later run bodies and ITEMS."""
+    _, kc, _ = nb
+    assert cell(kc, "%%slurm map 0..3 -> owned\nfn f(i: u64) -> u64 { i * i }").status == "ok"
+    assert cell(kc, "let owned: Vec<u64> = vec![10, 20];").status == "ok"
+    c = cell(kc, "%%slurm map owned -> owned_plus\nfn g(x: u64) -> u64 { x + 1 }")
+    assert c.status == "ok", c.error()
+    assert value(kc, "owned_plus") == "[11, 21]"
+    c = cell(kc, "%%slurm run -> owned_total\nowned.iter().sum::<u64>()")
+    assert c.status == "ok", c.error()
+    assert value(kc, "owned_total") == "30"
+    c = cell(kc, "%%slurm run -> owned_twice\nowned_total * 2")
+    assert c.status == "ok", c.error()
+    assert value(kc, "owned_twice") == "60"
+    c = cell(kc, "%%slurm run -> owned_list\nvec![1u64, 2, 3]")
+    assert c.status == "ok", c.error()
+    c = cell(kc, "%%slurm map owned_list -> owned_tens\nfn h(x: u64) -> u64 { x * 10 }")
+    assert c.status == "ok", c.error()
+    assert value(kc, "owned_tens") == "[10, 20, 30]"
+    assert cell(kc, "%%slurm map 0..2 -> owned\nfn k(i: u64) -> u64 { i + 100 }").status == "ok"
+    c = cell(kc, "%%slurm map owned -> owned_again\nfn m(x: u64) -> u64 { x }")
+    assert c.status == "ok", c.error()
+    assert value(kc, "owned_again") == "[100, 101]"
+
+
 def test_hundred_thousand_items_with_packing(nb):
     _, kc, _ = nb
     c = cell(kc, "%%slurm map 0..100000 -> many --chunk auto\nfn f(x: u64) -> u64 { x % 7 }")

@@ -117,23 +117,31 @@ impl Magics {
         session: &mut dyn Session,
     ) -> Result<Items, MagicError> {
         let ident = crate::grammar::is_identifier(text);
+        let variable = ident && session.variables().iter().any(|(n, _)| n == text);
         let upstream = |job: JobRecord| {
-            if job.kind == JobKind::Run {
+            if job.kind == JobKind::Run && variable {
+                // A run job's one value, bound: the session's variable.
+                Ok(Items::Expression(text.to_string()))
+            } else if job.kind == JobKind::Run {
                 Err(MagicError::Items(format!(
-                    "`{}` is a `run` job; only a map job's elements can feed a map element-wise",
-                    job.name
+                    "`{}` is a `run` job whose value is not in the session yet: `%slurm wait {}` binds it, then it can be the items",
+                    job.name, job.name
                 )))
             } else {
                 Ok(Items::Upstream(job))
             }
         };
-        if ident && let Some(job) = self.ws.jobs.get(text) {
-            return upstream(job.clone());
-        }
         if let Some(r) = items::parse_range(text) {
             return r.map(|(a, b)| Items::Range(a, b));
         }
-        let variable = ident && session.variables().iter().any(|(n, _)| n == text);
+        // The newest definition of the name wins: a variable a cell set
+        // after the job of that name was submitted is the variable.
+        if ident
+            && !self.names.is_variable(text, variable)
+            && let Some(job) = self.ws.jobs.get(text)
+        {
+            return upstream(job.clone());
+        }
         if ident
             && !variable
             && let Ok(job) = self.ws.find_job(text)

@@ -11,6 +11,7 @@ mod captures;
 mod items;
 mod line;
 mod map;
+mod name_owner;
 mod run;
 mod serde_dep;
 mod sweep;
@@ -18,6 +19,7 @@ mod sweep_cells;
 mod sweep_config;
 mod sweep_table;
 mod sweep_values;
+mod tokens;
 
 pub use crate::error::{FailedItem, MagicError};
 
@@ -41,6 +43,8 @@ pub struct Magics {
     serde_json: bool,
     /// Captured values no cell has touched since they were sent.
     captured: capture_cache::CaptureCache,
+    /// Job names a cell may have set as variables since.
+    names: name_owner::NameOwner,
 }
 
 impl Default for Magics {
@@ -58,6 +62,7 @@ impl Magics {
             pending: Pending::default(),
             serde_json: false,
             captured: capture_cache::CaptureCache::default(),
+            names: name_owner::NameOwner::default(),
         }
     }
 
@@ -74,6 +79,7 @@ impl Magics {
         // `:clear` empties the session, its crates too.
         if code.trim_start().starts_with(":clear") {
             self.serde_json = false;
+            self.names.clear();
         }
         for name in self.pending.names() {
             self.captured.forget(&name);
@@ -83,6 +89,7 @@ impl Magics {
             self.captured.before_magic_header(header);
         } else {
             self.captured.before_session_code(code);
+            self.names.before_session_code(code);
         }
     }
 
@@ -90,6 +97,7 @@ impl Magics {
     /// variables is sent to tasks any more.
     pub fn session_lost(&mut self) {
         self.captured.clear();
+        self.names.clear();
     }
 
     /// True if `code` is a magic cell this crate handles.
@@ -119,8 +127,8 @@ impl Magics {
         let Some(prelude) = self.pending.prelude() else {
             return false;
         };
-        let used = capture_cache::identifiers(&prelude);
-        capture_cache::defined_type_names(code)
+        let used = tokens::identifiers(&prelude);
+        tokens::defined_type_names(code)
             .iter()
             .any(|n| used.contains(n))
     }
@@ -245,6 +253,7 @@ impl Magics {
             None => (0..p.plan.elements()).collect(),
         };
         let record = crate::phase::timed("submit", || submit::submit(&mut self.ws, &p, run))?;
+        self.names.submitted(&p.plan.name);
         if p.plan.no_wait {
             display.show(
                 &render::message(&queued_note(&record, p.plan.elements())),

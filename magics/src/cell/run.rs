@@ -31,13 +31,23 @@ impl Magics {
         // Jobs the body uses: loaded in the task, and afterok dependencies.
         let mut inputs = Vec::new();
         let mut deps = Vec::new();
+        let variables: Vec<String> = session.variables().into_iter().map(|(n, _)| n).collect();
         for used in names_used(body)? {
+            // A variable a cell set after the job of that name was
+            // submitted is the variable (captured below), not the job.
+            if self.names.is_variable(&used, variables.contains(&used)) {
+                continue;
+            }
             let Ok(job) = self.ws.find_job(&used) else {
                 continue;
             };
+            if job.kind == JobKind::Run && variables.contains(&used) {
+                // Its one value is bound: captured like any variable.
+                continue;
+            }
             if job.kind == JobKind::Run {
                 return Err(MagicError::Items(format!(
-                    "`{used}` is a `run` job; a run body can use map jobs' results (a Vec)"
+                    "`{used}` is a `run` job whose value is not in the session yet: `%slurm wait {used}` binds it, then a run body can use it"
                 )));
             }
             deps.push(plan::dependency_on(
