@@ -11,10 +11,25 @@ pub fn char_px(font_px: f64) -> f64 {
     0.6 * font_px
 }
 
+/// How the room of a name cut from the middle is shared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Share {
+    /// Half to the head, half to the tail (labels of values and axes).
+    Even,
+    /// Two thirds to the head: job names whose start says what they are
+    /// and whose end tells them apart (`a_really_qu…_number_01`).
+    MostlyHead,
+}
+
 /// `text` on one line (a line break reads `↵`, a tab a space) and, when
 /// longer than `max_chars` characters (at least 3), cut from the middle:
-/// the head and tail kept, `…` between them.
+/// the head and tail kept, `…` between them, the room shared evenly.
 pub fn fit(text: &str, max_chars: usize) -> String {
+    fit_shared(text, max_chars, Share::Even)
+}
+
+/// [`fit`], with the room shared between head and tail as `share` says.
+pub fn fit_shared(text: &str, max_chars: usize, share: Share) -> String {
     let flat: String = text
         .chars()
         .map(|c| match c {
@@ -29,8 +44,11 @@ pub fn fit(text: &str, max_chars: usize) -> String {
         return flat;
     }
     let keep = max - 1;
-    let head = keep.div_ceil(2);
-    let tail = keep - head;
+    let tail = match share {
+        Share::Even => keep / 2,
+        Share::MostlyHead => (keep + 1) / 3,
+    };
+    let head = keep - tail;
     let start: String = flat.chars().take(head).collect();
     let end: String = flat.chars().skip(count - tail).collect();
     format!("{start}…{end}")
@@ -57,6 +75,18 @@ pub fn titled(attrs: &str, shown: &str, full: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn job_names_keep_two_thirds_of_the_room_for_their_start() {
+        let name = "a_really_quite_long_job_name_for_the_gantt_chart_number_01";
+        let cut = fit_shared(name, 22, Share::MostlyHead);
+        assert_eq!(cut, "a_really_quite…mber_01");
+        assert_eq!(fit_shared("abcd", 3, Share::MostlyHead), "a…d");
+        assert_eq!(
+            fit_shared("multi\nline", 40, Share::MostlyHead),
+            "multi↵line"
+        );
+    }
 
     #[test]
     fn long_labels_are_cut_from_the_middle() {

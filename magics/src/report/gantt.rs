@@ -320,21 +320,11 @@ fn legend(jobs: &[JobTimeline], y0: f64, any_failed: bool) -> (String, f64) {
     (s, y - y0 + 8.0)
 }
 
-/// `s` shortened to `max` characters from the middle, with an ellipsis
-/// there: names that share a long prefix keep their distinct ends
-/// (`a_really_qu…_number_01`). Two thirds of the room go to the start.
+/// A job name cut to `max` characters from the middle, two thirds of the
+/// room to its start (names that share a long prefix keep their distinct
+/// ends).
 fn cut_middle(s: &str, max: usize) -> String {
-    let n = s.chars().count();
-    if n <= max {
-        return s.to_string();
-    }
-    let room = max.saturating_sub(1);
-    let tail = (room + 1) / 3;
-    let head = room - tail;
-    let mut out: String = s.chars().take(head).collect();
-    out.push('…');
-    out.extend(s.chars().skip(n - tail));
-    out
+    crate::label_fit::fit_shared(s, max, crate::label_fit::Share::MostlyHead)
 }
 
 #[cfg(test)]
