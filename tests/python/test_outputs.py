@@ -123,6 +123,25 @@ def test_spans_in_earlier_cells_show_their_lines_named_by_cell(nb):
             "  |\n"
             "2 | impl Clone for Pe { fn clone(&self) -> Pe { Pe } }\n"
             "  | ----------------- first implementation here") in text, text
+    # ... and while the first one still waits (both cells only define items).
+    first = cell(kc, "struct Pw;\nimpl Clone for Pw { fn clone(&self) -> Pw { Pw } }")
+    text = error_text(cell(kc, "impl Clone for Pw { fn clone(&self) -> Pw { Pw } }"))
+    assert (f" ::: cell[{count_of(first)}]:2:1\n"
+            "  |\n"
+            "2 | impl Clone for Pw { fn clone(&self) -> Pw { Pw } }\n"
+            "  | ----------------- first implementation here") in text, text
+    # An item that shared its line with a statement is found on that line.
+    shared = cell(kc, "let y_e = 5; fn fe_shared() -> i32 { 3 }")
+    text = error_text(cell(kc, "fe_sharex()"))
+    assert f" ::: cell[{count_of(shared)}]:1:14\n" in text, text
+    assert "1 - fe_sharex()\n1 + fe_shared()" in text, text
+
+
+def test_a_constant_in_a_block_is_named_as_rustc_names_it(nb):
+    _, kc, _ = nb
+    text = error_text(cell(kc, "let q_c: u8 = { const B: u8 = 255 + 1; B };"))
+    assert "evaluation of `B` failed here" in text, text
+    assert "evcxr" not in text, text
 
 
 def test_a_constant_that_fails_to_evaluate_names_the_cell_of_its_item(nb):

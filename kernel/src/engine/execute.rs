@@ -27,7 +27,7 @@ mod run;
 mod type_imports;
 mod waiting;
 
-use errors::{OtherCells, compile_error, compile_error_in, simple_error};
+use errors::{OtherCells, compile_error_in, simple_error};
 
 /// How a cell ended, before it becomes messages.
 pub(super) enum Outcome {

@@ -107,21 +107,11 @@ impl OtherCells<'_> {
     }
 }
 
-/// Compile errors rendered against the cell's own lines.
-/// `offset`: lines put before the cell's code (pending binds, waiting
-/// items); spans are moved back onto the cell's own lines, spans in other
-/// cells shown on theirs.
-pub(in crate::engine) fn compile_error(
-    errors: &[evcxr::CompilationError],
-    code: &str,
-    offset: usize,
-    others: &OtherCells<'_>,
-) -> ErrorOutput {
-    compile_error_in(errors, code, offset, usize::MAX, others)
-}
-
-/// Like [`compile_error`] for code on lines `offset + 1 ..= last` of the
-/// evaluated block.
+/// Compile errors rendered against the cell's own lines, the code on lines
+/// `offset + 1 ..= last` of the evaluated block (`offset`: lines put before
+/// the cell's code, pending binds and waiting items; `last`: usize::MAX
+/// when nothing follows it). Spans are moved back onto the cell's own
+/// lines, spans in other cells shown on theirs.
 pub(in crate::engine) fn compile_error_in(
     errors: &[evcxr::CompilationError],
     code: &str,
@@ -342,13 +332,74 @@ fn to_diagnostic(e: &evcxr::CompilationError, code: &str, others: &OtherCells<'_
             None => GENERATED.into(),
         });
     }
+    let mut labels: Vec<Label> = labels;
+    for l in &mut labels {
+        l.text = without_evcxr_paths(&l.text);
+    }
     Diagnostic {
         level: e.level().to_string(),
         code: e.code().map(str::to_string),
-        message: e.message(),
+        message: without_evcxr_paths(&e.message()),
         labels,
-        notes,
+        notes: notes.iter().map(|n| without_evcxr_paths(n)).collect(),
         helps: children.helps,
         located,
+    }
+}
+
+/// `text` without the paths of the functions evcxr wraps a cell in
+/// (`evcxr_analysis_wrapper::{closure#0}::B`, `run_user_code_3::B` → `B`):
+/// rustc names a constant by its path, and in a cell that is its name.
+fn without_evcxr_paths(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = ["evcxr_analysis_wrapper::", "run_user_code_"]
+        .iter()
+        .filter_map(|p| rest.find(p))
+        .min()
+    {
+        out.push_str(&rest[..at]);
+        let tail = &rest[at..];
+        // The wrapper's segments up to the item's own name.
+        let mut end = 0;
+        let segments = tail.split("::").collect::<Vec<_>>();
+        for seg in &segments[..segments.len() - 1] {
+            let wrapper = seg.starts_with("evcxr_analysis_wrapper")
+                || seg.starts_with("run_user_code_")
+                || (seg.starts_with("{closure#") && seg.ends_with('}'));
+            if !wrapper {
+                break;
+            }
+            end += seg.len() + 2;
+        }
+        if end == 0 {
+            out.push_str(&tail[..1]);
+            rest = &tail[1..];
+            continue;
+        }
+        rest = &tail[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_evcxr_paths;
+
+    #[test]
+    fn evcxrs_wrappers_leave_the_names_of_constants() {
+        assert_eq!(
+            without_evcxr_paths(
+                "evaluation of `evcxr_analysis_wrapper::{closure#0}::B` failed here"
+            ),
+            "evaluation of `B` failed here"
+        );
+        assert_eq!(without_evcxr_paths("`run_user_code_12::A::X`"), "`A::X`");
+        assert_eq!(
+            without_evcxr_paths("no wrapper: `main::B`"),
+            "no wrapper: `main::B`"
+        );
+        assert_eq!(without_evcxr_paths("run_user_code_"), "run_user_code_");
     }
 }

@@ -14,7 +14,7 @@ use super::super::input::Asker;
 use super::super::panic_location::{self, Candidate};
 use super::super::session_api;
 use super::aborted::{self, Lost};
-use super::errors::{compile_error, panic_error, simple_error, starts_with_dep, unreplaced};
+use super::errors::{compile_error_in, panic_error, simple_error, starts_with_dep, unreplaced};
 use super::waiting::primary_line;
 use super::{Outcome, Worker};
 use super::{restart, type_imports};
@@ -373,7 +373,9 @@ impl Worker {
             ));
         }
         let others = self.other_cells(Some(block));
-        Outcome::Err(compile_error(errors, &req.code, offset, &others))
+        // Spans past the cell's own lines are in the parts after it.
+        let last = block.lines_of(Source::Cell).map_or(usize::MAX, |(_, b)| b);
+        Outcome::Err(compile_error_in(errors, &req.code, offset, last, &others))
     }
 
     /// Keeps the library source evcxr generated last, by build number, so

@@ -9,7 +9,7 @@ use jupyter_protocol::ErrorOutput;
 
 use super::super::deferred_items::{self, Assembled, Shape, Source};
 use super::super::magic_bridge::EvcxrSession;
-use super::{OtherCells, Outcome, Worker, compile_error, compile_error_in, simple_error};
+use super::{OtherCells, Outcome, Worker, compile_error_in, simple_error};
 
 impl Worker {
     /// The block evcxr evaluates for a plain cell: the binds of finished
@@ -171,12 +171,15 @@ impl Worker {
             e.is_from_user_code() && primary_line(e).and_then(|l| block.source_of(l)) == Some(own)
         });
         if ours {
-            let start = block.start_of(own).unwrap_or(1);
+            // The cell's part may come before the waiting ones (an impl
+            // goes under its type): spans past its lines are theirs.
+            let (start, last) = block.lines_of(own).unwrap_or((1, usize::MAX));
             let others = self.other_cells(Some(&block));
-            return Some(Outcome::Err(compile_error(
+            return Some(Outcome::Err(compile_error_in(
                 &errors,
                 code,
                 start - 1,
+                last,
                 &others,
             )));
         }
