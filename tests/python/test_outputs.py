@@ -137,6 +137,20 @@ def test_spans_in_earlier_cells_show_their_lines_named_by_cell(nb):
     assert "1 - fe_sharex()\n1 + fe_shared()" in text, text
 
 
+def test_a_name_defined_twice_in_one_cell_is_rusts_e0428(nb):
+    """evcxr kept the second `fn d` silently; Rust refuses it."""
+    _, kc, _ = nb
+    c = cell(kc, "fn twice_d() -> u8 { 1 }\nfn twice_d() -> u8 { 2 }")
+    assert c.status == "error"
+    text = error_text(c)
+    assert text.startswith("error[E0428]: the name `twice_d` is defined multiple times\n --> cell:2:1\n"), text
+    assert "previous definition of the value `twice_d` here" in text, text
+    # Later cells may redefine it, as any notebook edit does.
+    ok(kc, "fn twice_d() -> u8 { 1 }")
+    ok(kc, "fn twice_d() -> u8 { 3 }")
+    assert cell(kc, "twice_d()").of_type("execute_result")[0]["content"]["data"]["text/plain"] == "3"
+
+
 def test_a_constant_in_a_block_is_named_as_rustc_names_it(nb):
     _, kc, _ = nb
     text = error_text(cell(kc, "let q_c: u8 = { const B: u8 = 255 + 1; B };"))

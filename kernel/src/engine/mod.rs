@@ -14,6 +14,7 @@ mod build_stop;
 mod compile_cache;
 mod deferred_items;
 mod doc_text;
+mod duplicate_items;
 mod execute;
 mod fast_display;
 mod input;

@@ -6,10 +6,11 @@
 use std::collections::HashMap;
 
 use evcxr::EvalCallbacks;
-use jupyter_protocol::{ExecuteRequest, JupyterMessage, StreamContent};
+use jupyter_protocol::{ErrorOutput, ExecuteRequest, JupyterMessage, StreamContent};
 use sluice_magics::cell::Magics;
 
 use super::super::deferred_items::{self, Assembled, Source};
+use super::super::duplicate_items;
 use super::super::input::Asker;
 use super::super::panic_location::{self, Candidate};
 use super::super::session_api;
@@ -63,6 +64,17 @@ impl Worker {
         }
         if req.code.trim().is_empty() {
             return Outcome::Ok(HashMap::new());
+        }
+        // Rust refuses one name defined twice in a block; evcxr would keep
+        // the second silently.
+        if !Magics::is_magic(&req.code)
+            && let Some(d) = duplicate_items::check(&req.code)
+        {
+            return Outcome::Err(ErrorOutput {
+                ename: "CompileError".into(),
+                evalue: d.message.clone(),
+                traceback: vec![d.render(&req.code)],
+            });
         }
         // Magic cells, evcxr commands and shell lines see the session as the
         // cells before them left it: waiting items are built first.
