@@ -116,7 +116,7 @@ def test_a_typo_is_one_line_saying_what_was_meant(nb):
 def test_an_element_or_name_that_is_not_there_says_what_is(nb):
     _, kc, _ = nb
     ok(kc, "%%slurm map 0..3 -> m3\n|x: u32| x * 2")
-    for index in ["999", "3"]:
+    for index in ["999", "3", "99999999999999999999999"]:
         one_line_error(kc, f"%slurm logs m3[{index}]", "ItemsError",
                        f"`m3` has 3 elements (indices 0..2); `m3[{index}]` is past its end")
     assert "== m3[2] (element 2) stdout ==" in texts(ok(kc, "%slurm logs m3[2]"))
