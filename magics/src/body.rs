@@ -30,9 +30,41 @@ pub enum BodyError {
     /// The argument has no type.
     #[error("give the argument a type, e.g. `|item: i32| ...`, so items can be read from JSON")]
     UntypedArgument,
-    /// The body is not valid Rust.
+    /// The body is not valid Rust (with no place to point at: an empty body).
     #[error("the body is not valid Rust: {0}")]
     Syntax(String),
+    /// The body is not valid Rust, at a place of it: `line` 1-based in the
+    /// body, `column` 1-based in characters (syn's span, as rustc counts).
+    #[error("the body is not valid Rust: {message}")]
+    SyntaxAt {
+        /// What syn says is wrong.
+        message: String,
+        /// Line of the body.
+        line: usize,
+        /// Column on that line.
+        column: usize,
+    },
+}
+
+/// syn's error at its place in the body; `wrapped_lines` lines were put
+/// before the body to parse it (a `{` of its own).
+fn syntax_error(e: &syn::Error, wrapped_lines: usize) -> BodyError {
+    let start = e.span().start();
+    // proc-macro2's words for a bracket that closes nothing or never closes.
+    let message = match e.to_string() {
+        m if m == "cannot parse string into token stream" => {
+            "a `)`, `]` or `}` here closes nothing, or a bracket opened before never closes".into()
+        }
+        m => m,
+    };
+    match start.line.checked_sub(wrapped_lines).filter(|l| *l > 0) {
+        Some(line) => BodyError::SyntaxAt {
+            message,
+            line,
+            column: start.column.saturating_add(1),
+        },
+        None => BodyError::Syntax(message),
+    }
 }
 
 fn tokens(t: &impl ToTokens) -> String {
@@ -86,8 +118,7 @@ pub fn parse_map_body(body: &str) -> Result<MapBody, BodyError> {
             ));
         }
         Err(e) => {
-            let detail = file.err().map_or_else(|| e.to_string(), |f| f.to_string());
-            return Err(BodyError::Syntax(detail));
+            return Err(syntax_error(file.as_ref().err().unwrap_or(&e), 0));
         }
     };
     if closure.inputs.len() != 1 {
@@ -136,7 +167,7 @@ fn inline_format_names(fmt: &str) -> Vec<String> {
 /// notebook variables), including inline format arguments.
 pub fn names_used(body: &str) -> Result<Vec<String>, BodyError> {
     let block: syn::Block =
-        syn::parse_str(&format!("{{\n{body}\n}}")).map_err(|e| BodyError::Syntax(e.to_string()))?;
+        syn::parse_str(&format!("{{\n{body}\n}}")).map_err(|e| syntax_error(&e, 1))?;
     struct Names(Vec<String>);
     impl<'a> Visit<'a> for Names {
         fn visit_expr_path(&mut self, p: &'a syn::ExprPath) {
@@ -232,8 +263,27 @@ mod tests {
         ));
         assert!(matches!(
             parse_map_body("fn f(x: i32) -> i32 {"),
-            Err(BodyError::Syntax(_))
+            Err(BodyError::SyntaxAt { .. })
         ));
+    }
+
+    /// A syntax error points at its line and column of the body, whatever
+    /// the body is wrapped in to be parsed.
+    #[test]
+    fn syntax_errors_have_their_place() {
+        let at = |e: BodyError| match e {
+            BodyError::SyntaxAt { line, column, .. } => (line, column),
+            other => panic!("no place: {other:?}"),
+        };
+        assert_eq!(
+            at(parse_map_body("fn f(x: u32) -> u32 {\n    x + )\n}").expect_err("bad")),
+            (2, 9)
+        );
+        assert_eq!(
+            at(names_used("let a = 1;\nlet x = ;\nx").expect_err("bad")),
+            (2, 9)
+        );
+        assert_eq!(at(names_used("lr + )").expect_err("bad")), (1, 6));
     }
 
     #[test]

@@ -72,8 +72,8 @@ pub enum MagicError {
     /// an executor); names it.
     #[error("{0} could not be opened")]
     NotOpen(&'static str),
-    /// No job has this name.
-    #[error("no job named `{0}` in this notebook (see `%slurm jobs`)")]
+    /// No job has this name: why, in one line ([`MagicError::unknown_job`]).
+    #[error("{0}")]
     UnknownJob(String),
     /// A dependency can never be satisfied.
     #[error("{0}")]
@@ -145,6 +145,42 @@ pub enum MagicError {
     Internal(String),
 }
 
+/// What every line magic says when no job has run yet: an output for the
+/// ones that list or measure jobs (`jobs`, `status`, `graph`, `report`),
+/// the start of the error of the ones that name a job (`wait`, `logs`, ...).
+pub const NO_JOB_YET: &str = "no job has run yet in this notebook: run a `%%slurm map`, `%%slurm run` or `%%sweep` cell first";
+
+impl MagicError {
+    /// Why `name` names no job: none has run yet; `name` is an element
+    /// (`fit[2]`) of a job; a job name one typo away; or none of the
+    /// `known` job names.
+    pub fn unknown_job(name: &str, known: &[String]) -> MagicError {
+        if known.is_empty() {
+            return MagicError::UnknownJob(format!("no job named `{name}`: {NO_JOB_YET}"));
+        }
+        if let Some((job, _)) = name.split_once('[')
+            && known.iter().any(|k| k == job)
+        {
+            return MagicError::UnknownJob(format!(
+                "`{name}` is one element of `{job}`; this magic takes the whole job: `{job}`"
+            ));
+        }
+        let close = known
+            .iter()
+            .map(|k| (strsim::damerau_levenshtein(name, k), k))
+            .filter(|(d, _)| *d == 1 || (*d == 2 && name.chars().count() >= 5))
+            .min_by_key(|(d, _)| *d);
+        match close {
+            Some((_, k)) => MagicError::UnknownJob(format!(
+                "no job named `{name}` in this notebook; did you mean `{k}`?"
+            )),
+            None => MagicError::UnknownJob(format!(
+                "no job named `{name}` in this notebook (see `%slurm jobs`)"
+            )),
+        }
+    }
+}
+
 impl MagicError {
     /// The error's name in the notebook.
     pub fn ename(&self) -> &'static str {
@@ -175,6 +211,32 @@ impl MagicError {
     pub fn traceback(&self, cell: &str) -> Vec<String> {
         match self {
             MagicError::Compile(diags) => diags.iter().map(|d| d.render(cell)).collect(),
+            MagicError::Body(BodyError::SyntaxAt {
+                message,
+                line,
+                column,
+            }) => {
+                // On the cell's own line, as a compile error is shown; no usage.
+                let at = crate::grammar::body_first_line(cell) + line - 1;
+                let span = crate::diagnostic::CellSpan {
+                    start_line: at,
+                    start_column: *column,
+                    end_line: at,
+                    end_column: column + 1,
+                };
+                let d = crate::diagnostic::Diagnostic {
+                    level: "error".into(),
+                    message: format!("the body is not valid Rust: {message}"),
+                    labels: vec![crate::diagnostic::Label {
+                        span,
+                        text: String::new(),
+                        primary: true,
+                    }],
+                    ..Default::default()
+                };
+                vec![d.render(cell)]
+            }
+            MagicError::Body(e @ BodyError::Syntax(_)) => vec![format!("{}: {e}", self.ename())],
             MagicError::Body(e) => vec![
                 format!("{}: {e}", self.ename()),
                 String::new(),
@@ -210,4 +272,50 @@ impl MagicError {
 pub(crate) fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> MagicError {
     let what = what.into();
     move |source| MagicError::Io { what, source }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unknown_job_says_why() {
+        let msg = |name: &str, known: &[&str]| {
+            let known: Vec<String> = known.iter().map(|k| k.to_string()).collect();
+            MagicError::unknown_job(name, &known).to_string()
+        };
+        assert_eq!(msg("fit", &[]), format!("no job named `fit`: {NO_JOB_YET}"));
+        assert_eq!(
+            msg("m3[2]", &["m3"]),
+            "`m3[2]` is one element of `m3`; this magic takes the whole job: `m3`"
+        );
+        assert_eq!(
+            msg("m3x", &["m3", "other"]),
+            "no job named `m3x` in this notebook; did you mean `m3`?"
+        );
+        assert_eq!(
+            msg("zzz", &["m3"]),
+            "no job named `zzz` in this notebook (see `%slurm jobs`)"
+        );
+    }
+
+    /// A body's syntax error is drawn on the cell's line, with no usage.
+    #[test]
+    fn a_body_syntax_error_is_drawn_on_the_cell_line() {
+        let e = MagicError::Body(BodyError::SyntaxAt {
+            message: "expected an expression".into(),
+            line: 2,
+            column: 9,
+        });
+        let tb = e.traceback("\n%%sweep a in [1]\nlet b = a;\nlet x = ;\nx");
+        assert_eq!(tb.len(), 1, "{tb:?}");
+        assert!(
+            tb[0].starts_with("error: the body is not valid Rust: expected an expression\n"),
+            "{}",
+            tb[0]
+        );
+        assert!(tb[0].contains(" --> cell:4:9\n"), "{}", tb[0]);
+        assert!(tb[0].contains("4 | let x = ;\n  |         ^"), "{}", tb[0]);
+        assert!(!tb[0].contains("OPTIONS"), "{}", tb[0]);
+    }
 }

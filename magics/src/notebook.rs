@@ -106,7 +106,9 @@ impl Notebook {
                         .filter_map(|f| f.ident.as_ref().map(|i| i.to_string()))
                         .collect(),
                 ),
-                _ => None,
+                // `struct Empty;` serializes as null: no field to read.
+                syn::Fields::Unit => Some(Vec::new()),
+                syn::Fields::Unnamed(_) => None,
             },
             _ => None,
         }
@@ -164,6 +166,10 @@ mod tests {
         assert!(!nb.derives_deserialize("Missing"));
         assert_eq!(nb.struct_fields("R"), Some(vec!["x".to_string()]));
         assert_eq!(nb.struct_fields("E"), None);
+        assert_eq!(nb.struct_fields("N"), Some(Vec::new()), "a unit struct");
+        nb.record("struct B {}\nstruct T(u8);");
+        assert_eq!(nb.struct_fields("B"), Some(Vec::new()));
+        assert_eq!(nb.struct_fields("T"), None);
         // A later definition without the derive replaces it.
         nb.record("struct R { y: i32 }");
         assert!(!nb.derives_deserialize("R"));

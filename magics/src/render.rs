@@ -78,11 +78,7 @@ pub fn progress(name: &str, job: u64, c: &Counts, elapsed_s: f64, note: &str) ->
 /// `%slurm jobs`: one row per job.
 pub fn jobs_table(jobs: &[(JobRecord, Counts)]) -> Rendered {
     if jobs.is_empty() {
-        return Rendered {
-            text: "no jobs yet".into(),
-            html: Some("<i>no jobs yet</i>".into()),
-            ..Default::default()
-        };
+        return message(crate::error::NO_JOB_YET);
     }
     let mut text = format!(
         "{:>5}  {:<16} {:<5} {:<7} {:<10} {:>7} {:>7} {:>7}  {}\n",
@@ -165,11 +161,11 @@ pub fn state_breakdown(states: &[ElementState]) -> String {
 /// time, why pending elements wait.
 pub fn status_table(rows: &[StatusRow]) -> Rendered {
     if rows.is_empty() {
-        return Rendered {
-            text: "no jobs in this notebook yet (`%slurm status --all` lists the folder's)".into(),
-            html: Some("<i>no jobs in this notebook yet</i>".into()),
-            ..Default::default()
-        };
+        let text = format!(
+            "{} (`%slurm status --all` lists the folder's)",
+            crate::error::NO_JOB_YET
+        );
+        return message(&text);
     }
     let elapsed = |e: Option<f64>| e.map_or_else(|| "-".to_string(), duration);
     let mut text = format!(

@@ -270,12 +270,17 @@ pub fn objective_of(result: &serde_json::Value, field: &str) -> Result<f64, Stri
     } else {
         let mut cur = result;
         for part in field.split('.') {
-            cur = cur.get(part).ok_or_else(|| {
-                let fields = result
-                    .as_object()
-                    .map(|o| o.keys().cloned().collect::<Vec<_>>().join(", "))
-                    .unwrap_or_else(|| "none: the result is a plain value, use `value`".into());
-                format!("the result has no field `{field}` (fields: {fields})")
+            cur = cur.get(part).ok_or_else(|| match cur {
+                serde_json::Value::Object(o) if o.is_empty() => {
+                    format!("the result has no fields, so no `{field}`")
+                }
+                serde_json::Value::Object(o) => format!(
+                    "the result has no field `{field}` (fields: {})",
+                    o.keys().cloned().collect::<Vec<_>>().join(", ")
+                ),
+                // A unit struct (`struct Empty;`) is written as null.
+                serde_json::Value::Null => format!("the result has no fields, so no `{field}`"),
+                _ => format!("the result has no field `{field}`: it is a plain value, use `value`"),
             })?;
         }
         cur
@@ -370,6 +375,18 @@ mod tests {
         );
         assert_eq!(objective_of(&serde_json::json!(3.5), "value"), Ok(3.5));
         assert!(objective_of(&serde_json::json!("x"), "value").is_err());
+        // A struct with no fields (`{}`) or a unit struct (null) says so,
+        // never an empty list.
+        for empty in [serde_json::json!({}), serde_json::Value::Null] {
+            assert_eq!(
+                objective_of(&empty, "x"),
+                Err("the result has no fields, so no `x`".to_string())
+            );
+        }
+        assert_eq!(
+            objective_of(&serde_json::json!({"a": {}}), "a.b"),
+            Err("the result has no fields, so no `a.b`".to_string())
+        );
         let order = rank(&[Some(0.5), Some(f64::NAN), Some(0.9), None], true);
         assert_eq!(order, vec![2, 0, 1, 3]);
         assert_eq!(rank(&[Some(0.5), Some(0.1)], false), vec![1, 0]);

@@ -222,8 +222,8 @@ def test_a_missing_or_bad_argument_is_one_line_with_a_correct_example(nb):
         ("%slurm report --save", "`--save` needs a value; for example `%slurm report NAME --save results.json`"),
         ("%slurm retry j --mem", "`--mem` needs a value; for example `%slurm retry NAME --mem 2G`"),
         ("%slurm retry j --cpus-per-task 99999999999",
-         "invalid value '99999999999' for '--cpus-per-task <CPUS_PER_TASK>': `99999999999` is not a CPU count "
-         "(1, 2, ...); for example `%slurm retry NAME --cpus-per-task 4`"),
+         "`--cpus-per-task` takes a whole number from 1 to 4294967295, not `99999999999`; "
+         "for example `%slurm retry NAME --cpus-per-task 4`"),
         ("%slurm status --all=3", "`--all` takes no value; for example `%slurm status NAME --all`"),
         ("%slurm jobs x", "unexpected argument 'x' found; for example `%slurm jobs`"),
     ]

@@ -208,7 +208,7 @@ def test_a_typo_says_what_was_meant_in_one_line(nb):
     _, kc, _ = nb
     err = cell(kc, "%slurm statu").error()
     assert err["ename"] == "MagicSyntaxError"
-    assert err["evalue"] == "unrecognized subcommand 'statu'; did you mean `status`?"
+    assert err["evalue"] == "unknown %slurm sub-command `statu`; did you mean `status`?"
     assert "Usage" not in "\n".join(err["traceback"]) and len(err["traceback"]) == 1, err
 
 

@@ -165,6 +165,9 @@ impl Magics {
             )));
         }
         match self.notebook.struct_fields(result_type) {
+            Some(fields) if fields.is_empty() => Err(MagicError::Items(format!(
+                "the objective `{f}`: `{result_type}` has no fields; return a struct with a numeric field `{f}`, or a number (`--maximize value`); nothing was submitted"
+            ))),
             Some(fields) if !fields.iter().any(|x| x == f) => Err(MagicError::Items(format!(
                 "the objective `{f}`: `{result_type}` has no field `{f}` (its fields: {}); nothing was submitted",
                 fields.join(", ")

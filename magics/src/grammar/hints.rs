@@ -69,14 +69,21 @@ pub fn example(command: &str, option: Option<&str>) -> Option<String> {
     Some(format!("{base} {option} {value}"))
 }
 
+/// The clap definition of `command` (`%slurm graph`, `%%slurm map`,
+/// `%%sweep`). None for a sub-command clap does not have.
+pub fn clap_command(command: &str) -> Option<clap::Command> {
+    match command.split_once(' ') {
+        Some(("%slurm", sub)) => super::line_command().find_subcommand(sub).cloned(),
+        Some(("%%slurm", sub)) => super::cell_command().find_subcommand(sub).cloned(),
+        _ if command == "%%sweep" => Some(super::sweep::command()),
+        _ => None,
+    }
+}
+
 /// Whether `option` of `command` takes a value, as clap defines it (`--cache`
 /// does in `%slurm config`, is a flag in the cell magics). None: no such option.
 fn takes_value(command: &str, option: &str) -> Option<bool> {
-    let clap_command = match command.split_once(' ') {
-        Some(("%slurm", sub)) => super::line_command().find_subcommand(sub)?.clone(),
-        Some(("%%slurm", sub)) => super::cell_command().find_subcommand(sub)?.clone(),
-        _ => super::sweep::command(),
-    };
+    let clap_command = clap_command(command)?;
     let long = option.trim_start_matches("--");
     let arg = clap_command
         .get_arguments()
@@ -114,6 +121,10 @@ pub fn one_line(e: &clap::Error, command: Option<&str>, first: &str) -> String {
         (ErrorKind::TooManyValues, _, Some(a)) if a.starts_with("--") => {
             format!("`{a}` takes no value")
         }
+        // A value parser's own line that names the option says it all.
+        (ErrorKind::ValueValidation, _, Some(a)) if first.contains(&format!(": `{a}` ")) => first
+            .split_once(&format!(": `{a}` "))
+            .map_or_else(|| first.to_string(), |(_, why)| format!("`{a}` {why}")),
         _ => first.to_string(),
     };
     let option = arg_name.filter(|a| a.starts_with("--") && e.kind() != ErrorKind::UnknownArgument);

@@ -41,13 +41,13 @@ pub enum LineMagic {
         /// Job name.
         job: String,
         /// New memory per element: 512M, 2G.
-        #[arg(long, value_parser = crate::domain::parse_mem_mb)]
+        #[arg(long, value_parser = crate::domain::parse_mem_mb, allow_hyphen_values = true)]
         mem: Option<u64>,
         /// New time limit per element (0: none).
-        #[arg(long, value_parser = crate::domain::parse_time)]
+        #[arg(long, value_parser = crate::domain::parse_time, allow_hyphen_values = true)]
         time: Option<u64>,
         /// New CPUs per element.
-        #[arg(long = "cpus-per-task", value_parser = super::options::parse_cpus)]
+        #[arg(long = "cpus-per-task", value_parser = super::options::parse_cpus, allow_hyphen_values = true)]
         cpus_per_task: Option<u32>,
     },
     /// The result cache of this workdir: `cache clear`.

@@ -10,8 +10,10 @@ mod hints;
 mod line;
 mod options;
 pub mod sweep;
+mod typo;
 
 use clap::{CommandFactory, Parser, Subcommand};
+use typo::{Typo, closest};
 
 pub use line::{CacheAction, ConfigArgs, LineMagic};
 pub use options::{JobOptions, parse_backend};
@@ -236,6 +238,13 @@ pub fn parse(code: &str) -> Result<(Magic, String), GrammarError> {
     parse_line(first)
         .map(|m| (m, body.to_string()))
         .map_err(|e| e.locate(first, line_start))
+}
+
+/// The cell line (1-based) a magic's body starts on: the line after the
+/// magic line, as [`parse`] splits the cell.
+pub fn body_first_line(code: &str) -> usize {
+    let blank = code.len() - code.trim_start_matches(['\n', '\r']).len();
+    code[..blank].matches('\n').count() + 2
 }
 
 fn parse_line(first: &str) -> Result<Magic, GrammarError> {
@@ -489,9 +498,39 @@ fn clap_message(e: clap::Error, family: &str, command: Option<&str>) -> String {
         .trim()
         .trim_start_matches("error: ")
         .to_string();
-    match suggestion {
-        Some(s) => format!("{first}; did you mean `{s}`?"),
-        None if e.kind() == clap::error::ErrorKind::InvalidSubcommand => {
+    let typo = match e.kind() {
+        clap::error::ErrorKind::InvalidSubcommand => Some(Typo::Subcommand),
+        clap::error::ErrorKind::UnknownArgument if typed.starts_with('-') => Some(Typo::Option),
+        clap::error::ErrorKind::InvalidValue if matches!(e.get(ContextKind::InvalidValue), Some(ContextValue::String(v)) if !v.is_empty()) => {
+            Some(Typo::Value)
+        }
+        _ => None,
+    };
+    let typed = match (typo, e.get(ContextKind::InvalidValue)) {
+        (Some(Typo::Value), Some(ContextValue::String(v))) => v.clone(),
+        _ => typed.split('=').next().unwrap_or(&typed).to_string(),
+    };
+    let suggestion =
+        suggestion.or_else(|| typo.and_then(|t| closest(&typed, &t.candidates(family, command))));
+    // A value an option's own parser refused, one typo from one it takes.
+    if e.kind() == clap::error::ErrorKind::ValueValidation
+        && let (Some(ContextValue::String(arg)), Some(ContextValue::String(value))) = (
+            e.get(ContextKind::InvalidArg),
+            e.get(ContextKind::InvalidValue),
+        )
+    {
+        let option = arg.split_whitespace().next().unwrap_or(arg);
+        if let Some(meant) = typo::choice(option, value) {
+            return format!("unknown value `{value}` of `{option}`; did you mean `{meant}`?");
+        }
+    }
+    match (typo, suggestion) {
+        (Some(t), Some(s)) => format!(
+            "{}; did you mean `{s}`?",
+            t.unknown(&typed, family, command)
+        ),
+        (_, Some(s)) => format!("{first}; did you mean `{s}`?"),
+        (Some(Typo::Subcommand), None) => {
             let of = if family == "%%slurm" {
                 cell_command()
             } else {
@@ -499,11 +538,12 @@ fn clap_message(e: clap::Error, family: &str, command: Option<&str>) -> String {
             };
             let names: Vec<&str> = of.get_subcommands().map(clap::Command::get_name).collect();
             format!(
-                "{first}; {family} takes {} (`%slurm help NAME` for one)",
+                "{}; {family} takes {} (`%slurm help NAME` for one)",
+                Typo::Subcommand.unknown(&typed, family, command),
                 names.join(", ")
             )
         }
-        None => hints::one_line(&e, command, &first),
+        _ => hints::one_line(&e, command, &first),
     }
 }
 

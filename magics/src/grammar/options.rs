@@ -86,42 +86,53 @@ impl JobOptions {
     }
 }
 
-/// `--cpus-per-task N`: a positive count (sbatch refuses 0).
+/// The most `--retries` a job may ask for: each retry is a whole
+/// resubmission of the failed elements, so more than this is a loop.
+pub const MAX_RETRIES: u64 = 100;
+
+/// `value` of `option` as a whole number from `min` to `max`, or one line
+/// naming the option and that range: a negative, a fraction, a word or a
+/// number past `max` (however many digits) is refused, never wrapped.
+pub(super) fn whole_number(option: &str, value: &str, min: u64, max: u64) -> Result<u64, String> {
+    let t = value.trim().replace('_', "");
+    let why = || format!("`{option}` takes a whole number from {min} to {max}, not `{value}`");
+    let digits = t.strip_prefix('+').unwrap_or(&t);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(why());
+    }
+    // Too many digits for a u64 is past any `max`.
+    match digits.parse::<u64>() {
+        Ok(n) if (min..=max).contains(&n) => Ok(n),
+        _ => Err(why()),
+    }
+}
+
+/// `--cpus-per-task N`: 1 or more (sbatch refuses 0), at most a u32.
 pub(super) fn parse_cpus(s: &str) -> Result<u32, String> {
-    match s.trim().parse::<u32>() {
-        Ok(0) => Err("--cpus-per-task must be at least 1".into()),
-        Ok(n) => Ok(n),
-        Err(_) => Err(format!("`{s}` is not a CPU count (1, 2, ...)")),
-    }
+    let n = whole_number("--cpus-per-task", s, 1, u64::from(u32::MAX))?;
+    u32::try_from(n).map_err(|e| e.to_string())
 }
 
-/// `--max-concurrent K`: the array's `%K`, a positive count (Slurm refuses `%0`).
+/// `--max-concurrent K`: the array's `%K`, 1 or more (Slurm refuses `%0`).
 fn parse_max_concurrent(s: &str) -> Result<usize, String> {
-    match s.trim().parse::<usize>() {
-        Ok(0) => Err(
-            "--max-concurrent must be at least 1 (Slurm refuses an array throttle of %0)".into(),
-        ),
-        Ok(n) => Ok(n),
-        Err(_) => Err(format!("`{s}` is not a count of elements (1, 2, ...)")),
-    }
+    let n = whole_number("--max-concurrent", s, 1, u64::from(u32::MAX))?;
+    usize::try_from(n).map_err(|e| e.to_string())
 }
 
-/// `--retries N`: a count, 0 or more.
+/// `--retries N`: 0 to [`MAX_RETRIES`].
 fn parse_retries(s: &str) -> Result<u32, String> {
-    s.trim()
-        .parse::<u32>()
-        .map_err(|_| format!("`{s}` is not a number of retries (0, 1, 2, ...)"))
+    let n = whole_number("--retries", s, 0, MAX_RETRIES)?;
+    u32::try_from(n).map_err(|e| e.to_string())
 }
 
-/// `--chunk K|auto`: a positive count of items per element, or `auto`.
+/// `--chunk K|auto`: items per element, 1 or more, or `auto`.
 fn parse_chunk(s: &str) -> Result<String, String> {
-    match s.trim() {
-        "auto" => Ok("auto".into()),
-        k if k.parse::<usize>().is_ok_and(|k| k > 0) => Ok(k.to_string()),
-        _ => Err(format!(
-            "`{s}` is not a chunk: use a positive number of items or auto"
-        )),
+    if s.trim() == "auto" {
+        return Ok("auto".into());
     }
+    whole_number("--chunk", s, 1, u64::from(u32::MAX))
+        .map(|k| k.to_string())
+        .map_err(|e| format!("{e} (or `auto`)"))
 }
 
 fn parse_export(s: &str) -> Result<crate::domain::Export, String> {

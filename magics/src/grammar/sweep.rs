@@ -52,10 +52,10 @@ struct SweepFlags {
     #[arg(long, value_name = "FIELD")]
     minimize: Option<String>,
     /// Run N configurations drawn at random from the grid (at most its size).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = parse_random, allow_hyphen_values = true)]
     random: Option<usize>,
     /// The seed of `--random`'s draw (the same seed draws the same configurations).
-    #[arg(long, default_value_t = 0, value_name = "S")]
+    #[arg(long, default_value_t = 0, value_name = "S", value_parser = parse_seed, allow_hyphen_values = true)]
     seed: u64,
     /// Pair the parameters' values position by position instead of crossing them.
     #[arg(long)]
@@ -67,11 +67,25 @@ struct SweepFlags {
     options: JobOptions,
 }
 
+/// `--random N`: 1 to [`MAX_CONFIGS`] configurations.
+fn parse_random(s: &str) -> Result<usize, String> {
+    let max = u64::try_from(MAX_CONFIGS).unwrap_or(u64::MAX);
+    let n = super::options::whole_number("--random", s, 1, max)?;
+    usize::try_from(n).map_err(|e| e.to_string())
+}
+
+/// `--seed S`: any u64.
+fn parse_seed(s: &str) -> Result<u64, String> {
+    super::options::whole_number("--seed", s, 0, u64::MAX)
+}
+
+/// A correct `%%sweep` line, shown after what is wrong.
+const EXAMPLE: &str = "%%sweep lr in [0.1, 0.01] -> fit";
+
+/// One line: what is wrong with the `%%sweep` line, and a correct line to
+/// copy (the grammar tests parse it).
 fn err(m: impl Into<String>) -> GrammarError {
-    GrammarError::new(format!(
-        "{}\n\nusage: %%sweep PARAM in VALUES, ... [-> NAME] [--maximize FIELD | --minimize FIELD] [--random N --seed S] [--zip] [--save FILE] [OPTIONS]\nVALUES: [1, 2, 3] | 0..4 | 1..=3 | linspace(0, 1, 5) | logspace(-3, -1, 3)",
-        m.into()
-    ))
+    GrammarError::new(format!("{}; for example `{EXAMPLE}`", m.into()))
 }
 
 /// Parses everything after `%%sweep` on the first line.
@@ -84,7 +98,7 @@ pub fn parse(line: &str) -> Result<SweepMagic, GrammarError> {
     let mut it = words.into_iter();
     while let Some(w) = it.next() {
         if w == "->" {
-            name = Some(it.next().ok_or_else(|| err("`->` needs a NAME"))?);
+            name = Some(it.next().ok_or_else(|| err("`->` needs a NAME after it"))?);
         } else if let Some(n) = w.strip_prefix("->") {
             name = Some(n.to_string());
         } else {
@@ -103,9 +117,6 @@ pub fn parse(line: &str) -> Result<SweepMagic, GrammarError> {
         (_, Some(m)) => Some(Objective::Minimize(m)),
         _ => None,
     };
-    if f.random == Some(0) {
-        return Err(err("--random needs a positive count"));
-    }
     Ok(SweepMagic {
         expressions,
         spec: SweepSpec {
@@ -119,6 +130,41 @@ pub fn parse(line: &str) -> Result<SweepMagic, GrammarError> {
         name,
         options: f.options,
     })
+}
+
+/// `PARAM in VALUES` split at its `in`, or what is missing.
+fn split_param(part: &str) -> Result<(&str, &str), GrammarError> {
+    if part.is_empty() {
+        return Err(err("a parameter is missing between two commas"));
+    }
+    let (name, values) = if part == "in" {
+        ("", "")
+    } else if let Some(values) = part.strip_prefix("in ") {
+        ("", values)
+    } else if let Some(name) = part.strip_suffix(" in") {
+        (name, "")
+    } else if let Some(split) = part.split_once(" in ") {
+        split
+    } else {
+        let name = part.split_whitespace().next().unwrap_or(part);
+        return Err(err(format!(
+            "`{part}` has no `in`: write PARAM in VALUES (`{name} in [..]`)"
+        ))
+        .at(part));
+    };
+    let (name, values) = (name.trim(), values.trim());
+    if name.is_empty() {
+        return Err(err(format!(
+            "`{part}` has no parameter name before `in`: write PARAM in VALUES"
+        )));
+    }
+    if values.is_empty() {
+        return Err(err(format!(
+            "parameter `{name}` has no values after `in`: give a list, a range, linspace(..) or logspace(..)"
+        ))
+        .at(name));
+    }
+    Ok((name, values))
 }
 
 fn split_top(s: &str, sep: char) -> Vec<String> {
@@ -145,16 +191,15 @@ fn split_top(s: &str, sep: char) -> Vec<String> {
 
 fn parse_params(spec: &str) -> Result<(Vec<Param>, Vec<ValuesExpression>), GrammarError> {
     if spec.trim().is_empty() {
-        return Err(err("no parameters: write e.g. `%%sweep lr in [0.1, 0.01]`"));
+        return Err(err(
+            "`%%sweep` needs a parameter and its values: PARAM in VALUES",
+        ));
     }
     let mut params: Vec<Param> = Vec::new();
     let mut expressions = Vec::new();
     for part in split_top(spec, ',') {
         let part = part.trim();
-        let (name, values) = part
-            .split_once(" in ")
-            .ok_or_else(|| err(format!("`{part}`: write PARAM in VALUES")))?;
-        let name = name.trim();
+        let (name, values) = split_param(part)?;
         if let Some(why) = binding_name_problem(name) {
             return Err(err(format!("parameter {why}")).at(name));
         }
@@ -229,13 +274,20 @@ fn parse_values(s: &str) -> Result<Vec<Value>, Unparsed> {
                 num(a[0]).map_err(Unparsed::NotLiteral)?,
                 num(a[1]).map_err(Unparsed::NotLiteral)?,
             );
-            let n: usize = a[2]
-                .trim()
-                .parse()
-                .map_err(|_| Unparsed::NotLiteral(format!("`{}` is not a count", a[2].trim())))?;
-            if n > MAX_CONFIGS {
-                return Err(format!("{fname}: {n} values is more than {MAX_CONFIGS}").into());
-            }
+            let count = a[2].trim();
+            let n = match count.parse::<usize>() {
+                Ok(n) if (1..=MAX_CONFIGS).contains(&n) => n,
+                // A number, but negative, zero, a fraction or too big.
+                _ if looks_numeric(count) || count.parse::<usize>().is_ok() => {
+                    return Err(format!(
+                        "{fname}(start, stop, n): n is a whole number from 1 to {MAX_CONFIGS}, not `{count}`"
+                    )
+                    .into());
+                }
+                _ => {
+                    return Err(Unparsed::NotLiteral(format!("`{count}` is not a count")));
+                }
+            };
             return Ok((0..n)
                 .map(|i| {
                     let t = if n == 1 {
@@ -439,6 +491,18 @@ mod tests {
         assert!(parse("a in 9223372036854775807..=9223372036854775807").is_ok());
         assert!(parse("a in 0..99999999999999999999").is_err());
         assert!(parse("a in linspace(0, 1, 18446744073709551615)").is_err());
+        // A count that is a number but out of range is said, not taken for
+        // an expression of the notebook.
+        for n in ["-3", "0", "2.5", "100001", "99999999999999999999999"] {
+            let e = parse(&format!("a in linspace(0, 1, {n})")).expect_err(n);
+            assert!(
+                e.message.starts_with(&format!(
+                    "a: linspace(start, stop, n): n is a whole number from 1 to 100000, not `{n}`"
+                )),
+                "{n}: {}",
+                e.message
+            );
+        }
         let zip = parse("a in [1, 2], b in [1] --zip").expect("parses");
         assert!(expand(&zip.spec).is_err());
     }

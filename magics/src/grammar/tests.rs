@@ -102,10 +102,9 @@ fn run_with_typed_arrow() {
 #[test]
 fn bad_lines_say_what_is_wrong() {
     let e = parse("%%slurm frobnicate").expect_err("fails");
-    assert!(
-        e.message.contains("%%slurm takes map, run"),
-        "{}",
-        e.message
+    assert_eq!(
+        e.message,
+        "unknown %%slurm mode `frobnicate`; %%slurm takes map, run (`%slurm help NAME` for one)"
     );
     let e = parse("%%slurm map xs --tiem 5").expect_err("fails");
     assert!(e.message.contains("--tiem"), "{}", e.message);
@@ -123,18 +122,18 @@ fn a_typo_is_one_line_saying_what_was_meant() {
     let e = parse("%slurm statu").expect_err("fails");
     assert_eq!(
         e.message,
-        "unrecognized subcommand 'statu'; did you mean `status`?"
+        "unknown %slurm sub-command `statu`; did you mean `status`?"
     );
     let e = parse("%%slurm map xs --tiem 5").expect_err("fails");
     assert_eq!(
         e.message,
-        "unexpected argument '--tiem' found; did you mean `--time`?"
+        "unknown option `--tiem` of `%%slurm map`; did you mean `--time`?"
     );
     let e =
         crate::grammar::sweep::parse("a in [1, 2] -> typo --maximise value").expect_err("fails");
     assert_eq!(
         e.message,
-        "unexpected argument '--maximise' found; did you mean `--maximize`?"
+        "unknown option `--maximise` of `%%sweep`; did you mean `--maximize`?"
     );
     // Of clap's candidates, the one fewest edits away.
     for typo in ["reprot", "reprt", "rport", "reportt"] {
@@ -228,7 +227,7 @@ fn errors_name_what_is_wrong_and_show_a_correct_line() {
         ),
         (
             "%slurm retry j --cpus-per-task 99999999999",
-            "invalid value '99999999999' for '--cpus-per-task <CPUS_PER_TASK>': `99999999999` is not a CPU count (1, 2, ...); for example `%slurm retry NAME --cpus-per-task 4`",
+            "`--cpus-per-task` takes a whole number from 1 to 4294967295, not `99999999999`; for example `%slurm retry NAME --cpus-per-task 4`",
         ),
         (
             "%slurm wait a b",
@@ -244,7 +243,7 @@ fn errors_name_what_is_wrong_and_show_a_correct_line() {
         ),
         (
             "%slurm xyz",
-            "unrecognized subcommand 'xyz'; %slurm takes config, jobs, status, wait, cancel, logs, retry, cache, load, graph, report, help (`%slurm help NAME` for one)",
+            "unknown %slurm sub-command `xyz`; %slurm takes config, jobs, status, wait, cancel, logs, retry, cache, load, graph, report, help (`%slurm help NAME` for one)",
         ),
         (
             "%%slurm map",
@@ -291,4 +290,284 @@ fn every_example_line_parses() {
             assert!(parse(&line).is_ok(), "{line}: {:?}", parse(&line).err());
         }
     }
+}
+
+/// A typo of a mode, a sub-command, an option of any sub-command or a
+/// value is one line naming it and what was meant, where clap's own
+/// similarity finds nothing (`mpa`, `rn`, `--dto`, `stauts`).
+#[test]
+fn every_typo_says_what_was_meant() {
+    for (line, message) in [
+        (
+            "%%slurm mpa",
+            "unknown %%slurm mode `mpa`; did you mean `map`?",
+        ),
+        (
+            "%%slurm rn",
+            "unknown %%slurm mode `rn`; did you mean `run`?",
+        ),
+        (
+            "%%slurm mapp 0..3",
+            "unknown %%slurm mode `mapp`; did you mean `map`?",
+        ),
+        (
+            "%slurm stauts",
+            "unknown %slurm sub-command `stauts`; did you mean `status`?",
+        ),
+        (
+            "%slurm lgos x",
+            "unknown %slurm sub-command `lgos`; did you mean `logs`?",
+        ),
+        (
+            "%slurm graph --dto",
+            "unknown option `--dto` of `%slurm graph`; did you mean `--dot`?",
+        ),
+        (
+            "%slurm graph --al",
+            "unknown option `--al` of `%slurm graph`; did you mean `--all`?",
+        ),
+        (
+            "%slurm status --al",
+            "unknown option `--al` of `%slurm status`; did you mean `--all`?",
+        ),
+        (
+            "%slurm report --jsn",
+            "unknown option `--jsn` of `%slurm report`; did you mean `--json`?",
+        ),
+        (
+            "%slurm config --backedn slurm",
+            "unknown option `--backedn` of `%slurm config`; did you mean `--backend`?",
+        ),
+        (
+            "%slurm retry j --memm 3",
+            "unknown option `--memm` of `%slurm retry`; did you mean `--mem`?",
+        ),
+        (
+            "%slurm cache clera",
+            "unknown value `clera` of `%slurm cache`; did you mean `clear`?",
+        ),
+        (
+            "%%slurm run --no-wiat\n1",
+            "unknown option `--no-wiat` of `%%slurm run`; did you mean `--no-wait`?",
+        ),
+        (
+            "%%slurm run --tim 3\n1",
+            "unknown option `--tim` of `%%slurm run`; did you mean `--time`?",
+        ),
+        (
+            "%%sweep a in [1] --zipp",
+            "unknown option `--zipp` of `%%sweep`; did you mean `--zip`?",
+        ),
+        (
+            "%%slurm map 0..3 --backend slrum",
+            "unknown value `slrum` of `--backend`; did you mean `slurm`?",
+        ),
+        (
+            "%slurm config --backend locl",
+            "unknown value `locl` of `--backend`; did you mean `local`?",
+        ),
+        (
+            "%%slurm run --dependency afterk --after a\n1",
+            "unknown value `afterk` of `--dependency`; did you mean `afterok`?",
+        ),
+        (
+            "%slurm config --cache onn",
+            "unknown value `onn` of `--cache`; did you mean `on`?",
+        ),
+    ] {
+        let e = parse(line).expect_err(line);
+        assert_eq!(e.message, message, "{line}");
+    }
+    // Nothing near: no guess.
+    let e = parse("%slurm graph --frobnicate").expect_err("fails");
+    assert!(!e.message.contains("did you mean"), "{}", e.message);
+    assert!(!e.message.contains('\n'), "{}", e.message);
+}
+
+/// Every numeric option refuses a negative, zero (where a count must be
+/// positive), a fraction or an overflowing number in one line naming the
+/// option and its range; none is misread as another argument.
+#[test]
+fn numeric_options_name_their_range() {
+    let sweep = "%%sweep lr in [0.1, 0.01] -> fit";
+    let map = "%%slurm map 0..4 -> out";
+    let retry = "%slurm retry NAME";
+    for (line, option, range, example) in [
+        (
+            "%%sweep a in [1] --random -3",
+            "--random",
+            "1 to 100000",
+            format!("{sweep} --random 20"),
+        ),
+        (
+            "%%sweep a in [1] --random 0",
+            "--random",
+            "1 to 100000",
+            format!("{sweep} --random 20"),
+        ),
+        (
+            "%%sweep a in [1] --random 99999999999999999999999",
+            "--random",
+            "1 to 100000",
+            format!("{sweep} --random 20"),
+        ),
+        (
+            "%%sweep a in [1] --seed -1",
+            "--seed",
+            "0 to 18446744073709551615",
+            format!("{sweep} --seed 7"),
+        ),
+        (
+            "%%sweep a in [1] --retries -1",
+            "--retries",
+            "0 to 100",
+            format!("{sweep} --retries 2"),
+        ),
+        (
+            "%%slurm map 0..3 --chunk 0",
+            "--chunk",
+            "1 to 4294967295",
+            format!("{map} --chunk auto"),
+        ),
+        (
+            "%%slurm map 0..3 --chunk -2",
+            "--chunk",
+            "1 to 4294967295",
+            format!("{map} --chunk auto"),
+        ),
+        (
+            "%%slurm map 0..3 --chunk 1.5",
+            "--chunk",
+            "1 to 4294967295",
+            format!("{map} --chunk auto"),
+        ),
+        (
+            "%%slurm map 0..3 --retries -1",
+            "--retries",
+            "0 to 100",
+            format!("{map} --retries 2"),
+        ),
+        (
+            "%%slurm map 0..3 --retries 4294967296",
+            "--retries",
+            "0 to 100",
+            format!("{map} --retries 2"),
+        ),
+        (
+            "%%slurm map 0..3 --max-concurrent 0",
+            "--max-concurrent",
+            "1 to 4294967295",
+            format!("{map} --max-concurrent 8"),
+        ),
+        (
+            "%%slurm map 0..3 --max-concurrent -1",
+            "--max-concurrent",
+            "1 to 4294967295",
+            format!("{map} --max-concurrent 8"),
+        ),
+        (
+            "%%slurm map 0..3 --cpus-per-task 0",
+            "--cpus-per-task",
+            "1 to 4294967295",
+            format!("{map} --cpus-per-task 4"),
+        ),
+        (
+            "%%slurm run --cpus-per-task -1",
+            "--cpus-per-task",
+            "1 to 4294967295",
+            "%%slurm run -> out --cpus-per-task 4".to_string(),
+        ),
+        (
+            "%slurm retry j --cpus-per-task -1",
+            "--cpus-per-task",
+            "1 to 4294967295",
+            format!("{retry} --cpus-per-task 4"),
+        ),
+    ] {
+        let e = parse(line).expect_err(line);
+        let value = line.rsplit(' ').next().unwrap_or_default();
+        assert_eq!(
+            e.message,
+            format!(
+                "`{option}` takes a whole number from {range}, not `{value}`{}; for example `{example}`",
+                if option == "--chunk" {
+                    " (or `auto`)"
+                } else {
+                    ""
+                }
+            ),
+            "{line}"
+        );
+    }
+    // The ranges' ends are taken.
+    for ok in [
+        "%%sweep a in 0..100000 --random 100000 --seed 18446744073709551615",
+        "%%slurm map 0..3 --retries 100 --chunk 4294967295 --max-concurrent 1 --cpus-per-task 1",
+    ] {
+        assert!(parse(ok).is_ok(), "{ok}: {:?}", parse(ok).err());
+    }
+    // A negative or huge time or memory is refused in one line too.
+    for bad in [
+        "%slurm retry j --mem -1",
+        "%slurm retry j --time -5",
+        "%%slurm map 0..3 --mem 99999999999999999999G",
+    ] {
+        let e = parse(bad).expect_err(bad);
+        assert!(
+            !e.message.contains('\n') && e.message.contains("for example"),
+            "{bad}: {}",
+            e.message
+        );
+    }
+}
+
+/// A `%%sweep` line missing a part says which, in one line with a line
+/// to copy; that line parses.
+#[test]
+fn a_sweep_missing_a_part_is_one_line() {
+    let example = "; for example `%%sweep lr in [0.1, 0.01] -> fit`";
+    for (line, what) in [
+        (
+            "%%sweep",
+            "`%%sweep` needs a parameter and its values: PARAM in VALUES",
+        ),
+        (
+            "%%sweep -> fit",
+            "`%%sweep` needs a parameter and its values: PARAM in VALUES",
+        ),
+        (
+            "%%sweep --random 3",
+            "`%%sweep` needs a parameter and its values: PARAM in VALUES",
+        ),
+        (
+            "%%sweep lr [1, 2]",
+            "`lr [1, 2]` has no `in`: write PARAM in VALUES (`lr in [..]`)",
+        ),
+        (
+            "%%sweep lr",
+            "`lr` has no `in`: write PARAM in VALUES (`lr in [..]`)",
+        ),
+        (
+            "%%sweep lr in",
+            "parameter `lr` has no values after `in`: give a list, a range, linspace(..) or logspace(..)",
+        ),
+        (
+            "%%sweep lr in -> fit",
+            "parameter `lr` has no values after `in`: give a list, a range, linspace(..) or logspace(..)",
+        ),
+        (
+            "%%sweep in [1, 2]",
+            "`in [1, 2]` has no parameter name before `in`: write PARAM in VALUES",
+        ),
+        (
+            "%%sweep a in [1], , b in [2]",
+            "a parameter is missing between two commas",
+        ),
+        ("%%sweep lr in []", "parameter `lr` has no values"),
+        ("%%sweep lr in [1, 2] ->", "`->` needs a NAME after it"),
+    ] {
+        let e = parse(line).expect_err(line);
+        assert_eq!(e.message, format!("{what}{example}"), "{line}");
+    }
+    assert!(parse("%%sweep lr in [0.1, 0.01] -> fit").is_ok());
 }

@@ -50,7 +50,7 @@ pub fn wait_with_retries(
         if retries == 0 {
             String::new()
         } else {
-            format!("attempt {attempt} of {}", retries + 1)
+            format!("attempt {attempt} of {}", retries.saturating_add(1))
         }
     };
     let mut states = watch::wait(ws, job, display, &label(attempt))?;

@@ -151,10 +151,15 @@ impl Workspace {
         if let Some(j) = self.jobs.get(name) {
             return Ok(j.clone());
         }
-        match self.ledger()?.find(name)? {
-            Some(j) => Ok(j),
-            None => Err(MagicError::UnknownJob(name.to_string())),
+        let ledger = self.ledger()?;
+        if let Some(j) = ledger.find(name)? {
+            return Ok(j);
         }
+        let mut known: Vec<String> = ledger.jobs()?.into_iter().map(|j| j.name).collect();
+        known.extend(self.jobs.keys().cloned());
+        known.sort();
+        known.dedup();
+        Err(MagicError::unknown_job(name, &known))
     }
 
     /// The job with ledger id `id`, from this session or the ledger.

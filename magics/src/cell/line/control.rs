@@ -38,16 +38,35 @@ impl Magics {
     pub(super) fn logs(&mut self, job: &str, display: &mut dyn Display) -> Result<(), MagicError> {
         let (name, index) = match job.split_once('[') {
             Some((n, rest)) => {
-                let idx = rest.trim_end_matches(']').parse::<usize>().map_err(|_| {
-                    MagicError::Items(format!(
-                        "`{job}`: the item's index is a whole number 0, 1, 2, ...; for example `%slurm logs NAME[3]`"
-                    ))
-                })?;
+                let text = rest.trim_end_matches(']');
+                let idx = match text.parse::<usize>() {
+                    Ok(i) => i,
+                    // More digits than any job has elements: past its end.
+                    Err(_) if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) => {
+                        usize::MAX
+                    }
+                    Err(_) => {
+                        return Err(MagicError::Items(format!(
+                            "`{job}`: the item's index is a whole number 0, 1, 2, ...; for example `%slurm logs NAME[3]`"
+                        )));
+                    }
+                };
                 (n.to_string(), idx)
             }
             None => (job.to_string(), 0),
         };
         let j = self.ws.find_job(&name)?;
+        if index >= j.items {
+            let asked = job
+                .split_once('[')
+                .map_or("0", |(_, i)| i.trim_end_matches(']'));
+            return Err(MagicError::Items(past_the_end(
+                &name,
+                asked,
+                j.items,
+                j.dir.chunk(),
+            )));
+        }
         // Over SSH the logs are on the cluster: bring them over first.
         submit::fetch(&mut self.ws, &j)?;
         let element = index / j.dir.chunk();
@@ -63,6 +82,19 @@ impl Magics {
         }
         display.show(&render::pre(&text), None);
         Ok(())
+    }
+}
+
+/// Why `job[index]` names nothing: how many elements (items, when packed
+/// `chunk` to an element) the job has and their indices.
+fn past_the_end(job: &str, index: &str, items: usize, chunk: usize) -> String {
+    let what = if chunk > 1 { "item" } else { "element" };
+    match items.checked_sub(1) {
+        None => format!("`{job}` has no {what}s, so `{job}[{index}]` has no logs"),
+        Some(0) => format!("`{job}` has 1 {what} (index 0); `{job}[{index}]` is past its end"),
+        Some(last) => format!(
+            "`{job}` has {items} {what}s (indices 0..{last}); `{job}[{index}]` is past its end"
+        ),
     }
 }
 
@@ -88,4 +120,33 @@ fn slurm_messages(dir: &JobDir, element: usize) -> String {
         .filter_map(|f| std::fs::read_to_string(f).ok())
         .collect::<Vec<_>>()
         .join("")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::past_the_end;
+
+    #[test]
+    fn an_index_past_the_end_says_how_many_there_are() {
+        assert_eq!(
+            past_the_end("m3", "999", 3, 1),
+            "`m3` has 3 elements (indices 0..2); `m3[999]` is past its end"
+        );
+        assert_eq!(
+            past_the_end("r", "1", 1, 1),
+            "`r` has 1 element (index 0); `r[1]` is past its end"
+        );
+        assert_eq!(
+            past_the_end("p", "10", 10, 4),
+            "`p` has 10 items (indices 0..9); `p[10]` is past its end"
+        );
+        assert_eq!(
+            past_the_end("e", "0", 0, 1),
+            "`e` has no elements, so `e[0]` has no logs"
+        );
+        assert_eq!(
+            past_the_end("m3", "99999999999999999999999", 3, 1),
+            "`m3` has 3 elements (indices 0..2); `m3[99999999999999999999999]` is past its end"
+        );
+    }
 }

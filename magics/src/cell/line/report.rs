@@ -26,9 +26,11 @@ impl Magics {
                 .collect::<Result<Vec<_>, _>>()?
         };
         if jobs.is_empty() {
-            return Err(MagicError::Refused(
-                "no jobs to report: this notebook's session has run none yet; run a `%%slurm` cell first, or name jobs: `%slurm report JOB ...`".into(),
-            ));
+            // Nothing measured: the same line as every line magic, with
+            // `--json` too (a notebook reader, not a parser, reads it), and
+            // no file saved.
+            display.show(&render::message(crate::error::NO_JOB_YET), None);
+            return Ok(());
         }
         jobs.sort_by_key(|j| j.id);
         jobs.dedup_by_key(|j| j.id);

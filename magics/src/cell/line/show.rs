@@ -28,6 +28,10 @@ impl Magics {
             let ids: Vec<u64> = self.ws.jobs.values().map(|j| j.id).collect();
             rows.retain(|(j, _)| ids.contains(&j.id));
         }
+        if rows.is_empty() {
+            display.show(&render::message(crate::error::NO_JOB_YET), None);
+            return Ok(());
+        }
         let w = crate::graph::Workflow::build(&rows);
         if dot {
             display.show(&render::pre(&w.dot()), None);
