@@ -6,7 +6,7 @@ use crate::body::BodyError;
 use crate::config::ConfigError;
 use crate::diagnostic::Diagnostic;
 use crate::executor::ExecutorError;
-use crate::grammar::{GrammarError, USAGE};
+use crate::grammar::GrammarError;
 use crate::ledger::LedgerError;
 use crate::session::EvalError;
 use crate::task_build::BuildError;
@@ -236,12 +236,8 @@ impl MagicError {
                 };
                 vec![d.render(cell)]
             }
-            MagicError::Body(e @ BodyError::Syntax(_)) => vec![format!("{}: {e}", self.ename())],
-            MagicError::Body(e) => vec![
-                format!("{}: {e}", self.ename()),
-                String::new(),
-                USAGE.to_string(),
-            ],
+            // The message says what the body should be, with an example.
+            MagicError::Body(e) => vec![format!("{}: {e}", self.ename())],
             MagicError::TaskFailed { items, failed, .. } => {
                 let mut lines = vec![format!("{}: {self}", self.ename())];
                 for it in items {

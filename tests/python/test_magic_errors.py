@@ -48,6 +48,14 @@ def test_a_body_that_is_not_rust_points_at_its_line(nb):
         tb = err["traceback"][0]
         assert f"--> {where}" in tb and f"{line}\n{caret}" in tb, (code, tb)
         assert "OPTIONS" not in tb and "usage" not in tb.lower(), (code, tb)
+    # A body of the wrong shape: what it should be, with an example; no usage.
+    for code, what in [
+        ("%%slurm map 0..3\nfn f(a: u8, b: u8) -> u8 { a }", "a function of one argument"),
+        ("%%slurm map 0..3\n|x| x + 1", "give the argument a type"),
+    ]:
+        err = cell(kc, code).error()
+        assert err["ename"] == "MagicBodyError" and what in err["evalue"], (code, err)
+        assert len(err["traceback"]) == 1 and "OPTIONS" not in err["traceback"][0], (code, err)
     assert value(kc, "40 + 2") == "42"
 
 
