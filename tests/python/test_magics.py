@@ -276,6 +276,17 @@ def test_the_newest_definition_of_a_job_name_wins(nb):
     assert value(kc, "owned_again") == "[100, 101]"
 
 
+def test_a_variable_too_long_for_linux_is_left_out_and_said(nb):
+    """A 200 kB variable made every element fail with "Argument list too long"."""
+    _, kc, _ = nb
+    ok(kc, 'unsafe { std::env::set_var("BIG_ENV_E", "x".repeat(200_000)); std::env::set_var("SMALL_ENV_E", "s"); }')
+    c = cell(kc, '%%slurm map 0..2 -> env_seen\nfn f(i: u8) -> bool { std::env::var("BIG_ENV_E").is_err() && std::env::var("SMALL_ENV_E").as_deref() == Ok("s") }')
+    assert c.status == "ok", c.error()
+    assert "the elements run without `BIG_ENV_E` (196 KiB)" in texts(c), texts(c)
+    assert value(kc, "env_seen") == "[true, true]"
+    ok(kc, 'unsafe { std::env::remove_var("BIG_ENV_E"); }')
+
+
 def test_hundred_thousand_items_with_packing(nb):
     _, kc, _ = nb
     c = cell(kc, "%%slurm map 0..100000 -> many --chunk auto\nfn f(x: u64) -> u64 { x % 7 }")

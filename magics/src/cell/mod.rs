@@ -254,6 +254,10 @@ impl Magics {
         };
         let record = crate::phase::timed("submit", || submit::submit(&mut self.ws, &p, run))?;
         self.names.submitted(&p.plan.name);
+        let left_out = submit::left_out_of_environment(&self.ws, &record);
+        if !left_out.is_empty() {
+            display.show(&render::message(&left_out_note(&left_out)), None);
+        }
         if p.plan.no_wait {
             display.show(
                 &render::message(&queued_note(&record, p.plan.elements())),
@@ -361,6 +365,19 @@ fn queued_note(job: &JobRecord, elements: usize) -> String {
 }
 
 /// What happens to an existing variable of the same name (said, not hidden).
+/// Which variables the elements were started without, and why.
+fn left_out_note(left_out: &[(String, usize)]) -> String {
+    let names: Vec<String> = left_out
+        .iter()
+        .map(|(n, bytes)| format!("`{n}` ({} KiB)", bytes.div_ceil(1024)))
+        .collect();
+    format!(
+        "note: the elements run without {}: Linux starts no program with a variable longer than {} KiB (`NAME=value`), so with it every element would fail with \"Argument list too long\"; pass the value in a file, or as a captured variable",
+        names.join(", "),
+        crate::domain::MAX_ENV_STRING / 1024
+    )
+}
+
 fn shadow_note(name: &str, session: &dyn Session, ws: &Workspace) -> String {
     if ws.jobs.contains_key(name) {
         return String::new();

@@ -63,6 +63,33 @@ impl Export {
     }
 }
 
+/// The longest `NAME=value` string Linux passes to a program, with its
+/// terminating NUL: `MAX_ARG_STRLEN`, 32 pages of 4 KiB (execve(2),
+/// "Limits on size of arguments and environment"). A longer one makes
+/// every exec fail with E2BIG ("Argument list too long").
+pub const MAX_ENV_STRING: usize = 32 * 4096;
+
+/// `vars` split into those a program can be started with and the names
+/// (with their `NAME=value` size in bytes) of those longer than
+/// [`MAX_ENV_STRING`].
+pub fn within_exec_limit(
+    vars: Vec<(String, String)>,
+) -> (Vec<(String, String)>, Vec<(String, usize)>) {
+    let mut too_long = Vec::new();
+    let kept = vars
+        .into_iter()
+        .filter(|(k, v)| {
+            let size = k.len().saturating_add(v.len()).saturating_add(2);
+            let fits = size <= MAX_ENV_STRING;
+            if !fits {
+                too_long.push((k.clone(), size));
+            }
+            fits
+        })
+        .collect();
+    (kept, too_long)
+}
+
 /// An `--export` value sbatch would refuse.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("--export {0}: use ALL, NONE, or NAME[=value],... (names are letters, digits and _)")]
@@ -140,6 +167,26 @@ impl<'de> serde::Deserialize<'de> for Export {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_variable_longer_than_linux_takes_is_left_out() {
+        let vars = vec![
+            ("SMALL".to_string(), "x".to_string()),
+            ("BIG".to_string(), "y".repeat(200_000)),
+            ("EDGE".to_string(), "z".repeat(MAX_ENV_STRING - 6)),
+            ("OVER".to_string(), "z".repeat(MAX_ENV_STRING - 5)),
+        ];
+        let (kept, left_out) = within_exec_limit(vars);
+        let names: Vec<&str> = kept.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(names, ["SMALL", "EDGE"]);
+        assert_eq!(
+            left_out,
+            [
+                ("BIG".to_string(), 200_005),
+                ("OVER".to_string(), MAX_ENV_STRING + 1)
+            ]
+        );
+    }
 
     #[test]
     fn sbatch_spellings() {

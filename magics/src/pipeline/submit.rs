@@ -2,7 +2,7 @@
 //! handed to its backend's executor; also resubmitting failed elements
 //! (`%slurm retry`), cancelling, and fetching a cluster job's files.
 
-use crate::domain::{Backend, ElementState, JobId, JobState, Resources};
+use crate::domain::{Backend, ElementState, JobId, JobState, Resources, within_exec_limit};
 use crate::error::{MagicError, io};
 use crate::executor::JobSpec;
 use crate::jobdir::JobDir;
@@ -114,7 +114,18 @@ pub fn resubmit(
 /// environment kept in the job directory (ALL is the cluster's own over
 /// SSH). None when the job needs the session's environment and it was not
 /// kept (jobs of older versions): the executor's own then.
+/// Variables longer than Linux lets a program start with are left out
+/// ([`left_out_of_environment`] names them).
 fn environment(ws: &Workspace, job: &JobRecord, r: &Resources) -> Option<Vec<(String, String)>> {
+    resolved_environment(ws, job, r).map(|vars| within_exec_limit(vars).0)
+}
+
+/// [`environment`] before the exec limit.
+fn resolved_environment(
+    ws: &Workspace,
+    job: &JobRecord,
+    r: &Resources,
+) -> Option<Vec<(String, String)>> {
     let over_ssh = job.backend == Backend::Slurm && ws.config.host.is_some();
     let session = match job.dir.environment() {
         Some(env) => env,
@@ -122,6 +133,15 @@ fn environment(ws: &Workspace, job: &JobRecord, r: &Resources) -> Option<Vec<(St
         None => Vec::new(),
     };
     Some(r.export.resolve(&session, !over_ssh))
+}
+
+/// The variables `--export` gave a job that its elements were started
+/// without, with their `NAME=value` size in bytes: longer than Linux's
+/// limit for one ([`crate::domain::MAX_ENV_STRING`]), every start would
+/// have failed with "Argument list too long".
+pub fn left_out_of_environment(ws: &Workspace, job: &JobRecord) -> Vec<(String, usize)> {
+    let r = job.dir.resources();
+    resolved_environment(ws, job, &r).map_or_else(Vec::new, |vars| within_exec_limit(vars).1)
 }
 
 /// Gives the spec to the job's executor and records where a cluster keeps it.
