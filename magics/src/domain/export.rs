@@ -69,12 +69,18 @@ impl Export {
 /// every exec fail with E2BIG ("Argument list too long").
 pub const MAX_ENV_STRING: usize = 32 * 4096;
 
-/// `vars` split into those a program can be started with and the names
-/// (with their `NAME=value` size in bytes) of those longer than
-/// [`MAX_ENV_STRING`].
-pub fn within_exec_limit(
-    vars: Vec<(String, String)>,
-) -> (Vec<(String, String)>, Vec<(String, usize)>) {
+/// Environment variables split by [`within_exec_limit`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExecFit {
+    /// Those a program can be started with, in order.
+    pub kept: Vec<(String, String)>,
+    /// The names of the others, with their `NAME=value` size in bytes.
+    pub too_long: Vec<(String, usize)>,
+}
+
+/// `vars` split into those a program can be started with and those longer
+/// than [`MAX_ENV_STRING`].
+pub fn within_exec_limit(vars: Vec<(String, String)>) -> ExecFit {
     let mut too_long = Vec::new();
     let kept = vars
         .into_iter()
@@ -87,7 +93,7 @@ pub fn within_exec_limit(
             fits
         })
         .collect();
-    (kept, too_long)
+    ExecFit { kept, too_long }
 }
 
 /// An `--export` value sbatch would refuse.
@@ -176,11 +182,11 @@ mod tests {
             ("EDGE".to_string(), "z".repeat(MAX_ENV_STRING - 6)),
             ("OVER".to_string(), "z".repeat(MAX_ENV_STRING - 5)),
         ];
-        let (kept, left_out) = within_exec_limit(vars);
-        let names: Vec<&str> = kept.iter().map(|(k, _)| k.as_str()).collect();
+        let fit = within_exec_limit(vars);
+        let names: Vec<&str> = fit.kept.iter().map(|(k, _)| k.as_str()).collect();
         assert_eq!(names, ["SMALL", "EDGE"]);
         assert_eq!(
-            left_out,
+            fit.too_long,
             [
                 ("BIG".to_string(), 200_005),
                 ("OVER".to_string(), MAX_ENV_STRING + 1)

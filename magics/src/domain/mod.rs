@@ -24,7 +24,7 @@ pub use backend::{Backend, UnknownBackend};
 pub use dependency::{
     Dependency, DependencyKind, Readiness, UnknownDependencyKind, element_readiness, job_readiness,
 };
-pub use export::{BadExport, Export, MAX_ENV_STRING, within_exec_limit};
+pub use export::{BadExport, ExecFit, Export, MAX_ENV_STRING, within_exec_limit};
 pub use job::{JobId, JobKind, SlurmJobId, UnknownJobKind};
 pub use plan::{TaskPlan, items_of};
 pub use resources::{Resources, format_time, parse_mem_mb, parse_time};

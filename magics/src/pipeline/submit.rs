@@ -117,7 +117,7 @@ pub fn resubmit(
 /// Variables longer than Linux lets a program start with are left out
 /// ([`left_out_of_environment`] names them).
 fn environment(ws: &Workspace, job: &JobRecord, r: &Resources) -> Option<Vec<(String, String)>> {
-    resolved_environment(ws, job, r).map(|vars| within_exec_limit(vars).0)
+    resolved_environment(ws, job, r).map(|vars| within_exec_limit(vars).kept)
 }
 
 /// [`environment`] before the exec limit.
@@ -141,7 +141,7 @@ fn resolved_environment(
 /// have failed with "Argument list too long".
 pub fn left_out_of_environment(ws: &Workspace, job: &JobRecord) -> Vec<(String, usize)> {
     let r = job.dir.resources();
-    resolved_environment(ws, job, &r).map_or_else(Vec::new, |vars| within_exec_limit(vars).1)
+    resolved_environment(ws, job, &r).map_or_else(Vec::new, |vars| within_exec_limit(vars).too_long)
 }
 
 /// Gives the spec to the job's executor and records where a cluster keeps it.
