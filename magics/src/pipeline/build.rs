@@ -16,6 +16,16 @@ use super::type_name::{Naming, nameable};
 use crate::task_build::{self, BuildError};
 use crate::taskgen::{self, TaskKind};
 
+/// A task binary ready to run, with the `item_places` its jobs need.
+#[derive(Debug, Clone)]
+pub struct Built {
+    /// The task binary.
+    pub binary: PathBuf,
+    /// Where the notebook's items are in the task's `main.rs` and the
+    /// cells they came from ([`taskgen::TaskSource::item_places`]).
+    pub item_places: String,
+}
+
 /// Builds (or reuses) the task binary, showing a note while cargo runs.
 ///
 /// # Errors
@@ -27,8 +37,8 @@ pub fn build(
     kind: &TaskKind,
     body: &str,
     display: &mut dyn Display,
-) -> Result<PathBuf, MagicError> {
-    let src = taskgen::generate(kind, body, &notebook.items_source(), notebook.deps());
+) -> Result<Built, MagicError> {
+    let src = taskgen::generate(kind, body, &notebook.items(), notebook.deps());
     if root.join("bin").join(&src.hash).exists() {
         display.show(&build_progress::cached(), None);
     }
@@ -59,7 +69,10 @@ pub fn build(
         display.update(&end, &id);
     }
     match result {
-        Ok(b) => Ok(b.binary),
+        Ok(b) => Ok(Built {
+            binary: b.binary,
+            item_places: src.item_places(),
+        }),
         Err(BuildError::Compile(mut d)) => {
             if let Some(first) = d.iter_mut().find(|d| {
                 d.message.contains("Deserialize") || d.message.contains("DeserializeOwned")
