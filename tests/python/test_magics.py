@@ -206,6 +206,12 @@ def test_bad_input_is_a_clear_error(nb):
     assert err["ename"] == "CompileError"
     tb = "\n".join(err["traceback"])
     assert "--> cell:3:" in tb and 'x + "one"' in tb
+    # Empty lines before the magic are lines of the cell too.
+    c = cell(kc, "\n\n%%slurm map 0..3\nfn f(x: u32) -> u32 {\n    x + \"one\"\n}")
+    tb = "\n".join(c.error()["traceback"])
+    assert "--> cell:5:" in tb and '5 |     x + "one"' in tb, tb
+    c = cell(kc, "\n%%slurm map 0..3\nfn f(x: u32) -> u32 {\n    assert!(x != 1, \"body\");\n    x\n}")
+    assert "panicked at cell:4:5: body" in "\n".join(c.error()["traceback"]), c.error()
     still = value(kc, "1 + 1")
     assert still == "2"
 
