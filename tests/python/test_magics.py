@@ -5,6 +5,7 @@ ledger across a restart, and bad input."""
 
 import json
 import os
+import re
 import tempfile
 import time
 from pathlib import Path
@@ -221,7 +222,7 @@ def count_of(c):
 
 
 def test_errors_and_panics_in_earlier_cells_items_show_on_their_lines(nb):
-    _, kc, _ = nb
+    _, kc, workdir = nb
     # An earlier cell's fn that uses what only the session has (its
     # `sluice` module): it compiles there, not in a task.
     shows = cell(kc, "let unrelated = 1;\n\nfn shown(x: u32) -> u32 {\n    sluice::display(\"text/plain\", &x.to_string());\n    x\n}")
@@ -240,6 +241,16 @@ def test_errors_and_panics_in_earlier_cells_items_show_on_their_lines(nb):
     c = cell(kc, "%%slurm map 0..3\nfn g(x: u32) -> u32 { shown(x) }")
     tb = "\n".join(c.error()["traceback"])
     assert f"panicked at cell[{count_of(later)}]:2:5: one" in tb, tb
+    # The same for a single job and a sweep's configurations (whose table
+    # shows the message; the place is in the job's status files).
+    c = cell(kc, "%%slurm run -> single\nshown(1)")
+    tb = "\n".join(c.error()["traceback"])
+    assert f"panicked at cell[{count_of(later)}]:2:5: one" in tb, tb
+    c = cell(kc, "%%sweep x in 0..3 -> sw --minimize value\nshown(x as u32) as f64")
+    assert c.error()["ename"] == "SweepFailed", c.error()
+    job = re.search(r"sw \(job (\d+)\)", texts(c)).group(1)
+    status = (workdir / ".sluice" / "jobs" / job / "status" / "1.json").read_text()
+    assert f"panicked at cell[{count_of(later)}]:2:5: one" in status, status
     # A bound the task adds (results cross as JSON): rustc's help points
     # at the struct's line in its cell, under its derive.
     typed = cell(kc, "#[derive(Debug, Clone)]\nstruct Opaque2 {\n    x: u32,\n}")
