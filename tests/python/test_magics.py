@@ -235,6 +235,7 @@ def test_errors_and_panics_in_earlier_cells_items_show_on_their_lines(nb):
     assert f" --> cell[{n}]:4:5\n" in tb, tb
     assert '4 |     sluice::display("text/plain", &x.to_string());\n' in tb, tb
     assert "src/main.rs" not in tb, tb
+    assert "the notebook session's own module" in tb and "cargo add" not in tb, tb
     # Redefined in a later cell: the later one is the task's, on its lines.
     later = cell(kc, "fn shown(x: u32) -> u32 {\n    assert!(x != 1, \"one\");\n    x\n}")
     assert later.status == "ok", later.error()
