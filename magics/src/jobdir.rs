@@ -7,6 +7,7 @@
 //! input                    `items`, or `upstream:../<id>` (element-wise)
 //! count, chunk, retries    items, items per array element, `--retries N`
 //! resources.json           what each element asked for (a retry asks the same)
+//! item_places              the notebook's items in the task's main.rs: `FIRST LINES CELL LINE` a line
 //! environment.json         the session's environment at submission (--export)
 //! captures/<name>.json     notebook variables the body uses
 //! results/<i>.json         item i's result          status/<i>.json  how it ended
@@ -197,6 +198,17 @@ impl JobDir {
     /// The IO error of the write.
     pub fn write_retries(&self, retries: u32) -> std::io::Result<()> {
         std::fs::write(self.root.join("retries"), retries.to_string())
+    }
+
+    /// Writes `item_places`: where the notebook's items are in the task's
+    /// `main.rs` and the cells they came from
+    /// ([`crate::taskgen::TaskSource::item_places`]), read by the task
+    /// runtime to name a panic in an item `cell[N]:L:C`.
+    ///
+    /// # Errors
+    /// The IO error of the write.
+    pub fn write_item_places(&self, places: &str) -> std::io::Result<()> {
+        std::fs::write(self.root.join("item_places"), places)
     }
 
     /// Items per element, from `chunk` (1 if missing or unreadable).

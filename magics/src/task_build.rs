@@ -18,7 +18,7 @@ use cargo_metadata::Message;
 use cargo_metadata::diagnostic::{Diagnostic as RustcDiagnostic, DiagnosticLevel, DiagnosticSpan};
 
 use crate::build_progress::{ArtifactCounter, BuildProgress, total_packages};
-use crate::diagnostic::{CellSpan, Diagnostic, Label, Place};
+use crate::diagnostic::{CellSpan, Diagnostic, Label, Located, Place, Snippet, add_label};
 use crate::taskgen::{RUNTIME_SOURCE, TaskSource};
 
 const RUNTIME_TOML: &str = include_str!("../runtime/Cargo.toml");
@@ -277,41 +277,59 @@ impl CargoReport {
 }
 
 /// One compiler error with its spans moved to cell lines (cell line 1 is
-/// the magic line, so body line 1 is cell line 2); spans outside the body
-/// become notes. None for warnings, notes and rustc's closing "aborting
-/// due to" line.
+/// the magic line, so body line 1 is cell line 2), and those in the
+/// notebook's items to the lines of the earlier cells that wrote them
+/// (`cell[N]`); a primary span elsewhere in the generated code becomes a
+/// note. None for warnings, notes and rustc's closing "aborting due to"
+/// line.
 fn cell_diagnostic(d: &RustcDiagnostic, src: &TaskSource) -> Option<Diagnostic> {
     if d.level != DiagnosticLevel::Error || d.message.starts_with("aborting due to") {
         return None;
     }
     let mut labels = Vec::new();
     let mut notes = Vec::new();
+    let mut elsewhere: Vec<Snippet> = Vec::new();
     for span in &d.spans {
         let text = span.label.clone().unwrap_or_default();
-        match cell_span(span, src) {
-            Some(span_in_cell) => labels.push(Label {
-                span: span_in_cell,
-                text,
-                primary: span.is_primary,
-            }),
-            None if span.is_primary => {
+        let label = |at: CellSpan| Label {
+            span: at,
+            text: text.clone(),
+            primary: span.is_primary,
+        };
+        match place(span, src) {
+            Place::Cell(at) => labels.push(label(at)),
+            Place::Other {
+                name,
+                source,
+                span: at,
+            } => add_label(&mut elsewhere, &name, &source, label(at)),
+            _ if span.is_primary => {
                 let code = span.text.first().map_or("", |line| line.text.trim());
-                notes.push(format!(
-                    "note: in code the task uses from the notebook's earlier cells: `{code}` {text}"
-                ));
+                let whose = if span.file_name == "src/main.rs" {
+                    "the code sluice generates around the cell".to_string()
+                } else {
+                    format!("`{}`", span.file_name)
+                };
+                notes.push(format!("note: in {whose}: `{code}` {text}"));
             }
-            None => {}
+            _ => {}
         }
     }
     let children = serde_json::to_value(&d.children).unwrap_or_default();
     let locate = |sp: &serde_json::Value| -> Place {
         serde_json::from_value::<DiagnosticSpan>(sp.clone())
-            .ok()
-            .and_then(|span| cell_span(&span, src))
-            .map_or(Place::Outside, Place::Cell)
+            .map_or(Place::Outside, |span| place(&span, src))
     };
     let children = crate::diagnostic::children_from_json(&children, &locate);
     notes.extend(children.notes);
+    let mut located = Vec::new();
+    if !elsewhere.is_empty() {
+        located.push(Located {
+            heading: None,
+            snippets: elsewhere,
+        });
+    }
+    located.extend(children.located);
     Some(Diagnostic {
         level: "error".into(),
         code: d.code.as_ref().map(|c| c.code.clone()),
@@ -319,8 +337,38 @@ fn cell_diagnostic(d: &RustcDiagnostic, src: &TaskSource) -> Option<Diagnostic> 
         labels,
         notes,
         helps: children.helps,
-        located: children.located,
+        located,
     })
+}
+
+/// Where `span` (in the task crate) is for the user: on the magic cell's
+/// lines when it starts in the body, on an earlier cell's (`cell[N]`)
+/// when it starts in one of the notebook's items, else outside the cells.
+fn place(span: &DiagnosticSpan, src: &TaskSource) -> Place {
+    if let Some(at) = cell_span(span, src) {
+        return Place::Cell(at);
+    }
+    let l0 = span.line_start;
+    let item = src
+        .items
+        .iter()
+        .find(|p| l0 >= p.first_line && l0 - p.first_line < p.lines);
+    match item {
+        Some(p) if span.file_name == "src/main.rs" => {
+            let line = |l: usize| l.saturating_sub(p.first_line) + p.origin.line;
+            Place::Other {
+                name: format!("cell[{}]", p.origin.cell),
+                source: p.origin.source.to_string(),
+                span: CellSpan {
+                    start_line: line(l0),
+                    start_column: span.column_start,
+                    end_line: line(span.line_end),
+                    end_column: span.column_end,
+                },
+            }
+        }
+        _ => Place::Outside,
+    }
 }
 
 /// Where `span` is in the cell, if it starts in the body.
@@ -340,6 +388,8 @@ fn cell_span(span: &DiagnosticSpan, src: &TaskSource) -> Option<CellSpan> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::notebook::Origin;
+    use crate::taskgen::ItemPlace;
 
     /// Real `cargo build --release --message-format=json` output for a task
     /// crate whose body (lines 6..=10 of main.rs) has three errors and whose
@@ -354,9 +404,21 @@ mod tests {
             main_rs: String::new(),
             body_line: 6,
             body_lines: 5,
+            items: vec![ItemPlace {
+                first_line: 3,
+                lines: 1,
+                origin: Origin {
+                    cell: 2,
+                    line: 4,
+                    source: EARLIER.into(),
+                },
+            }],
             hash: hash.into(),
         }
     }
+
+    /// The earlier cell that wrote the item on main.rs's line 3.
+    const EARLIER: &str = "let a = 1;\n\n// scale\nfn scale() -> u32 { \"ten\" }";
 
     fn label(line: usize, columns: (usize, usize), text: &str, primary: bool) -> Label {
         Label {
@@ -394,15 +456,22 @@ mod tests {
                 helps: vec![],
                 located: vec![],
             },
-            // In the notebook's items: a note, no label; the secondary span is dropped.
-            mismatch(
-                vec![],
-                vec![
-                    "note: in code the task uses from the notebook's earlier cells: \
-                     `fn scale() -> u32 { \"ten\" }` expected `u32`, found `&str`"
-                        .into(),
-                ],
-            ),
+            // In the notebook's items: both labels on the line of the
+            // earlier cell that wrote the item.
+            Diagnostic {
+                located: vec![Located {
+                    heading: None,
+                    snippets: vec![Snippet {
+                        name: "cell[2]".into(),
+                        source: EARLIER.into(),
+                        labels: vec![
+                            label(4, (21, 26), "expected `u32`, found `&str`", true),
+                            label(4, (15, 18), "expected `u32` because of return type", false),
+                        ],
+                    }],
+                }],
+                ..mismatch(vec![], vec![])
+            },
             mismatch(
                 vec![
                     label(3, (18, 23), "expected `i64`, found `&str`", true),
@@ -435,6 +504,25 @@ mod tests {
             },
         ];
         assert_eq!(report.diagnostics, expected);
+        // Shown on the earlier cell's line, named as the kernel names it.
+        let shown = report.diagnostics[1].render("%%slurm map 0..3\nfn g(x: u32) -> u32 { x }");
+        assert_eq!(
+            shown,
+            "error[E0308]: mismatched types\n --> cell[2]:4:21\n  |\n4 | fn scale() -> u32 { \"ten\" }\n  |               ---   ^^^^^ expected `u32`, found `&str`\n  |               |\n  |               expected `u32` because of return type"
+        );
+    }
+
+    #[test]
+    fn errors_in_generated_code_are_notes() {
+        let mut src = source("0123456789abcdef");
+        src.items.clear();
+        let report = CargoReport::read(ERRORS.as_bytes(), &src);
+        assert_eq!(
+            report.diagnostics[1].notes,
+            ["note: in the code sluice generates around the cell: \
+              `fn scale() -> u32 { \"ten\" }` expected `u32`, found `&str`"]
+        );
+        assert!(report.diagnostics[1].labels.is_empty());
     }
 
     #[test]

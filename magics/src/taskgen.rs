@@ -2,6 +2,8 @@
 //! body verbatim at a known line (so compile errors map back to the cell),
 //! and a `main` that hands the body to the runtime. No IO.
 
+use crate::notebook::Origin;
+
 /// What kind of task, with what it needs.
 #[derive(Debug, Clone)]
 pub enum TaskKind {
@@ -41,6 +43,18 @@ fn capture_lets(captures: &[(String, String)]) -> String {
         .collect()
 }
 
+/// Where one of the notebook's items is in `main.rs`, and where it was
+/// written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemPlace {
+    /// 1-based line of main.rs where the item's first line is.
+    pub first_line: usize,
+    /// Number of lines of the item.
+    pub lines: usize,
+    /// The cell it came from and its first line there.
+    pub origin: Origin,
+}
+
 /// A generated crate.
 #[derive(Debug, Clone)]
 pub struct TaskSource {
@@ -52,8 +66,31 @@ pub struct TaskSource {
     pub body_line: usize,
     /// Number of lines in the body.
     pub body_lines: usize,
+    /// The notebook's items in main.rs, in file order.
+    pub items: Vec<ItemPlace>,
     /// Content hash: an unchanged cell has the same hash and is not rebuilt.
+    /// Items are hashed by their text, not by the cells they came from: a
+    /// cell run again unchanged does not rebuild its tasks.
     pub hash: String,
+}
+
+impl TaskSource {
+    /// The job directory's `item_places` file for a job of this task: a
+    /// line `FIRST LINES CELL LINE` per item (its lines in main.rs, its
+    /// cell's execution count and first line there), read by the task
+    /// runtime to name panics in items `cell[N]:L:C`. Kept out of the
+    /// binary, so a rebuilt cell's new count needs no rebuild.
+    pub fn item_places(&self) -> String {
+        self.items
+            .iter()
+            .map(|p| {
+                format!(
+                    "{} {} {} {}\n",
+                    p.first_line, p.lines, p.origin.cell, p.origin.line
+                )
+            })
+            .collect()
+    }
 }
 
 /// Version of the runtime embedded in task crates (part of every hash).
@@ -148,13 +185,28 @@ fn wrapping(kind: &TaskKind, body: &str) -> (String, String) {
     }
 }
 
-/// Generates the crate for `body` with the notebook's `items` and `deps`.
-pub fn generate(kind: &TaskKind, body: &str, items: &str, deps: &[(String, String)]) -> TaskSource {
+/// Generates the crate for `body` with the notebook's `items` (their text
+/// and origin, [`crate::notebook::Notebook::items`]) and `deps`. Each item
+/// starts on a line of its own and keeps its lines and columns.
+pub fn generate(
+    kind: &TaskKind,
+    body: &str,
+    items: &[(&str, &Origin)],
+    deps: &[(String, String)],
+) -> TaskSource {
     let mut main = String::new();
     main.push_str("#![allow(unused_imports, dead_code, unused_variables, unused_mut, non_snake_case, unused_must_use)]\n");
     main.push_str("// ---- items defined in the notebook ----\n");
-    main.push_str(items);
-    main.push('\n');
+    let mut places = Vec::with_capacity(items.len());
+    for (text, origin) in items {
+        places.push(ItemPlace {
+            first_line: main.lines().count() + 1,
+            lines: text.lines().count().max(1),
+            origin: (*origin).clone(),
+        });
+        main.push_str(text);
+        main.push('\n');
+    }
     let (before, after) = wrapping(kind, body);
     main.push_str(&before);
     let body_line = main.lines().count() + 1;
@@ -211,6 +263,7 @@ pub fn generate(kind: &TaskKind, body: &str, items: &str, deps: &[(String, Strin
         main_rs: main,
         body_line,
         body_lines: body.lines().count().max(1),
+        items: places,
         hash,
     }
 }
@@ -227,7 +280,7 @@ mod tests {
                 fn_name: "sq".into(),
             },
             body,
-            "struct A;",
+            &[],
             &[],
         );
         let lines: Vec<&str> = t.main_rs.lines().collect();
@@ -248,7 +301,7 @@ mod tests {
             captures: vec![("scale".into(), "f64".into())],
             result_type: Some("i64".into()),
         };
-        let t = generate(&kind, "parts.iter().sum::<i64>()", "", &[]);
+        let t = generate(&kind, "parts.iter().sum::<i64>()", &[], &[]);
         assert!(
             t.main_rs.contains("run_single(|| -> i64 {"),
             "{}",
@@ -272,7 +325,7 @@ mod tests {
             captures: vec![("epochs".into(), "i64".into())],
             wrap: Default::default(),
         };
-        let t = generate(&kind, "|x: i64| x * epochs", "", &[]);
+        let t = generate(&kind, "|x: i64| x * epochs", &[], &[]);
         let lines: Vec<&str> = t.main_rs.lines().collect();
         assert_eq!(lines[t.body_line - 1], "|x: i64| x * epochs");
         assert!(lines[t.body_line - 2].ends_with("load_capture(\"epochs\"); move"));
@@ -286,7 +339,7 @@ mod tests {
                 captures,
                 wrap: ("|(lr, seed,): (f64, i64,)| {".into(), "}".into()),
             };
-            let t = generate(&kind, "train(lr, seed)", "", &[]);
+            let t = generate(&kind, "train(lr, seed)", &[], &[]);
             let lines: Vec<&str> = t.main_rs.lines().collect();
             assert_eq!(lines[t.body_line - 1], "train(lr, seed)");
             assert!(lines[t.body_line - 2].ends_with("|(lr, seed,): (f64, i64,)| {"));
@@ -300,15 +353,15 @@ mod tests {
             captures: vec![],
             wrap: Default::default(),
         };
-        let a = generate(&k, "|x: i32| x", "", &[]);
-        let b = generate(&k, "|x: i32| x", "", &[]);
-        let c = generate(&k, "|x: i32| x + 1", "", &[]);
+        let a = generate(&k, "|x: i32| x", &[], &[]);
+        let b = generate(&k, "|x: i32| x", &[], &[]);
+        let c = generate(&k, "|x: i32| x + 1", &[], &[]);
         assert_eq!(a.hash, b.hash);
         assert_ne!(a.hash, c.hash);
         let d = generate(
             &k,
             "|x: i32| x",
-            "",
+            &[],
             &[(
                 "serde".into(),
                 "{ version = \"1\", features = [\"derive\"] }".into(),
@@ -316,5 +369,36 @@ mod tests {
         );
         assert_eq!(d.cargo_toml.matches("serde =").count(), 1);
         assert!(d.cargo_toml.contains("derive"));
+    }
+
+    #[test]
+    fn items_keep_their_lines_and_are_hashed_by_text() {
+        let nb = |count: usize| {
+            let mut nb = crate::notebook::Notebook::default();
+            nb.record(count, "#[derive(Debug)]\nstruct P {\n    x: u32,\n}\nlet a = 1; fn f() -> u32 {\n    2\n}");
+            nb.record(count + 1, "macro_rules! m {\n    () => { 3 };\n}");
+            nb
+        };
+        let kind = TaskKind::MapFn {
+            fn_name: "g".into(),
+        };
+        let body = "fn g(x: u32) -> u32 { f() + x }";
+        let (a, b) = (nb(1), nb(5));
+        let t = generate(&kind, body, &a.items(), &[]);
+        let lines: Vec<&str> = t.main_rs.lines().collect();
+        let at = |p: &ItemPlace| lines[p.first_line - 1..p.first_line - 1 + p.lines].join("\n");
+        assert_eq!(
+            at(&t.items[0]),
+            "#[derive(Debug)]\nstruct P {\n    x: u32,\n}"
+        );
+        assert_eq!(at(&t.items[1]), "           fn f() -> u32 {\n    2\n}");
+        assert_eq!(at(&t.items[2]), "macro_rules! m {\n    () => { 3 };\n}");
+        assert_eq!(lines[t.body_line - 1], body);
+        assert_eq!(t.item_places(), "3 4 1 1\n7 3 1 5\n10 3 2 1\n");
+        // The same code from cells run again (other counts): same crate.
+        let u = generate(&kind, body, &b.items(), &[]);
+        assert_eq!(u.hash, t.hash);
+        assert_eq!(u.main_rs, t.main_rs);
+        assert_eq!(u.item_places(), "3 4 5 1\n7 3 5 5\n10 3 6 1\n");
     }
 }

@@ -5,6 +5,7 @@ ledger across a restart, and bad input."""
 
 import json
 import os
+import re
 import tempfile
 import time
 from pathlib import Path
@@ -206,8 +207,86 @@ def test_bad_input_is_a_clear_error(nb):
     assert err["ename"] == "CompileError"
     tb = "\n".join(err["traceback"])
     assert "--> cell:3:" in tb and 'x + "one"' in tb
+    # Empty lines before the magic are lines of the cell too.
+    c = cell(kc, "\n\n%%slurm map 0..3\nfn f(x: u32) -> u32 {\n    x + \"one\"\n}")
+    tb = "\n".join(c.error()["traceback"])
+    assert "--> cell:5:" in tb and '5 |     x + "one"' in tb, tb
+    c = cell(kc, "\n%%slurm map 0..3\nfn f(x: u32) -> u32 {\n    assert!(x != 1, \"body\");\n    x\n}")
+    assert "panicked at cell:4:5: body" in "\n".join(c.error()["traceback"]), c.error()
     still = value(kc, "1 + 1")
     assert still == "2"
+
+
+def count_of(c):
+    return c.reply["content"]["execution_count"]
+
+
+def test_errors_and_panics_in_earlier_cells_items_show_on_their_lines(nb):
+    _, kc, workdir = nb
+    # An earlier cell's fn that uses what only the session has (its
+    # `sluice` module): it compiles there, not in a task.
+    shows = cell(kc, "let unrelated = 1;\n\nfn shown(x: u32) -> u32 {\n    sluice::display(\"text/plain\", &x.to_string());\n    x\n}")
+    assert shows.status == "ok", shows.error()
+    c = cell(kc, "%%slurm map 0..3\nfn g(x: u32) -> u32 { shown(x) }")
+    err = c.error()
+    assert err["ename"] == "CompileError", err
+    tb = "\n".join(err["traceback"])
+    n = count_of(shows)
+    assert f" --> cell[{n}]:4:5\n" in tb, tb
+    assert '4 |     sluice::display("text/plain", &x.to_string());\n' in tb, tb
+    assert "src/main.rs" not in tb, tb
+    assert "the notebook session's own module" in tb and "cargo add" not in tb, tb
+    # Redefined in a later cell: the later one is the task's, on its lines.
+    later = cell(kc, "fn shown(x: u32) -> u32 {\n    assert!(x != 1, \"one\");\n    x\n}")
+    assert later.status == "ok", later.error()
+    c = cell(kc, "%%slurm map 0..3\nfn g(x: u32) -> u32 { shown(x) }")
+    tb = "\n".join(c.error()["traceback"])
+    assert f"panicked at cell[{count_of(later)}]:2:5: one" in tb, tb
+    # The same for a single job and a sweep's configurations (whose table
+    # shows the message; the place is in the job's status files).
+    c = cell(kc, "%%slurm run -> single\nshown(1)")
+    tb = "\n".join(c.error()["traceback"])
+    assert f"panicked at cell[{count_of(later)}]:2:5: one" in tb, tb
+    c = cell(kc, "%%sweep x in 0..3 -> sw --minimize value\nshown(x as u32) as f64")
+    assert c.error()["ename"] == "SweepFailed", c.error()
+    job = re.search(r"sw \(job (\d+)\)", texts(c)).group(1)
+    status = (workdir / ".sluice" / "jobs" / job / "status" / "1.json").read_text()
+    assert f"panicked at cell[{count_of(later)}]:2:5: one" in status, status
+    # A bound the task adds (results cross as JSON): rustc's help points
+    # at the struct's line in its cell, under its derive.
+    typed = cell(kc, "#[derive(Debug, Clone)]\nstruct Opaque2 {\n    x: u32,\n}")
+    assert typed.status == "ok", typed.error()
+    c = cell(kc, "%%slurm map 0..3\nfn h(x: u32) -> Opaque2 { Opaque2 { x } }")
+    tb = "\n".join(c.error()["traceback"])
+    assert f" --> cell[{count_of(typed)}]:2:1\n" in tb, tb
+    assert "2 | struct Opaque2 {" in tb, tb
+    # A panic in an earlier cell's method (an impl block after a derived,
+    # multi-line struct) is placed on that cell's line, also after the
+    # cell runs again with a new count (same code: the task is not rebuilt).
+    defs = (
+        "#[derive(Debug, Clone)]\n"
+        "struct Pt {\n"
+        "    x: u32,\n"
+        "}\n"
+        "impl Pt {\n"
+        "    fn check(&self) -> u32 {\n"
+        "        if self.x == 2 {\n"
+        "            panic!(\"two is bad\");\n"
+        "        }\n"
+        "        self.x\n"
+        "    }\n"
+        "}"
+    )
+    body = "%%slurm map 0..4\nfn k(x: u32) -> u32 { Pt { x }.check() }"
+    for again in (False, True):
+        first = cell(kc, defs)
+        assert first.status == "ok", first.error()
+        c = cell(kc, body)
+        err = c.error()
+        assert err["ename"] == "TaskFailed", err
+        tb = "\n".join(err["traceback"])
+        assert f"panicked at cell[{count_of(first)}]:8:13: two is bad" in tb, tb
+        assert not again or "task cached" in texts(c), texts(c)
 
 
 def test_a_missing_or_bad_argument_is_one_line_with_a_correct_example(nb):

@@ -214,6 +214,31 @@ fn write_atomic(path: &Path, text: &str) -> std::io::Result<()> {
 /// line, number of lines). Set by [`from_cell`].
 static CELL_BODY: std::sync::OnceLock<(u32, u32)> = std::sync::OnceLock::new();
 
+/// The notebook's items in `src/main.rs`: `(first line, lines, cell's
+/// execution count, first line in that cell)`, from the job directory's
+/// `item_places` (written by the kernel with each job: the counts are not
+/// in the binary, which is kept by content).
+static ITEM_PLACES: std::sync::OnceLock<Vec<(u32, u32, u32, u32)>> = std::sync::OnceLock::new();
+
+/// Reads `item_places` (`FIRST LINES CELL LINE` a line); lines that do
+/// not read as four numbers are skipped, a missing file is no items.
+fn read_item_places(dir: &Path) -> Vec<(u32, u32, u32, u32)> {
+    let text = std::fs::read_to_string(dir.join("item_places")).unwrap_or_default();
+    text.lines()
+        .filter_map(|line| {
+            let n: Vec<u32> = line
+                .split_whitespace()
+                .map(str::parse)
+                .collect::<Result<_, _>>()
+                .ok()?;
+            match n[..] {
+                [first, lines, cell, at] => Some((first, lines, cell, at)),
+                _ => None,
+            }
+        })
+        .collect()
+}
+
 thread_local! {
     /// Where this thread's last panic happened, as the cell names it.
     static LAST_PANIC: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
@@ -221,9 +246,12 @@ thread_local! {
 
 /// Called first in every task's `main`: panics report their location in
 /// the magic cell (`cell:3:9`: line 3 of the cell, whose line 1 is the
-/// magic line) instead of in the generated `src/main.rs`.
+/// magic line), or in the earlier cell that wrote the item they happened
+/// in (`cell[2]:4:13`, by its execution count), instead of in the
+/// generated `src/main.rs`.
 pub fn from_cell(body: (u32, u32)) {
     let _ = CELL_BODY.set(body);
+    let _ = ITEM_PLACES.set(read_item_places(&job_dir()));
     std::panic::set_hook(Box::new(|info| {
         let place = info
             .location()
@@ -239,14 +267,32 @@ pub fn from_cell(body: (u32, u32)) {
     }));
 }
 
-/// `file:line:col` of a panic, mapped into the cell when it is in the body.
+/// `file:line:col` of a panic, mapped into the cell when it is in the body,
+/// into an earlier cell when it is in one of the notebook's items.
 fn cell_place(file: &str, line: u32, col: u32) -> String {
-    match CELL_BODY.get() {
-        Some(&(first, lines)) if file == "src/main.rs" && line >= first && line < first + lines => {
-            format!("cell:{}:{col}", line - first + 2)
+    let items = ITEM_PLACES.get().map(Vec::as_slice).unwrap_or_default();
+    place_in_cells(file, (line, col), CELL_BODY.get().copied(), items)
+}
+
+/// [`cell_place`] with the body's and the items' places given.
+fn place_in_cells(
+    file: &str,
+    (line, col): (u32, u32),
+    body: Option<(u32, u32)>,
+    items: &[(u32, u32, u32, u32)],
+) -> String {
+    let within = |first: u32, lines: u32| line >= first && line - first < lines;
+    if file == "src/main.rs" {
+        if let Some((first, lines)) = body
+            && within(first, lines)
+        {
+            return format!("cell:{}:{col}", line - first + 2);
         }
-        _ => format!("{file}:{line}:{col}"),
+        if let Some(&(first, _, cell, at)) = items.iter().find(|p| within(p.0, p.1)) {
+            return format!("cell[{cell}]:{}:{col}", (line - first).saturating_add(at));
+        }
     }
+    format!("{file}:{line}:{col}")
 }
 
 /// "panicked at cell:3:9: message" for a caught panic of this thread.
@@ -470,5 +516,30 @@ fn describe<T, R>() -> bool {
         true
     } else {
         false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn panics_are_placed_in_the_body_or_the_item_cells() {
+        let dir = std::env::temp_dir().join(format!("sluice-places-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        std::fs::write(dir.join("item_places"), "3 4 1 1\n7 3 2 5\nnot a line\n").expect("write");
+        let items = read_item_places(&dir);
+        assert_eq!(items, [(3, 4, 1, 1), (7, 3, 2, 5)]);
+        assert!(read_item_places(&dir.join("missing")).is_empty());
+        let _ = std::fs::remove_dir_all(&dir);
+        let body = Some((12, 2));
+        let at = |file, line, col| place_in_cells(file, (line, col), body, &items);
+        assert_eq!(at("src/main.rs", 13, 9), "cell:3:9");
+        assert_eq!(at("src/main.rs", 3, 1), "cell[1]:1:1");
+        assert_eq!(at("src/main.rs", 6, 5), "cell[1]:4:5");
+        assert_eq!(at("src/main.rs", 8, 13), "cell[2]:6:13");
+        assert_eq!(at("src/main.rs", 10, 1), "src/main.rs:10:1");
+        assert_eq!(at("src/main.rs", 2, 1), "src/main.rs:2:1");
+        assert_eq!(at("src/lib.rs", 3, 1), "src/lib.rs:3:1");
     }
 }

@@ -43,7 +43,10 @@ impl Magics {
                 }
             }
         };
-        let binary = build::build(&self.ws.build_root(), &self.notebook, &kind, body, display)
+        let build::Built {
+            binary,
+            item_places,
+        } = build::build(&self.ws.build_root(), &self.notebook, &kind, body, display)
             .map_err(|e| captures::explain_build_error(e, &captured))?;
         let result_type = build::output_type(
             mb.result_type.clone(),
@@ -104,6 +107,7 @@ impl Magics {
                 retries: m.options.retries,
             },
             binary,
+            item_places,
             dir,
         })
     }

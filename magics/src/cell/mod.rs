@@ -66,9 +66,11 @@ impl Magics {
         }
     }
 
-    /// Records a plain Rust cell that ran, so tasks can use its items.
-    pub fn record_cell(&mut self, code: &str) {
-        self.notebook.record(code);
+    /// Records a plain Rust cell that ran, so tasks can use its items;
+    /// `count` is its execution count (compile errors and panics in its
+    /// items are shown as `cell[count]:L:C`).
+    pub fn record_cell(&mut self, count: usize, code: &str) {
+        self.notebook.record(count, code);
     }
 
     /// Call before any cell runs (plain, command or magic): the captured

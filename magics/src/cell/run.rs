@@ -65,7 +65,10 @@ impl Magics {
             captures: captured.clone(),
             result_type: r.result_type.clone(),
         };
-        let binary = build::build(&self.ws.build_root(), &self.notebook, &kind, body, display)
+        let build::Built {
+            binary,
+            item_places,
+        } = build::build(&self.ws.build_root(), &self.notebook, &kind, body, display)
             .map_err(|e| captures::explain_build_error(e, &captured))?;
         let result_type = build::output_type(
             r.result_type.clone(),
@@ -92,6 +95,7 @@ impl Magics {
                 retries: r.options.retries,
             },
             binary,
+            item_places,
             dir,
         })
     }

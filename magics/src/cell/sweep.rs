@@ -54,7 +54,10 @@ impl Magics {
             captures: captured.clone(),
             wrap: (open, "}".into()),
         };
-        let binary = build::build(&self.ws.build_root(), &self.notebook, &kind, body, display)
+        let build::Built {
+            binary,
+            item_places,
+        } = build::build(&self.ws.build_root(), &self.notebook, &kind, body, display)
             .map_err(|e| captures::explain_build_error(e, &captured))?;
         let result_type = build::output_type(
             None,
@@ -88,6 +91,7 @@ impl Magics {
                 retries: m.options.retries,
             },
             binary,
+            item_places,
             dir,
         })
     }

@@ -228,15 +228,18 @@ pub fn is_magic(code: &str) -> bool {
     t.starts_with("%%") || t.starts_with('%')
 }
 
-/// Parses a magic from the whole cell text; returns the magic and the body
-/// (the cell after its first line) with the body's first line number (1-based).
+/// Parses a magic from the whole cell text; returns the magic and the body:
+/// the cell after the magic's line, preceded by an empty line for each
+/// empty line before the magic, so that line L of the body is always line
+/// L + 1 of the cell (task builds and panics name cell lines that way).
 pub fn parse(code: &str) -> Result<(Magic, String), GrammarError> {
     let trimmed = code.trim_start_matches(['\n', '\r']);
     let (first, body) = trimmed.split_once('\n').unwrap_or((trimmed, ""));
     let line_start = code.len() - trimmed.len() + (first.len() - first.trim_start().len());
+    let blank = code[..code.len() - trimmed.len()].matches('\n').count();
     let first = first.trim();
     parse_line(first)
-        .map(|m| (m, body.to_string()))
+        .map(|m| (m, format!("{}{body}", "\n".repeat(blank))))
         .map_err(|e| e.locate(first, line_start))
 }
 

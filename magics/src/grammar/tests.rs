@@ -571,3 +571,13 @@ fn a_sweep_missing_a_part_is_one_line() {
     }
     assert!(parse("%%sweep lr in [0.1, 0.01] -> fit").is_ok());
 }
+
+#[test]
+fn body_line_l_is_cell_line_l_plus_one_after_empty_lines() {
+    let (_, body) = parse("%%slurm map 0..3\nfn f(x: u32) -> u32 { x }").expect("parses");
+    assert_eq!(body, "fn f(x: u32) -> u32 { x }");
+    // Empty lines before the magic stay, as empty lines before the body.
+    let (_, body) =
+        parse("\n\r\n%%slurm map 0..3\nfn f(x: u32) -> u32 {\n    x\n}").expect("parses");
+    assert_eq!(body, "\n\nfn f(x: u32) -> u32 {\n    x\n}");
+}

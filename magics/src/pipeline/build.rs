@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::build_progress;
+use crate::diagnostic::Diagnostic;
 use crate::error::MagicError;
 use crate::notebook::Notebook;
 use crate::session::{Display, Session};
@@ -15,6 +16,16 @@ const REDRAW: std::time::Duration = std::time::Duration::from_millis(250);
 use super::type_name::{Naming, nameable};
 use crate::task_build::{self, BuildError};
 use crate::taskgen::{self, TaskKind};
+
+/// A task binary ready to run, with the `item_places` its jobs need.
+#[derive(Debug, Clone)]
+pub struct Built {
+    /// The task binary.
+    pub binary: PathBuf,
+    /// Where the notebook's items are in the task's `main.rs` and the
+    /// cells they came from ([`taskgen::TaskSource::item_places`]).
+    pub item_places: String,
+}
 
 /// Builds (or reuses) the task binary, showing a note while cargo runs.
 ///
@@ -27,8 +38,8 @@ pub fn build(
     kind: &TaskKind,
     body: &str,
     display: &mut dyn Display,
-) -> Result<PathBuf, MagicError> {
-    let src = taskgen::generate(kind, body, &notebook.items_source(), notebook.deps());
+) -> Result<Built, MagicError> {
+    let src = taskgen::generate(kind, body, &notebook.items(), notebook.deps());
     if root.join("bin").join(&src.hash).exists() {
         display.show(&build_progress::cached(), None);
     }
@@ -59,19 +70,39 @@ pub fn build(
         display.update(&end, &id);
     }
     match result {
-        Ok(b) => Ok(b.binary),
+        Ok(b) => Ok(Built {
+            binary: b.binary,
+            item_places: src.item_places(),
+        }),
         Err(BuildError::Compile(mut d)) => {
-            if let Some(first) = d.iter_mut().find(|d| {
-                d.message.contains("Deserialize") || d.message.contains("DeserializeOwned")
-            }) {
-                first.notes.push(
-                    "note: a job's result is read back into the notebook, so it must implement serde::Deserialize: return owned values (String, not &str) and derive Deserialize on the notebook's own types".into(),
-                );
-            }
+            explain(&mut d);
             Err(MagicError::Compile(d))
         }
         Err(BuildError::Interrupted) => Err(MagicError::BuildInterrupted),
         Err(e) => Err(MagicError::Build(e)),
+    }
+}
+
+/// Adds what a task build's errors mean for a notebook: a result that must
+/// read back (Deserialize), and the session's own `sluice` module, which an
+/// earlier cell's function may use but tasks do not have.
+fn explain(d: &mut [Diagnostic]) {
+    if let Some(first) = d
+        .iter_mut()
+        .find(|d| d.message.contains("Deserialize") || d.message.contains("DeserializeOwned"))
+    {
+        first.notes.push(
+            "note: a job's result is read back into the notebook, so it must implement serde::Deserialize: return owned values (String, not &str) and derive Deserialize on the notebook's own types".into(),
+        );
+    }
+    for e in d.iter_mut().filter(|d| {
+        matches!(d.code.as_deref(), Some("E0433" | "E0432")) && d.message.contains("`sluice`")
+    }) {
+        e.helps.clear();
+        e.notes.retain(|n| !n.contains("cargo add sluice"));
+        e.notes.push(
+            "note: `sluice` (display, clear_output) is the notebook session's own module: tasks run outside the notebook and do not have it; keep its calls in plain cells, out of the functions tasks call".into(),
+        );
     }
 }
 
@@ -118,4 +149,32 @@ fn describe_output_type(binary: &Path) -> Option<String> {
         .ok()?;
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
     v["output"].as_str().map(str::to_string)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_sessions_sluice_module_is_explained() {
+        let unresolved = |name: &str| Diagnostic {
+            level: "error".into(),
+            code: Some("E0433".into()),
+            message: format!("cannot find module or crate `{name}` in this scope"),
+            notes: vec![format!(
+                "help: if you wanted to use a crate named `{name}`, use `cargo add {name}` to add it to your `Cargo.toml`"
+            )],
+            ..Diagnostic::default()
+        };
+        let mut d = vec![unresolved("sluice"), unresolved("rand")];
+        explain(&mut d);
+        assert_eq!(d[0].notes.len(), 1);
+        assert!(
+            d[0].notes[0].contains("the notebook session's own module"),
+            "{:?}",
+            d[0].notes
+        );
+        assert_eq!(d[1].notes.len(), 1);
+        assert!(d[1].notes[0].contains("cargo add rand"));
+    }
 }

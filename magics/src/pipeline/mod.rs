@@ -54,6 +54,9 @@ pub struct Prepared {
     pub plan: TaskPlan,
     /// The built task.
     pub binary: PathBuf,
+    /// Where the notebook's items are in its `main.rs` and the cells they
+    /// came from (the job directory's `item_places`).
+    pub item_places: String,
     /// The job directory.
     pub dir: JobDir,
 }

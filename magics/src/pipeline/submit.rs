@@ -46,6 +46,9 @@ pub fn submit(ws: &mut Workspace, p: &Prepared, run: Vec<usize>) -> Result<JobRe
         notebook: ws.config.notebook.clone().unwrap_or_default(),
     };
     p.dir
+        .write_item_places(&p.item_places)
+        .map_err(io("writing the job's item_places"))?;
+    p.dir
         .write_shape(plan.items, plan.chunk)
         .map_err(io("writing the job's count and chunk"))?;
     p.dir

@@ -344,7 +344,7 @@ impl Worker {
             return Outcome::Ok(content);
         };
         self.magics.pending_done();
-        self.magics.record_cell(&req.code);
+        self.magics.record_cell(self.count, &req.code);
         if req.code.trim_start().starts_with(':') {
             self.display
                 .after_command(ctx, &req.code, &session_api::module());

@@ -163,7 +163,7 @@ impl Worker {
         );
         if errors.is_empty() {
             self.items.push(count, code, shape.clone());
-            self.magics.record_cell(code);
+            self.magics.record_cell(count, code);
             return Some(Outcome::Ok(HashMap::new()));
         }
         let own = Source::Deferred(count);
