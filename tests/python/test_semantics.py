@@ -31,7 +31,7 @@ def check_retries_rerun_only_failed_elements(kc, workdir):
                  "}")
     assert c.status == "ok", c.error()
     t = texts(c)
-    assert "2 element(s) failed in attempt 1 (2 FAILED); retrying them" in t, t
+    assert "2 elements failed in attempt 1 (2 FAILED); retrying them" in t, t
     assert "attempt 2 of 3" in t, t
     assert value(kc, "flaky") == "[0, 10, 20, 30]"
     runs = sorted(p.name for p in marks.iterdir())
@@ -213,7 +213,7 @@ def test_retry_after_a_kernel_restart_reruns_only_the_failed(tmp_path):
         (tmp_path / "fixed").write_text("")
         c = cell(kc, "%slurm retry hb", timeout=300)
         assert c.status == "ok", c.error()
-        assert "retrying 1 failed element(s) of `hb`: [2]" in texts(c)
+        assert "retrying 1 failed element of `hb`: [2]" in texts(c)
         assert value(kc, "hb") == "[0, 1, 2]"
         t = texts(ok(kc, "%slurm status hb"))
         assert "COMPLETED" in t and "3 completed" in t, t

@@ -358,7 +358,7 @@ def test_ssh_logs_and_retry(remote):
     logs = texts(ok(kc, "%slurm logs flaky[1]"))
     assert "first try fails" in logs, logs
     c = ok(kc, "%slurm retry flaky")
-    assert "retrying 1 failed element(s)" in texts(c)
+    assert "retrying 1 failed element" in texts(c)
     assert value(kc, "flaky") == "[100, 101, 102]"
 
 
