@@ -50,7 +50,7 @@ def test_retries_double_memory_after_out_of_memory(nb):
                  "fn f(x: u32) -> usize { let v = std::hint::black_box(vec![1u8; 200 << 20]); std::thread::sleep(std::time::Duration::from_millis(1500)); v.iter().map(|b| *b as usize).sum::<usize>() + x as usize }")
     assert c.status == "ok", c.error()
     t = texts(c)
-    assert "(1 OUT_OF_MEMORY); retrying them with --mem 256M" in t, t
+    assert "1 element failed in attempt 1 (1 OUT_OF_MEMORY); retrying it with --mem 256M" in t, t
     assert value(kc, "big[0]") == str(200 << 20)
 
 
