@@ -11,7 +11,8 @@ pub fn count(n: usize, noun: &str, nouns: &str) -> String {
 
 /// `text` wrapped at spaces into lines of at most `width` characters
 /// (a word longer than `width` stays whole on a line of its own: an
-/// identifier, a path or a URL is never cut). Every line after the first
+/// identifier, a path or a URL is never cut; a `` `code span` `` is one
+/// word, so `` `%slurm retry NAME` `` stays on one line). Every line after the first
 /// starts with `indent`, counted in the width. Existing line breaks are
 /// kept.
 pub fn wrap(text: &str, width: usize, indent: &str) -> Vec<String> {
@@ -20,7 +21,7 @@ pub fn wrap(text: &str, width: usize, indent: &str) -> Vec<String> {
     for para in text.split('\n') {
         let mut line = String::new();
         let mut len = 0usize;
-        for (i, word) in para.split(' ').enumerate() {
+        for (i, word) in units(para).iter().enumerate() {
             let w = word.chars().count();
             if i > 0 && len + 1 + w > width {
                 lines.push(std::mem::replace(&mut line, indent.to_string()));
@@ -35,6 +36,21 @@ pub fn wrap(text: &str, width: usize, indent: &str) -> Vec<String> {
         lines.push(line);
     }
     lines
+}
+
+/// The words of `para`, a backtick-quoted span (spaces and all) as one.
+fn units(para: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for word in para.split(' ') {
+        match out.last_mut() {
+            Some(open) if open.matches('`').count() % 2 == 1 => {
+                open.push(' ');
+                open.push_str(word);
+            }
+            _ => out.push(word.to_string()),
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -70,6 +86,10 @@ mod tests {
             ]
         );
         assert_eq!(wrap("a\nb c", 80, " "), ["a", "b c"]);
+        assert_eq!(
+            wrap("then `%slurm retry some_job` reruns them", 20, ""),
+            ["then", "`%slurm retry some_job`", "reruns them"]
+        );
         assert_eq!(wrap("", 80, " "), [""]);
     }
 }

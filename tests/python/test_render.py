@@ -99,6 +99,8 @@ def test_the_failure_report_says_each_panic_once_in_the_right_number(nb):
     assert len(head) > 1, tb
     assert all(len(l) <= 100 for l in head), head
     assert any(f"`{name}_partial`" in l for l in head), head
+    # A quoted command is never split either.
+    assert any(f"`%slurm retry {name}`" in l for l in head), head
 
     c = cell(kc, "%%slurm map 0..3 -> one_bad\nfn f(x: u32) -> u32 { if x == 1 { panic!(\"bad\") } x }")
     text = "\n".join(c.error()["traceback"])
