@@ -60,7 +60,7 @@ impl ArtifactCounter {
 /// The packages a build of the crate in `dir` compiles on this machine:
 /// the nodes of `cargo metadata`'s resolved graph filtered to the host
 /// platform. None if cargo or rustc cannot say (the display then shows
-/// the count alone).
+/// the time alone).
 pub fn total_packages(dir: &Path) -> Option<usize> {
     let rustc = Command::new("rustc").arg("-vV").output().ok()?;
     let host = String::from_utf8_lossy(&rustc.stdout)
@@ -96,16 +96,18 @@ fn line(text: &str) -> Rendered {
     }
 }
 
-/// While cargo runs: `compiling the task (release build): 12 of 40 crates · 3.1 s`.
+/// While cargo runs: `compiling the task (release build): 12 of 40 crates
+/// · 3.1 s` once the total is known; before it, `compiling the task
+/// (release build)… 3.1 s` (a count alone would read as the total).
 pub fn building(p: &BuildProgress) -> Rendered {
-    let crates = match p.total {
-        Some(total) => format!("{} of {} crates", p.done.min(total), total),
-        None => format!("{} crates", p.done),
-    };
-    line(&format!(
-        "compiling the task (release build): {crates} · {}",
-        crate::render::duration(p.elapsed_s)
-    ))
+    let elapsed = crate::render::duration(p.elapsed_s);
+    match p.total {
+        Some(total) => line(&format!(
+            "compiling the task (release build): {} of {total} crates · {elapsed}",
+            p.done.min(total)
+        )),
+        None => line(&format!("compiling the task (release build)… {elapsed}")),
+    }
 }
 
 /// When cargo has finished: `built in 4.2 s`.
@@ -165,8 +167,12 @@ mod tests {
         let unknown = BuildProgress { total: None, ..p };
         assert_eq!(
             building(&unknown).text,
-            "compiling the task (release build): 12 crates · 3.1 s"
+            "compiling the task (release build)… 3.1 s"
         );
+        // No count that could be read as the total, in either form.
+        let html = building(&unknown).html.unwrap_or_default();
+        assert!(!html.contains("12 "), "{html}");
+        assert!(html.contains("3.1 s"), "{html}");
         assert_eq!(built(4.25).text, "task built in 4.2 s");
         assert!(
             built(4.25)

@@ -229,6 +229,87 @@ fn char_literal_end(text: &str, at: usize) -> usize {
     (at + 1 + body + 1).min(text.len())
 }
 
+/// The integer at `field` of a value's text (JSON or RON), written out
+/// exactly (`308641975308`, a `u128` past `u64::MAX`): `field` is a dotted
+/// path of struct fields, or `value` for a plain result. None when it is
+/// not there or not an integer (a float, a string). `display_value` holds
+/// numbers as `f64` past 64 bits; this reads the text itself.
+pub fn integer_at(text: &str, field: &str) -> Option<String> {
+    let text = text.trim();
+    let path: Vec<&str> = field.split('.').collect();
+    let read = |leaf: Leaf| -> Option<String> {
+        let seed = AtPath { path: &path, leaf };
+        let plain = AtPath { path: &[], leaf };
+        // The whole text must be read: `1.5` is not the integer `1`.
+        let at = |seed: AtPath| match text.strip_prefix(RON_PREFIX) {
+            Some(r) => {
+                let mut d = ron::Deserializer::from_str(r).ok()?;
+                let found = serde::de::DeserializeSeed::deserialize(seed, &mut d).ok()?;
+                d.end().ok()?;
+                found
+            }
+            None => {
+                let mut d = serde_json::Deserializer::from_str(text);
+                let found = serde::de::DeserializeSeed::deserialize(seed, &mut d).ok()?;
+                d.end().ok()?;
+                found
+            }
+        };
+        at(seed).or_else(|| if field == "value" { at(plain) } else { None })
+    };
+    read(Leaf::Signed).or_else(|| read(Leaf::Unsigned))
+}
+
+/// How [`integer_at`] reads the number it reaches.
+#[derive(Clone, Copy)]
+enum Leaf {
+    Signed,
+    Unsigned,
+}
+
+/// Walks a value's fields down `path`, then reads an integer there.
+#[derive(Clone, Copy)]
+struct AtPath<'p> {
+    path: &'p [&'p str],
+    leaf: Leaf,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for AtPath<'_> {
+    type Value = Option<String>;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Option<String>, D::Error> {
+        use serde::Deserialize as _;
+        match (self.path.is_empty(), self.leaf) {
+            (true, Leaf::Signed) => i128::deserialize(d).map(|n| Some(n.to_string())),
+            (true, Leaf::Unsigned) => u128::deserialize(d).map(|n| Some(n.to_string())),
+            (false, _) => d.deserialize_any(self),
+        }
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for AtPath<'_> {
+    type Value = Option<String>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a struct")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut found = None;
+        while let Some(key) = map.next_key::<String>()? {
+            if self.path.first() == Some(&key.as_str()) && found.is_none() {
+                found = map.next_value_seed(AtPath {
+                    path: &self.path[1..],
+                    leaf: self.leaf,
+                })?;
+            } else {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(found)
+    }
+}
+
 /// Reads a value's top-level keys (string keys only), skipping the rest.
 struct Keys;
 
@@ -315,6 +396,37 @@ fn number(n: ron::Number) -> serde_json::Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn integers_are_read_exactly_at_their_field() {
+        assert_eq!(
+            integer_at("{\"loss\":308641975308,\"x\":1.5}", "loss").as_deref(),
+            Some("308641975308")
+        );
+        let big = u128::MAX.to_string();
+        assert_eq!(integer_at(&big, "value"), Some(big.clone()));
+        assert_eq!(
+            integer_at(&format!("{{\"m\":{{\"n\":{big}}}}}"), "m.n"),
+            Some(big)
+        );
+        assert_eq!(
+            integer_at(&i128::MIN.to_string(), "value"),
+            Some(i128::MIN.to_string())
+        );
+        assert_eq!(
+            integer_at(
+                "ron:(a: None, n: -170141183460469231731687303715884105728)",
+                "n"
+            )
+            .as_deref(),
+            Some("-170141183460469231731687303715884105728")
+        );
+        assert_eq!(integer_at("{\"x\":1.5}", "x"), None);
+        assert_eq!(integer_at("1.00012", "value"), None);
+        assert_eq!(integer_at("ron:1.5", "value"), None);
+        assert_eq!(integer_at("{\"x\":\"7\"}", "x"), None);
+        assert_eq!(integer_at("{\"x\":7}", "y"), None);
+    }
 
     #[test]
     fn ron_fields_keep_the_words_json_loses() {

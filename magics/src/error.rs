@@ -82,9 +82,7 @@ pub enum MagicError {
     #[error("{0}")]
     Refused(String),
     /// Some items failed; the others' results are bound as `partial`.
-    #[error(
-        "{failed} of {total} items of `{name}` failed; `{partial}` (Vec<Option<_>>, index-aligned) holds the {ok} that succeeded; `%slurm retry {name}` reruns only the failed ones"
-    )]
+    #[error("{}", items_failed(.name, *.total, *.failed, *.ok, .partial))]
     TaskFailed {
         /// Job name.
         name: String,
@@ -100,9 +98,7 @@ pub enum MagicError {
         items: Vec<FailedItem>,
     },
     /// Some configurations of a sweep failed; the others are bound.
-    #[error(
-        "{failed} of {total} configurations of `{name}` failed (shown in the table); `{name}` holds the others; `%slurm retry {name}` reruns only the failed ones"
-    )]
+    #[error("{}", configurations_failed(.name, *.total, *.failed))]
     SweepFailed {
         /// Sweep name.
         name: String,
@@ -239,10 +235,11 @@ impl MagicError {
             // The message says what the body should be, with an example.
             MagicError::Body(e) => vec![format!("{}: {e}", self.ename())],
             MagicError::TaskFailed { items, failed, .. } => {
-                let mut lines = vec![format!("{}: {self}", self.ename())];
+                let mut lines =
+                    crate::prose::wrap(&format!("{}: {self}", self.ename()), WIDTH, "  ");
                 for it in items {
                     lines.push(format!("  item {}: {}", it.index, it.state));
-                    for l in it.stderr_tail.lines() {
+                    for l in without_repeated_panic(&it.stderr_tail) {
                         lines.push(format!("      {l}"));
                     }
                 }
@@ -250,6 +247,9 @@ impl MagicError {
                     lines.push(format!("  ... and {} more", failed - items.len()));
                 }
                 lines
+            }
+            MagicError::SweepFailed { .. } => {
+                crate::prose::wrap(&format!("{}: {self}", self.ename()), WIDTH, "  ")
             }
             _ => {
                 let text = self.to_string();
@@ -263,6 +263,111 @@ impl MagicError {
             }
         }
     }
+}
+
+/// The columns a report sentence of a traceback is wrapped to, at word
+/// boundaries (a front end would otherwise break it where the window
+/// ends, inside a name).
+const WIDTH: usize = 100;
+
+/// `3 of 4 items of `flaky` failed; `flaky_partial` ... holds the 1 that
+/// succeeded; ...`, in the right number for 0, 1 and many.
+fn items_failed(name: &str, total: usize, failed: usize, ok: usize, partial: &str) -> String {
+    use crate::prose::count;
+    let what = match (failed == total, total) {
+        (true, 1) => format!("the only item of `{name}` failed"),
+        (true, _) => format!("all {} of `{name}` failed", count(total, "item", "items")),
+        (false, _) => format!(
+            "{failed} of {} of `{name}` failed",
+            count(total, "item", "items")
+        ),
+    };
+    let holds = match ok {
+        0 => "holds `None` for each (none succeeded)".to_string(),
+        1 => "holds the 1 that succeeded".to_string(),
+        n => format!("holds the {n} that succeeded"),
+    };
+    let rerun = match (ok, failed) {
+        (0, 1) => "reruns it",
+        (0, _) => "reruns them",
+        (_, 1) => "reruns only the failed one",
+        _ => "reruns only the failed ones",
+    };
+    format!(
+        "{what}; `{partial}` (Vec<Option<_>>, index-aligned) {holds}; `%slurm retry {name}` {rerun}"
+    )
+}
+
+/// `2 of 6 configurations of `s` failed (shown in the table); ...`, in the
+/// right number for 0, 1 and many.
+fn configurations_failed(name: &str, total: usize, failed: usize) -> String {
+    use crate::prose::count;
+    let ok = total.saturating_sub(failed);
+    let what = if failed == total {
+        match total {
+            1 => format!("the only configuration of `{name}` failed"),
+            _ => format!(
+                "all {} of `{name}` failed",
+                count(total, "configuration", "configurations")
+            ),
+        }
+    } else {
+        format!(
+            "{failed} of {} of `{name}` failed",
+            count(total, "configuration", "configurations")
+        )
+    };
+    let holds = match ok {
+        0 => format!("`{name}` is empty"),
+        1 => format!("`{name}` holds the 1 that succeeded"),
+        n => format!("`{name}` holds the {n} that succeeded"),
+    };
+    let rerun = match (ok, failed) {
+        (0, 1) => "reruns it",
+        (0, _) => "reruns them",
+        (_, 1) => "reruns only the failed one",
+        _ => "reruns only the failed ones",
+    };
+    format!("{what} (shown in the table); {holds}; `%slurm retry {name}` {rerun}")
+}
+
+/// An item's stderr tail without the runtime's one-line summary of a panic
+/// (`sluice: item 1: panicked at cell:3:14: msg`) when the panic hook's
+/// report of that same panic (`thread 'main' panicked at cell:3:14:` and
+/// `msg`) is already there: the message once, as Rust prints it.
+fn without_repeated_panic(tail: &str) -> Vec<&str> {
+    let lines: Vec<&str> = tail.lines().collect();
+    let mut kept: Vec<&str> = Vec::new();
+    let mut i = 0;
+    while i < lines.len() {
+        let line = lines[i];
+        let summary = line
+            .strip_prefix("sluice: item ")
+            .and_then(|rest| rest.split_once(": panicked at "))
+            .and_then(|(_, rest)| rest.split_once(": "));
+        if let Some((place, first)) = summary {
+            // The hook's report: its header, then the message's lines.
+            let header = format!("panicked at {place}:");
+            let reported = kept
+                .iter()
+                .rposition(|l| l.starts_with("thread '") && l.ends_with(&header));
+            if let Some(at) = reported {
+                let message = &kept[at + 1..];
+                let n = message.len().max(1);
+                let repeated = message.first() == Some(&first)
+                    && lines
+                        .get(i + 1..i + n)
+                        .is_some_and(|more| more == &message[1..]);
+                if repeated {
+                    i += n;
+                    continue;
+                }
+            }
+        }
+        kept.push(line);
+        i += 1;
+    }
+    kept
 }
 
 pub(crate) fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> MagicError {
@@ -313,5 +418,75 @@ mod tests {
         assert!(tb[0].contains(" --> cell:4:9\n"), "{}", tb[0]);
         assert!(tb[0].contains("4 | let x = ;\n  |         ^"), "{}", tb[0]);
         assert!(!tb[0].contains("OPTIONS"), "{}", tb[0]);
+    }
+
+    #[test]
+    fn failure_sentences_count_zero_one_and_many() {
+        assert_eq!(
+            items_failed("allbad", 2, 2, 0, "allbad_partial"),
+            "all 2 items of `allbad` failed; `allbad_partial` (Vec<Option<_>>, index-aligned) holds `None` for each (none succeeded); `%slurm retry allbad` reruns them"
+        );
+        assert_eq!(
+            items_failed("one", 1, 1, 0, "one_partial"),
+            "the only item of `one` failed; `one_partial` (Vec<Option<_>>, index-aligned) holds `None` for each (none succeeded); `%slurm retry one` reruns it"
+        );
+        assert_eq!(
+            items_failed("flaky", 6, 1, 5, "flaky_partial"),
+            "1 of 6 items of `flaky` failed; `flaky_partial` (Vec<Option<_>>, index-aligned) holds the 5 that succeeded; `%slurm retry flaky` reruns only the failed one"
+        );
+        assert!(items_failed("f", 4, 3, 1, "f_partial").contains("holds the 1 that succeeded"));
+        assert_eq!(
+            configurations_failed("s", 3, 3),
+            "all 3 configurations of `s` failed (shown in the table); `s` is empty; `%slurm retry s` reruns them"
+        );
+        assert_eq!(
+            configurations_failed("s", 4, 1),
+            "1 of 4 configurations of `s` failed (shown in the table); `s` holds the 3 that succeeded; `%slurm retry s` reruns only the failed one"
+        );
+    }
+
+    #[test]
+    fn a_panic_message_is_shown_once() {
+        let tail = "thread 'main' panicked at cell:3:14:\nitem three is bad\nsluice: item 1: panicked at cell:3:14: item three is bad";
+        assert_eq!(
+            without_repeated_panic(tail),
+            ["thread 'main' panicked at cell:3:14:", "item three is bad"]
+        );
+        let multi = "thread 'main' panicked at cell:2:5:\nfirst\nsecond\nsluice: item 0: panicked at cell:2:5: first\nsecond";
+        assert_eq!(
+            without_repeated_panic(multi),
+            ["thread 'main' panicked at cell:2:5:", "first", "second"]
+        );
+        // The summary alone (the hook's lines were cut from the tail) stays.
+        let alone = "sluice: item 0: panicked at cell:2:5: boom";
+        assert_eq!(without_repeated_panic(alone), [alone]);
+        // Other output is kept as it is.
+        assert_eq!(without_repeated_panic("a\nb"), ["a", "b"]);
+    }
+
+    #[test]
+    fn the_report_wraps_between_words() {
+        let e = MagicError::TaskFailed {
+            name: "a_rather_long_job_name_for_wrapping".into(),
+            total: 4,
+            failed: 3,
+            ok: 1,
+            partial: "a_rather_long_job_name_for_wrapping_partial".into(),
+            items: Vec::new(),
+        };
+        let lines = e.traceback("");
+        assert!(lines.len() > 1, "{lines:?}");
+        let words: Vec<String> = e.to_string().split(' ').map(str::to_string).collect();
+        assert_eq!(lines.last().map(String::as_str), Some("  ... and 3 more"));
+        for l in &lines[..lines.len() - 1] {
+            assert!(l.chars().count() <= WIDTH, "{l}");
+            // Every piece of every line is a whole word of the sentence.
+            for w in l.trim_start().split(' ') {
+                assert!(
+                    words.iter().any(|x| x == w) || w.starts_with("TaskFailed"),
+                    "{w:?} in {lines:?}"
+                );
+            }
+        }
     }
 }

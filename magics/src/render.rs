@@ -3,7 +3,12 @@
 use crate::domain::{Counts, ElementState};
 use crate::ledger::JobRecord;
 use crate::session::Rendered;
+use crate::text_table::{Align, fit, layout};
 use crate::theme::{KEEPS_COLOUR, MUTED, TRACK, Tone, UI_FONT, swatch};
+
+/// The display columns a job's name gets in the text form of the tables
+/// (a longer one is cut from the middle; the HTML form shows it whole).
+const NAME_COLUMNS: usize = 28;
 
 /// `s` safe inside HTML/SVG text and attribute values.
 pub fn esc(s: &str) -> String {
@@ -80,10 +85,21 @@ pub fn jobs_table(jobs: &[(JobRecord, Counts)]) -> Rendered {
     if jobs.is_empty() {
         return message(crate::error::NO_JOB_YET);
     }
-    let mut text = format!(
-        "{:>5}  {:<16} {:<5} {:<7} {:<10} {:>7} {:>7} {:>7}  {}\n",
-        "id", "name", "kind", "backend", "state", "items", "done", "failed", "result type"
-    );
+    let mut text_rows = vec![
+        [
+            "id",
+            "name",
+            "kind",
+            "backend",
+            "state",
+            "items",
+            "done",
+            "failed",
+            "result type",
+        ]
+        .map(String::from)
+        .to_vec(),
+    ];
     let mut html = String::from(
         "<table><tr><th>id</th><th>name</th><th>kind</th><th>backend</th><th>state</th><th>items</th><th>done</th><th>failed</th><th>result type</th></tr>",
     );
@@ -93,10 +109,17 @@ pub fn jobs_table(jobs: &[(JobRecord, Counts)]) -> Rendered {
         } else {
             j.state
         };
-        text.push_str(&format!(
-            "{:>5}  {:<16} {:<5} {:<7} {:<10} {:>7} {:>7} {:>7}  {}\n",
-            j.id, j.name, j.kind, j.backend, state, j.items, c.completed, c.failed, j.result_type
-        ));
+        text_rows.push(vec![
+            j.id.to_string(),
+            fit(&j.name, NAME_COLUMNS),
+            j.kind.to_string(),
+            j.backend.to_string(),
+            state.to_string(),
+            j.items.to_string(),
+            c.completed.to_string(),
+            c.failed.to_string(),
+            fit(&j.result_type, usize::MAX),
+        ]);
         html.push_str(&format!(
             "<tr><td>{}</td><td><b>{}</b></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>",
             j.id,
@@ -111,8 +134,12 @@ pub fn jobs_table(jobs: &[(JobRecord, Counts)]) -> Rendered {
         ));
     }
     html.push_str("</table>");
+    use Align::{Left, Right};
     Rendered {
-        text: text.trim_end().to_string(),
+        text: layout(
+            &text_rows,
+            &[Right, Left, Left, Left, Left, Right, Right, Right, Left],
+        ),
         html: Some(html),
         ..Default::default()
     }
@@ -168,10 +195,13 @@ pub fn status_table(rows: &[StatusRow]) -> Rendered {
         return message(&text);
     }
     let elapsed = |e: Option<f64>| e.map_or_else(|| "-".to_string(), duration);
-    let mut text = format!(
-        "{:>5}  {:<16} {:<10} {:>8}  {:<36} {:>9}  {}\n",
-        "id", "name", "state", "elements", "by state", "elapsed", "reason"
-    );
+    let mut text_rows = vec![
+        [
+            "id", "name", "state", "elements", "by state", "elapsed", "reason",
+        ]
+        .map(String::from)
+        .to_vec(),
+    ];
     let mut html = String::from(
         "<table class=\"sluice-status\"><tr><th>id</th><th>name</th><th>state</th><th>elements</th><th>by state</th><th>elapsed</th><th>reason</th></tr>",
     );
@@ -183,16 +213,15 @@ pub fn status_table(rows: &[StatusRow]) -> Rendered {
             r.job.state
         };
         let by = state_breakdown(&r.states);
-        text.push_str(&format!(
-            "{:>5}  {:<16} {:<10} {:>8}  {:<36} {:>9}  {}\n",
-            r.job.id,
-            r.job.name,
-            state,
-            r.states.len(),
-            by,
+        text_rows.push(vec![
+            r.job.id.to_string(),
+            fit(&r.job.name, NAME_COLUMNS),
+            state.to_string(),
+            r.states.len().to_string(),
+            by.clone(),
             elapsed(r.elapsed),
-            r.note
-        ));
+            fit(&r.note, usize::MAX),
+        ]);
         html.push_str(&format!(
             "<tr><td>{}</td><td><b>{}</b></td><td>{state}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             r.job.id,
@@ -204,8 +233,9 @@ pub fn status_table(rows: &[StatusRow]) -> Rendered {
         ));
     }
     html.push_str("</table>");
+    use Align::{Left, Right};
     Rendered {
-        text: text.trim_end().to_string(),
+        text: layout(&text_rows, &[Right, Left, Left, Right, Left, Right, Left]),
         html: Some(html),
         ..Default::default()
     }

@@ -492,5 +492,5 @@ def test_retry_asks_for_the_same_limits(nb):
     # (without it, it would run to completion).
     c = cell(kc, "%slurm retry capped")
     assert c.status == "error", texts(c)
-    assert "retrying 1 failed element(s)" in texts(c)
+    assert "retrying 1 failed element" in texts(c)
     assert "TIMEOUT" in "\n".join(c.error()["traceback"]), c.error()

@@ -30,7 +30,11 @@ def test_build_line_is_live_then_replaced_by_how_it_ended(nb):
     shown = displays(c)
     first = next(d for d in shown if "compiling the task (release build)" in d[2]["text/plain"])
     assert first[0] == "display_data" and first[1], first
-    assert re.search(r"compiling the task \(release build\): \d+( of \d+)? crates · (\d+\.\d s|\d+ ms)", first[2]["text/plain"])
+    # Before cargo's total is known, only the time (a bare count would read
+    # as the total); then "N of M crates".
+    assert re.fullmatch(
+        r"compiling the task \(release build\)(… |: \d+ of \d+ crates · )(\d+\.\d s|\d+ ms)", first[2]["text/plain"]
+    ), first
     # The same display ends as one line saying how long the build took.
     last = [d for d in shown if d[1] == first[1]][-1]
     assert last[0] == "update_display_data"

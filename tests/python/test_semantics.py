@@ -31,7 +31,7 @@ def check_retries_rerun_only_failed_elements(kc, workdir):
                  "}")
     assert c.status == "ok", c.error()
     t = texts(c)
-    assert "2 element(s) failed in attempt 1 (2 FAILED); retrying them" in t, t
+    assert "2 elements failed in attempt 1 (2 FAILED); retrying them" in t, t
     assert "attempt 2 of 3" in t, t
     assert value(kc, "flaky") == "[0, 10, 20, 30]"
     runs = sorted(p.name for p in marks.iterdir())
@@ -50,7 +50,7 @@ def test_retries_double_memory_after_out_of_memory(nb):
                  "fn f(x: u32) -> usize { let v = std::hint::black_box(vec![1u8; 200 << 20]); std::thread::sleep(std::time::Duration::from_millis(1500)); v.iter().map(|b| *b as usize).sum::<usize>() + x as usize }")
     assert c.status == "ok", c.error()
     t = texts(c)
-    assert "(1 OUT_OF_MEMORY); retrying them with --mem 256M" in t, t
+    assert "1 element failed in attempt 1 (1 OUT_OF_MEMORY); retrying it with --mem 256M" in t, t
     assert value(kc, "big[0]") == str(200 << 20)
 
 
@@ -213,7 +213,7 @@ def test_retry_after_a_kernel_restart_reruns_only_the_failed(tmp_path):
         (tmp_path / "fixed").write_text("")
         c = cell(kc, "%slurm retry hb", timeout=300)
         assert c.status == "ok", c.error()
-        assert "retrying 1 failed element(s) of `hb`: [2]" in texts(c)
+        assert "retrying 1 failed element of `hb`: [2]" in texts(c)
         assert value(kc, "hb") == "[0, 1, 2]"
         t = texts(ok(kc, "%slurm status hb"))
         assert "COMPLETED" in t and "3 completed" in t, t

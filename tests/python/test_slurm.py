@@ -295,7 +295,7 @@ def test_retries_on_slurm(login):
                  "for _ in 0..10 { v.push(vec![1u8; 15 << 20]); std::thread::sleep(std::time::Duration::from_millis(100)); } "
                  "v.iter().map(|b| b.len()).sum::<usize>() + x as usize }")
     assert c.status == "ok", (texts(c), c.error())
-    assert "retrying them with --mem 200M" in texts(c), texts(c)
+    assert "retrying it with --mem 200M" in texts(c), texts(c)
     assert value(kc, "big[0]") == str(150 << 20)
 
 
@@ -358,7 +358,7 @@ def test_ssh_logs_and_retry(remote):
     logs = texts(ok(kc, "%slurm logs flaky[1]"))
     assert "first try fails" in logs, logs
     c = ok(kc, "%slurm retry flaky")
-    assert "retrying 1 failed element(s)" in texts(c)
+    assert "retrying 1 failed element" in texts(c)
     assert value(kc, "flaky") == "[100, 101, 102]"
 
 

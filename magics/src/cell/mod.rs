@@ -339,11 +339,11 @@ impl Magics {
         if restored.hits > 0 {
             display.show(
                 &render::pre(&format!(
-                    "`{}`: {} of {} results from the cache; {} element(s) submitted",
+                    "`{}`: {} of {} from the cache; {} submitted",
                     p.plan.name,
                     restored.hits,
-                    p.plan.items,
-                    restored.run.len()
+                    crate::prose::count(p.plan.items, "result", "results"),
+                    crate::prose::count(restored.run.len(), "element", "elements")
                 )),
                 None,
             );

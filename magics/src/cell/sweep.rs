@@ -250,8 +250,9 @@ impl Magics {
         }
         let unreadable_note = if kept < ok.len() {
             format!(
-                "; {} result(s) could not be read back as {result_type} and are only in the table",
-                ok.len() - kept,
+                "; {} could not be read back as {result_type} and {} only in the table",
+                crate::prose::count(ok.len() - kept, "result", "results"),
+                if ok.len() - kept == 1 { "is" } else { "are" },
             )
         } else {
             String::new()

@@ -57,9 +57,14 @@ fn objective_text(m: &SweepSpec, r: &Row, digits: usize) -> String {
         let f = objective_field(m)?;
         v.get(f).or((f == "value").then_some(v))
     });
+    // An integer exactly, at any width (a `u128` past `u64::MAX` too).
+    let exact = || {
+        let text = r.result_text.as_deref()?;
+        crate::crossing::integer_at(text, objective_field(m)?)
+    };
     match written {
         Some(v @ serde_json::Value::Number(n)) if !n.is_f64() => v.to_string(),
-        _ => r.objective.map_or_else(String::new, |v| sig(v, digits)),
+        _ => exact().unwrap_or_else(|| r.objective.map_or_else(String::new, |v| sig(v, digits))),
     }
 }
 
@@ -166,10 +171,20 @@ fn field_text(v: &serde_json::Value) -> String {
     compact(v)
 }
 
-/// `text` as a table shows it: cut at [`CELL_CHARS`], ending in `…`.
+/// `text` as a table shows it: cut at [`CELL_CHARS`] display columns,
+/// ending in `…`.
 pub(super) fn cut(text: &str) -> String {
-    if text.chars().count() > CELL_CHARS {
-        let cut: String = text.chars().take(CELL_CHARS - 1).collect();
+    use crate::text_table::width;
+    if width(text) > CELL_CHARS {
+        // By display width: a wide character takes two of the columns.
+        let mut used = 0;
+        let cut: String = text
+            .chars()
+            .take_while(|c| {
+                used += width(c.encode_utf8(&mut [0; 4]));
+                used < CELL_CHARS
+            })
+            .collect();
         format!("{cut}…")
     } else {
         text.to_string()
@@ -227,14 +242,28 @@ pub(super) fn row_cells(
             .filter(|t| v.is_null() || !t.starts_with('{')),
         _ => None,
     };
+    // An integer past 64 bits, which JSON's reading made a float: exactly.
+    let exact = |path: &str, v: &serde_json::Value| match v {
+        serde_json::Value::Number(n) if n.is_f64() => r
+            .result_text
+            .as_deref()
+            .and_then(|t| crate::crossing::integer_at(t, path)),
+        _ => None,
+    };
     match &r.result {
         Some(v) => cells.extend(columns.iter().map(|c| {
             match v {
                 serde_json::Value::Object(map) => map
                     .get(c)
-                    .map(|f| worded(c, f).unwrap_or_else(|| field_text(f)))
+                    .map(|f| {
+                        worded(c, f)
+                            .or_else(|| exact(c, f))
+                            .unwrap_or_else(|| field_text(f))
+                    })
                     .unwrap_or_default(),
-                other if c == "result" => field_text(other),
+                other if c == "result" => {
+                    exact("value", other).unwrap_or_else(|| field_text(other))
+                }
                 _ => String::new(),
             }
         })),
@@ -294,5 +323,8 @@ mod tests {
         );
         assert!(cell.ends_with("…</td>"), "{cell}");
         assert_eq!(cut(&long).chars().count(), CELL_CHARS);
+        // Wide characters count two columns each.
+        let wide = cut(&"学".repeat(30));
+        assert_eq!(crate::text_table::width(&wide), CELL_CHARS - 1, "{wide}");
     }
 }

@@ -198,27 +198,11 @@ pub(super) fn render_table(
     }
 }
 
-/// The text form: columns padded to their widest cell, the fold's line last.
+/// The text form: columns padded to their widest cell by display width
+/// ([`crate::text_table`]), the fold's line last.
 fn text_form(lines: &[Vec<String>], fold_note: Option<&str>) -> String {
-    let columns = lines.first().map_or(0, Vec::len);
-    let widths: Vec<usize> = (0..columns)
-        .map(|c| {
-            lines
-                .iter()
-                .map(|l| l.get(c).map_or(0, |s| s.chars().count()))
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let mut text = String::new();
-    for l in lines {
-        let cells: Vec<String> = l
-            .iter()
-            .enumerate()
-            .map(|(c, s)| format!("{s:<w$}", w = widths.get(c).copied().unwrap_or(0)))
-            .collect();
-        let _ = writeln!(text, "{}", cells.join("  ").trim_end());
-    }
+    let mut text = crate::text_table::layout(lines, &[]);
+    text.push('\n');
     if let Some(n) = fold_note {
         let _ = writeln!(text, "{n}");
     }

@@ -5,7 +5,23 @@ use std::fmt::Write as _;
 
 use super::{Diagnostic, Help, Label, Suggestion};
 
+/// Whether `code` is one of rustc's error codes (`E0308`: `E` and four
+/// digits, as the error index numbers them), not a lint's name.
+pub fn is_error_code(code: &str) -> bool {
+    code.strip_prefix('E')
+        .is_some_and(|n| n.len() == 4 && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
 impl Diagnostic {
+    /// The code rustc writes in brackets after the level: only an error
+    /// code (`error[E0308]`). A lint denied into an error has its name as
+    /// the code in rustc's JSON but rustc prints `error: literal out of
+    /// range for `u8`` and names the lint in a note
+    /// (`` `#[deny(overflowing_literals)]` on by default ``).
+    pub fn error_code(&self) -> Option<&str> {
+        self.code.as_deref().filter(|c| is_error_code(c))
+    }
+
     /// Renders the diagnostic rustc-style against `cell`, the cell's source
     /// text: its labels under the cell's lines (`--> cell:L:C`), its spans
     /// in other cells under theirs (`::: cell[N]:L:C`), notes, notes with
@@ -18,7 +34,7 @@ impl Diagnostic {
         } else {
             &self.level
         };
-        match &self.code {
+        match self.error_code() {
             Some(code) => {
                 let _ = writeln!(out, "{level}[{code}]: {}", self.message);
             }

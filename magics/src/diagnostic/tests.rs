@@ -435,3 +435,34 @@ fn a_replacement_shows_the_line_before_and_after_as_rustc_does() {
         "{text}"
     );
 }
+
+#[test]
+fn only_error_codes_go_in_brackets_as_rustc_prints_them() {
+    let lint = Diagnostic {
+        level: "error".into(),
+        code: Some("overflowing_literals".into()),
+        message: "literal out of range for `u8`".into(),
+        notes: vec!["note: `#[deny(overflowing_literals)]` on by default".into()],
+        ..Default::default()
+    };
+    assert_eq!(
+        lint.render(""),
+        "error: literal out of range for `u8`\n  = note: `#[deny(overflowing_literals)]` on by default"
+    );
+    let clippy = Diagnostic {
+        code: Some("clippy::absurd_extreme_comparisons".into()),
+        message: "this comparison involving the minimum or maximum element for this type contains a case that is always true or always false".into(),
+        ..Default::default()
+    };
+    assert!(clippy.render("").starts_with("error: this comparison"));
+    for (code, is) in [
+        ("E0308", true),
+        ("E0001", true),
+        ("E030", false),
+        ("E03080", false),
+        ("Exxxx", false),
+        ("unused_must_use", false),
+    ] {
+        assert_eq!(is_error_code(code), is, "{code}");
+    }
+}

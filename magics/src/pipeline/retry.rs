@@ -68,10 +68,11 @@ pub fn wait_with_retries(
         let asked = escalate(&job.dir.resources(), &failed_states);
         display.show(
             &render::message(&format!(
-                "`{}`: {} element(s) failed in attempt {attempt} ({}); retrying them{}",
+                "`{}`: {} failed in attempt {attempt} ({}); retrying {}{}",
                 job.name,
-                failed.len(),
+                crate::prose::count(failed.len(), "element", "elements"),
                 summary(&failed_states),
+                if failed.len() == 1 { "it" } else { "them" },
                 changes(&job.dir.resources(), &asked),
             )),
             None,

@@ -15,8 +15,12 @@ pub struct SweepProgress {
     /// Configurations whose status file was seen (they have ended).
     ended: Vec<bool>,
     finished: usize,
-    /// (configuration, objective) of the best one so far.
-    best: Option<(usize, f64)>,
+    /// (configuration, objective, the objective's exact integer text when
+    /// it is an integer) of the best one so far.
+    best: Option<(usize, f64, Option<String>)>,
+    /// The finished configurations' objectives, for the digits that tell
+    /// them apart (as the sweep's table shows them).
+    seen: Vec<f64>,
 }
 
 impl SweepProgress {
@@ -34,6 +38,7 @@ impl SweepProgress {
             spec,
             finished: 0,
             best: None,
+            seen: Vec::new(),
         })
     }
 
@@ -52,17 +57,18 @@ impl SweepProgress {
             }
             self.ended[i] = true;
             self.finished += 1;
-            let value = std::fs::read_to_string(dir.result(i))
-                .ok()
-                .and_then(|t| crate::crossing::display_value(&t))
+            let text = std::fs::read_to_string(dir.result(i)).unwrap_or_default();
+            let value = crate::crossing::display_value(&text)
                 .and_then(|r| objective_of(&r, &field).ok())
                 .filter(|v| v.is_finite());
             if let Some(v) = value {
+                self.seen.push(v);
                 let better = self
                     .best
-                    .is_none_or(|(_, b)| if maximize { v > b } else { v < b });
+                    .as_ref()
+                    .is_none_or(|&(_, b, _)| if maximize { v > b } else { v < b });
                 if better {
-                    self.best = Some((i, v));
+                    self.best = Some((i, v, crate::crossing::integer_at(&text, &field)));
                 }
             }
         }
@@ -71,8 +77,17 @@ impl SweepProgress {
             self.finished,
             self.configs.len()
         );
-        match self.best {
-            Some((i, v)) => {
+        match &self.best {
+            Some((i, v, exact)) => {
+                let i = *i;
+                // An integer exactly; a float to the digits that tell the
+                // finished ones apart.
+                let objective = exact.clone().unwrap_or_else(|| {
+                    sig(
+                        *v,
+                        crate::numfmt::distinguishing_digits(self.seen.iter().copied(), 4),
+                    )
+                });
                 let params: Vec<String> = self.configs[i]
                     .iter()
                     .enumerate()
@@ -90,8 +105,7 @@ impl SweepProgress {
                     })
                     .collect();
                 format!(
-                    "{count}; best so far: `{field}` {} at {} (configuration {i})",
-                    sig(v, 4),
+                    "{count}; best so far: `{field}` {objective} at {} (configuration {i})",
                     params.join(", ")
                 )
             }
@@ -137,5 +151,62 @@ mod tests {
             p.refresh(&dir)
                 .starts_with("3 of 4 configurations finished; best so far: `acc` 0.8747")
         );
+    }
+
+    fn progress_of(objective: &str, results: &[&str]) -> String {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let dir = JobDir::new(tmp.path());
+        let spec = crate::grammar::sweep::parse(&format!("seed in 0..4 -> s {objective}"))
+            .expect("parses")
+            .spec;
+        std::fs::write(
+            dir.sweep_spec(),
+            serde_json::to_string(&spec).expect("json"),
+        )
+        .expect("spec");
+        std::fs::create_dir_all(dir.results_dir()).expect("results");
+        std::fs::create_dir_all(dir.status_dir()).expect("status");
+        let mut p = SweepProgress::of(&dir, 4).expect("a sweep with an objective");
+        for (i, r) in results.iter().enumerate() {
+            std::fs::write(dir.result(i), r).expect("result");
+            std::fs::write(dir.status(i), "{}").expect("status");
+        }
+        p.refresh(&dir)
+    }
+
+    #[test]
+    fn integers_read_exactly_and_floats_by_the_digits_that_tell_them_apart() {
+        let best = |o: &str, r: &[&str]| {
+            let line = progress_of(o, r);
+            line.split("best so far: ")
+                .nth(1)
+                .and_then(|b| b.split(" at ").next())
+                .map(str::to_string)
+                .unwrap_or(line)
+        };
+        assert_eq!(
+            best(
+                "--maximize loss",
+                &["{\"loss\":308641975308}", "{\"loss\":7}"]
+            ),
+            "`loss` 308641975308"
+        );
+        assert_eq!(
+            best(
+                "--minimize value",
+                &["18446744073709551615", "-9223372036854775807"]
+            ),
+            "`value` -9223372036854775807"
+        );
+        let big = u128::MAX.to_string();
+        assert_eq!(
+            best("--maximize value", &[&big, "3"]),
+            format!("`value` {big}")
+        );
+        assert_eq!(
+            best("--maximize value", &["1.00012", "1.00011"]),
+            "`value` 1.00012"
+        );
+        assert_eq!(best("--maximize value", &["0.87471234"]), "`value` 0.8747");
     }
 }

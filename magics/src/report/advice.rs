@@ -124,8 +124,10 @@ fn mem(job: &JobTimeline, f: &JobFigures) -> Option<Resource> {
         return Some(Resource {
             flag: format!("--mem {}M", round_mb(base as f64 * 2.0)),
             why: format!(
-                "{oom} element(s) ran OUT_OF_MEMORY{}; give them more and retry",
-                asked.map(|m| format!(" at --mem {m}M")).unwrap_or_default()
+                "{} ran OUT_OF_MEMORY{}; give {} more and retry",
+                crate::prose::count(oom, "element", "elements"),
+                asked.map(|m| format!(" at --mem {m}M")).unwrap_or_default(),
+                if oom == 1 { "it" } else { "them" }
             ),
             unset: false,
         });
@@ -211,8 +213,10 @@ fn time(job: &JobTimeline, f: &JobFigures) -> Option<Resource> {
         return Some(Resource {
             flag: format!("--time {}", format_time(want.saturating_mul(2))),
             why: format!(
-                "{timeouts} element(s) hit TIMEOUT after {}; give them more",
-                secs(f.max_s)
+                "{} hit TIMEOUT after {}; give {} more",
+                crate::prose::count(timeouts, "element", "elements"),
+                secs(f.max_s),
+                if timeouts == 1 { "it" } else { "them" }
             ),
             unset: false,
         });
@@ -367,7 +371,7 @@ mod tests {
         assert!(
             find(
                 &f.advice,
-                "--mem 304M: 1 element(s) ran OUT_OF_MEMORY at --mem 150M"
+                "--mem 304M: 1 element ran OUT_OF_MEMORY at --mem 150M"
             )
             .is_some(),
             "{:?}",
@@ -448,7 +452,7 @@ mod tests {
         j.elements[0].state = ElementState::Timeout;
         let f = figures(&j, 2, &Machine::default());
         assert!(
-            find(&f.advice, "--time 00:06:00: 1 element(s) hit TIMEOUT").is_some(),
+            find(&f.advice, "--time 00:06:00: 1 element hit TIMEOUT").is_some(),
             "{:?}",
             f.advice
         );

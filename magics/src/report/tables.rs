@@ -163,6 +163,10 @@ fn row(j: &JobFigures) -> [String; 11] {
     ]
 }
 
+/// The display columns a job's name gets in the text table (cut from the
+/// middle past it; the HTML table shows it whole).
+const JOB_COLUMNS: usize = 28;
+
 const HEADERS: [&str; 11] = [
     "job",
     "elements",
@@ -185,30 +189,13 @@ fn text(jobs: &[JobTimeline], f: &Figures) -> String {
         .collect();
     let _ = writeln!(t, "{}", m.join(" · "));
     let _ = writeln!(t, "{}\n", critical_line(f));
-    let rows: Vec<[String; 11]> = f.jobs.iter().map(row).collect();
-    let widths: Vec<usize> = (0..HEADERS.len())
-        .map(|c| {
-            rows.iter()
-                .map(|r| r[c].chars().count())
-                .chain([HEADERS[c].chars().count()])
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let line = |cells: Vec<&str>| {
-        cells
-            .iter()
-            .zip(&widths)
-            .map(|(c, w)| format!("{c:<w$}"))
-            .collect::<Vec<_>>()
-            .join("  ")
-            .trim_end()
-            .to_string()
-    };
-    let _ = writeln!(t, "{}", line(HEADERS.to_vec()));
-    for r in &rows {
-        let _ = writeln!(t, "{}", line(r.iter().map(String::as_str).collect()));
-    }
+    let mut rows: Vec<Vec<String>> = vec![HEADERS.map(String::from).to_vec()];
+    rows.extend(f.jobs.iter().map(|j| {
+        let mut r = row(j).to_vec();
+        r[0] = crate::text_table::fit(&r[0], JOB_COLUMNS);
+        r
+    }));
+    let _ = writeln!(t, "{}", crate::text_table::layout(&rows, &[]));
     let advice: Vec<String> = f
         .jobs
         .iter()

@@ -89,7 +89,7 @@ impl Worker {
             Err(e) => Err(simple_error(
                 "Error",
                 &format!(
-                    "building the items of cell(s) {} failed: {e}; they are kept, run this cell again",
+                    "building the items of {} failed: {e}; they are kept, run this cell again",
                     cell_list(&self.items.cells())
                 ),
             )),
@@ -116,7 +116,7 @@ impl Worker {
         err.traceback.insert(
             0,
             format!(
-                "The items of cell(s) {} were type-checked when they ran and built with the next cell; the build failed, so they are not defined. Fix cell [{cell}] and run it again.",
+                "The items of {} were type-checked when they ran and built with the next cell; the build failed, so they are not defined. Fix cell [{cell}] and run it again.",
                 cell_list(&cells)
             ),
         );
@@ -245,10 +245,26 @@ pub(super) fn primary_line(e: &evcxr::CompilationError) -> Option<usize> {
 }
 
 /// `[3], [4]`
+/// `cell [3]`, `cells [3], [4]`: the cells named, in the right number.
 fn cell_list(cells: &[usize]) -> String {
-    cells
+    let list = cells
         .iter()
         .map(|c| format!("[{c}]"))
         .collect::<Vec<_>>()
-        .join(", ")
+        .join(", ");
+    match cells.len() {
+        1 => format!("cell {list}"),
+        _ => format!("cells {list}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cell_list;
+
+    #[test]
+    fn cells_are_named_in_the_right_number() {
+        assert_eq!(cell_list(&[3]), "cell [3]");
+        assert_eq!(cell_list(&[3, 4]), "cells [3], [4]");
+    }
 }

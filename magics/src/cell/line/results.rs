@@ -69,8 +69,8 @@ impl Magics {
         }
         display.show(
             &render::message(&format!(
-                "retrying {} failed element(s) of `{job}`: {:?}",
-                failed.len(),
+                "retrying {} of `{job}`: {:?}",
+                crate::prose::count(failed.len(), "failed element", "failed elements"),
                 failed
             )),
             None,
