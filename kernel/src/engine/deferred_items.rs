@@ -16,7 +16,7 @@
 //!
 //! Parsing uses rust-analyzer's parser, the one evcxr splits cells with.
 
-use ra_ap_syntax::{AstNode, Edition, SourceFile, ast};
+use ra_ap_syntax::{AstNode, Edition, SourceFile, TextSize, ast};
 
 /// What a block's first item does to evcxr's filing of items.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -43,13 +43,10 @@ pub(super) struct Shape {
     pub can_wait: bool,
 }
 
-/// Reads `code`'s top-level statements the way evcxr splits a cell. `None`
-/// when the code does not parse (evcxr will report that) or starts with an
-/// evcxr command or shell line.
-pub(super) fn shape(code: &str) -> Option<Shape> {
-    if starts_with_command(code) {
-        return None;
-    }
+/// A cell's top-level statements, parsed as a function's body (the way
+/// evcxr splits a cell), and where the cell's first byte is in the parsed
+/// text. None when the code does not parse.
+pub(super) fn top_level(code: &str) -> Option<(ast::StmtList, TextSize)> {
     const PRELUDE: &str = "fn f(){";
     let parsed = SourceFile::parse(&format!("{PRELUDE}{code}\n}}"), Edition::Edition2024);
     if !parsed.errors().is_empty() {
@@ -63,6 +60,17 @@ pub(super) fn shape(code: &str) -> Option<Shape> {
         .and_then(ast::Fn::cast)
         .and_then(|f| f.body())
         .and_then(|b| b.stmt_list())?;
+    Some((stmts, TextSize::of(PRELUDE)))
+}
+
+/// Reads `code`'s top-level statements the way evcxr splits a cell. `None`
+/// when the code does not parse (evcxr will report that) or starts with an
+/// evcxr command or shell line.
+pub(super) fn shape(code: &str) -> Option<Shape> {
+    if starts_with_command(code) {
+        return None;
+    }
+    let (stmts, _) = top_level(code)?;
     let mut shape = Shape {
         lead: Lead::None,
         has_named: false,

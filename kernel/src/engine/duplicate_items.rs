@@ -9,9 +9,9 @@
 //! statics, and the constructors of tuple and unit structs). Macros may be
 //! redefined (`macro_rules!` shadowing is legal Rust).
 //!
-//! Parsing uses rust-analyzer's parser, as `deferred_items.rs` does.
+//! Parsing is `deferred_items::top_level`'s (rust-analyzer's parser).
 
-use ra_ap_syntax::{AstNode, Edition, SourceFile, TextSize, ast};
+use ra_ap_syntax::{AstNode, TextSize, ast};
 use sluice_magics::diagnostic::{CellSpan, Diagnostic, Label};
 
 /// Rust's namespaces an item's name lives in.
@@ -82,20 +82,7 @@ pub(super) fn check(code: &str) -> Option<Diagnostic> {
 
 /// The cell's top-level named items, in order.
 fn named_items(code: &str) -> Option<Vec<Named>> {
-    const PRELUDE: &str = "fn f(){";
-    let parsed = SourceFile::parse(&format!("{PRELUDE}{code}\n}}"), Edition::Edition2024);
-    if !parsed.errors().is_empty() {
-        return None;
-    }
-    let body = parsed
-        .tree()
-        .syntax()
-        .children()
-        .next()
-        .and_then(ast::Fn::cast)
-        .and_then(|f| f.body())
-        .and_then(|b| b.stmt_list())?;
-    let prelude = TextSize::of(PRELUDE);
+    let (body, prelude) = super::deferred_items::top_level(code)?;
     let mut out = Vec::new();
     for node in body.syntax().children() {
         let Some(item) = ast::Item::cast(node) else {
