@@ -2,18 +2,19 @@
 //! the same name: the newest definition wins, as it would in Rust.
 //!
 //! A job's name (`-> sq`) is its results, bound as the variable `sq` once the
-//! job ends. A plain cell or evcxr command that mentions `sq` after the job
-//! was submitted may have set the variable (`let sq = vec![..]`, `sq.push`),
-//! so from then on ITEMS and run bodies read the session's `sq`, not the job
-//! directory — until a new job is submitted under that name. Reading the
-//! variable when it still equals the job's results gives the same values, so
-//! a mere mention errs on the safe side.
+//! job ends — by an immutable `let`, so a cell can change it only by binding
+//! the name again. A plain cell or evcxr command with a `let` that binds
+//! `sq` after the job was submitted makes `sq` the session's variable in
+//! ITEMS and run bodies, until a new job is submitted under that name. A
+//! cell that only reads `sq` (`sq.iter().sum()`) leaves it the job's, so a
+//! run body using it still depends on the job (the workflow graph and the
+//! critical path keep their edge).
 
 use std::collections::HashSet;
 
 use super::tokens;
 
-/// Job names a plain cell or command mentioned since their job's
+/// Job names a plain cell or command bound with `let` since their job's
 /// submission.
 #[derive(Debug, Default)]
 pub(super) struct NameOwner {
@@ -23,8 +24,11 @@ pub(super) struct NameOwner {
 impl NameOwner {
     /// A plain cell or evcxr command is about to run.
     pub(super) fn before_session_code(&mut self, code: &str) {
-        self.mentioned
-            .extend(tokens::identifiers(code).into_iter().map(str::to_string));
+        self.mentioned.extend(
+            tokens::let_bound_names(code)
+                .into_iter()
+                .map(str::to_string),
+        );
     }
 
     /// A job named `name` was submitted: the name is the job's again.
@@ -58,9 +62,10 @@ mod tests {
         assert!(!o.is_variable("sq", false), "no such variable: the job");
         o.submitted("sq");
         assert!(!o.is_variable("sq", true), "a new job of that name");
-        o.before_session_code("let n = other.sq;");
-        assert!(!o.is_variable("sq", true), "a field of the same name");
-        o.before_session_code("sq.push(3);");
+        o.before_session_code("let n = other.sq;\nsq.iter().sum::<u64>()");
+        assert!(!o.is_variable("sq", true), "read, not bound again");
+        o.before_session_code("let (sq, m) = (vec![1], 2);");
+        assert!(o.is_variable("sq", true));
         o.clear();
         assert!(!o.is_variable("sq", true));
     }
