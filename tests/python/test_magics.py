@@ -350,6 +350,12 @@ def test_the_newest_definition_of_a_job_name_wins(nb):
     c = cell(kc, "%%slurm run -> owned_twice\nowned_total * 2")
     assert c.status == "ok", c.error()
     assert value(kc, "owned_twice") == "60"
+    # Straight after the run job, with its bind still waiting.
+    c = cell(kc, "%%slurm run -> owned_base\n40u64 + 2")
+    assert c.status == "ok", c.error()
+    c = cell(kc, "%%slurm run -> owned_next\nowned_base + 1")
+    assert c.status == "ok", c.error()
+    assert value(kc, "owned_next") == "43"
     c = cell(kc, "%%slurm run -> owned_list\nvec![1u64, 2, 3]")
     assert c.status == "ok", c.error()
     c = cell(kc, "%%slurm map owned_list -> owned_tens\nfn h(x: u64) -> u64 { x * 10 }")

@@ -212,7 +212,14 @@ impl Magics {
         let mentioned = matches!(magic, Magic::Map(_) | Magic::Sweep(_))
             && (self.pending.mentioned_in(&body)
                 || line_exprs.iter().any(|e| self.pending.mentioned_in(e)));
-        if mentioned {
+        // A run body captures a run job's bound value like any variable; a
+        // map job's results it loads from their files (no flush for those).
+        let run_value_used = matches!(magic, Magic::Run(_))
+            && self.pending.names().iter().any(|n| {
+                self.ws.jobs.get(n).is_some_and(|j| j.kind == JobKind::Run)
+                    && crate::cell::tokens::identifiers(&body).contains(n.as_str())
+            });
+        if mentioned || run_value_used {
             self.pending.flush(session)?;
         }
         match magic {
