@@ -378,6 +378,22 @@ def test_a_variable_too_long_for_linux_is_left_out_and_said(nb):
     ok(kc, 'unsafe { std::env::remove_var("BIG_ENV_E"); }')
 
 
+def test_a_cell_that_returns_early_never_breaks_the_session(nb):
+    """evcxr recorded the variables of a cell that returned early as kept,
+    and every later cell aborted with "Variable 'q' has gone missing"."""
+    _, kc, _ = nb
+    c = cell(kc, "let q_r = vec![1];\nif q_r.len() == 1 {\n    return;\n}")
+    assert c.error()["ename"] == "CompileError", c.error()
+    text = "\n".join(c.error()["traceback"])
+    assert "--> cell:3:5" in text and "`return` at the top level" in text, text
+    # A magic's bind waits for the next cell; a bare `return;` there is built
+    # apart from it.
+    assert cell(kc, "%%slurm map 0..2 -> ret_m\nfn f(x: u64) -> u64 { x }").status == "ok"
+    assert cell(kc, "return;").status == "ok"
+    assert value(kc, "ret_m") == "[0, 1]"
+    assert value(kc, "1 + 1") == "2"
+
+
 def test_hundred_thousand_items_with_packing(nb):
     _, kc, _ = nb
     c = cell(kc, "%%slurm map 0..100000 -> many --chunk auto\nfn f(x: u64) -> u64 { x % 7 }")

@@ -63,6 +63,15 @@ pub(super) fn top_level(code: &str) -> Option<(ast::StmtList, TextSize)> {
     Some((stmts, TextSize::of(PRELUDE)))
 }
 
+/// The 1-based line and character column of byte `offset` in `code`.
+pub(super) fn position(code: &str, offset: TextSize) -> Option<(usize, usize)> {
+    let offset = usize::from(offset);
+    let before = code.get(..offset)?;
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    Some((line, before[line_start..].chars().count() + 1))
+}
+
 /// Reads `code`'s top-level statements the way evcxr splits a cell. `None`
 /// when the code does not parse (evcxr will report that) or starts with an
 /// evcxr command or shell line.

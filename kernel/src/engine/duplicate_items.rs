@@ -11,7 +11,7 @@
 //!
 //! Parsing is `deferred_items::top_level`'s (rust-analyzer's parser).
 
-use ra_ap_syntax::{AstNode, TextSize, ast};
+use ra_ap_syntax::{AstNode, ast};
 use sluice_magics::diagnostic::{CellSpan, Diagnostic, Label};
 
 /// Rust's namespaces an item's name lives in.
@@ -127,8 +127,8 @@ fn named_items(code: &str) -> Option<Vec<Named>> {
             });
         let end = name.syntax().text_range().end();
         let (Some(from), Some(to)) = (
-            position(code, start.checked_sub(prelude)?),
-            position(code, end.checked_sub(prelude)?),
+            super::deferred_items::position(code, start.checked_sub(prelude)?),
+            super::deferred_items::position(code, end.checked_sub(prelude)?),
         ) else {
             continue;
         };
@@ -144,15 +144,6 @@ fn named_items(code: &str) -> Option<Vec<Named>> {
         });
     }
     Some(out)
-}
-
-/// The 1-based line and character column of byte `offset` in `code`.
-fn position(code: &str, offset: TextSize) -> Option<(usize, usize)> {
-    let offset = usize::from(offset);
-    let before = code.get(..offset)?;
-    let line = before.matches('\n').count() + 1;
-    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    Some((line, before[line_start..].chars().count() + 1))
 }
 
 #[cfg(test)]

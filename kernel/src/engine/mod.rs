@@ -15,6 +15,7 @@ mod compile_cache;
 mod deferred_items;
 mod doc_text;
 mod duplicate_items;
+mod early_return;
 mod execute;
 mod fast_display;
 mod input;

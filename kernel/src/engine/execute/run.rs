@@ -10,10 +10,10 @@ use jupyter_protocol::{ErrorOutput, ExecuteRequest, JupyterMessage, StreamConten
 use sluice_magics::cell::Magics;
 
 use super::super::deferred_items::{self, Assembled, Source};
-use super::super::duplicate_items;
 use super::super::input::Asker;
 use super::super::panic_location::{self, Candidate};
 use super::super::session_api;
+use super::super::{duplicate_items, early_return};
 use super::aborted::{self, Lost};
 use super::errors::{compile_error_in, panic_error, simple_error, starts_with_dep, unreplaced};
 use super::waiting::primary_line;
@@ -67,6 +67,18 @@ impl Worker {
         }
         // Rust refuses one name defined twice in a block; evcxr would keep
         // the second silently.
+        let early = (!Magics::is_magic(&req.code))
+            .then(|| early_return::top_level_return(&req.code))
+            .flatten()
+            .filter(|_| early_return::defines_variables(&req.code));
+        if let Some(at) = early {
+            let d = early_return::refused(at);
+            return Outcome::Err(ErrorOutput {
+                ename: "CompileError".into(),
+                evalue: d.message.clone(),
+                traceback: vec![d.render(&req.code)],
+            });
+        }
         if !Magics::is_magic(&req.code)
             && let Some(d) = duplicate_items::check(&req.code)
         {

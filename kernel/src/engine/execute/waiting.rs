@@ -24,9 +24,12 @@ impl Worker {
         let mut prelude = self.magics.pending_prelude();
         // Before a command, and before a cell that redefines a type the
         // binds read into, the binds are evaluated on their own.
+        // A cell that returns early would skip the binds' variables too
+        // (see `early_return.rs`).
         if prelude.is_some()
             && (deferred_items::starts_with_command(cell)
-                || self.magics.binds_use_types_defined_in(cell))
+                || self.magics.binds_use_types_defined_in(cell)
+                || super::super::early_return::top_level_return(cell).is_some())
         {
             let ctx = self
                 .ctx
