@@ -93,6 +93,8 @@ pub struct CellReport {
     pub ending: Option<Ending>,
     /// The session process had died before this cell (while none ran): why.
     pub died_before: Option<String>,
+    /// A `?` in the cell's code returned early with an error.
+    pub user_error: bool,
 }
 
 type ChildHandle = std::sync::Arc<std::sync::Mutex<std::process::Child>>;
@@ -178,6 +180,8 @@ struct Forwarder {
     held: Vec<PanicReport>,
     /// The runtime said the cell's own code panicked uncaught.
     panicked: bool,
+    /// The runtime said a `?` of the cell returned early with an error.
+    user_error: bool,
     ending: Option<Ending>,
     died: Option<String>,
     child: Option<ChildHandle>,
@@ -195,6 +199,7 @@ impl Forwarder {
             parent: None,
             held: Vec::new(),
             panicked: false,
+            user_error: false,
             ending: None,
             died: None,
             child: None,
@@ -232,6 +237,7 @@ impl Forwarder {
                         self.publish();
                         self.parent = p.map(|p| *p);
                         self.panicked = false;
+                        self.user_error = false;
                         self.ending = None;
                     }
                     Ok(Control::SetChild(c)) => {
@@ -293,6 +299,7 @@ impl Forwarder {
     fn event(&mut self, event: Event) {
         match event {
             Event::Panicked { .. } => self.panicked = true,
+            Event::UserError => self.user_error = true,
             Event::Panic {
                 main,
                 build,
@@ -373,6 +380,7 @@ impl Forwarder {
             others,
             ending: self.ending.take(),
             died_before: self.died.take(),
+            user_error: std::mem::take(&mut self.user_error),
         }
     }
 

@@ -394,6 +394,20 @@ def test_a_cell_that_returns_early_never_breaks_the_session(nb):
     assert value(kc, "1 + 1") == "2"
 
 
+def test_an_error_returned_by_question_mark_fails_the_cell(nb):
+    """evcxr printed the error and the cell ended "ok": nbconvert and
+    papermill ran on past it."""
+    _, kc, _ = nb
+    assert cell(kc, "%%slurm map 0..2 -> qm_m\nfn f(x: u64) -> u64 { x }").status == "ok"
+    c = cell(kc, 'let qm_k = 5;\nlet qm_f: Vec<u8> = std::fs::read("/nonexistent/sluice")?;')
+    assert c.status == "error" and c.error()["ename"] == "Error", c.error()
+    assert "No such file or directory" in c.stream("stderr"), c.stream("stderr")
+    assert "not kept" in c.error()["evalue"], c.error()
+    assert cell(kc, "qm_k").status == "error", "the cell's variables are not kept"
+    assert value(kc, "qm_m") == "[0, 1]", "the waiting bind survived"
+    assert value(kc, 'let qm_ok: u8 = "7".parse()?;\nqm_ok') == "7"
+
+
 def test_hundred_thousand_items_with_packing(nb):
     _, kc, _ = nb
     c = cell(kc, "%%slurm map 0..100000 -> many --chunk auto\nfn f(x: u64) -> u64 { x % 7 }")

@@ -59,6 +59,9 @@ pub enum Action {
     Panicked,
     /// The cell asked evcxr for input (also passed to evcxr).
     InputRequested,
+    /// A `?` in the cell's code returned early with an error (evcxr's
+    /// user-error marker, also passed to evcxr).
+    UserError,
 }
 
 /// evcxr's view of the cell's stdout: inside a content block or not.
@@ -89,9 +92,11 @@ impl StdoutProtocol {
             if let Some(before) = line.strip_suffix(marker) {
                 text_if_any(before, out);
                 out.push(Action::ToEvcxr(marker.into()));
-                if marker == PANIC_NOTIFICATION {
-                    out.push(Action::Panicked);
-                }
+                out.push(if marker == PANIC_NOTIFICATION {
+                    Action::Panicked
+                } else {
+                    Action::UserError
+                });
                 return;
             }
         }
@@ -194,6 +199,10 @@ mod tests {
                 evcxr(PANIC_NOTIFICATION),
                 Action::Panicked
             ]
+        );
+        assert_eq!(
+            sort(&["EVCXR_ERROR_OCCURRED"]),
+            vec![evcxr(USER_ERROR_OCCURRED), Action::UserError]
         );
         assert_eq!(
             sort(&["EVCXR_VARIABLE_CHANGED_TYPE:x", "EVCXR_INPUT_REQUEST:name?"]),

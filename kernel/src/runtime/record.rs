@@ -61,6 +61,10 @@ pub enum Event {
         /// The live session process.
         pid: u32,
     },
+    /// A `?` in the cell's code returned early with an error (evcxr
+    /// printed the error on stderr and kept none of the cell's new
+    /// variables).
+    UserError,
     /// A panic, as the session's panic hook saw it. `main`: on the
     /// session's main thread, which runs the cells (the panic may still be
     /// caught by the cell).

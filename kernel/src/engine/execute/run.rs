@@ -299,6 +299,12 @@ impl Worker {
                     let location = self.locate(&p, block);
                     Outcome::Err(panic_error(&p, &location))
                 }
+                // Its binds' variables went with the cell's own: they
+                // stay waiting.
+                None if report.user_error => Outcome::Err(simple_error(
+                    "Error",
+                    "a `?` in the cell returned early with the error shown above; the variables this cell defined are not kept",
+                )),
                 None => self.ran_to_the_end(req, outputs.content_by_mime_type),
             },
             Err(evcxr::Error::CompilationErrors(errors)) => {

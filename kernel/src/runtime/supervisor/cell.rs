@@ -122,6 +122,9 @@ impl Supervisor {
         if signals.input_requested {
             self.stdin.cell_asked();
         }
+        if signals.user_error {
+            self.to.event(Event::UserError);
+        }
     }
 
     /// Reports from the session (or the snapshot that took over).

@@ -29,6 +29,8 @@ pub struct Signals {
     pub panicked: bool,
     /// The cell's code asked evcxr for input (`evcxr_input`).
     pub input_requested: bool,
+    /// A `?` in the cell's code returned early with an error.
+    pub user_error: bool,
 }
 
 /// Readers of the session's stdout and stderr.
@@ -237,5 +239,6 @@ fn apply(action: Action, to: &mut ToEvcxr, signals: &mut Signals) {
         Action::Text(text, newline) => to.text(Stream::Stdout, text, newline),
         Action::Panicked => signals.panicked = true,
         Action::InputRequested => signals.input_requested = true,
+        Action::UserError => signals.user_error = true,
     }
 }
