@@ -341,10 +341,17 @@ fn without_repeated_panic(tail: &str) -> Vec<&str> {
     let mut i = 0;
     while i < lines.len() {
         let line = lines[i];
+        // `sluice: item 1: panicked at P: m` (a map element) or
+        // `sluice: panicked at P: m` (a run job).
         let summary = line
-            .strip_prefix("sluice: item ")
-            .and_then(|rest| rest.split_once(": panicked at "))
-            .and_then(|(_, rest)| rest.split_once(": "));
+            .strip_prefix("sluice: ")
+            .map(|rest| {
+                rest.strip_prefix("item ")
+                    .and_then(|r| r.split_once(": "))
+                    .map_or(rest, |(_, r)| r)
+            })
+            .and_then(|rest| rest.strip_prefix("panicked at "))
+            .and_then(|rest| rest.split_once(": "));
         if let Some((place, first)) = summary {
             // The hook's report: its header, then the message's lines.
             let header = format!("panicked at {place}:");
@@ -367,7 +374,40 @@ fn without_repeated_panic(tail: &str) -> Vec<&str> {
         kept.push(line);
         i += 1;
     }
-    kept
+    without_repeated_reports(kept)
+}
+
+/// `lines` with a panic report (`thread '…' panicked at P:` and the lines
+/// up to the next report) that repeats an earlier one word for word left
+/// out — the same panic in each attempt of a retried element — and a line
+/// saying how many attempts it was.
+fn without_repeated_reports(lines: Vec<&str>) -> Vec<&str> {
+    let is_header = |l: &str| l.starts_with("thread '") && l.contains("' panicked at ");
+    let mut blocks: Vec<Vec<&str>> = Vec::new();
+    for line in lines {
+        match blocks.last_mut() {
+            Some(b) if !is_header(line) => b.push(line),
+            _ => blocks.push(vec![line]),
+        }
+    }
+    let mut kept: Vec<Vec<&str>> = Vec::new();
+    let mut repeats = 0usize;
+    for b in blocks {
+        if is_header(b[0]) && kept.contains(&b) {
+            repeats += 1;
+        } else {
+            kept.push(b);
+        }
+    }
+    let mut out: Vec<&str> = kept.into_iter().flatten().collect();
+    if repeats > 0 {
+        out.push(if repeats == 1 {
+            "(the same panic again in a later attempt)"
+        } else {
+            "(the same panic again in later attempts)"
+        });
+    }
+    out
 }
 
 pub(crate) fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> MagicError {
@@ -462,6 +502,22 @@ mod tests {
         assert_eq!(without_repeated_panic(alone), [alone]);
         // Other output is kept as it is.
         assert_eq!(without_repeated_panic("a\nb"), ["a", "b"]);
+        // A run job's summary has no item number.
+        let run = "thread 'main' panicked at cell:3:2:\nboom\nsluice: panicked at cell:3:2: boom";
+        assert_eq!(
+            without_repeated_panic(run),
+            ["thread 'main' panicked at cell:3:2:", "boom"]
+        );
+        // A retried element's log holds each attempt's report.
+        let retried = "thread 'main' panicked at cell[3]:1:43:\nalways fails on 2\nthread 'main' panicked at cell[3]:1:43:\nalways fails on 2";
+        assert_eq!(
+            without_repeated_panic(retried),
+            [
+                "thread 'main' panicked at cell[3]:1:43:",
+                "always fails on 2",
+                "(the same panic again in a later attempt)"
+            ]
+        );
     }
 
     #[test]
