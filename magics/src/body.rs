@@ -295,3 +295,12 @@ mod tests {
         assert!(names.contains(&"t".to_string()));
     }
 }
+
+#[cfg(test)]
+mod unicode_names {
+    #[test]
+    fn names_outside_ascii_are_used_names() {
+        let used = super::names_used("fn f(x: i64) -> i64 { x + 数据 }").expect("parses");
+        assert!(used.contains(&"数据".to_string()), "{used:?}");
+    }
+}

@@ -408,6 +408,20 @@ def test_an_error_returned_by_question_mark_fails_the_cell(nb):
     assert value(kc, 'let qm_ok: u8 = "7".parse()?;\nqm_ok') == "7"
 
 
+def test_names_outside_ascii_are_names(nb):
+    """Rust reads `数据` as a name: a job may be called so, and a cell that
+    binds it again is seen (the kept capture was sent stale)."""
+    _, kc, _ = nb
+    ok(kc, "let 数据: i64 = 5;")
+    c = cell(kc, "%%slurm map 0..2 -> 结果_a\n|x: i64| x + 数据")
+    assert c.status == "ok", c.error()
+    assert value(kc, "结果_a") == "[5, 6]"
+    ok(kc, "let 数据: i64 = 10;")
+    c = cell(kc, "%%slurm map 0..2 -> élément_b\n|x: i64| x + 数据")
+    assert c.status == "ok", c.error()
+    assert value(kc, "élément_b") == "[10, 11]"
+
+
 def test_hundred_thousand_items_with_packing(nb):
     _, kc, _ = nb
     c = cell(kc, "%%slurm map 0..100000 -> many --chunk auto\nfn f(x: u64) -> u64 { x % 7 }")

@@ -18,13 +18,10 @@ pub(crate) fn identifiers(code: &str) -> HashSet<&str> {
     let mut out = HashSet::new();
     let bytes = code.as_bytes();
     let mut i = 0;
-    while i < bytes.len() {
-        let c = bytes[i];
-        if c.is_ascii_alphabetic() || c == b'_' {
+    while let Some(c) = code[i..].chars().next() {
+        if starts_name(c) {
             let start = i;
-            while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_') {
-                i += 1;
-            }
+            i = word_end(code, i);
             let word = &code[start..i];
             if word == "r" && bytes.get(i) == Some(&b'#') {
                 i += 1;
@@ -35,14 +32,25 @@ pub(crate) fn identifiers(code: &str) -> HashSet<&str> {
             }
         } else if c.is_ascii_digit() {
             // A number's suffix (`10i64`) is not a name.
-            while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_') {
-                i += 1;
-            }
+            i = word_end(code, i);
         } else {
-            i += 1;
+            i += c.len_utf8();
         }
     }
     out
+}
+
+/// Whether `c` can start a Rust name (Unicode XID_Start, or `_`).
+fn starts_name(c: char) -> bool {
+    c == '_' || unicode_ident::is_xid_start(c)
+}
+
+/// Where the word that starts at byte `i` of `code` ends (XID_Continue).
+fn word_end(code: &str, i: usize) -> usize {
+    code[i..]
+        .char_indices()
+        .find(|&(_, c)| !unicode_ident::is_xid_continue(c))
+        .map_or(code.len(), |(at, _)| i + at)
 }
 
 /// The names `code`'s `let` statements bind (`let x`, `let mut x: T`,
@@ -54,42 +62,31 @@ pub(crate) fn let_bound_names(code: &str) -> HashSet<&str> {
     let mut out = HashSet::new();
     let bytes = code.as_bytes();
     let mut i = 0;
-    let word_at = |i: usize| -> usize {
-        let mut j = i;
-        while j < bytes.len() && (bytes[j].is_ascii_alphanumeric() || bytes[j] == b'_') {
-            j += 1;
-        }
-        j
-    };
-    while i < bytes.len() {
-        let c = bytes[i];
-        if !(c.is_ascii_alphabetic() || c == b'_') {
-            i += 1;
+    while let Some(c) = code[i..].chars().next() {
+        if !(starts_name(c) || c.is_ascii_digit()) {
+            i += c.len_utf8();
             continue;
         }
-        let end = word_at(i);
-        let joined = i > 0 && (bytes[i - 1].is_ascii_alphanumeric() || bytes[i - 1] == b'_');
-        if &code[i..end] != "let" || joined {
+        let end = word_end(code, i);
+        if &code[i..end] != "let" {
             i = end;
             continue;
         }
         // The pattern: up to `=`, `;` or a `:` that is not `::`.
         let mut j = end;
-        while j < bytes.len() {
-            match bytes[j] {
-                b'=' | b';' => break,
-                b':' if bytes.get(j + 1) != Some(&b':') && (j == 0 || bytes[j - 1] != b':') => {
-                    break;
-                }
-                c if c.is_ascii_alphabetic() || c == b'_' => {
-                    let e = word_at(j);
+        while let Some(c) = code[j..].chars().next() {
+            match c {
+                '=' | ';' => break,
+                ':' if bytes.get(j + 1) != Some(&b':') && (j == 0 || bytes[j - 1] != b':') => break,
+                c if starts_name(c) => {
+                    let e = word_end(code, j);
                     let w = &code[j..e];
                     if !matches!(w, "mut" | "ref") {
                         out.insert(w);
                     }
                     j = e;
                 }
-                _ => j += 1,
+                c => j += c.len_utf8(),
             }
         }
         i = j;
@@ -126,6 +123,8 @@ mod tests {
         assert_eq!(names, ["Some", "a", "b", "letter", "n", "sq", "v"]);
         assert!(let_bound_names("chunk_results.iter().map(|r| r.sum)").is_empty());
         assert!(let_bound_names("let p: std::path::PathBuf = x;").contains("p"));
+        assert!(let_bound_names("let 数据 = 5;").contains("数据"));
+        assert!(let_bound_names("outlet = 2;").is_empty());
     }
 
     #[test]
@@ -134,6 +133,8 @@ mod tests {
         let mut words: Vec<&str> = words.into_iter().collect();
         words.sort_unstable();
         assert_eq!(words, ["best", "end", "k", "let", "runs", "x"]);
+        let words = identifiers("数据 += 1; élément.len(); x数");
+        assert!(words.contains("数据") && words.contains("x数") && words.contains("élément"));
     }
 
     #[test]

@@ -585,11 +585,13 @@ pub fn binding_name_problem(s: &str) -> Option<String> {
     None
 }
 
-/// A plain Rust identifier (ASCII, not starting with a digit).
+/// A Rust identifier: Unicode XID as rustc reads names (`数据_x`,
+/// `élément`), not starting with a digit; `_` alone is none.
 pub fn is_identifier(s: &str) -> bool {
     let mut chars = s.chars();
-    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+    matches!(chars.next(), Some(c) if unicode_ident::is_xid_start(c) || c == '_')
+        && chars.all(unicode_ident::is_xid_continue)
+        && s != "_"
 }
 
 #[cfg(test)]
