@@ -147,3 +147,17 @@ def test_an_objective_of_a_struct_with_no_fields(nb):
                        f"the objective `x`: `{ty}` has no fields; return a struct with a numeric field `x`, "
                        "or a number (`--maximize value`); nothing was submitted")
     assert value(kc, "40 + 2") == "42"
+
+
+def test_a_cell_magic_without_a_mode_a_help_typo_a_cut_index_and_a_finished_cancel(nb):
+    _, kc, _ = nb
+    err = cell(kc, "%%slurm\n1").error()
+    assert err["evalue"].startswith("`%%slurm` needs a mode, `map` or `run`"), err
+    assert len(err["traceback"]) == 1 and "Usage" not in err["traceback"][0], err
+    err = cell(kc, "%slurm help mpa").error()
+    assert err["evalue"] == "no help on `mpa`; did you mean `map`?", err
+    assert cell(kc, "%%slurm map 0..2 -> ended_e\n|x: u64| x").status == "ok"
+    c = ok(kc, "%slurm cancel ended_e")
+    assert "already ended (COMPLETED); nothing to cancel" in texts(c), texts(c)
+    err = cell(kc, "%slurm logs ended_e[1").error()
+    assert err["evalue"] == "`ended_e[1` has no closing `]`; for example `%slurm logs ended_e[0]`", err

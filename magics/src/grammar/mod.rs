@@ -130,11 +130,11 @@ pub fn help(topic: Option<&str>) -> Result<String, GrammarError> {
         .map(|c| c.get_name().to_string())
         .collect();
     topics.push("sweep".into());
-    Err(err(format!(
-        "no help on `{topic}`; topics: {}",
-        topics.join(", ")
-    ))
-    .at(topic))
+    let message = match typo::closest(topic, &topics) {
+        Some(near) => format!("no help on `{topic}`; did you mean `{near}`?"),
+        None => format!("no help on `{topic}`; topics: {}", topics.join(", ")),
+    };
+    Err(err(message).at(topic))
 }
 
 /// A magic line that could not be parsed; `message` includes the usage.
@@ -274,6 +274,12 @@ fn parse_line(first: &str) -> Result<Magic, GrammarError> {
                     .ok_or_else(|| err(format!("unbalanced quotes in `{first}`")))?,
             );
             parse_cell(&words)?
+        }
+        // A cell magic with no mode: one line, as for any missing part.
+        "%%slurm" if rest.is_empty() => {
+            return Err(err(
+                "`%%slurm` needs a mode, `map` or `run`; for example `%%slurm map 0..4 -> squares`",
+            ));
         }
         "%%slurm" => parse_cell(rest)?,
         "%slurm" => {

@@ -18,6 +18,21 @@ impl Magics {
         display: &mut dyn Display,
     ) -> Result<(), MagicError> {
         let j = self.ws.find_job(job)?;
+        // A job whose elements all ended has nothing left to cancel.
+        let before = watch::states_of(&mut self.ws, &j)?;
+        if !before.is_empty() && before.iter().all(ElementState::is_terminal) {
+            let c = Counts::of(before.iter());
+            display.show(
+                &render::message(&format!(
+                    "`{}` (job {}) already ended ({}); nothing to cancel",
+                    j.name,
+                    j.id,
+                    c.job_state()
+                )),
+                None,
+            );
+            return Ok(());
+        }
         submit::cancel(&mut self.ws, &j)?;
         let deadline = std::time::Instant::now() + CANCEL_WAIT;
         let states = loop {
@@ -38,7 +53,11 @@ impl Magics {
     pub(super) fn logs(&mut self, job: &str, display: &mut dyn Display) -> Result<(), MagicError> {
         let (name, index) = match job.split_once('[') {
             Some((n, rest)) => {
-                let text = rest.trim_end_matches(']');
+                let Some(text) = rest.strip_suffix(']') else {
+                    return Err(MagicError::Items(format!(
+                        "`{job}` has no closing `]`; for example `%slurm logs {n}[0]`"
+                    )));
+                };
                 let idx = match text.parse::<usize>() {
                     Ok(i) => i,
                     // More digits than any job has elements: past its end.
