@@ -386,6 +386,11 @@ def test_a_cell_that_returns_early_never_breaks_the_session(nb):
     assert c.error()["ename"] == "CompileError", c.error()
     text = "\n".join(c.error()["traceback"])
     assert "--> cell:3:5" in text and "`return` at the top level" in text, text
+    c = cell(kc, "return 5;")
+    assert "`return` with a value at the top level of a cell" in c.error()["evalue"], c.error()
+    assert "Evcxr" not in "\n".join(c.error()["traceback"]), c.error()
+    text = "\n".join(cell(kc, 'let x_r: i32 = "a";\nlet y_r = 5').error()["traceback"])
+    assert "evcxr" not in text, text
     # A magic's bind waits for the next cell; a bare `return;` there is built
     # apart from it.
     assert cell(kc, "%%slurm map 0..2 -> ret_m\nfn f(x: u64) -> u64 { x }").status == "ok"

@@ -48,6 +48,23 @@ fn inner_body(kind: SyntaxKind) -> bool {
     )
 }
 
+/// Whether the cell's first top-level `return` gives a value (`return 5;`).
+pub(super) fn returns_a_value(code: &str) -> bool {
+    super::deferred_items::top_level(code).is_some_and(|(stmts, _)| {
+        stmts
+            .syntax()
+            .descendants()
+            .filter_map(ast::ReturnExpr::cast)
+            .find(|r| {
+                !r.syntax()
+                    .ancestors()
+                    .take_while(|a| a != stmts.syntax())
+                    .any(|a| inner_body(a.kind()))
+            })
+            .is_some_and(|r| r.expr().is_some())
+    })
+}
+
 /// Whether the cell has a `let` at its top level (a variable evcxr keeps).
 pub(super) fn defines_variables(code: &str) -> bool {
     super::deferred_items::top_level(code).is_some_and(|(stmts, _)| {
@@ -56,6 +73,24 @@ pub(super) fn defines_variables(code: &str) -> bool {
             .children()
             .any(|n| n.kind() == SyntaxKind::LET_STMT)
     })
+}
+
+/// The error for a cell whose top-level `return` gives a value: a cell's
+/// value is its last expression (`at`: the `return`).
+pub(super) fn value_refused(at: CellSpan) -> Diagnostic {
+    Diagnostic {
+        level: "error".into(),
+        message: "`return` with a value at the top level of a cell".into(),
+        labels: vec![Label {
+            span: at,
+            text: "a cell is not a function".into(),
+            primary: true,
+        }],
+        notes: vec![
+            "help: a cell's value is its last expression, written without `return` or `;`".into(),
+        ],
+        ..Diagnostic::default()
+    }
 }
 
 /// The error for a cell that defines variables and returns at its top
@@ -96,6 +131,13 @@ mod tests {
         assert!(top_level_return("let g = |x: u8| { return x; };").is_none());
         assert!(top_level_return("impl S { fn m(&self) { return; } }").is_none());
         assert!(top_level_return("let s = \"return\"; // return").is_none());
+    }
+
+    #[test]
+    fn a_value_returned_from_the_top_level() {
+        assert!(super::returns_a_value("return 5;"));
+        assert!(!super::returns_a_value("return;"));
+        assert!(!super::returns_a_value("let f = || return 5;"));
     }
 
     #[test]

@@ -351,8 +351,11 @@ fn to_diagnostic(e: &evcxr::CompilationError, code: &str, others: &OtherCells<'_
 /// (`evcxr_analysis_wrapper::{closure#0}::B`, `run_user_code_3::B` → `B`):
 /// rustc names a constant by its path, and in a cell that is its name.
 fn without_evcxr_paths(text: &str) -> String {
+    // The statement evcxr puts after the cell is not the user's to see:
+    // `expected `;`, found `evcxr_variable_store`` says `expected `;``.
+    let text = text.replace(", found `evcxr_variable_store`", "");
     let mut out = String::with_capacity(text.len());
-    let mut rest = text;
+    let mut rest = text.as_str();
     while let Some(at) = ["evcxr_analysis_wrapper::", "run_user_code_"]
         .iter()
         .filter_map(|p| rest.find(p))
@@ -401,5 +404,9 @@ mod tests {
             "no wrapper: `main::B`"
         );
         assert_eq!(without_evcxr_paths("run_user_code_"), "run_user_code_");
+        assert_eq!(
+            without_evcxr_paths("expected `;`, found `evcxr_variable_store`"),
+            "expected `;`"
+        );
     }
 }

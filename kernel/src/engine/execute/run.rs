@@ -69,10 +69,15 @@ impl Worker {
         // the second silently.
         let early = (!Magics::is_magic(&req.code))
             .then(|| early_return::top_level_return(&req.code))
-            .flatten()
-            .filter(|_| early_return::defines_variables(&req.code));
-        if let Some(at) = early {
-            let d = early_return::refused(at);
+            .flatten();
+        let refusal = early.and_then(|at| {
+            if early_return::returns_a_value(&req.code) {
+                Some(early_return::value_refused(at))
+            } else {
+                early_return::defines_variables(&req.code).then(|| early_return::refused(at))
+            }
+        });
+        if let Some(d) = refusal {
             return Outcome::Err(ErrorOutput {
                 ename: "CompileError".into(),
                 evalue: d.message.clone(),
