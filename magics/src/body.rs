@@ -110,7 +110,8 @@ pub fn parse_map_body(body: &str) -> Result<MapBody, BodyError> {
             is_closure: false,
         });
     }
-    let closure: syn::ExprClosure = match syn::parse_str(body.trim().trim_end_matches(';')) {
+    // Leading lines kept: the error's line is the body's.
+    let closure: syn::ExprClosure = match syn::parse_str(body.trim_end().trim_end_matches(';')) {
         Ok(c) => c,
         Err(_) if syn::parse_str::<syn::Block>(&format!("{{\n{body}\n}}")).is_ok() => {
             return Err(BodyError::NotOneArgFn(
@@ -118,7 +119,28 @@ pub fn parse_map_body(body: &str) -> Result<MapBody, BodyError> {
             ));
         }
         Err(e) => {
-            return Err(syntax_error(file.as_ref().err().unwrap_or(&e), 0));
+            // A body that starts as a closure gets the closure's error, not
+            // the one from reading it as items ("expected one of: `fn`, …").
+            let head = body.trim_start();
+            let closure_like = head.starts_with('|') || head.starts_with("move");
+            let error = match &file {
+                Err(f) if !closure_like => f,
+                _ => &e,
+            };
+            // syn places "unexpected end of input" nowhere: it is where the
+            // body ends.
+            let message = error.to_string();
+            if message.starts_with("unexpected end of input") {
+                let text = body.trim_end().trim_end_matches(';');
+                let line = text.lines().count().max(1);
+                let column = text.lines().last().map_or(0, |l| l.chars().count()) + 1;
+                return Err(BodyError::SyntaxAt {
+                    message,
+                    line,
+                    column,
+                });
+            }
+            return Err(syntax_error(error, 0));
         }
     };
     if closure.inputs.len() != 1 {
@@ -297,7 +319,18 @@ mod tests {
 }
 
 #[cfg(test)]
-mod unicode_names {
+mod syntax_and_names {
+    #[test]
+    fn a_closure_with_a_syntax_error_gets_the_closures_error() {
+        let e = super::parse_map_body("\n|x: u64| x +").expect_err("not valid");
+        let text = e.to_string();
+        assert!(!text.contains("expected one of: `fn`"), "{text}");
+        assert!(
+            matches!(e, super::BodyError::SyntaxAt { line: 2, .. }),
+            "{e:?}"
+        );
+    }
+
     #[test]
     fn names_outside_ascii_are_used_names() {
         let used = super::names_used("fn f(x: i64) -> i64 { x + 数据 }").expect("parses");
