@@ -6,26 +6,13 @@ words), and a sweep's live best-so-far with integers written exactly."""
 
 import random
 import re
-import tempfile
-from pathlib import Path
 
-import pytest
-from jupyter_client.manager import start_new_kernel
-
-from conftest import STARTUP_TIMEOUT, run_cell
+from conftest import notebook_kernel, run_cell
 
 TIMEOUT = 600
 
 
-@pytest.fixture(scope="module")
-def nb():
-    workdir = tempfile.mkdtemp(prefix="sluice-render-")
-    km, kc = start_new_kernel(kernel_name="sluice", startup_timeout=STARTUP_TIMEOUT, cwd=workdir)
-    try:
-        yield km, kc, Path(workdir)
-    finally:
-        kc.stop_channels()
-        km.shutdown_kernel(now=False)
+nb = notebook_kernel("sluice-render-")
 
 
 def cell(kc, code):

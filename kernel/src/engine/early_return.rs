@@ -17,17 +17,7 @@ use sluice_magics::diagnostic::{CellSpan, Diagnostic, Label};
 /// Where the cell's first top-level `return` is, as a cell span (1-based
 /// line and character columns), if it has one.
 pub(super) fn top_level_return(code: &str) -> Option<CellSpan> {
-    let (stmts, prelude) = super::deferred_items::top_level(code)?;
-    let found = stmts
-        .syntax()
-        .descendants()
-        .filter_map(ast::ReturnExpr::cast)
-        .find(|r| {
-            !r.syntax()
-                .ancestors()
-                .take_while(|a| a != stmts.syntax())
-                .any(|a| inner_body(a.kind()))
-        })?;
+    let (found, prelude) = first_top_level_return(code)?;
     let range = found.syntax().text_range();
     let keyword_end = range.start() + TextSize::of("return");
     let from = super::deferred_items::position(code, range.start().checked_sub(prelude)?)?;
@@ -40,6 +30,23 @@ pub(super) fn top_level_return(code: &str) -> Option<CellSpan> {
     })
 }
 
+/// The cell's first `return` outside its functions and closures, and where
+/// the cell starts in the text parsed.
+fn first_top_level_return(code: &str) -> Option<(ast::ReturnExpr, TextSize)> {
+    let (stmts, prelude) = super::deferred_items::top_level(code)?;
+    let found = stmts
+        .syntax()
+        .descendants()
+        .filter_map(ast::ReturnExpr::cast)
+        .find(|r| {
+            !r.syntax()
+                .ancestors()
+                .take_while(|a| a != stmts.syntax())
+                .any(|a| inner_body(a.kind()))
+        })?;
+    Some((found, prelude))
+}
+
 /// Nodes whose `return` leaves them, not the cell.
 fn inner_body(kind: SyntaxKind) -> bool {
     matches!(
@@ -50,19 +57,7 @@ fn inner_body(kind: SyntaxKind) -> bool {
 
 /// Whether the cell's first top-level `return` gives a value (`return 5;`).
 pub(super) fn returns_a_value(code: &str) -> bool {
-    super::deferred_items::top_level(code).is_some_and(|(stmts, _)| {
-        stmts
-            .syntax()
-            .descendants()
-            .filter_map(ast::ReturnExpr::cast)
-            .find(|r| {
-                !r.syntax()
-                    .ancestors()
-                    .take_while(|a| a != stmts.syntax())
-                    .any(|a| inner_body(a.kind()))
-            })
-            .is_some_and(|r| r.expr().is_some())
-    })
+    first_top_level_return(code).is_some_and(|(r, _)| r.expr().is_some())
 }
 
 /// Whether the cell has a `let` at its top level (a variable evcxr keeps).
