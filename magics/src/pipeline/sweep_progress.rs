@@ -121,18 +121,10 @@ mod tests {
     #[test]
     fn best_so_far_among_the_finished() {
         let tmp = tempfile::tempdir().expect("tempdir");
-        let dir = JobDir::new(tmp.path());
-        let spec =
-            crate::grammar::sweep::parse("lr in [0.001, 0.1], seed in 0..2 -> s --maximize acc")
-                .expect("parses")
-                .spec;
-        std::fs::write(
-            dir.sweep_spec(),
-            serde_json::to_string(&spec).expect("json"),
-        )
-        .expect("spec");
-        std::fs::create_dir_all(dir.results_dir()).expect("results");
-        std::fs::create_dir_all(dir.status_dir()).expect("status");
+        let dir = sweep_dir(
+            tmp.path(),
+            "lr in [0.001, 0.1], seed in 0..2 -> s --maximize acc",
+        );
         let mut p = SweepProgress::of(&dir, 4).expect("a sweep with an objective");
         assert_eq!(p.refresh(&dir), "0 of 4 configurations finished");
         let end = |i: usize, acc: &str| {
@@ -153,12 +145,11 @@ mod tests {
         );
     }
 
-    fn progress_of(objective: &str, results: &[&str]) -> String {
-        let tmp = tempfile::tempdir().expect("tempdir");
-        let dir = JobDir::new(tmp.path());
-        let spec = crate::grammar::sweep::parse(&format!("seed in 0..4 -> s {objective}"))
-            .expect("parses")
-            .spec;
+    /// A job directory at `root` holding the sweep spec of `line`, with
+    /// empty `results/` and `status/`.
+    fn sweep_dir(root: &std::path::Path, line: &str) -> JobDir {
+        let dir = JobDir::new(root);
+        let spec = crate::grammar::sweep::parse(line).expect("parses").spec;
         std::fs::write(
             dir.sweep_spec(),
             serde_json::to_string(&spec).expect("json"),
@@ -166,6 +157,12 @@ mod tests {
         .expect("spec");
         std::fs::create_dir_all(dir.results_dir()).expect("results");
         std::fs::create_dir_all(dir.status_dir()).expect("status");
+        dir
+    }
+
+    fn progress_of(objective: &str, results: &[&str]) -> String {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let dir = sweep_dir(tmp.path(), &format!("seed in 0..4 -> s {objective}"));
         let mut p = SweepProgress::of(&dir, 4).expect("a sweep with an objective");
         for (i, r) in results.iter().enumerate() {
             std::fs::write(dir.result(i), r).expect("result");
