@@ -12,7 +12,9 @@
 //! captures/<name>.json     notebook variables the body uses
 //! results/<i>.json         item i's result          status/<i>.json  how it ended
 //! logs/<element>.{out,err} the element's output     logs/slurm-*.out Slurm's own
-//! usage/<element>.json     what a local element used (submit, start, end, CPU, RSS)
+//! usage/<element>.json     what a local element used (submit, start, end, CPU, RSS);
+//!                           for a cluster element killed before it wrote a status,
+//!                           the start and end sacct gave it
 //! results.values, partial.values  the bound arrays, a value text per line
 //! sweep.values, best.values  a sweep's rows and best row (params JSON, tab, result); sweep.spec its grid
 //! job-<offset>.sh          the batch script of each Slurm slice
@@ -106,7 +108,8 @@ impl JobDir {
     pub fn log(&self, element: usize, ext: &str) -> PathBuf {
         self.logs_dir().join(format!("{element}.{ext}"))
     }
-    /// `usage/`: the local executor's accounting, one file per element.
+    /// `usage/`: the local executor's accounting, one file per element;
+    /// on a cluster, the run span of elements that wrote no status.
     pub fn usage_dir(&self) -> PathBuf {
         self.root.join("usage")
     }

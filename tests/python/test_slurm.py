@@ -211,6 +211,13 @@ def test_timeout_is_mapped(login):
     c = cell(kc, "%slurm wait sleepy")
     assert c.status == "error", texts(c)
     assert "TIMEOUT" in "\n".join(c.error()["traceback"]), c.error()
+    # Killed before it wrote a status: how long it ran comes from sacct's
+    # Start and End (whole seconds), not "0 ms".
+    progress = texts(c).strip().splitlines()[-1]
+    assert not progress.endswith("| 0 ms"), progress
+    row = next(line for line in texts(ok(kc, "%slurm status sleepy")).splitlines() if "sleepy" in line)
+    assert "1 TIMEOUT" in row and " 0 ms" not in row, row
+    assert re.search(r"\d+(\.\d)? s|\d+ min", row), row
 
 
 def test_out_of_memory_is_mapped(login):

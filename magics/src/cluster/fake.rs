@@ -117,7 +117,7 @@ impl FakeRunner {
         self.calls()
             .into_iter()
             .filter_map(|c| match c {
-                Call::Run(argv) if argv.first().map(String::as_str) == Some(program) => Some(argv),
+                Call::Run(argv) if program_of(&argv) == Some(program) => Some(argv),
                 _ => None,
             })
             .collect()
@@ -191,9 +191,8 @@ impl CommandRunner for FakeRunner {
     }
 
     fn run(&mut self, argv: &[String]) -> Result<Output, ClusterError> {
-        let program = argv
-            .first()
-            .cloned()
+        let program = program_of(argv)
+            .map(String::from)
             .ok_or_else(|| ClusterError::Refused("empty command".into()))?;
         let mut s = self.lock();
         s.calls.push(Call::Run(argv.to_vec()));
@@ -254,4 +253,15 @@ impl CommandRunner for FakeRunner {
         }
         Ok(s.fetch_newest.or(since))
     }
+}
+
+/// The program an argument vector runs: the first word, or for `env
+/// NAME=value... program`, the program after the assignments.
+fn program_of(argv: &[String]) -> Option<&str> {
+    let mut words = argv.iter().map(String::as_str);
+    let first = words.next()?;
+    if first != "env" {
+        return Some(first);
+    }
+    words.find(|w| !w.contains('='))
 }

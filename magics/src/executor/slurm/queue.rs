@@ -1,6 +1,7 @@
 //! Reading Slurm's answers: `squeue -h -r -o %i|%T|%r` lines for the active
-//! elements, `sacct -n -P -X -o JobID,State,ExitCode,Reason,Start` lines for
-//! the final state of elements that ended without a status file, and the
+//! elements, `sacct -n -P -X -o JobID,State,ExitCode,Reason,Start,End` lines
+//! (times as Unix seconds, `SLURM_TIME_FORMAT=%s`) for the final state and
+//! run span of elements that ended without a status file, and the
 //! mapping of every Slurm state name to an [`ElementState`]. The only place
 //! that reads Slurm's state names and reasons as text.
 
@@ -11,7 +12,7 @@ use crate::domain::{ElementState, SlurmJobId};
 /// The squeue format sluice asks for.
 pub const SQUEUE_FORMAT: &str = "%i|%T|%r";
 /// The sacct fields sluice asks for (sacct(1), `--format`).
-pub const SACCT_FORMAT: &str = "JobID,State,ExitCode,Reason,Start";
+pub const SACCT_FORMAT: &str = "JobID,State,ExitCode,Reason,Start,End";
 
 /// `squeue` for these array ids, one line per element (`-r`).
 pub fn squeue_argv(ids: &[SlurmJobId]) -> Vec<String> {
@@ -22,11 +23,23 @@ pub fn squeue_argv(ids: &[SlurmJobId]) -> Vec<String> {
     a
 }
 
-/// `sacct` for these array ids, allocations only, parsable.
+/// `env SLURM_TIME_FORMAT=%s sacct` for these array ids, allocations only,
+/// parsable, times as Unix seconds (sacct(1), ENVIRONMENT VARIABLES), so
+/// the cluster's time zone does not matter.
 pub fn sacct_argv(ids: &[SlurmJobId]) -> Vec<String> {
-    let mut a: Vec<String> = ["sacct", "-n", "-P", "-X", "-o", SACCT_FORMAT, "-j"]
-        .map(String::from)
-        .to_vec();
+    let mut a: Vec<String> = [
+        "env",
+        "SLURM_TIME_FORMAT=%s",
+        "sacct",
+        "-n",
+        "-P",
+        "-X",
+        "-o",
+        SACCT_FORMAT,
+        "-j",
+    ]
+    .map(String::from)
+    .to_vec();
     a.push(joined(ids));
     a
 }
@@ -73,6 +86,9 @@ pub struct Row {
     pub reason: String,
     /// sacct: it started (Start is a time, not None/Unknown); squeue: true.
     pub started: bool,
+    /// sacct: its Start and End as Unix seconds, when it started and ended
+    /// (whole seconds); squeue: None.
+    pub span: Option<(u64, u64)>,
 }
 
 /// Parses squeue lines of `ARRAY_TASK|STATE|REASON`; other lines (a
@@ -81,7 +97,7 @@ pub fn parse_squeue(text: &str) -> Vec<Row> {
     parse(text, false)
 }
 
-/// Parses sacct lines of `ARRAY_TASK|STATE|EXIT|REASON|START`; other lines
+/// Parses sacct lines of `ARRAY_TASK|STATE|EXIT|REASON|START|END`; other lines
 /// (a job step, a non-array job) are skipped.
 pub fn parse_sacct(text: &str) -> Vec<Row> {
     parse(text, true)
@@ -97,7 +113,7 @@ fn parse(text: &str, sacct: bool) -> Vec<Row> {
             let Some(name) = f.get(1).and_then(|s| s.split_whitespace().next()) else {
                 return Vec::new();
             };
-            let (exit, reason, started) = if sacct {
+            let (exit, reason, started, span) = if sacct {
                 let exit = f
                     .get(2)
                     .and_then(|e| e.split(':').next())
@@ -105,9 +121,15 @@ fn parse(text: &str, sacct: bool) -> Vec<Row> {
                     .unwrap_or(0);
                 let start = f.get(4).copied().unwrap_or("");
                 let started = !matches!(start, "" | "None" | "Unknown");
-                (exit, f.get(3).unwrap_or(&"").to_string(), started)
+                let epoch = |i: usize| {
+                    f.get(i)
+                        .and_then(|t| t.trim().parse::<u64>().ok())
+                        .filter(|t| *t > 0)
+                };
+                let span = epoch(4).zip(epoch(5)).filter(|(start, end)| end >= start);
+                (exit, f.get(3).unwrap_or(&"").to_string(), started, span)
             } else {
-                (0, f.get(2).unwrap_or(&"").to_string(), true)
+                (0, f.get(2).unwrap_or(&"").to_string(), true, None)
             };
             let state = map_state(name, exit, &reason);
             task_ids(tasks)
@@ -118,6 +140,7 @@ fn parse(text: &str, sacct: bool) -> Vec<Row> {
                     state: state.clone(),
                     reason: reason.clone(),
                     started,
+                    span,
                 })
                 .collect()
         })
@@ -280,9 +303,21 @@ mod tests {
         assert_eq!(rows.len(), 9, "the .batch step is not an element");
         assert!(rows[0].started && !rows[1].started);
         let never_started = parse_sacct("12_[0-2,5%2]|CANCELLED by 0|0:0|Dependency\n");
+        assert!(never_started.iter().all(|r| r.span.is_none()));
         let tasks: Vec<usize> = never_started.iter().map(|r| r.task).collect();
         assert_eq!(tasks, vec![0, 1, 2, 5]);
         assert_eq!(never_started[3].state, Some(dependency_never_satisfied()));
+    }
+
+    #[test]
+    fn sacct_spans_are_unix_seconds_of_elements_that_ran() {
+        let rows = parse_sacct(
+            "7_0|TIMEOUT|0:0|None|1796007187|1796007248\n7_1|CANCELLED by 0|0:0|None|None|1796007190\n7_2|CANCELLED by 0|0:0|None|Unknown|Unknown\n7_3|FAILED|1:0|None|1796007190|1796007100\n",
+        );
+        assert_eq!(rows[0].span, Some((1796007187, 1796007248)));
+        assert_eq!(rows[1].span, None, "never started");
+        assert_eq!(rows[2].span, None);
+        assert_eq!(rows[3].span, None, "an end before its start is no span");
     }
 
     #[test]
@@ -290,7 +325,7 @@ mod tests {
         let ids = [SlurmJobId::from("5"), SlurmJobId::from("6")];
         assert_eq!(
             sacct_argv(&ids).join(" "),
-            "sacct -n -P -X -o JobID,State,ExitCode,Reason,Start -j 5,6"
+            "env SLURM_TIME_FORMAT=%s sacct -n -P -X -o JobID,State,ExitCode,Reason,Start,End -j 5,6"
         );
         assert_eq!(
             squeue_argv(&ids).join(" "),

@@ -227,6 +227,33 @@ fn from_record(t: &Tracked, e: usize, r: &Row) -> Option<ElementState> {
     }
 }
 
+/// The run spans accounting gave the elements `updates` ended without a
+/// status file (killed at a time or memory limit, cancelled while
+/// running): `(job, element, (start, end))` in Unix seconds, whole
+/// seconds as sacct counts them. The watcher keeps them in the job
+/// directory, so how long such a job ran is known.
+pub fn accounted_spans(
+    jobs: &BTreeMap<JobId, Tracked>,
+    status: &StatusFiles,
+    acct: Option<&[Row]>,
+    updates: &Updates,
+) -> Vec<(JobId, usize, (u64, u64))> {
+    let Some(acct) = acct.map(queue::by_element) else {
+        return Vec::new();
+    };
+    updates
+        .changes
+        .iter()
+        .filter(|u| matches!(u.change, Change::Final(_)))
+        .filter(|u| !status.contains_key(&(u.job, u.element)))
+        .filter_map(|u| {
+            let key = accounting_key(jobs.get(&u.job)?, u.element)?;
+            let span = acct.get(&key)?.span?;
+            Some((u.job, u.element, span))
+        })
+        .collect()
+}
+
 /// An element that left the queue with no trace of how it ended.
 pub fn lost() -> ElementState {
     ElementState::Cancelled(

@@ -3,8 +3,8 @@
 //! ONE `squeue` about all of them, fetches the job directories of jobs with
 //! elements out of the queue (over SSH: only files newer than the last
 //! fetch, less a margin) and reads their status files, asks ONE `sacct`
-//! about the elements still without a final state, and applies what
-//! `reconcile` made of it. [`Backoff`] decides when to poll next.
+//! about the elements still without a final state, keeps the run spans
+//! sacct gave them, and applies what `reconcile` made of it. [`Backoff`] decides when to poll next.
 //!
 //! **Invariant:** no transfer runs on the command runner. Fetches go
 //! through the transfer runner (its own SSH session), so `scancel` and
@@ -23,7 +23,7 @@ use super::reconcile::{self, Change, StatusFiles, Updates};
 use super::tracked::{Tracked, Watched};
 use super::{SharedRunner, SlurmError, Stats, lock};
 use crate::cluster::ClusterError;
-use crate::domain::{JobId, SlurmJobId};
+use crate::domain::{ElementUsage, JobId, SlurmJobId};
 
 /// The sub-directories of a job directory that come back from the cluster.
 pub const FETCHED: [&str; 3] = crate::jobdir::JobDir::OUTPUTS;
@@ -46,6 +46,26 @@ pub struct Watcher {
     pub stats: Arc<Stats>,
     /// The time, for how long elements have been out of the queue.
     pub clock: Arc<dyn Clock>,
+}
+
+/// Keeps the accounted run span of each element that ended without a
+/// status file as its `usage/` record, in the job's directory here (what
+/// [`JobDir::run_span`](crate::jobdir::JobDir::run_span) reads for the
+/// job's elapsed time). A record that cannot be written only costs that
+/// figure; it is logged.
+fn record_spans(jobs: &BTreeMap<JobId, Tracked>, spans: &[(JobId, usize, (u64, u64))]) {
+    for &(id, element, (start, end)) in spans {
+        let Some(t) = jobs.get(&id) else { continue };
+        let usage = ElementUsage {
+            element,
+            start: start as f64,
+            end: end as f64,
+            ..ElementUsage::default()
+        };
+        if let Err(e) = t.place.local_dir.write_usage(&usage) {
+            tracing::warn!("cannot keep element {element}'s run span: {e}");
+        }
+    }
 }
 
 impl Watcher {
@@ -86,6 +106,8 @@ impl Watcher {
         let (status, acct, trouble) = self.settle(&jobs, &gone);
         let updates =
             reconcile::reconcile(&jobs, &rows, &status, acct.as_deref(), self.clock.now());
+        let spans = reconcile::accounted_spans(&jobs, &status, acct.as_deref(), &updates);
+        record_spans(&jobs, &spans);
         let changed = self.apply(&jobs, updates)?;
         match trouble {
             Some(e) => Err(e),

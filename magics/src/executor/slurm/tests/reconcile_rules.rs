@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 
 use super::super::queue::{self, parse_sacct, parse_squeue};
 use super::super::reconcile::{
-    Change, LOST_AFTER, StatusFiles, Updates, active_arrays, gone_elements, lost, reconcile,
-    sacct_arrays,
+    Change, LOST_AFTER, StatusFiles, Updates, accounted_spans, active_arrays, gone_elements, lost,
+    reconcile, sacct_arrays,
 };
 use super::{fixture, job, jobs};
 use crate::domain::{ElementState, JobId, SlurmJobId};
@@ -269,4 +269,20 @@ fn a_retry_is_looked_up_in_its_newest_array() {
     );
     let u = reconcile(&jobs, &[], &StatusFiles::new(), Some(&acct), Instant::now());
     assert_eq!(finals(&u).get(&(1, 1)), Some(&ElementState::Completed));
+}
+
+#[test]
+fn elements_killed_without_a_status_keep_the_span_sacct_gave_them() {
+    let jobs = jobs([(1, job("5100", 8))]);
+    let acct = parse_sacct(&fixture("sacct-limits.txt"));
+    let mut status = StatusFiles::new();
+    status.insert((1, 4), ElementState::Failed(3));
+    let u = reconcile(&jobs, &[], &status, Some(&acct), Instant::now());
+    let spans = accounted_spans(&jobs, &status, Some(&acct), &u);
+    // 5100_0 ran 61 s to its time limit; 5100_4 has a status file (its
+    // items' own clocks win); 5100_7 never started.
+    assert_eq!(spans[0], (1, 0, (1795953601, 1795953662)));
+    assert!(spans.iter().all(|&(_, e, _)| e != 4 && e != 7));
+    assert_eq!(spans.len(), 6);
+    assert!(accounted_spans(&jobs, &status, None, &u).is_empty());
 }
