@@ -231,6 +231,16 @@ def test_slurm_figures_come_from_sacct(via):
         check_map_figures(fig, busy, wall, workers=max(running))
         _, bars = run_bars(kc, name)
         assert len(bars) == 8
+        # Sleeping elements use next to no CPU.
+        (job,) = fig["jobs"]
+        assert job["cpu_efficiency"] is not None and 0 <= job["cpu_efficiency"] < 0.2, job
+        # Elements of a few ms: sacct's whole-second Elapsed cannot measure
+        # their CPU efficiency; asked straight after they end, slurmdbd may
+        # not have closed their records yet. Either way: no figure, never
+        # the 1421 % a CPU time over the items' own 1 ms made.
+        ok(kc, "%%slurm map 0..4u64 -> quick\n|x: u64| x * 2")
+        (quick,) = report_json(kc, "quick")["jobs"]
+        assert quick["cpu_efficiency"] is None, quick
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=False)

@@ -5,7 +5,8 @@
 //! executor's command runner (on the login node or over SSH): Submit,
 //! TotalCPU, MaxRSS, and AllocCPUS, ReqMem, Timelimit as granted, from
 //! sacct; start and end from the items' status files when they have them
-//! (sacct counts whole seconds).
+//! (sacct counts whole seconds). A record slurmdbd has not closed yet (the
+//! element ended moments ago) is left out, not read as 0 CPU seconds.
 
 use std::collections::HashMap;
 
@@ -50,13 +51,23 @@ pub fn collect(
                     .map(|s| s.peak_rss_kib)
                     .max()
                     .unwrap_or(0);
-                let mut usage = match from_cluster.and_then(|a| a.elements.get(&e).copied()) {
-                    Some(u) if items_s.is_some() => finer(u, &from_status_files(job, e, &statuses)),
-                    Some(u) => u,
-                    None => job
-                        .dir
-                        .read_usage(e)
-                        .unwrap_or_else(|| from_status_files(job, e, &statuses)),
+                let accounted = from_cluster.and_then(|a| a.elements.get(&e).copied());
+                let (mut usage, cpu_wall_s) = match accounted {
+                    Some(u) => {
+                        let own = from_status_files(job, e, &statuses);
+                        let wall = u
+                            .run_s()
+                            .max(if items_s.is_some() { own.run_s() } else { 0.0 });
+                        let usage = if items_s.is_some() { finer(u, &own) } else { u };
+                        (usage, (u.run_s() >= 1.0).then_some(wall))
+                    }
+                    None => match job.dir.read_usage(e) {
+                        // The local executor's record: CPU over the process's run.
+                        Some(u) if job.backend == Backend::Local => (u, Some(u.run_s())),
+                        // A cluster element's span kept by the watcher (no CPU).
+                        Some(u) => (u, None),
+                        None => (from_status_files(job, e, &statuses), None),
+                    },
                 };
                 // sacct's MaxRSS is 0 for steps shorter than its sampling
                 // period: the task's own peak (VmHWM) is then the measure.
@@ -66,6 +77,7 @@ pub fn collect(
                     usage,
                     items_s,
                     items: items.len(),
+                    cpu_wall_s,
                 }
             })
             .collect();
@@ -204,8 +216,14 @@ fn by_element(job: &ClusterJob, rows: &[AcctRow]) -> Accounted {
     for a in &job.arrays {
         for r in rows.iter().filter(|r| r.array_id == a.array_id) {
             let element = r.task.saturating_add(a.offset);
-            out.elements
-                .insert(element, ElementUsage { element, ..r.usage });
+            if r.complete() {
+                out.elements
+                    .insert(element, ElementUsage { element, ..r.usage });
+            } else {
+                // slurmdbd has not got the end yet (its TotalCPU reads 0):
+                // the element's own files speak for it.
+                out.elements.remove(&element);
+            }
             out.alloc_cpus = out.alloc_cpus.max(Some(r.alloc_cpus));
             out.req_mem_mb = r.req_mem_mb.or(out.req_mem_mb);
             out.time_limit_s = r.time_limit_s.or(out.time_limit_s);
@@ -250,5 +268,26 @@ mod tests {
         assert_eq!(r.cpus, 2, "AllocCPUS");
         assert_eq!(r.time_limit, Some(600), "what was asked stays");
         assert!(r.mem_mb.is_some(), "ReqMem fills a missing --mem");
+    }
+
+    #[test]
+    fn a_record_slurmdbd_has_not_closed_is_left_to_the_elements_files() {
+        // The element left the queue; its record still reads RUNNING with
+        // no End and 0 CPU seconds.
+        let rows = parse_sacct_usage(
+            "77_0|RUNNING|1796014644|1796014644|Unknown|00:00:00||256M|1|00:01:00\n\
+             77_1|COMPLETED|1796014644|1796014644|1796014646|00:01.501||256M|1|00:01:00\n",
+        );
+        assert!(!rows[0].complete() && rows[1].complete());
+        let job = ClusterJob {
+            arrays: vec![Submitted {
+                array_id: SlurmJobId::from("77"),
+                offset: 0,
+            }],
+            remote_dir: "/r".into(),
+        };
+        let a = by_element(&job, &rows);
+        assert!(!a.elements.contains_key(&0));
+        assert_eq!(a.elements[&1].cpu_s, 1.501);
     }
 }

@@ -175,7 +175,12 @@ pub fn job_figures(job: &JobTimeline, workers: u32, machine: &Machine) -> JobFig
     let n = runs.len() as f64;
     let busy: f64 = runs.iter().sum();
     let max_s = runs.iter().copied().fold(0.0, f64::max);
-    let cpu: f64 = job.ran().map(|e| e.usage.cpu_s).sum();
+    let measured: Vec<(f64, f64)> = job
+        .ran()
+        .filter_map(|e| Some((e.usage.cpu_s, e.cpu_wall_s.filter(|&w| w > 0.0)?)))
+        .collect();
+    let cpu: f64 = measured.iter().map(|&(c, _)| c).sum();
+    let cpu_wall: f64 = measured.iter().map(|&(_, w)| w).sum();
     let cpus = f64::from(job.resources.cpus.max(1));
     let peak_rss_kib = job
         .elements
@@ -200,7 +205,9 @@ pub fn job_figures(job: &JobTimeline, workers: u32, machine: &Machine) -> JobFig
         mean_s: ratio(busy, n),
         max_s,
         queue_wait_mean_s: ratio(waits.iter().sum(), n),
-        cpu_efficiency: (busy > 0.0).then(|| cpu / (busy * cpus)),
+        // CPU time cannot exceed the CPUs times the wall time: above 100 %
+        // is sacct's whole-second Elapsed, rounded down.
+        cpu_efficiency: (cpu_wall > 0.0).then(|| (cpu / (cpu_wall * cpus)).min(1.0)),
         mem_efficiency,
         time_use,
         advice: Vec::new(),
@@ -283,6 +290,7 @@ pub(super) mod tests {
             },
             items_s: None,
             items: 1,
+            cpu_wall_s: Some(end - start),
         }
     }
 
@@ -298,6 +306,26 @@ pub(super) mod tests {
 
     fn close(a: f64, b: f64) -> bool {
         (a - b).abs() < 1e-9
+    }
+
+    #[test]
+    fn cpu_efficiency_counts_only_measured_walls_and_never_passes_100_percent() {
+        let machine = Machine::default();
+        // A cluster element of 3 ms: sacct's whole seconds measure no wall,
+        // so its 3 ms of CPU over the items' 1 ms is no figure (was 300 %).
+        let mut quick = el(0, 0.0, 1.0, 1.001, 0.003);
+        quick.cpu_wall_s = None;
+        let f = job_figures(&job(1, "quick", vec![quick.clone()]), 2, &machine);
+        assert_eq!(f.cpu_efficiency, None);
+        // 1.5 s of CPU in what sacct counts as 1 s: 100 %, not 150 %.
+        let mut busy = el(1, 0.0, 1.0, 2.5, 1.5);
+        busy.cpu_wall_s = Some(1.0);
+        let f = job_figures(&job(1, "busy", vec![busy.clone()]), 2, &machine);
+        assert_eq!(f.cpu_efficiency, Some(1.0));
+        // Mixed: only the measured element counts.
+        busy.cpu_wall_s = Some(2.0);
+        let f = job_figures(&job(1, "mixed", vec![quick, busy]), 2, &machine);
+        assert_eq!(f.cpu_efficiency, Some(0.75));
     }
 
     #[test]

@@ -62,6 +62,15 @@ pub struct AcctRow {
     pub time_limit_s: Option<u64>,
 }
 
+impl AcctRow {
+    /// True when slurmdbd has the element's end: a final state and an End
+    /// time. Until then (for a moment after the element leaves the queue)
+    /// its TotalCPU and MaxRSS read 0.
+    pub fn complete(&self) -> bool {
+        self.state.as_ref().is_some_and(ElementState::is_terminal) && self.usage.end > 0.0
+    }
+}
+
 /// Parses sacct lines of [`SACCT_USAGE_FORMAT`]: allocation lines make the
 /// rows, step lines raise their MaxRSS (and give TotalCPU when the
 /// allocation's is empty). Lines of non-array jobs and pending ranges

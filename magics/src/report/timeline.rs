@@ -18,6 +18,12 @@ pub struct ElementRun {
     pub items_s: Option<f64>,
     /// How many items it ran (`--chunk`).
     pub items: usize,
+    /// The wall time, seconds, over which `usage.cpu_s` was measured; None
+    /// when the CPU time is unknown or was not measurable. Locally the
+    /// process's own run; on a cluster sacct's End − Start, which counts
+    /// whole seconds, so an element under a second has none (as for
+    /// seff(1), whose CPU efficiency is TotalCPU ÷ (Elapsed × CPUs)).
+    pub cpu_wall_s: Option<f64>,
 }
 
 /// One job of the report.
