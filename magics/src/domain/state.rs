@@ -193,10 +193,13 @@ impl Counts {
         self.pending == 0 && self.running == 0
     }
 
-    /// The job's overall state, as squeue/sacct would summarise it.
+    /// The job's overall state: RUNNING once any element has started (one
+    /// is running or has ended) while others still wait, PENDING while none
+    /// has; when all have ended, FAILED if any failed, else CANCELLED if
+    /// any was cancelled, else COMPLETED.
     pub fn job_state(&self) -> JobState {
         if !self.done() {
-            if self.running > 0 {
+            if self.pending < self.total() {
                 JobState::Running
             } else {
                 JobState::Pending
@@ -226,7 +229,9 @@ mod tests {
             .iter(),
         );
         assert_eq!((c.completed, c.failed, c.pending), (1, 1, 1));
-        assert_eq!(c.job_state(), JobState::Pending);
+        assert_eq!(c.job_state(), JobState::Running, "some have ended");
+        let waiting = Counts::of([ElementState::Pending, ElementState::Pending].iter());
+        assert_eq!(waiting.job_state(), JobState::Pending);
     }
 
     #[test]
