@@ -87,6 +87,8 @@ def test_time_zero_is_no_limit(nb):
     ("%%slurm map 0..2 --cpus-per-task 0", "`--cpus-per-task` takes a whole number from 1 to"),
     ("%%slurm map 0..2 --time 99999999999999999999", "time"),
     ("%%slurm map 0..2 --time 99999999999999999-0", "too long"),
+    # sbatch itself would wrap this one silently to 19:44:00.
+    ("%%slurm map 0..2 --time 2982617-00:00:00", "at most 2982616-04:12:00"),
     ("%%slurm map 0..2 --mem 99999999999999999T", "too large"),
     ("%%sweep a in -9223372036854775808..9223372036854775807\na", "more than"),
     ("%%sweep a in linspace(0, 1, 18446744073709551615)\na", "n is a whole number from 1 to 100000"),

@@ -79,13 +79,20 @@ impl Resources {
     }
 }
 
+/// The longest time limit Slurm holds, in minutes: 2982616-04:12:00.
+/// Slurm keeps a limit as a 32-bit count of minutes; measured on Slurm
+/// 22.05, sbatch refuses one minute more, takes the next as UNLIMITED, and
+/// wraps larger values silently (`2982617-00:00:00` became 19:44:00).
+pub const MAX_TIME_LIMIT_MINUTES: u64 = 4_294_967_292;
+
 /// Parses a Slurm time limit into seconds: `M`, `M:S`, `H:M:S`, `D-H`,
 /// `D-H:M`, `D-H:M:S` (sbatch(1), `--time`); `0`, `UNLIMITED` and
-/// `INFINITE` mean no limit and give 0.
+/// `INFINITE` mean no limit and give 0. As in sbatch, a field may pass
+/// its unit (`1:99:99` is 2 h 40 min 39 s).
 ///
 /// # Errors
-/// A message naming the accepted forms, for anything else — including
-/// values too large to count in seconds.
+/// A message naming the accepted forms, for anything else; a limit
+/// longer than [`MAX_TIME_LIMIT_MINUTES`] names the longest.
 pub fn parse_time(s: &str) -> Result<u64, String> {
     let bad = || {
         format!(
@@ -100,7 +107,9 @@ pub fn parse_time(s: &str) -> Result<u64, String> {
         let p = p.trim();
         p.parse::<u64>().map_err(|_| {
             if !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()) {
-                format!("`{s}` is too long a time limit")
+                format!(
+                    "`{s}` is too long a time limit: Slurm holds at most 2982616-04:12:00 (UNLIMITED: no limit)"
+                )
             } else {
                 bad()
             }
@@ -125,7 +134,12 @@ pub fn parse_time(s: &str) -> Result<u64, String> {
         _ => return Err(bad()),
     };
     secs.and_then(|secs| days.checked_mul(86400)?.checked_add(secs))
-        .ok_or_else(|| format!("`{s}` is too long a time limit"))
+        .filter(|secs| secs.div_ceil(60) <= MAX_TIME_LIMIT_MINUTES)
+        .ok_or_else(|| {
+            format!(
+                "`{s}` is too long a time limit: Slurm holds at most 2982616-04:12:00 (UNLIMITED: no limit)"
+            )
+        })
 }
 
 /// Parses a memory size into megabytes: `512`, `512M`, `2G`, `100K`, `1T`
@@ -184,6 +198,15 @@ mod tests {
         assert!(parse_time("99999999999999999-0").is_err());
         assert!(parse_time("1:18446744073709551615:0").is_err());
         assert_eq!(format_time(86400 + 61), "1-00:01:01");
+        // As sbatch: fields may pass their unit.
+        assert_eq!(parse_time("1:99:99"), Ok(3600 + 99 * 60 + 99));
+        // Slurm's 32-bit minutes: the longest it holds, and past it an
+        // error rather than the limit sbatch would silently wrap.
+        assert_eq!(parse_time("2982616-04:12:00"), Ok(4_294_967_292 * 60));
+        for long in ["2982616-04:12:01", "2982617-00:00:00", "99999999-00:00:00", "4294967293"] {
+            let e = parse_time(long).unwrap_err();
+            assert!(e.contains("at most 2982616-04:12:00"), "{long}: {e}");
+        }
     }
 
     #[test]
