@@ -77,6 +77,21 @@ def test_finished_jobs_show_how_long_they_ran(nb, backend):
     assert 1.4 <= shown < 60, progress
 
 
+@pytest.mark.parametrize("backend", ["local", "slurm"])
+def test_an_element_killed_by_a_signal_names_the_signal(nb, backend):
+    _, kc, _ = nb
+    if backend == "slurm" and not Path(os.environ.get("SLURM_CONF", "/nonexistent")).exists():
+        pytest.fail("SLURM_CONF is not set: run the suite with tests/run.sh, which starts install/slurm-local.sh")
+    # abort() ends the process before the runtime can write a status: the
+    # executor's wait status (local) or sacct's ExitCode 0:6 (Slurm).
+    c = cell(kc, f"%%slurm map 0..2u64 -> aborts_{backend} --backend {backend}\n"
+                    "|x: u64| { if x == 1 { std::process::abort() } x }")
+    assert c.status == "error", c.outputs
+    text = "\n".join(c.error()["traceback"])
+    assert "item 1: FAILED (killed by SIGABRT, signal 6)" in text, text
+    assert "exit -1" not in text and "exit 0" not in text, text
+
+
 def error_text(c):
     err = c.error()
     assert err, c.outputs

@@ -369,7 +369,9 @@ fn rows_of(
             let element = i / chunk;
             let tail = failure_line(&job.dir.stderr_tail(element, 20));
             match states.get(element) {
-                Some(ElementState::Failed(c)) => format!("FAILED (exit {c}) {tail}"),
+                Some(ElementState::Failed(c)) => {
+                    format!("FAILED ({}) {tail}", crate::domain::describe_exit(*c))
+                }
                 Some(s) => format!("{} {tail}", s.name()),
                 None => "missing".into(),
             }

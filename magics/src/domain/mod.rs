@@ -28,5 +28,5 @@ pub use export::{BadExport, ExecFit, Export, MAX_ENV_STRING, within_exec_limit};
 pub use job::{JobId, JobKind, SlurmJobId, UnknownJobKind};
 pub use plan::{TaskPlan, items_of};
 pub use resources::{Resources, format_time, parse_mem_mb, parse_time};
-pub use state::{Counts, ElementState, JobState, UnknownState};
+pub use state::{Counts, ElementState, JobState, UnknownState, describe_exit};
 pub use usage::ElementUsage;

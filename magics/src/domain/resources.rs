@@ -203,7 +203,12 @@ mod tests {
         // Slurm's 32-bit minutes: the longest it holds, and past it an
         // error rather than the limit sbatch would silently wrap.
         assert_eq!(parse_time("2982616-04:12:00"), Ok(4_294_967_292 * 60));
-        for long in ["2982616-04:12:01", "2982617-00:00:00", "99999999-00:00:00", "4294967293"] {
+        for long in [
+            "2982616-04:12:01",
+            "2982617-00:00:00",
+            "99999999-00:00:00",
+            "4294967293",
+        ] {
             let e = parse_time(long).unwrap_err();
             assert!(e.contains("at most 2982616-04:12:00"), "{long}: {e}");
         }

@@ -14,7 +14,9 @@ pub enum ElementState {
     Running,
     /// Exited 0.
     Completed,
-    /// Exited non-zero (the code).
+    /// Exited non-zero (the code, above 0), or was killed by a signal
+    /// (minus its number, as Python's `returncode`; sacct's ExitCode `0:6`
+    /// is −6). [`describe_exit`] says which.
     Failed(i32),
     /// Killed at its time limit.
     Timeout,
@@ -26,6 +28,58 @@ pub enum ElementState {
     Preempted,
     /// Cancelled (why).
     Cancelled(String),
+}
+
+/// What a FAILED element's code means: `exit 3`, or `killed by SIGABRT,
+/// signal 6` for a negative code (signal numbers as Linux's signal(7)).
+pub fn describe_exit(code: i32) -> String {
+    if code >= 0 {
+        return format!("exit {code}");
+    }
+    let signal = code.unsigned_abs();
+    match signal_name(signal) {
+        Some(name) => format!("killed by {name}, signal {signal}"),
+        None => format!("killed by signal {signal}"),
+    }
+}
+
+/// The name of a Linux signal number (signal(7), x86 and ARM numbering).
+fn signal_name(signal: u32) -> Option<&'static str> {
+    const NAMES: [&str; 31] = [
+        "SIGHUP",
+        "SIGINT",
+        "SIGQUIT",
+        "SIGILL",
+        "SIGTRAP",
+        "SIGABRT",
+        "SIGBUS",
+        "SIGFPE",
+        "SIGKILL",
+        "SIGUSR1",
+        "SIGSEGV",
+        "SIGUSR2",
+        "SIGPIPE",
+        "SIGALRM",
+        "SIGTERM",
+        "SIGSTKFLT",
+        "SIGCHLD",
+        "SIGCONT",
+        "SIGSTOP",
+        "SIGTSTP",
+        "SIGTTIN",
+        "SIGTTOU",
+        "SIGURG",
+        "SIGXCPU",
+        "SIGXFSZ",
+        "SIGVTALRM",
+        "SIGPROF",
+        "SIGWINCH",
+        "SIGIO",
+        "SIGPWR",
+        "SIGSYS",
+    ];
+    let index = usize::try_from(signal).ok()?.checked_sub(1)?;
+    NAMES.get(index).copied()
 }
 
 /// A state name that is not one of Slurm's states sluice records.
@@ -217,6 +271,15 @@ impl Counts {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn exits_and_signals_read_as_such() {
+        assert_eq!(describe_exit(3), "exit 3");
+        assert_eq!(describe_exit(-6), "killed by SIGABRT, signal 6");
+        assert_eq!(describe_exit(-11), "killed by SIGSEGV, signal 11");
+        assert_eq!(describe_exit(-40), "killed by signal 40");
+        assert_eq!(describe_exit(i32::MIN), "killed by signal 2147483648");
+    }
 
     #[test]
     fn counts_summarise() {

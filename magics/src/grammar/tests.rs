@@ -223,7 +223,7 @@ fn errors_name_what_is_wrong_and_show_a_correct_line() {
         ),
         (
             "%slurm retry j --time 99999999999999999999",
-            "invalid value '99999999999999999999' for '--time <TIME>': `99999999999999999999` is too long a time limit; for example `%slurm retry NAME --time 1:30:00`",
+            "invalid value '99999999999999999999' for '--time <TIME>': `99999999999999999999` is too long a time limit: Slurm holds at most 2982616-04:12:00 (UNLIMITED: no limit); for example `%slurm retry NAME --time 1:30:00`",
         ),
         (
             "%slurm retry j --cpus-per-task 99999999999",

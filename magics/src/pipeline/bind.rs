@@ -242,7 +242,7 @@ pub fn bind(
             let state = states
                 .get(element)
                 .cloned()
-                .unwrap_or(ElementState::Failed(-1));
+                .unwrap_or(ElementState::Failed(1));
             FailedItem {
                 index: i,
                 state: describe_state(&state),
@@ -274,7 +274,7 @@ pub fn failed_elements(job: &JobRecord) -> Vec<usize> {
 /// A state with what it means, for failure reports.
 pub fn describe_state(s: &ElementState) -> String {
     match s {
-        ElementState::Failed(c) => format!("FAILED (exit {c})"),
+        ElementState::Failed(c) => format!("FAILED ({})", crate::domain::describe_exit(*c)),
         ElementState::Cancelled(r) => format!("CANCELLED ({r})"),
         ElementState::Timeout => "TIMEOUT (killed at its --time limit)".into(),
         ElementState::OutOfMemory => "OUT_OF_MEMORY (killed above its --mem limit)".into(),

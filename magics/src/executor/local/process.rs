@@ -36,6 +36,8 @@ pub(super) struct ElementProcess {
 pub(super) struct Reaped {
     /// Exit code; None if a signal ended it (or it could not be reaped).
     pub code: Option<i32>,
+    /// The signal that ended it (`WTERMSIG`); None if it exited.
+    pub signal: Option<i32>,
     /// When it was reaped, Unix seconds.
     pub end: f64,
     /// User + system CPU seconds of it and its waited-for children
@@ -95,6 +97,7 @@ impl Leader {
                 tracing::warn!("cannot reap task process {}: {e}", self.pid);
                 Reaped {
                     code: None,
+                    signal: None,
                     end: unix_now(),
                     cpu_s: 0.0,
                 }
@@ -211,6 +214,7 @@ fn wait4(pid: u32) -> io::Result<Reaped> {
             let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
             return Ok(Reaped {
                 code: libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status)),
+                signal: libc::WIFSIGNALED(status).then(|| libc::WTERMSIG(status)),
                 end: unix_now(),
                 cpu_s: secs(usage.ru_utime) + secs(usage.ru_stime),
             });

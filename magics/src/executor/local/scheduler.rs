@@ -255,7 +255,8 @@ impl Scheduler {
             (Some(why), _) => why,
             (None, Some(0)) => ElementState::Completed,
             (None, Some(c)) => ElementState::Failed(c),
-            (None, None) => ElementState::Failed(-1),
+            // Killed by a signal (SIGABRT, SIGSEGV, ...): minus its number.
+            (None, None) => ElementState::Failed(reaped.signal.map_or(1, |s| -s)),
         };
         let items = items_of(job.spec.items, job.spec.chunk, index);
         if let Some(rss) = items
@@ -451,7 +452,8 @@ impl Scheduler {
             Err(e) => {
                 tracing::warn!("cannot start {}[{i}]: {e}", job.spec.name);
                 self.free.give(Capacity::of(&job.spec.resources));
-                job.states[i] = ElementState::Failed(-1);
+                // The shell's code for a command it cannot run.
+                job.states[i] = ElementState::Failed(127);
                 let _ = std::fs::write(
                     job.spec.dir.log(i, "err"),
                     format!("sluice: cannot start the task: {e}\n"),
@@ -524,7 +526,7 @@ fn write_kill_status(dir: &JobDir, item: usize, state: &ElementState) {
     };
     dir.write_status_if_missing(&Status {
         index: item,
-        exit: -1,
+        exit: state.detail().0,
         start: 0.0,
         end: 0.0,
         host: String::new(),

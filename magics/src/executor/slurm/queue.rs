@@ -114,11 +114,17 @@ fn parse(text: &str, sacct: bool) -> Vec<Row> {
                 return Vec::new();
             };
             let (exit, reason, started, span) = if sacct {
-                let exit = f
-                    .get(2)
-                    .and_then(|e| e.split(':').next())
-                    .and_then(|e| e.parse().ok())
-                    .unwrap_or(0);
+                // ExitCode is `code:signal`; a signal reads as minus its number.
+                let code = |i: usize| {
+                    f.get(2)
+                        .and_then(|e| e.split(':').nth(i))
+                        .and_then(|e| e.parse::<i32>().ok())
+                        .unwrap_or(0)
+                };
+                let exit = match (code(0), code(1)) {
+                    (0, signal) if signal > 0 => -signal,
+                    (exit, _) => exit,
+                };
                 let start = f.get(4).copied().unwrap_or("");
                 let started = !matches!(start, "" | "None" | "Unknown");
                 let epoch = |i: usize| {
