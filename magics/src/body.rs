@@ -47,23 +47,164 @@ pub enum BodyError {
 }
 
 /// syn's error at its place in the body; `wrapped_lines` lines were put
-/// before the body to parse it (a `{` of its own).
-fn syntax_error(e: &syn::Error, wrapped_lines: usize) -> BodyError {
+/// before the body to parse it (a `{` of its own); `parsed` is the text
+/// syn read.
+fn syntax_error(e: &syn::Error, wrapped_lines: usize, parsed: &str) -> BodyError {
     let start = e.span().start();
-    // proc-macro2's words for a bracket that closes nothing or never closes.
+    let (mut line, mut column) = (start.line, start.column);
     let message = match e.to_string() {
+        // proc-macro2 could not split the text into tokens: say what it
+        // stopped at.
         m if m == "cannot parse string into token stream" => {
-            "a `)`, `]` or `}` here closes nothing, or a bracket opened before never closes".into()
+            let (message, place) = lex_error(parsed, line, column, wrapped_lines);
+            if let Some(at) = place {
+                (line, column) = at;
+            }
+            message
         }
         m => m,
     };
-    match start.line.checked_sub(wrapped_lines).filter(|l| *l > 0) {
+    match line.checked_sub(wrapped_lines).filter(|l| *l > 0) {
         Some(line) => BodyError::SyntaxAt {
             message,
             line,
-            column: start.column.saturating_add(1),
+            column: column.saturating_add(1),
         },
         None => BodyError::Syntax(message),
+    }
+}
+
+/// Why proc-macro2's lexer stopped at `line` (1-based) and `column`
+/// (0-based, in characters) of `text`: the token that starts there; for a
+/// closing bracket that does not match, the bracket it would have closed
+/// (its line counted in the body, `wrapped_lines` after the text's). When
+/// the closer is the wrapper's own (the text's last line), the place to
+/// point at is the open bracket instead, returned as `(line, column)`.
+fn lex_error(
+    text: &str,
+    line: usize,
+    column: usize,
+    wrapped_lines: usize,
+) -> (String, Option<(usize, usize)>) {
+    let closer = text
+        .lines()
+        .nth(line.saturating_sub(1))
+        .and_then(|l| l.chars().nth(column))
+        .filter(|c| matches!(c, ')' | ']' | '}'));
+    if let Some(closer) = closer
+        && let Some((open, at_line, at_column)) = last_open(text, line, column)
+    {
+        if wrapped_lines > 0 && line == text.lines().count() {
+            return (
+                format!("this `{open}` never closes"),
+                Some((at_line, at_column - 1)),
+            );
+        }
+        let body_line = at_line.saturating_sub(wrapped_lines);
+        return (
+            format!(
+                "this `{closer}` does not close the `{open}` on line {body_line}, column {at_column}, which never closes"
+            ),
+            None,
+        );
+    }
+    (lex_token(text, line, column).to_string(), None)
+}
+
+/// The bracket still open at `line`, `column` (as [`lex_error`]) of
+/// `text`, with its 1-based line and column, skipping strings, character
+/// literals and comments (the lexer read all of them up to there).
+fn last_open(text: &str, line: usize, column: usize) -> Option<(char, usize, usize)> {
+    let mut open: Vec<(char, usize, usize)> = Vec::new();
+    let mut chars = text
+        .lines()
+        .enumerate()
+        .flat_map(|(l, s)| {
+            s.chars()
+                .chain(['\n'])
+                .enumerate()
+                .map(move |(c, ch)| (l + 1, c, ch))
+        })
+        .take_while(|&(l, c, _)| (l, c) < (line, column))
+        .peekable();
+    while let Some((l, c, ch)) = chars.next() {
+        match ch {
+            '(' | '[' | '{' => open.push((ch, l, c + 1)),
+            ')' | ']' | '}' => {
+                open.pop();
+            }
+            '"' => {
+                while let Some((_, _, s)) = chars.next() {
+                    match s {
+                        '\\' => {
+                            chars.next();
+                        }
+                        '"' => break,
+                        _ => {}
+                    }
+                }
+            }
+            '/' if chars.peek().is_some_and(|p| p.2 == '/') => {
+                while chars.next_if(|p| p.2 != '\n').is_some() {}
+            }
+            '/' if chars.peek().is_some_and(|p| p.2 == '*') => {
+                let mut last = ' ';
+                for (_, _, s) in chars.by_ref() {
+                    if last == '*' && s == '/' {
+                        break;
+                    }
+                    last = s;
+                }
+            }
+            // A character literal ('{', '\'') rather than a lifetime.
+            '\'' => {
+                let ahead: Vec<char> = chars.clone().take(3).map(|p| p.2).collect();
+                let skip = match ahead.as_slice() {
+                    ['\\', _, '\''] => 3,
+                    [_, '\'', ..] => 2,
+                    _ => 0,
+                };
+                for _ in 0..skip {
+                    chars.next();
+                }
+            }
+            _ => {}
+        }
+    }
+    open.pop()
+}
+
+/// What token starts at `line`, `column` of `text`, as [`lex_error`].
+fn lex_token(text: &str, line: usize, column: usize) -> &'static str {
+    let rest: String = text
+        .lines()
+        .nth(line.saturating_sub(1))
+        .unwrap_or("")
+        .chars()
+        .skip(column)
+        .collect();
+    let raw_string = rest
+        .strip_prefix("br")
+        .or_else(|| rest.strip_prefix('r'))
+        .is_some_and(|r| r.trim_start_matches('#').starts_with('"'));
+    match rest.chars().next() {
+        _ if raw_string => "this raw string never closes: its closing `\"` (and `#`s) is missing",
+        Some('"') => "this string never closes: a `\"` is missing",
+        Some('b' | 'c') if rest[1..].starts_with('"') => {
+            "this string never closes: a `\"` is missing"
+        }
+        Some('\'') => "this character literal never closes: a `'` is missing",
+        Some('b') if rest.starts_with("b'") => {
+            "this character literal never closes: a `'` is missing"
+        }
+        Some('/') if rest.starts_with("/*") => "this comment never closes: a `*/` is missing",
+        Some('(') => "this `(` never closes",
+        Some('[') => "this `[` never closes",
+        Some('{') => "this `{` never closes",
+        Some(')') => "this `)` closes nothing",
+        Some(']') => "this `]` closes nothing",
+        Some('}') => "this `}` closes nothing",
+        _ => "a `)`, `]` or `}` here closes nothing, or a bracket opened before never closes",
     }
 }
 
@@ -140,7 +281,12 @@ pub fn parse_map_body(body: &str) -> Result<MapBody, BodyError> {
                     column,
                 });
             }
-            return Err(syntax_error(error, 0));
+            let parsed = if std::ptr::eq(error, &e) {
+                body.trim_end().trim_end_matches(';')
+            } else {
+                body
+            };
+            return Err(syntax_error(error, 0, parsed));
         }
     };
     if closure.inputs.len() != 1 {
@@ -188,8 +334,8 @@ fn inline_format_names(fmt: &str) -> Vec<String> {
 /// Single-segment names a body mentions (candidates for job names and
 /// notebook variables), including inline format arguments.
 pub fn names_used(body: &str) -> Result<Vec<String>, BodyError> {
-    let block: syn::Block =
-        syn::parse_str(&format!("{{\n{body}\n}}")).map_err(|e| syntax_error(&e, 1))?;
+    let wrapped = format!("{{\n{body}\n}}");
+    let block: syn::Block = syn::parse_str(&wrapped).map_err(|e| syntax_error(&e, 1, &wrapped))?;
     struct Names(Vec<String>);
     impl<'a> Visit<'a> for Names {
         fn visit_expr_path(&mut self, p: &'a syn::ExprPath) {
@@ -329,6 +475,60 @@ mod syntax_and_names {
             matches!(e, super::BodyError::SyntaxAt { line: 2, .. }),
             "{e:?}"
         );
+    }
+
+    /// What the lexer stopped at, named, at its place: for a map body
+    /// (closure or fn) and a run body.
+    #[test]
+    fn an_unclosed_string_bracket_or_comment_says_which() {
+        let said = |e: super::BodyError| match e {
+            super::BodyError::SyntaxAt {
+                message,
+                line,
+                column,
+            } => (message, line, column),
+            other => panic!("no place: {other:?}"),
+        };
+        let string = "this string never closes: a `\"` is missing";
+        for (body, message, line, column) in [
+            ("|x: u64| { let s = \"abc; x }", string, 1, 20),
+            ("|x: u64| { x + 1", "this `{` never closes", 1, 10),
+            ("|x: u64| x + 1)", "this `)` closes nothing", 1, 15),
+            (
+                "fn f(x: u64) -> u64 {\n    let s = r#\"a;\n    x\n}",
+                "this raw string never closes: its closing `\"` (and `#`s) is missing",
+                2,
+                13,
+            ),
+            (
+                "fn f(x: u64) -> u64 {\n    /* x\n}",
+                "this comment never closes: a `*/` is missing",
+                2,
+                5,
+            ),
+            (
+                "fn f(x: u64) -> u64 {\n    x[0\n}",
+                "this `}` does not close the `[` on line 2, column 6, which never closes",
+                3,
+                1,
+            ),
+            (
+                "|x: u64| { let s = '{'; f(x, \"(\" }",
+                "this `}` does not close the `(` on line 1, column 26, which never closes",
+                1,
+                34,
+            ),
+        ] {
+            let got = said(super::parse_map_body(body).expect_err(body));
+            assert_eq!(got, (message.to_string(), line, column), "{body}");
+        }
+        for (body, message, line, column) in [
+            ("let s = \"abc;", string, 1, 9),
+            ("let v = vec![1, 2;\nv", "this `[` never closes", 1, 13),
+        ] {
+            let got = said(super::names_used(body).expect_err(body));
+            assert_eq!(got, (message.to_string(), line, column), "{body}");
+        }
     }
 
     #[test]

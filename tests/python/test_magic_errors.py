@@ -59,6 +59,52 @@ def test_a_body_that_is_not_rust_points_at_its_line(nb):
     assert value(kc, "40 + 2") == "42"
 
 
+def test_an_unclosed_string_or_bracket_says_which_and_where(nb):
+    _, kc, _ = nb
+    for code, evalue, where, caret in [
+        ('%%slurm map 0..2u64\n|x: u64| { let s = "abc; x }',
+         'this string never closes: a `"` is missing', "cell:2:20", "  |                    ^"),
+        ("%%slurm map 0..2u64\n|x: u64| { x + 1", "this `{` never closes", "cell:2:10", "  |          ^"),
+        ('%%slurm run\nlet s = "abc;', 'this string never closes: a `"` is missing', "cell:2:9",
+         "  |         ^"),
+        ("%%slurm run\nlet v = vec![1, 2;\nv.len()", "this `[` never closes", "cell:2:13",
+         "  |             ^"),
+        ("%%slurm map 0..2u64\nfn f(x: u64) -> u64 {\n    x[0\n}",
+         "this `}` does not close the `[` on line 2, column 6, which never closes", "cell:4:1", "  | ^"),
+    ]:
+        err = cell(kc, code).error()
+        assert err["ename"] == "MagicBodyError", (code, err)
+        assert err["evalue"] == f"the body is not valid Rust: {evalue}", (code, err)
+        tb = err["traceback"][0]
+        assert f"--> {where}" in tb and caret in tb.splitlines(), (code, tb)
+    assert value(kc, "40 + 2") == "42"
+
+
+def test_a_result_serde_cannot_carry_is_one_error_on_its_line(nb):
+    _, kc, _ = nb
+    ok(kc, "pub struct Plain { pub a: u64 }")
+    for code, ty, lacks, line, hint in [
+        ("%%slurm map 0..2u64 -> rcs\n|x: u64| std::rc::Rc::new(x)", "Rc<u64>",
+         "`serde::Serialize` or `serde::Deserialize`", "2 | |x: u64| std::rc::Rc::new(x)", "instead of `Rc<u64>`"),
+        ("%%slurm map 0..2u64 -> plains\nfn mk(x: u64) -> Plain { Plain { a: x } }", "Plain",
+         "`serde::Serialize` or `serde::Deserialize`", "2 | fn mk(x: u64) -> Plain { Plain { a: x } }",
+         "#[derive(serde::Serialize, serde::Deserialize)]"),
+        ("%%slurm run -> r\nlet v = 3u64;\nstd::rc::Rc::new(v)", "Rc<u64>",
+         "`serde::Serialize` or `serde::Deserialize`", "3 | std::rc::Rc::new(v)", "instead of `Rc<u64>`"),
+        ("%%slurm map 0..2u64 -> strs\n|x: u64| -> &'static str { \"a\" }", "&str",
+         "`serde::de::DeserializeOwned`", "2 | |x: u64| -> &'static str { \"a\" }", "String for &str"),
+    ]:
+        c = cell(kc, code)
+        assert c.status == "error", code
+        text = "\n".join(c.error()["traceback"])
+        assert f"error[E0277]: the task's result `{ty}` does not implement {lacks}" in text, text
+        assert line in text and "the task's result comes from here" in text, text
+        assert hint in text, text
+        # One error, no list of the 140 other types serde knows.
+        assert text.count("error") == 1 and "other types implement" not in text, text
+    assert value(kc, "40 + 2") == "42"
+
+
 def test_a_sweep_missing_a_part_is_one_line_with_a_line_that_works(nb):
     _, kc, _ = nb
     for code, what in [

@@ -76,6 +76,7 @@ pub fn build(
         }),
         Err(BuildError::Compile(mut d)) => {
             explain(&mut d);
+            super::result_bounds::merge(&mut d, kind, body);
             Err(MagicError::Compile(d))
         }
         Err(BuildError::Interrupted) => Err(MagicError::BuildInterrupted),

@@ -7,7 +7,8 @@
 //! - [`plan`]: dependencies, packing (`--chunk`) and resources of a
 //!   [`TaskPlan`](crate::domain::TaskPlan); the magic that makes the plan
 //!   resolves its own items (`cell::map`, `cell::run`, `cell::sweep`).
-//! - [`build`]: the task crate (taskgen) built by cargo, cached by content.
+//! - [`build`]: the task crate (taskgen) built by cargo, cached by content;
+//!   [`result_bounds`] says in one error when the result lacks serde.
 //! - [`submit`]: a job directory, the ledger record, the executor.
 //! - [`watch`]: live states with one progress display updated in place,
 //!   reattaching to cluster jobs of an earlier kernel; [`retry`] resubmits
@@ -23,6 +24,7 @@ pub mod bind;
 pub mod build;
 pub mod plain_type;
 pub mod plan;
+pub mod result_bounds;
 pub mod retry;
 pub mod submit;
 pub mod sweep_progress;
