@@ -98,6 +98,17 @@ def error_text(c):
     return "\n".join(err["traceback"])
 
 
+def test_errors_about_the_cells_value_point_at_its_last_expression(nb):
+    _, kc, _ = nb
+    ok(kc, "struct NoDebug;")
+    text = error_text(cell(kc, "let a = NoDebug;\na"))
+    assert "error[E0277]: `NoDebug` doesn't implement `Debug`\n --> cell:2:1\n  |\n2 | a\n  | ^ the cell's value, shown with `{:?}`" in text, text
+    assert "end the line with `;` to show nothing" in text, text
+    text = error_text(cell(kc, "[1u8, 2][5]"))
+    assert "error: this operation will panic at runtime\n --> cell:1:1\n  |\n1 | [1u8, 2][5]\n  | ^^^^^^^^^^^" in text, text
+    assert ok(kc, "let a = NoDebug;\n1 + 1")
+
+
 def test_compile_errors_show_rustcs_suggestions_and_lists(nb):
     _, kc, _ = nb
     moved = cell(kc, "let a = vec![1, 2, 3];\nlet b = a;\nprintln!(\"{:?} {:?}\", a, b);")

@@ -24,6 +24,7 @@ mod aborted;
 mod errors;
 mod restart;
 mod run;
+mod shown_value;
 mod type_imports;
 mod waiting;
 

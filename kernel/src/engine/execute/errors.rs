@@ -154,6 +154,7 @@ pub(in crate::engine) fn compile_error_in(
                     .saturating_sub(offset)
                     .max(l.span.start_line);
             }
+            super::shown_value::place(&mut d, code);
             d
         })
         .collect();
