@@ -109,6 +109,16 @@ def test_errors_about_the_cells_value_point_at_its_last_expression(nb):
     assert ok(kc, "let a = NoDebug;\n1 + 1")
 
 
+def test_a_failing_generic_constant_shows_each_place_once(nb):
+    _, kc, _ = nb
+    ok(kc, "struct Wd<const N: usize>;\nimpl<const N: usize> Wd<N> { const X: usize = 10 / N; }\n"
+           "fn gd<const N: usize>() -> usize { Wd::<N>::X }")
+    text = error_text(cell(kc, "gd::<0>()"))
+    assert "error[E0080]: attempt to divide `10_usize` by zero" in text, text
+    assert text.count("2 | impl<const N: usize> Wd<N>") == 1, text
+    assert "3 | fn gd<const N: usize>() -> usize { Wd::<N>::X }" in text, text
+
+
 def test_compile_errors_show_rustcs_suggestions_and_lists(nb):
     _, kc, _ = nb
     moved = cell(kc, "let a = vec![1, 2, 3];\nlet b = a;\nprintln!(\"{:?} {:?}\", a, b);")

@@ -10,7 +10,7 @@ mod render;
 #[cfg(test)]
 mod tests;
 
-pub use place::{Located, Place, Snippet, add_label, by_text, label_of};
+pub use place::{Located, Place, Snippet, add_label, by_text, drop_repeats, label_of};
 pub use render::is_error_code;
 
 /// A span in the cell: 1-based lines, 1-based columns, end column exclusive.

@@ -116,3 +116,46 @@ pub fn by_text(
         Place::Outside
     }
 }
+
+/// Drops what repeats a span already shown, in the order shown: a note
+/// with source lines inside a diagnostic, or a whole note-level diagnostic
+/// (rustc's `note: erroneous constant encountered` after an E0080), whose
+/// every label is on a span shown before, in a diagnostic's own labels
+/// (cell `cell`) or located parts. rustc repeats the failing constant's
+/// span so; shown twice, it reads as two places.
+pub fn drop_repeats(diagnostics: &mut Vec<super::Diagnostic>) {
+    type Spot = (String, super::CellSpan);
+    fn spots(located: &Located) -> Vec<Spot> {
+        located
+            .snippets
+            .iter()
+            .flat_map(|s| s.labels.iter().map(|l| (s.name.clone(), l.span)))
+            .collect()
+    }
+    let mut shown: Vec<Spot> = Vec::new();
+    diagnostics.retain_mut(|d| {
+        let own: Vec<Spot> = d
+            .labels
+            .iter()
+            .map(|l| ("cell".to_string(), l.span))
+            .collect();
+        let all: Vec<Spot> = own
+            .iter()
+            .cloned()
+            .chain(d.located.iter().flat_map(spots))
+            .collect();
+        if d.level == "note" && !all.is_empty() && all.iter().all(|s| shown.contains(s)) {
+            return false;
+        }
+        shown.extend(own);
+        d.located.retain(|part| {
+            let spans = spots(part);
+            let repeated = part.heading.is_some()
+                && !spans.is_empty()
+                && spans.iter().all(|s| shown.contains(s));
+            shown.extend(spans);
+            !repeated
+        });
+        true
+    });
+}

@@ -466,3 +466,42 @@ fn only_error_codes_go_in_brackets_as_rustc_prints_them() {
         assert_eq!(is_error_code(code), is, "{code}");
     }
 }
+
+#[test]
+fn a_note_on_a_span_already_shown_is_dropped_and_one_elsewhere_kept() {
+    let snippet = |name: &str, line| Snippet {
+        name: name.into(),
+        source: "a\nb\nc".into(),
+        labels: vec![label(line, 1, 2, "", true)],
+    };
+    let located = |heading: Option<&str>, line| Located {
+        heading: heading.map(String::from),
+        snippets: vec![snippet("cell[1]", line)],
+    };
+    let diag = |level: &str, located: Vec<Located>| Diagnostic {
+        level: level.into(),
+        message: "m".into(),
+        located,
+        ..Diagnostic::default()
+    };
+    // E0080 in an earlier cell, then rustc's two notes: one on the same
+    // span (dropped), one on another (kept); a note inside a diagnostic on
+    // a span shown before is dropped too.
+    let error = diag("error", vec![located(None, 2)]);
+    let again = diag("note", vec![located(None, 2)]);
+    let elsewhere = diag("note", vec![located(None, 3)]);
+    let inner = diag(
+        "error",
+        vec![located(Some("note: x"), 3), located(Some("note: y"), 1)],
+    );
+    let mut all = vec![error.clone(), again, elsewhere.clone(), inner];
+    crate::diagnostic::drop_repeats(&mut all);
+    assert_eq!(
+        all,
+        vec![
+            error,
+            elsewhere,
+            diag("error", vec![located(Some("note: y"), 1)])
+        ]
+    );
+}

@@ -77,6 +77,7 @@ pub fn build(
         Err(BuildError::Compile(mut d)) => {
             explain(&mut d);
             super::result_bounds::merge(&mut d, kind, body);
+            crate::diagnostic::drop_repeats(&mut d);
             Err(MagicError::Compile(d))
         }
         Err(BuildError::Interrupted) => Err(MagicError::BuildInterrupted),

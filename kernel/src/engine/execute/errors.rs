@@ -4,7 +4,7 @@
 use jupyter_protocol::ErrorOutput;
 use sluice_magics::diagnostic::{
     CellSpan, Diagnostic, Label, Located, Place, Snippet, add_label, by_text, children_from_json,
-    label_of,
+    drop_repeats, label_of,
 };
 
 use crate::streams::PanicReport;
@@ -136,7 +136,7 @@ pub(in crate::engine) fn compile_error_in(
     } else {
         errors.iter().collect()
     };
-    let diags: Vec<Diagnostic> = worst
+    let mut diags: Vec<Diagnostic> = worst
         .into_iter()
         .map(|e| {
             let mut d = to_diagnostic(e, code, others);
@@ -158,6 +158,7 @@ pub(in crate::engine) fn compile_error_in(
             d
         })
         .collect();
+    drop_repeats(&mut diags);
     let evalue = diags
         .first()
         .map(|d| d.message.clone())
