@@ -114,7 +114,7 @@ fn lex_error(
 /// The bracket still open at `line`, `column` (as [`lex_error`]) of
 /// `text`, with its 1-based line and column, skipping strings, character
 /// literals and comments (the lexer read all of them up to there).
-fn last_open(text: &str, line: usize, column: usize) -> Option<(char, usize, usize)> {
+pub fn last_open(text: &str, line: usize, column: usize) -> Option<(char, usize, usize)> {
     let mut open: Vec<(char, usize, usize)> = Vec::new();
     let mut chars = text
         .lines()

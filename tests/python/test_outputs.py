@@ -119,6 +119,21 @@ def test_a_failing_generic_constant_shows_each_place_once(nb):
     assert "3 | fn gd<const N: usize>() -> usize { Wd::<N>::X }" in text, text
 
 
+def test_a_cell_that_ends_mid_statement_says_so_at_its_end(nb):
+    # evcxr issue 422: `let a = std::` once stopped the kernel; then it read
+    # "cannot find function <end of input> in crate `std`".
+    _, kc, _ = nb
+    for code, expected in [
+        ("let a = std::", "error: expected identifier, `self`, `super`, `crate`, or `Self`, found the end of the cell\n --> cell:1:14"),
+        ("let c = 1 +", "error: expected expression, found the end of the cell\n --> cell:1:12"),
+        ("let d = Some(\n  1,", "error: this `(` never closes\n --> cell:1:13"),
+    ]:
+        text = error_text(cell(kc, code))
+        assert text.startswith(expected), (code, text)
+        assert "evcxr" not in text and "<end of input>" not in text, text
+    assert ok(kc, "let a = std::cmp::max(1, 2);\na")
+
+
 def test_compile_errors_show_rustcs_suggestions_and_lists(nb):
     _, kc, _ = nb
     moved = cell(kc, "let a = vec![1, 2, 3];\nlet b = a;\nprintln!(\"{:?} {:?}\", a, b);")

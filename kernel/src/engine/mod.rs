@@ -25,6 +25,7 @@ mod magic_bridge;
 mod pager;
 mod panic_location;
 mod session_api;
+mod unfinished;
 
 use std::sync::{Arc, Mutex};
 

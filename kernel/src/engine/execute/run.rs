@@ -13,7 +13,7 @@ use super::super::deferred_items::{self, Assembled, Source};
 use super::super::input::Asker;
 use super::super::panic_location::{self, Candidate};
 use super::super::session_api;
-use super::super::{duplicate_items, early_return};
+use super::super::{duplicate_items, early_return, unfinished};
 use super::aborted::{self, Lost};
 use super::errors::{compile_error_in, panic_error, simple_error, starts_with_dep, unreplaced};
 use super::waiting::primary_line;
@@ -85,7 +85,8 @@ impl Worker {
             });
         }
         if !Magics::is_magic(&req.code)
-            && let Some(d) = duplicate_items::check(&req.code)
+            && let Some(d) =
+                unfinished::check(&req.code).or_else(|| duplicate_items::check(&req.code))
         {
             return Outcome::Err(ErrorOutput {
                 ename: "CompileError".into(),
