@@ -17,7 +17,9 @@ pub struct CellOutputs {
 
 /// Splits a MIME map into display data and the execute result. An evcxr
 /// command's answer (`:vars`, `:help`, ...) comes as one HTML + text pair of
-/// the same content: that stays one execute result.
+/// the same content: that stays one execute result. A final expression of
+/// type `()` (`print!("…")`, `v.push(1)` without `;`) has no result, as a
+/// Python cell ending in `print(…)` shows no `None`.
 pub fn split(content: &HashMap<String, String>, is_command: bool) -> CellOutputs {
     if is_command && content.contains_key("text/plain") {
         let map = content
@@ -33,7 +35,7 @@ pub fn split(content: &HashMap<String, String>, is_command: bool) -> CellOutputs
     let mut plain = None;
     for (mime, text) in content {
         if mime == "text/plain" {
-            plain = Some(text.clone());
+            plain = Some(text.clone()).filter(|t| t != "()");
         } else {
             rich.insert(mime.clone(), mime_value(mime, text));
         }
@@ -115,6 +117,15 @@ mod tests {
         let b = bundle("application/json", "{\"a\": 1}");
         let v = serde_json::to_value(&b).expect("serializes");
         assert_eq!(v["application/json"]["a"], 1);
+    }
+
+    #[test]
+    fn the_unit_value_is_no_result() {
+        let mut c = HashMap::new();
+        c.insert("text/plain".to_string(), "()".to_string());
+        assert!(split(&c, false).result.is_none());
+        c.insert("text/plain".to_string(), "((), 1)".to_string());
+        assert!(split(&c, false).result.is_some());
     }
 
     #[test]

@@ -178,3 +178,14 @@ def test_endless_items_stop_at_the_cap(nb):
     assert "more than 10000000 items" in c.error()["evalue"], c.error()
     assert ".take(n)" in c.error()["evalue"]
     assert value(kc, "1 + 1") == "2"
+
+
+def test_a_cell_ending_in_unit_shows_its_text_and_no_value(nb):
+    # `print!` without `;` nor a newline: the text, and no `()` after it.
+    _, kc, _ = nb
+    c = ok(kc, 'print!("no newline")')
+    assert c.stream() == "no newline", c.outputs
+    assert not c.of_type("execute_result"), c.outputs
+    c = ok(kc, "let mut pushed = vec![1];\npushed.push(2)")
+    assert not c.of_type("execute_result"), c.outputs
+    assert value(kc, "((), pushed.len())") == "((), 2)"
