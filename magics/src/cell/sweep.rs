@@ -108,7 +108,8 @@ impl Magics {
     ) -> Result<String, MagicError> {
         let m = read_spec(&job.dir)?;
         let configs = expand(&m).map_err(MagicError::Items)?;
-        let (rows, objective_error) = rows_of(&m, &configs, job, states);
+        let reader = crate::debug_text::Reader::new(&job.result_type, &self.notebook);
+        let (rows, objective_error) = rows_of(&m, &configs, job, states, reader.as_ref());
         let maximize = matches!(m.objective, Some(Objective::Maximize(_)));
         let order = if m.objective.is_some() {
             rank(
@@ -336,12 +337,14 @@ fn read_spec(dir: &JobDir) -> Result<SweepSpec, MagicError> {
     }
 }
 
-/// The rows of a finished sweep, and the first objective that could not be read.
+/// The rows of a finished sweep, and the first objective that could not be read;
+/// each result also read by `reader` (its type's, when the type resolves).
 fn rows_of(
     m: &SweepSpec,
     configs: &[Vec<usize>],
     job: &JobRecord,
     states: &[ElementState],
+    reader: Option<&crate::debug_text::Reader>,
 ) -> (Vec<Row>, Option<String>) {
     let chunk = job.dir.chunk();
     let rows_json = config_json(m, configs);
@@ -383,6 +386,10 @@ fn rows_of(
                 .map(|(p, &v)| m.params[p].shown(v))
                 .collect(),
             params_json: rows_json[i].clone(),
+            typed: reader
+                .zip(text.as_deref())
+                .filter(|_| result.is_some())
+                .and_then(|(reader, t)| reader.read(t)),
             result,
             result_text: text,
             objective,
