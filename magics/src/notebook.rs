@@ -128,7 +128,13 @@ impl Notebook {
     /// The notebook's current definition of the type `name` (a struct, an
     /// enum, a union or a type alias), parsed; None when it defines none.
     pub fn type_item(&self, name: &str) -> Option<syn::Item> {
-        syn::parse_str::<syn::Item>(self.current(&format!("type {name}"))?).ok()
+        syn::parse_str::<syn::Item>(self.type_text(name)?).ok()
+    }
+
+    /// The text of the notebook's current definition of the type `name`,
+    /// as written.
+    pub fn type_text(&self, name: &str) -> Option<&str> {
+        self.current(&format!("type {name}"))
     }
 
     /// Whether the notebook's current definition of `name` is a struct or

@@ -297,6 +297,10 @@ OUTCOMES = """\
 pub enum Outcome { Converged(u64), Diverged { at: f64 }, Stalled }
 #[derive(serde::Serialize, serde::Deserialize, Debug, Clone)]
 pub struct Fit { pub loss: f64, pub outcome: Outcome, pub counts: std::collections::HashMap<String, u64>, pub note: Option<u8> }"""
+FIT = ("Fit { loss: k as f64 + 0.5, outcome: match k { 0 => Outcome::Converged(7), "
+       "1 => Outcome::Diverged { at: 2.5 }, _ => Outcome::Stalled }, "
+       "counts: std::collections::HashMap::from([(\"Converged\".to_string(), 7u64)]), "
+       "note: if k == 1 { None } else { Some(k as u8) } }")
 
 
 def test_enum_fields_read_as_debug_writes_them(nb):
@@ -306,11 +310,7 @@ def test_enum_fields_read_as_debug_writes_them(nb):
     _, kc, workdir = nb
     ok(kc, OUTCOMES)
     # k = 1 has a `None`, so its result crosses as RON; the others as JSON.
-    c = ok(kc, "%%sweep k in [0, 1, 2] -> fits --minimize loss --save out/fits.csv\n"
-               "Fit { loss: k as f64 + 0.5, outcome: match k { 0 => Outcome::Converged(7), "
-               "1 => Outcome::Diverged { at: 2.5 }, _ => Outcome::Stalled }, "
-               "counts: std::collections::HashMap::from([(\"Converged\".to_string(), 7u64)]), "
-               "note: if k == 1 { None } else { Some(k as u8) } }")
+    c = ok(kc, "%%sweep k in [0, 1, 2] -> fits --minimize loss --save out/fits.csv\n" + FIT)
     table = table_of(c).splitlines()
     assert table[0].split() == ["#", "k", "loss", "(min)", "outcome", "counts", "note"], table
     expected = {"0": "Converged(7)", "1": "Diverged { at: 2.5 }", "2": "Stalled"}
@@ -408,3 +408,20 @@ def test_plots_tell_close_values_apart_and_fit_long_labels(nb):
                "if x > 0.9 { f64::INFINITY } else { x }")
     texts = svg_texts(outputs(c, "image/svg+xml")[0])
     assert any("not finite" in t for t in texts) and any("2 (inf, best)" in t for t in texts), texts
+
+
+def test_a_new_kernel_reads_enum_fields_by_the_definitions_the_sweep_was_built_with(nb):
+    """After a restart the notebook defines nothing, yet `%slurm load`'s
+    table reads the enum field as `{:?}` prints it: by the definitions
+    saved with the job. (Last in the file: it restarts the kernel.)"""
+    km, kc, _ = nb
+    ok(kc, OUTCOMES)
+    ok(kc, "%%sweep k in [0, 1, 2] -> kept --minimize loss\n" + FIT)
+    km.restart_kernel(now=False)
+    kc.wait_for_ready(timeout=STARTUP_TIMEOUT)
+    # `Fit` is not defined in the new session, so the bind fails; the table shows first.
+    c = run_cell(kc, "%slurm load kept", timeout=TIMEOUT)
+    table = table_of(c)
+    for shown in ("Converged(7)", "Diverged { at: 2.5 }", "Stalled", '{"Converged": 7}', "Some(2)"):
+        assert shown in table, (shown, table)
+    assert "{Converged: 7}" not in table, table

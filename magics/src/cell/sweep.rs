@@ -70,6 +70,12 @@ impl Magics {
         let super::captures::NewJob {
             id, dir, resources, ..
         } = self.new_job(backend, &m.options, &captured, None, session)?;
+        // The definitions its table reads results by, as built: the
+        // notebook may redefine them, or be a new kernel's, when it ends.
+        if let Some(reader) = crate::debug_text::Reader::new(&result_type, &self.notebook) {
+            std::fs::write(dir.result_types(), reader.definitions(&self.notebook))
+                .map_err(io("writing the result's definitions"))?;
+        }
         let count = items::write_lines(&dir, &config_json(&m.spec, &configs))?;
         let spec_json =
             serde_json::to_string(&m.spec).map_err(|e| io("writing the sweep's spec")(e.into()))?;
@@ -108,7 +114,19 @@ impl Magics {
     ) -> Result<String, MagicError> {
         let m = read_spec(&job.dir)?;
         let configs = expand(&m).map_err(MagicError::Items)?;
-        let reader = crate::debug_text::Reader::new(&job.result_type, &self.notebook);
+        // The definitions the task was built with; a job of an older
+        // version has none saved: the notebook's.
+        let saved = std::fs::read_to_string(job.dir.result_types())
+            .ok()
+            .map(|text| {
+                let mut n = crate::notebook::Notebook::default();
+                n.record(0, &text);
+                n
+            });
+        let reader = crate::debug_text::Reader::new(
+            &job.result_type,
+            saved.as_ref().unwrap_or(&self.notebook),
+        );
         let (rows, objective_error) = rows_of(&m, &configs, job, states, reader.as_ref());
         let maximize = matches!(m.objective, Some(Objective::Maximize(_)));
         let order = if m.objective.is_some() {

@@ -198,6 +198,19 @@ impl Reader {
         (shape != Shape::Unknown).then_some(Reader { shape, defs })
     }
 
+    /// The texts of the notebook's definitions this reader reads by, one
+    /// after another (what [`Notebook::record`] reads back into a notebook
+    /// that gives the same reader).
+    pub fn definitions(&self, notebook: &Notebook) -> String {
+        let mut names: Vec<&String> = self.defs.keys().collect();
+        names.sort();
+        names
+            .into_iter()
+            .filter_map(|n| notebook.type_text(n))
+            .map(|t| format!("{}\n", t.trim()))
+            .collect()
+    }
+
     /// The value of a result's text (JSON, or `ron:` and RON, as
     /// `sluice_runtime::value` writes it); None when the text is not a
     /// value of the type.

@@ -171,3 +171,28 @@ fn types_sluice_cannot_resolve_give_no_reader_or_read_as_written() {
     assert_eq!(reader.read(r#"{"loss":1,"outcome":"Unknown"}"#), None);
     assert_eq!(reader.read("[1, 2]"), None);
 }
+
+#[test]
+fn the_definitions_a_reader_uses_read_back_into_the_same_reader() {
+    let nb = notebook();
+    let reader = Reader::new("Vec<Result<Fit, Tree>>", &nb).expect("resolves");
+    let text = reader.definitions(&nb);
+    // Only what the type reaches, each definition whole.
+    assert!(
+        text.contains("pub enum Outcome") && text.contains("pub struct Fit"),
+        "{text}"
+    );
+    assert!(
+        text.contains("pub enum Tree") && !text.contains("Maybe"),
+        "{text}"
+    );
+    let mut saved = Notebook::default();
+    saved.record(1, &text);
+    let again = Reader::new("Vec<Result<Fit, Tree>>", &saved).expect("resolves again");
+    let value = r#"[{"Ok":{"loss":1.5,"outcome":{"Converged":7}}},{"Err":{"Leaf":2}}]"#;
+    assert_eq!(again.read(value), reader.read(value));
+    assert_eq!(
+        again.read(value).expect("reads").text(Some(4)),
+        "[Ok(Fit { loss: 1.5, outcome: Converged(7) }), Err(Leaf(2))]"
+    );
+}
