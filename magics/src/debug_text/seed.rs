@@ -87,7 +87,7 @@ impl<'de> DeserializeSeed<'de> for Read<'_> {
                         },
                     )
                 }
-                None => d.deserialize_any(Any),
+                Some(Def::Alias) | None => d.deserialize_any(Any),
             },
             Shape::Unknown => d.deserialize_any(Any),
         }

@@ -3,8 +3,8 @@
 //! enums through their definitions as written, parsed with syn), and the
 //! [`Defs`] of every notebook type a shape reaches. A type sluice cannot
 //! read by its definition — generic, a serde attribute that changes its
-//! shape (`tag`, `untagged`, `rename`, `flatten`, ...), an alias, another
-//! crate's — is [`Shape::Unknown`]. No IO.
+//! shape (`tag`, `untagged`, `rename`, `flatten`, ...), a generic alias,
+//! another crate's — is [`Shape::Unknown`]. No IO.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
@@ -68,6 +68,9 @@ pub(crate) enum Def {
     /// The enum's name and its variants, externally tagged (serde's
     /// default: `{"V": ...}` in JSON, `V(...)` in RON).
     Enum(&'static str, Vec<(&'static str, Fields)>),
+    /// A type alias, read as the type it names (kept so its definition is
+    /// saved with the others; no shape is [`Shape::Named`] after it).
+    Alias,
 }
 
 /// The definitions a shape reaches, by key (a notebook type's name; for
@@ -111,7 +114,7 @@ fn path_shape(path: &syn::Path, notebook: &Notebook, defs: &mut Defs) -> Shape {
     };
     let name = last.ident.to_string();
     if path.segments.len() == 1 && path.leading_colon.is_none() {
-        if defs.contains_key(&name) {
+        if defs.get(&name).is_some_and(|d| *d != Def::Alias) {
             return Shape::Named(name);
         }
         if let Some(item) = notebook.type_item(&name) {
@@ -172,6 +175,11 @@ fn notebook_shape(name: &str, item: &syn::Item, notebook: &Notebook, defs: &mut 
     let (attrs, generics) = match item {
         syn::Item::Struct(s) => (&s.attrs, &s.generics),
         syn::Item::Enum(e) => (&e.attrs, &e.generics),
+        // An alias reads as the type it names (rustc refuses a cycle).
+        syn::Item::Type(t) if t.generics.params.is_empty() => {
+            defs.insert(name.to_string(), Def::Alias);
+            return shape_of(&t.ty, notebook, defs);
+        }
         _ => return Shape::Unknown,
     };
     if !generics.params.is_empty() || !plain_serde(attrs) {

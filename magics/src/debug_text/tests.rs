@@ -18,6 +18,7 @@ pub enum Tree { Leaf(u8), Node(Box<Tree>, Box<Tree>) }
 pub struct Meters(f64);
 #[derive(serde::Serialize, serde::Deserialize, Debug)]
 pub struct Unit;
+type Fits = Vec<Fit>;
 "#;
 
 fn notebook() -> Notebook {
@@ -133,6 +134,10 @@ fn std_enums_structs_and_recursive_types() {
         "Node(Leaf(1), Node(Leaf(2), Leaf(3)))"
     );
     assert_eq!(shown("Meters", "2.5"), "Meters(2.5)");
+    assert_eq!(
+        shown("Fits", r#"[{"loss":1.0,"outcome":"Stalled"}]"#),
+        "[Fit { loss: 1, outcome: Stalled }]"
+    );
     assert_eq!(shown("Vec<Unit>", "ron:[(),()]"), "[Unit, Unit]");
     // Every digit of a wide integer; every digit of a float when asked.
     assert_eq!(
@@ -176,6 +181,12 @@ fn types_sluice_cannot_resolve_give_no_reader_or_read_as_written() {
 fn the_definitions_a_reader_uses_read_back_into_the_same_reader() {
     let nb = notebook();
     let reader = Reader::new("Vec<Result<Fit, Tree>>", &nb).expect("resolves");
+    // An alias's definition is kept with the ones it names.
+    let fits = Reader::new("Fits", &nb).expect("resolves").definitions(&nb);
+    assert!(
+        fits.contains("type Fits") && fits.contains("pub enum Outcome"),
+        "{fits}"
+    );
     let text = reader.definitions(&nb);
     // Only what the type reaches, each definition whole.
     assert!(
