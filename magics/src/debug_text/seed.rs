@@ -308,6 +308,12 @@ impl<'de> Visitor<'de> for FieldsOf<'_> {
                 .map_or(&Shape::Unknown, |(_, s)| s);
             fields.push((key, map.next_value_seed(self.read.of(shape))?));
         }
+        // An `Option` the text leaves out (`skip_serializing_if`) is `None`.
+        for (n, shape) in named {
+            if matches!(shape, Shape::Option(_)) && !fields.iter().any(|(k, _)| k == n) {
+                fields.push((n.to_string(), Node::None));
+            }
+        }
         // In the definition's order, whatever order the text has.
         fields.sort_by_key(|(k, _)| named.iter().position(|(n, _)| n == k));
         Ok(Node::Struct(self.name.into(), fields))

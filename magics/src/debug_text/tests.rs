@@ -19,6 +19,8 @@ pub struct Meters(f64);
 #[derive(serde::Serialize, serde::Deserialize, Debug)]
 pub struct Unit;
 type Fits = Vec<Fit>;
+#[derive(serde::Serialize, serde::Deserialize, Debug)]
+pub struct Sparse { pub a: u8, #[serde(default, skip_serializing_if = "Option::is_none")] pub b: Option<u8> }
 "#;
 
 fn notebook() -> Notebook {
@@ -134,6 +136,11 @@ fn std_enums_structs_and_recursive_types() {
         "Node(Leaf(1), Node(Leaf(2), Leaf(3)))"
     );
     assert_eq!(shown("Meters", "2.5"), "Meters(2.5)");
+    assert_eq!(shown("Sparse", r#"{"a":1}"#), "Sparse { a: 1, b: None }");
+    assert_eq!(
+        shown("Sparse", r#"{"b":2,"a":1}"#),
+        "Sparse { a: 1, b: Some(2) }"
+    );
     assert_eq!(
         shown("Fits", r#"[{"loss":1.0,"outcome":"Stalled"}]"#),
         "[Fit { loss: 1, outcome: Stalled }]"
