@@ -17,6 +17,7 @@
 //!                           the start and end sacct gave it
 //! results.values, partial.values  the bound arrays, a value text per line
 //! sweep.values, best.values  a sweep's rows and best row (params JSON, tab, result); sweep.spec its grid
+//! result_types.rs          the notebook's definitions a sweep's result type reaches, as built
 //! job-<offset>.sh          the batch script of each Slurm slice
 //! ```
 
@@ -178,6 +179,12 @@ impl JobDir {
     /// parameters as JSON, a tab, the result's value text.
     pub fn sweep_table(&self) -> PathBuf {
         self.root.join("sweep.values")
+    }
+    /// `result_types.rs`: the notebook's struct and enum definitions that
+    /// a sweep's result type reaches, as the task was built with them
+    /// (its table reads results by them after a restart or a redefinition).
+    pub fn result_types(&self) -> PathBuf {
+        self.root.join("result_types.rs")
     }
     /// `best.values`: the sweep's best row, as a line of `sweep.values`.
     pub fn sweep_best(&self) -> PathBuf {

@@ -21,6 +21,7 @@ pub mod cell;
 pub mod cluster;
 pub mod config;
 pub mod crossing;
+pub mod debug_text;
 pub mod diagnostic;
 pub mod domain;
 pub mod error;

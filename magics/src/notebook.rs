@@ -125,6 +125,18 @@ impl Notebook {
             .map(|i| i.text.as_str())
     }
 
+    /// The notebook's current definition of the type `name` (a struct, an
+    /// enum, a union or a type alias), parsed; None when it defines none.
+    pub fn type_item(&self, name: &str) -> Option<syn::Item> {
+        syn::parse_str::<syn::Item>(self.type_text(name)?).ok()
+    }
+
+    /// The text of the notebook's current definition of the type `name`,
+    /// as written.
+    pub fn type_text(&self, name: &str) -> Option<&str> {
+        self.current(&format!("type {name}"))
+    }
+
     /// Whether the notebook's current definition of `name` is a struct or
     /// enum without generics that derives serde's `Deserialize` (its cell
     /// compiled, so the derive holds in the session).

@@ -70,6 +70,12 @@ impl Magics {
         let super::captures::NewJob {
             id, dir, resources, ..
         } = self.new_job(backend, &m.options, &captured, None, session)?;
+        // The definitions its table reads results by, as built: the
+        // notebook may redefine them, or be a new kernel's, when it ends.
+        if let Some(reader) = crate::debug_text::Reader::new(&result_type, &self.notebook) {
+            std::fs::write(dir.result_types(), reader.definitions(&self.notebook))
+                .map_err(io("writing the result's definitions"))?;
+        }
         let count = items::write_lines(&dir, &config_json(&m.spec, &configs))?;
         let spec_json =
             serde_json::to_string(&m.spec).map_err(|e| io("writing the sweep's spec")(e.into()))?;
@@ -108,7 +114,20 @@ impl Magics {
     ) -> Result<String, MagicError> {
         let m = read_spec(&job.dir)?;
         let configs = expand(&m).map_err(MagicError::Items)?;
-        let (rows, objective_error) = rows_of(&m, &configs, job, states);
+        // The definitions the task was built with; a job of an older
+        // version has none saved: the notebook's.
+        let saved = std::fs::read_to_string(job.dir.result_types())
+            .ok()
+            .map(|text| {
+                let mut n = crate::notebook::Notebook::default();
+                n.record(0, &text);
+                n
+            });
+        let reader = crate::debug_text::Reader::new(
+            &job.result_type,
+            saved.as_ref().unwrap_or(&self.notebook),
+        );
+        let (rows, objective_error) = rows_of(&m, &configs, job, states, reader.as_ref());
         let maximize = matches!(m.objective, Some(Objective::Maximize(_)));
         let order = if m.objective.is_some() {
             rank(
@@ -336,12 +355,14 @@ fn read_spec(dir: &JobDir) -> Result<SweepSpec, MagicError> {
     }
 }
 
-/// The rows of a finished sweep, and the first objective that could not be read.
+/// The rows of a finished sweep, and the first objective that could not be read;
+/// each result also read by `reader` (its type's, when the type resolves).
 fn rows_of(
     m: &SweepSpec,
     configs: &[Vec<usize>],
     job: &JobRecord,
     states: &[ElementState],
+    reader: Option<&crate::debug_text::Reader>,
 ) -> (Vec<Row>, Option<String>) {
     let chunk = job.dir.chunk();
     let rows_json = config_json(m, configs);
@@ -383,6 +404,10 @@ fn rows_of(
                 .map(|(p, &v)| m.params[p].shown(v))
                 .collect(),
             params_json: rows_json[i].clone(),
+            typed: reader
+                .zip(text.as_deref())
+                .filter(|_| result.is_some())
+                .and_then(|(reader, t)| reader.read(t)),
             result,
             result_text: text,
             objective,

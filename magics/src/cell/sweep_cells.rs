@@ -6,6 +6,7 @@
 
 use super::sweep_config::params_of;
 use super::sweep_table::Row;
+use crate::debug_text::Node;
 use crate::numfmt::{json_number, sig};
 use crate::render::esc;
 use crate::sweep::{Objective, ParamType, SweepSpec};
@@ -102,6 +103,25 @@ pub(super) fn result_columns(m: &SweepSpec, rows: &[Row]) -> Vec<String> {
     let mut fields: Vec<String> = Vec::new();
     let mut plain = false;
     for r in rows {
+        // Read by its type: a struct's fields are the columns; a map's
+        // keys are, as below; anything else (an enum too) is one column.
+        if let Some(t) = &r.typed {
+            match t.field_names() {
+                Some(names) => {
+                    for k in names {
+                        if Some(k) != objective && !fields.iter().any(|f| f == k) {
+                            fields.push(k.to_string());
+                        }
+                    }
+                    continue;
+                }
+                None if !matches!(t, Node::Map(_)) => {
+                    plain = true;
+                    continue;
+                }
+                None => {}
+            }
+        }
         match &r.result {
             Some(serde_json::Value::Object(map)) => {
                 // The struct's order, as the text has it (the map sorts).
@@ -250,8 +270,9 @@ pub(super) fn row_cells(
             .and_then(|t| crate::crossing::integer_at(t, path)),
         _ => None,
     };
-    match &r.result {
-        Some(v) => cells.extend(columns.iter().map(|c| {
+    match (&r.result, &r.typed) {
+        (Some(_), Some(t)) => cells.extend(columns.iter().map(|c| typed_cell(t, c))),
+        (Some(v), None) => cells.extend(columns.iter().map(|c| {
             match v {
                 serde_json::Value::Object(map) => map
                     .get(c)
@@ -267,9 +288,24 @@ pub(super) fn row_cells(
                 _ => String::new(),
             }
         })),
-        None => cells.push(r.status.trim().to_string()),
+        (None, _) => cells.push(r.status.trim().to_string()),
     }
     cells.iter().map(|c| one_line(c)).collect()
+}
+
+/// The cell of column `c` of a result read by its type: a struct's field,
+/// a map's entry under the key `c`, or the whole value (`result`), as
+/// Debug writes it with floats to [`DIGITS`] significant digits.
+fn typed_cell(t: &Node, c: &str) -> String {
+    let found = match t {
+        Node::Struct(..) => t.field(c),
+        Node::Map(entries) => entries
+            .iter()
+            .find(|(k, _)| matches!(k, Node::Str(s) if s == c))
+            .map(|(_, v)| v),
+        _ => (c == "result").then_some(t),
+    };
+    found.map_or_else(String::new, |v| v.text(Some(DIGITS)))
 }
 
 /// A parameter's value as shown (floats to the column's significant
@@ -297,6 +333,101 @@ mod tests {
         assert_eq!(d(&[1.0, 1.0, f64::NAN, f64::INFINITY]), DIGITS);
         assert_eq!(d(&[0.1 + 0.2, 0.3]), 17);
         assert_eq!(sig(1_000_000.001_000_1, 14), "1000000.0010001");
+    }
+
+    /// A sweep's rows of results of `ty`, read by the notebook's `items`.
+    fn typed_rows(items: &str, ty: &str, results: &[&str]) -> Vec<Row> {
+        let mut notebook = crate::notebook::Notebook::default();
+        notebook.record(1, items);
+        let reader = crate::debug_text::Reader::new(ty, &notebook);
+        results
+            .iter()
+            .enumerate()
+            .map(|(i, r)| Row {
+                params: vec![i.to_string()],
+                params_json: format!("[{i}]"),
+                result: crate::crossing::display_value(r),
+                result_text: Some(r.to_string()),
+                typed: reader.as_ref().and_then(|t| t.read(r)),
+                objective: crate::crossing::display_value(r)
+                    .and_then(|v| v.get("loss").and_then(serde_json::Value::as_f64)),
+                status: "ok".into(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn enum_fields_read_as_debug_writes_them_in_the_table_and_its_file() {
+        let items = r#"
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone)]
+pub enum Outcome { Converged(u64), Diverged { at: f64 }, Stalled }
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone)]
+pub struct Fit { pub loss: f64, pub outcome: Outcome, pub counts: std::collections::HashMap<String, u64> }
+"#;
+        let m = crate::grammar::sweep::parse("k in [0, 1, 2, 3] -> r --minimize loss")
+            .expect("parses")
+            .spec;
+        let rows = typed_rows(
+            items,
+            "Fit",
+            &[
+                r#"{"loss":0.123456,"outcome":{"Converged":7},"counts":{"Converged":7}}"#,
+                r#"{"loss":0.5,"outcome":{"Diverged":{"at":2.5}},"counts":{}}"#,
+                r#"{"loss":0.75,"outcome":"Stalled","counts":{"a":1}}"#,
+                "ron:(loss:NaN,outcome:Diverged(at:0.333333333),counts:{})",
+            ],
+        );
+        assert_eq!(result_columns(&m, &rows), ["outcome", "counts"]);
+        let digits = Digits::of(&m, &rows);
+        let cells =
+            |i: usize| row_cells(&m, &rows[i], &["outcome".into(), "counts".into()], &digits);
+        assert_eq!(cells(0), ["0.1235", "Converged(7)", "{\"Converged\": 7}"]);
+        assert_eq!(cells(1), ["0.5", "Diverged { at: 2.5 }", "{}"]);
+        assert_eq!(cells(2), ["0.75", "Stalled", "{\"a\": 1}"]);
+        assert_eq!(cells(3)[1], "Diverged { at: 0.3333 }");
+        let t = super::super::sweep_table::render_table(&m, &rows, &[0, 1, 2, 3], Some(0));
+        assert!(t.text.contains("Diverged { at: 2.5 }"), "{}", t.text);
+        let html = t.html.unwrap_or_default();
+        for cell in [
+            "Converged(7)",
+            "Diverged { at: 2.5 }",
+            "Stalled",
+            "{&quot;Converged&quot;: 7}",
+        ] {
+            assert!(html.contains(&format!(">{cell}</td>")), "{cell} in {html}");
+        }
+        // The file has every digit, as Debug writes them.
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("fit.csv");
+        super::super::sweep_table::save(&path, &m, &rows, &[0, 1, 2, 3]).expect("saved");
+        let csv = std::fs::read_to_string(&path).expect("read");
+        assert!(csv.contains(",Converged(7),"), "{csv}");
+        assert!(csv.contains(",Diverged { at: 0.333333333 },"), "{csv}");
+        // The map's column as Debug writes it; the value's text stays last.
+        assert!(csv.contains(",\"{\"\"Converged\"\": 7}\",ok,"), "{csv}");
+    }
+
+    #[test]
+    fn a_result_that_is_an_enum_or_a_map_keeps_its_columns_right() {
+        let items = "#[derive(serde::Serialize, serde::Deserialize, Debug)]\npub enum Outcome { Converged(u64), Stalled }\n";
+        let m = crate::grammar::sweep::parse("k in [0, 1] -> r")
+            .expect("parses")
+            .spec;
+        // An enum is one column, not one per variant name.
+        let rows = typed_rows(items, "Outcome", &[r#"{"Converged":7}"#, r#""Stalled""#]);
+        assert_eq!(result_columns(&m, &rows), ["result"]);
+        let digits = Digits::of(&m, &rows);
+        assert_eq!(
+            row_cells(&m, &rows[0], &["result".into()], &digits),
+            ["Converged(7)"]
+        );
+        assert_eq!(
+            row_cells(&m, &rows[1], &["result".into()], &digits),
+            ["Stalled"]
+        );
+        // A type that does not resolve keeps today's rendering.
+        let rows = typed_rows(items, "Unknown", &[r#"{"Converged":7}"#]);
+        assert_eq!(result_columns(&m, &rows), ["Converged"]);
     }
 
     #[test]

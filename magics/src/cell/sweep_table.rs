@@ -24,6 +24,9 @@ pub(super) struct Row {
     pub result: Option<serde_json::Value>,
     /// The result as the task wrote it.
     pub result_text: Option<String>,
+    /// The result read by its type, as Debug writes it; None where the
+    /// type cannot be resolved (the JSON and RON texts are shown then).
+    pub typed: Option<crate::debug_text::Node>,
     /// The objective's value (NaN if it could not be read).
     pub objective: Option<f64>,
     /// `ok`, or the state and the last stderr line.
@@ -360,15 +363,17 @@ pub(super) fn save(
                 .map(|v| v.to_string())
                 .unwrap_or_default(),
         );
-        cells.extend(
-            columns
-                .iter()
-                .map(|c| match r.result.as_ref().and_then(|v| v.get(c)) {
-                    Some(serde_json::Value::String(s)) => s.clone(),
-                    Some(v) => v.to_string(),
-                    None => String::new(),
-                }),
-        );
+        cells.extend(columns.iter().map(|c| {
+            // Every digit, as Debug writes the field.
+            if let Some(f) = r.typed.as_ref().and_then(|t| t.field(c)) {
+                return f.text(None);
+            }
+            match r.result.as_ref().and_then(|v| v.get(c)) {
+                Some(serde_json::Value::String(s)) => s.clone(),
+                Some(v) => v.to_string(),
+                None => String::new(),
+            }
+        }));
         cells.push(r.status.trim().to_string());
         cells.push(r.result_text.as_deref().unwrap_or("").trim().to_string());
         w.write_record(&cells).map_err(|e| io(what())(e.into()))?;
@@ -390,6 +395,7 @@ mod tests {
             params_json: json.into(),
             result: result.map(|r| serde_json::from_str(r).expect("result JSON")),
             result_text: result.map(str::to_string),
+            typed: None,
             objective,
             status: if result.is_some() {
                 "ok".into()
