@@ -102,7 +102,7 @@ def test_names_rust_cannot_bind_are_refused_and_raw_names_bind(nb):
 
 @pytest.mark.parametrize("code, ename, needle", [
     # A result the notebook cannot hold is refused in the magic cell itself.
-    ("%%slurm run -> s\n\"hello\"", "CompileError", "String, not &str"),
+    ("%%slurm run -> s\n\"hello\"", "CompileError", "String for &str"),
     ("%%slurm run -> w: u8\n300u32", "CompileError", "mismatched types"),
     ("%%slurm run -> nope: NoSuchType\n1", "CompileError", "NoSuchType"),
     # A result whose Serialize and Deserialize disagree fails its item, with the reason.

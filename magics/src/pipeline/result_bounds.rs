@@ -57,15 +57,33 @@ fn unmet(d: &Diagnostic) -> Option<(String, Bound)> {
 /// makes the result (cell line 1 is the magic line). Other diagnostics
 /// stay as they are.
 pub fn merge(d: &mut Vec<Diagnostic>, kind: &TaskKind, body: &str) {
-    let mut types: Vec<(String, Vec<Bound>, usize)> = Vec::new();
-    for (at, (ty, bound)) in d
-        .iter()
-        .enumerate()
-        .filter_map(|(i, d)| Some((i, unmet(d)?)))
-    {
-        match types.iter_mut().find(|(t, _, _)| *t == ty) {
-            Some((_, bounds, _)) => bounds.push(bound),
-            None => types.push((ty, vec![bound], at)),
+    // Per result type: its bounds, where its first error was, and rustc's
+    // suggestions and source lines in other cells (the derive to add, on
+    // the struct's line in its cell), each once; its lists of other types
+    // are left out.
+    let mut types: Vec<(String, Vec<Bound>, usize, Diagnostic)> = Vec::new();
+    for (at, diag) in d.iter().enumerate() {
+        let Some((ty, bound)) = unmet(diag) else {
+            continue;
+        };
+        let entry = match types.iter_mut().position(|(t, ..)| *t == ty) {
+            Some(i) => &mut types[i],
+            None => {
+                types.push((ty, Vec::new(), at, Diagnostic::default()));
+                let last = types.len() - 1;
+                &mut types[last]
+            }
+        };
+        entry.1.push(bound);
+        for h in &diag.helps {
+            if !entry.3.helps.contains(h) {
+                entry.3.helps.push(h.clone());
+            }
+        }
+        for l in &diag.located {
+            if !entry.3.located.contains(l) {
+                entry.3.located.push(l.clone());
+            }
         }
     }
     if types.is_empty() {
@@ -74,7 +92,12 @@ pub fn merge(d: &mut Vec<Diagnostic>, kind: &TaskKind, body: &str) {
     let label = result_line(kind, body);
     let mut merged: Vec<(usize, Diagnostic)> = types
         .into_iter()
-        .map(|(ty, bounds, at)| (at, one_error(&ty, &bounds, label.clone())))
+        .map(|(ty, bounds, at, kept)| {
+            let mut e = one_error(&ty, &bounds, label.clone());
+            e.helps = kept.helps;
+            e.located = kept.located;
+            (at, e)
+        })
         .collect();
     let mut out = Vec::with_capacity(d.len());
     for (i, diag) in std::mem::take(d).into_iter().enumerate() {
