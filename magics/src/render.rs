@@ -294,6 +294,8 @@ pub fn duration(seconds: f64) -> String {
     if !seconds.is_finite() || seconds < 0.0 {
         return "-".into();
     }
+    // -0.0 (a sum of nothing) reads 0, not -0.
+    let seconds = seconds + 0.0;
     if seconds < 0.0995 {
         return format!("{:.0} ms", seconds * 1e3);
     }

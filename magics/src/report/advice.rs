@@ -266,8 +266,10 @@ fn round_mb(mb: f64) -> u64 {
     mb.div_ceil(16).max(1) * 16
 }
 
-/// Seconds as people read them: `850 ms`, `3.2 s`, `4.0 min`.
+/// Seconds as people read them: `850 ms`, `3.2 s`, `4.0 min`. A sum of
+/// no runs is `-0.0` in Rust; it reads `0 ms`.
 pub fn secs(s: f64) -> String {
+    let s = s.max(0.0) + 0.0;
     if s < 1.0 {
         format!("{:.0} ms", s * 1000.0)
     } else if s < 120.0 {
@@ -281,6 +283,13 @@ pub fn secs(s: f64) -> String {
 mod tests {
     use super::*;
     use crate::report::metrics::job_figures;
+
+    #[test]
+    fn no_time_reads_zero_not_minus_zero() {
+        assert_eq!(secs(Vec::<f64>::new().iter().sum()), "0 ms");
+        assert_eq!(secs(-0.0), "0 ms");
+        assert_eq!(crate::render::duration(-0.0), "0 ms");
+    }
     use crate::report::metrics::tests::{el, job};
     use crate::report::timeline::ElementRun;
 

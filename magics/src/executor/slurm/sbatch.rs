@@ -114,12 +114,22 @@ pub fn check_name(option: &'static str, value: &str) -> Result<(), OptionError> 
     }
 }
 
-/// Checks every free-text value of a job's resources (and its job name).
+/// Checks every free-text value of a job's resources, and its job name.
+/// A job name may also hold letters and digits outside ASCII (`größe`,
+/// `结果`): a notebook's names may, and Slurm stores and shows them as
+/// written (measured on Slurm 22.05: squeue's `%j`).
 pub fn check_options(r: &Resources, job_name: &str) -> Result<(), OptionError> {
     for (option, v) in r.named() {
         check_name(option, v)?;
     }
-    check_name("name", job_name)
+    let ascii: String = job_name
+        .chars()
+        .map(|c| if c.is_alphanumeric() { 'a' } else { c })
+        .collect();
+    check_name("name", &ascii).map_err(|_| OptionError {
+        option: "name",
+        value: job_name.to_string(),
+    })
 }
 
 /// The sbatch argument vector (program first).
@@ -299,6 +309,9 @@ mod tests {
         };
         assert!(check_options(&o, "ok").is_err());
         assert!(check_options(&Resources::default(), "a b").is_err());
+        assert!(check_options(&Resources::default(), "größe_stufe").is_ok());
+        assert!(check_options(&Resources::default(), "结果_a").is_ok());
+        assert!(check_options(&Resources::default(), "größe;rm").is_err());
         assert!(check_name("account", "$(reboot)").is_err());
         assert!(check_name("partition", "--wrap=x").is_err());
         assert!(check_name("partition", "gpu-a100").is_ok());
