@@ -82,14 +82,16 @@ pub enum MagicError {
     #[error("{0}")]
     Refused(String),
     /// Some items failed; the others' results are bound as `partial`.
-    #[error("{}", items_failed(.name, *.total, *.failed, *.ok, .partial))]
+    #[error("{}", items_failed(.name, *.total, (*.failed, *.cancelled), *.ok, .partial))]
     TaskFailed {
         /// Job name.
         name: String,
         /// Items in the job.
         total: usize,
-        /// Failed items.
+        /// Items without a result (failed or cancelled).
         failed: usize,
+        /// Of those, the items whose element was cancelled.
+        cancelled: usize,
         /// Succeeded items.
         ok: usize,
         /// The `NAME_partial` variable.
@@ -271,16 +273,38 @@ impl MagicError {
 const WIDTH: usize = 100;
 
 /// `3 of 4 items of `flaky` failed; `flaky_partial` ... holds the 1 that
-/// succeeded; ...`, in the right number for 0, 1 and many.
-fn items_failed(name: &str, total: usize, failed: usize, ok: usize, partial: &str) -> String {
+/// succeeded; ...`, in the right number for 0, 1 and many. `missing` is
+/// the items without a result and, of those, how many were cancelled:
+/// all of them "were cancelled", some "did not finish".
+fn items_failed(
+    name: &str,
+    total: usize,
+    (failed, cancelled): (usize, usize),
+    ok: usize,
+    partial: &str,
+) -> String {
     use crate::prose::count;
+    let verb = match (cancelled, failed) {
+        (0, _) => "failed",
+        (1, 1) => "was cancelled",
+        (c, f) if c == f => "were cancelled",
+        _ => "did not finish",
+    };
     let what = match (failed == total, total) {
-        (true, 1) => format!("the only item of `{name}` failed"),
-        (true, _) => format!("all {} of `{name}` failed", count(total, "item", "items")),
+        (true, 1) => format!("the only item of `{name}` {verb}"),
+        (true, _) => format!("all {} of `{name}` {verb}", count(total, "item", "items")),
         (false, _) => format!(
-            "{failed} of {} of `{name}` failed",
+            "{failed} of {} of `{name}` {verb}",
             count(total, "item", "items")
         ),
+    };
+    let what = if cancelled > 0 && cancelled < failed {
+        format!(
+            "{what} ({} failed, {cancelled} cancelled)",
+            failed - cancelled
+        )
+    } else {
+        what
     };
     let holds = match ok {
         0 => "holds `None` for each (none succeeded)".to_string(),
@@ -290,6 +314,8 @@ fn items_failed(name: &str, total: usize, failed: usize, ok: usize, partial: &st
     let rerun = match (ok, failed) {
         (0, 1) => "reruns it",
         (0, _) => "reruns them",
+        (_, 1) if cancelled == failed => "reruns only the cancelled one",
+        (_, _) if cancelled == failed => "reruns only the cancelled ones",
         (_, 1) => "reruns only the failed one",
         _ => "reruns only the failed ones",
     };
@@ -463,18 +489,33 @@ mod tests {
     #[test]
     fn failure_sentences_count_zero_one_and_many() {
         assert_eq!(
-            items_failed("allbad", 2, 2, 0, "allbad_partial"),
+            items_failed("allbad", 2, (2, 0), 0, "allbad_partial"),
             "all 2 items of `allbad` failed; `allbad_partial` (Vec<Option<_>>, index-aligned) holds `None` for each (none succeeded); `%slurm retry allbad` reruns them"
         );
         assert_eq!(
-            items_failed("one", 1, 1, 0, "one_partial"),
+            items_failed("one", 1, (1, 0), 0, "one_partial"),
             "the only item of `one` failed; `one_partial` (Vec<Option<_>>, index-aligned) holds `None` for each (none succeeded); `%slurm retry one` reruns it"
         );
         assert_eq!(
-            items_failed("flaky", 6, 1, 5, "flaky_partial"),
+            items_failed("flaky", 6, (1, 0), 5, "flaky_partial"),
             "1 of 6 items of `flaky` failed; `flaky_partial` (Vec<Option<_>>, index-aligned) holds the 5 that succeeded; `%slurm retry flaky` reruns only the failed one"
         );
-        assert!(items_failed("f", 4, 3, 1, "f_partial").contains("holds the 1 that succeeded"));
+        assert!(
+            items_failed("f", 4, (3, 0), 1, "f_partial").contains("holds the 1 that succeeded")
+        );
+        assert_eq!(
+            items_failed("doomed", 2, (2, 2), 0, "doomed_partial"),
+            "all 2 items of `doomed` were cancelled; `doomed_partial` (Vec<Option<_>>, index-aligned) holds `None` for each (none succeeded); `%slurm retry doomed` reruns them"
+        );
+        assert!(
+            items_failed("one", 1, (1, 1), 0, "p")
+                .starts_with("the only item of `one` was cancelled;")
+        );
+        assert!(
+            items_failed("mix", 6, (3, 2), 3, "p")
+                .starts_with("3 of 6 items of `mix` did not finish (1 failed, 2 cancelled);")
+        );
+        assert!(items_failed("c", 6, (2, 2), 4, "p").ends_with("reruns only the cancelled ones"));
         assert_eq!(
             configurations_failed("s", 3, 3),
             "all 3 configurations of `s` failed (shown in the table); `s` is empty; `%slurm retry s` reruns them"
@@ -526,6 +567,7 @@ mod tests {
             name: "a_rather_long_job_name_for_wrapping".into(),
             total: 4,
             failed: 3,
+            cancelled: 0,
             ok: 1,
             partial: "a_rather_long_job_name_for_wrapping_partial".into(),
             items: Vec::new(),

@@ -232,6 +232,13 @@ pub fn bind(
         });
     }
     let chunk = job.dir.chunk();
+    let cancelled = texts
+        .iter()
+        .enumerate()
+        .filter(|(i, t)| {
+            t.is_none() && matches!(states.get(i / chunk), Some(ElementState::Cancelled(_)))
+        })
+        .count();
     let items: Vec<FailedItem> = texts
         .iter()
         .enumerate()
@@ -245,7 +252,12 @@ pub fn bind(
                 .unwrap_or(ElementState::Failed(1));
             FailedItem {
                 index: i,
-                state: describe_state(&state),
+                state: match state {
+                    // Exit 0 with no result file: the task ended before it
+                    // wrote it (`std::process::exit(0)` in the task code).
+                    ElementState::Completed => "COMPLETED (exit 0) without writing a result: the task ended before its item returned, as with std::process::exit".into(),
+                    s => describe_state(&s),
+                },
                 stderr_tail: job.dir.stderr_tail(element, 6),
             }
         })
@@ -254,6 +266,7 @@ pub fn bind(
         name: job.name.clone(),
         total: job.items,
         failed: job.items - ok,
+        cancelled,
         ok,
         partial,
         items,
