@@ -292,18 +292,25 @@ pub fn objective_of(result: &serde_json::Value, field: &str) -> Result<f64, Stri
         serde_json::Value::String(s) if s == "NaN" => Ok(f64::NAN),
         serde_json::Value::String(s) if s == "inf" => Ok(f64::INFINITY),
         serde_json::Value::String(s) if s == "-inf" => Ok(f64::NEG_INFINITY),
+        // A u128/i128 past what JSON numbers hold exactly crosses as its
+        // digits: ranked by its nearest f64.
+        serde_json::Value::String(s) if s.parse::<i128>().is_ok() || s.parse::<u128>().is_ok() => {
+            Ok(s.parse::<f64>().unwrap_or(f64::NAN))
+        }
         other => Err(format!("`{field}` is {other}, not a number")),
     }
 }
 
-/// Orders configuration indices best first; NaN (and missing) last.
+/// Orders configuration indices best first: finite values, then ±inf (a
+/// run that diverged is never the best), then NaN, then missing.
 pub fn rank(objectives: &[Option<f64>], maximize: bool) -> Vec<usize> {
     let mut idx: Vec<usize> = (0..objectives.len()).collect();
     let key = |i: &usize| -> (u8, f64) {
         match objectives[*i] {
-            Some(v) if !v.is_nan() => (0, if maximize { -v } else { v }),
-            Some(_) => (1, 0.0),
-            None => (2, 0.0),
+            Some(v) if v.is_finite() => (0, if maximize { -v } else { v }),
+            Some(v) if !v.is_nan() => (1, if maximize { -v } else { v }),
+            Some(_) => (2, 0.0),
+            None => (3, 0.0),
         }
     };
     idx.sort_by(|a, b| {
@@ -390,5 +397,22 @@ mod tests {
         let order = rank(&[Some(0.5), Some(f64::NAN), Some(0.9), None], true);
         assert_eq!(order, vec![2, 0, 1, 3]);
         assert_eq!(rank(&[Some(0.5), Some(0.1)], false), vec![1, 0]);
+        let inf = [
+            Some(f64::INFINITY),
+            Some(0.2),
+            Some(f64::NAN),
+            Some(0.9),
+            Some(f64::NEG_INFINITY),
+        ];
+        assert_eq!(
+            rank(&inf, true),
+            vec![3, 1, 0, 4, 2],
+            "finite first, then ±inf"
+        );
+        assert_eq!(rank(&inf, false), vec![1, 3, 4, 0, 2]);
+        let wide = serde_json::json!({"big": "340282366920938463463374607431768211455", "low": "-170141183460469231731687303715884105728"});
+        assert_eq!(objective_of(&wide, "big"), Ok(u128::MAX as f64));
+        assert_eq!(objective_of(&wide, "low"), Ok(i128::MIN as f64));
+        assert!(objective_of(&serde_json::json!({"t": "text"}), "t").is_err());
     }
 }

@@ -140,7 +140,7 @@ impl Magics {
         let best = order
             .first()
             .copied()
-            .filter(|&b| m.objective.is_some() && rows[b].objective.is_some_and(|v| !v.is_nan()));
+            .filter(|&b| m.objective.is_some() && rows[b].objective.is_some_and(f64::is_finite));
         display.show(&render_table(&m, &rows, &order, best), None);
         if let Some(obj) = objective_name(&m) {
             for picture in plots(&m, &configs, &rows, best, &obj) {
