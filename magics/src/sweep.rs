@@ -104,8 +104,10 @@ impl Param {
     }
 
     /// Value `i` as a person reads it: an integer exactly as the session
-    /// wrote it (also past `i64`: `u64::MAX`, `i128::MIN`), anything else
-    /// as [`Value::text`] shows it.
+    /// wrote it (also past `i64`: `u64::MAX`, `i128::MIN`), a float with
+    /// every digit it has (tables and progress cut it to the digits that
+    /// tell the column's values apart: `1000000.001` and `1000000.002`
+    /// are not both `1000000`), anything else as [`Value::text`] shows it.
     pub fn shown(&self, i: usize) -> String {
         let exact = self
             .json
@@ -121,6 +123,14 @@ impl Param {
             .filter(|t| t.parse::<i128>().is_ok() || t.parse::<u128>().is_ok());
         match (exact, self.values.get(i)) {
             (Some(t), _) => t,
+            (None, Some(Value::Float(f))) => {
+                let all = f.to_string();
+                if all.len() > 24 {
+                    format!("{f:e}")
+                } else {
+                    all
+                }
+            }
             (None, Some(v)) => v.text(),
             (None, None) => String::new(),
         }

@@ -18,7 +18,8 @@ const CELL_CHARS: usize = 40;
 
 /// Significant digits per column of floats: [`DIGITS`], or as many more as
 /// it takes for different values to read differently (`1.0001` and
-/// `1.0002`, not `1` twice), at most 17.
+/// `1.0002`, not `1` twice): at most 17 for a parameter (it names the
+/// configuration), at most `DIGITS + 2` for the objective (ranked anyway).
 #[derive(Debug, Clone)]
 pub(super) struct Digits {
     /// Per parameter.
@@ -38,9 +39,11 @@ impl Digits {
                 )
             })
             .collect();
+        // The rank already orders near-ties: the objective gets at most
+        // two digits more, so one near-tie does not print a column in full.
         Digits {
             params,
-            objective: distinguishing(rows.iter().filter_map(|r| r.objective)),
+            objective: distinguishing(rows.iter().filter_map(|r| r.objective)).min(DIGITS + 2),
         }
     }
 }
@@ -333,6 +336,22 @@ mod tests {
         assert_eq!(d(&[1.0, 1.0, f64::NAN, f64::INFINITY]), DIGITS);
         assert_eq!(d(&[0.1 + 0.2, 0.3]), 17);
         assert_eq!(sig(1_000_000.001_000_1, 14), "1000000.0010001");
+    }
+
+    #[test]
+    fn float_parameters_keep_their_digits_for_the_table_to_cut() {
+        use crate::sweep::{Param, ParamType, Value};
+        let x = Param::literal(
+            "x",
+            vec![
+                Value::Float(1_000_000.001),
+                Value::Float(1_000_000.002),
+                Value::Float(1e300),
+            ],
+            ParamType::Float,
+        );
+        let shown: Vec<String> = (0..3).map(|i| x.shown(i)).collect();
+        assert_eq!(shown, ["1000000.001", "1000000.002", "1e300"]);
     }
 
     /// A sweep's rows of results of `ty`, read by the notebook's `items`.
