@@ -107,6 +107,10 @@ def test_errors_about_the_cells_value_point_at_its_last_expression(nb):
     text = error_text(cell(kc, "[1u8, 2][5]"))
     assert "error: this operation will panic at runtime\n --> cell:1:1\n  |\n1 | [1u8, 2][5]\n  | ^^^^^^^^^^^" in text, text
     assert ok(kc, "let a = NoDebug;\n1 + 1")
+    # Debug missing inside the value: rustc leaves only a note; it reads as the error.
+    text = error_text(cell(kc, "vec![NoDebug]"))
+    assert text.startswith("error[E0277]: `Vec<NoDebug>` doesn't implement `Debug`\n --> cell:1:1"), text
+    assert "code evcxr generates" not in text, text
 
 
 def test_a_failing_generic_constant_shows_each_place_once(nb):

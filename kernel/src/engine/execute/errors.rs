@@ -159,6 +159,7 @@ pub(in crate::engine) fn compile_error_in(
         })
         .collect();
     drop_repeats(&mut diags);
+    let value_without_debug = super::shown_value::debug_bounds(&mut diags, code);
     let evalue = diags
         .first()
         .map(|d| d.message.clone())
@@ -169,7 +170,7 @@ pub(in crate::engine) fn compile_error_in(
     }
     // The build failed with only warnings to show: evcxr kept back the
     // error, which is in its own code around the cell.
-    if !errors.is_empty() && errors.iter().all(|e| e.level() != "error") {
+    if !value_without_debug && !errors.is_empty() && errors.iter().all(|e| e.level() != "error") {
         traceback.push(GENERATED.into());
     }
     ErrorOutput {

@@ -66,6 +66,39 @@ pub(super) fn place(d: &mut Diagnostic, code: &str) {
     }
 }
 
+/// evcxr's display code for a value whose type lacks `Debug` only inside
+/// (`vec![Q]`: E0599 on the display method evcxr hides, as its own code's)
+/// leaves rustc's note "the following trait bounds were not satisfied:
+/// `Vec<Q>: Debug`" with no error. That note becomes the error it
+/// explains, labelled on the cell's value. Returns whether it did.
+pub(super) fn debug_bounds(diags: &mut [Diagnostic], code: &str) -> bool {
+    if diags.iter().any(|d| d.level == "error") {
+        return false;
+    }
+    let Some(d) = diags.iter_mut().find(|d| {
+        d.message
+            .starts_with("the following trait bounds were not satisfied")
+            && d.message.contains(": Debug`")
+    }) else {
+        return false;
+    };
+    let ty = d
+        .message
+        .lines()
+        .find_map(|l| l.trim().strip_prefix('`')?.strip_suffix(": Debug`"))
+        .unwrap_or("the value")
+        .to_string();
+    let bounds = d.message.clone();
+    d.level = "error".into();
+    d.code = Some("E0277".into());
+    d.message = format!("`{ty}` doesn't implement `Debug`");
+    d.notes
+        .retain(|n| !n.contains("unsatisfied trait bound introduced here"));
+    d.notes.insert(0, format!("note: {bounds}"));
+    place(d, code);
+    true
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -93,6 +126,30 @@ mod tests {
         let mut quiet = error("E0277", "`A` doesn't implement `Debug`");
         place(&mut quiet, "let a = A;");
         assert!(quiet.labels.is_empty());
+    }
+
+    #[test]
+    fn a_debug_bound_left_as_a_note_becomes_the_error_on_the_value() {
+        let mut diags = vec![Diagnostic {
+            level: "note".into(),
+            message:
+                "the following trait bounds were not satisfied:\n`Vec<Q>: Debug`\n`[Q]: Debug`"
+                    .into(),
+            notes: vec!["note: unsatisfied trait bound introduced here".into()],
+            ..Diagnostic::default()
+        }];
+        assert!(debug_bounds(&mut diags, "struct Q; let v = vec![Q, Q]; v"));
+        let d = &diags[0];
+        assert_eq!(
+            (d.level.as_str(), d.message.as_str()),
+            ("error", "`Vec<Q>` doesn't implement `Debug`")
+        );
+        assert_eq!(d.labels[0].span.start_column, 31);
+        assert!(d.notes[0].contains("`[Q]: Debug`"));
+        // With an error of rustc's own, notes stay notes.
+        let mut with_error = vec![error("E0308", "mismatched types"), diags[0].clone()];
+        with_error[1].level = "note".into();
+        assert!(!debug_bounds(&mut with_error, "x"));
     }
 
     #[test]
