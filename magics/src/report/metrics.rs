@@ -14,6 +14,8 @@
 
 use std::collections::BTreeMap;
 
+use crate::domain::ElementState;
+
 use serde::Serialize;
 
 use super::advice;
@@ -182,10 +184,16 @@ pub fn job_figures(job: &JobTimeline, workers: u32, machine: &Machine) -> JobFig
     let cpu: f64 = measured.iter().map(|&(c, _)| c).sum();
     let cpu_wall: f64 = measured.iter().map(|&(_, w)| w).sum();
     let cpus = f64::from(job.resources.cpus.max(1));
+    // An element killed for memory reached its --mem, whatever its record
+    // says (sacct's MaxRSS of such a step is often 0).
+    let limit_kib = job.resources.mem_mb.map(|m| m.saturating_mul(1024));
     let peak_rss_kib = job
         .elements
         .iter()
-        .map(|e| e.usage.max_rss_kib)
+        .map(|e| match (&e.state, limit_kib) {
+            (ElementState::OutOfMemory, Some(l)) => e.usage.max_rss_kib.max(l),
+            _ => e.usage.max_rss_kib,
+        })
         .max()
         .unwrap_or(0);
     let mem_efficiency = match job.resources.mem_mb {
@@ -306,6 +314,17 @@ pub(super) mod tests {
 
     fn close(a: f64, b: f64) -> bool {
         (a - b).abs() < 1e-9
+    }
+
+    #[test]
+    fn an_element_killed_for_memory_used_all_of_its_mem() {
+        let mut oom = el(0, 0.0, 1.0, 2.0, 0.5);
+        oom.state = ElementState::OutOfMemory;
+        let mut j = job(1, "hungry", vec![el(1, 0.0, 1.0, 2.0, 0.5), oom]);
+        j.resources.mem_mb = Some(64);
+        j.elements[0].usage.max_rss_kib = 1024;
+        let f = job_figures(&j, 2, &Machine::default());
+        assert_eq!(f.mem_efficiency, Some(1.0));
     }
 
     #[test]
