@@ -253,3 +253,18 @@ def test_pattern_notebooks_on_slurm(tmp_path, name):
     from test_slurm import run_notebook
     check = getattr(test_notebooks, f"check_{name}")
     check(run_notebook(f"{name}.ipynb", tmp_path, login_env()))
+
+
+def test_after_a_restart_a_bare_report_points_at_the_earlier_jobs(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "SLUICE_BACKEND"}
+    km, kc = start_on_two_cpus(env, tmp_path)
+    try:
+        ok(kc, "%%slurm map 0..2 -> before_restart\nfn f(i: u64) -> u64 { i }")
+        km.restart_kernel(now=True)
+        kc.wait_for_ready(timeout=STARTUP_TIMEOUT)
+        text = ok(kc, "%slurm report").of_type("display_data")[0]["content"]["data"]["text/plain"]
+        assert text.startswith("no job has run in this session yet; `%slurm report before_restart`"), text
+        assert "before_restart" in json.dumps(report_json(kc, "before_restart"))
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)

@@ -14,9 +14,9 @@
 
 use std::collections::BTreeMap;
 
-use crate::domain::ElementState;
-
 use serde::Serialize;
+
+use crate::domain::ElementState;
 
 use super::advice;
 use super::critical::{self, CriticalPath};

@@ -29,7 +29,17 @@ impl Magics {
             // Nothing measured: the same line as every line magic, with
             // `--json` too (a notebook reader, not a parser, reads it), and
             // no file saved.
-            display.show(&render::message(crate::error::NO_JOB_YET), None);
+            // After a restart the notebook's earlier jobs are in the
+            // ledger, not in this session.
+            let earlier = self.ws.ledger()?.jobs()?;
+            let text = match earlier.last() {
+                Some(last) if names.is_empty() => format!(
+                    "no job has run in this session yet; `%slurm report {}` reports one of the notebook's earlier jobs (`%slurm jobs` lists them)",
+                    last.name
+                ),
+                _ => crate::error::NO_JOB_YET.to_string(),
+            };
+            display.show(&render::message(&text), None);
             return Ok(());
         }
         jobs.sort_by_key(|j| j.id);
