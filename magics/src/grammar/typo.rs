@@ -64,12 +64,29 @@ impl Typo {
 /// letters counting as one), or two in a word of five letters or more.
 pub(super) fn closest(typed: &str, candidates: &[String]) -> Option<String> {
     let letters = typed.trim_start_matches('-').chars().count();
-    candidates
+    let near = candidates
         .iter()
         .map(|c| (strsim::damerau_levenshtein(typed, c), c))
         .filter(|(d, _)| *d == 1 || (*d == 2 && letters >= 5))
         .min_by_key(|(d, _)| *d)
-        .map(|(_, c)| c.clone())
+        .map(|(_, c)| c.clone());
+    // A word written without some of its letters (`clr`, `stts`): the one
+    // candidate that holds them in order.
+    near.or_else(|| {
+        let mut held = candidates
+            .iter()
+            .filter(|c| letters >= 3 && c.len() <= typed.len() + 3 && in_order(typed, c));
+        match (held.next(), held.next()) {
+            (Some(c), None) => Some(c.clone()),
+            _ => None,
+        }
+    })
+}
+
+/// True if every character of `short` appears in `long`, in order.
+fn in_order(short: &str, long: &str) -> bool {
+    let mut rest = long.chars();
+    short.chars().all(|c| rest.any(|l| l == c))
 }
 
 /// The values an option's own parser takes (`domain::Backend`,
@@ -90,4 +107,23 @@ pub(super) fn choice(option: &str, typed: &str) -> Option<String> {
     let (_, values) = CHOICES.iter().find(|(o, _)| *o == option)?;
     let values: Vec<String> = values.iter().map(|v| v.to_string()).collect();
     closest(typed, &values)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::closest;
+
+    #[test]
+    fn a_word_missing_letters_finds_the_one_that_holds_them() {
+        let c = |typed: &str, all: &[&str]| {
+            closest(typed, &all.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+        };
+        assert_eq!(c("clr", &["clear"]), Some("clear".into()));
+        assert_eq!(c("stts", &["status", "jobs", "logs"]), Some("status".into()));
+        assert_eq!(c("clera", &["clear"]), Some("clear".into()));
+        // Two candidates hold the letters: no guess; too short: no guess.
+        assert_eq!(c("st", &["status", "stop"]), None);
+        assert_eq!(c("sts", &["status", "stats"]), None);
+        assert_eq!(c("xyz", &["clear"]), None);
+    }
 }
