@@ -116,10 +116,16 @@ mod tests {
     #[test]
     fn a_word_missing_letters_finds_the_one_that_holds_them() {
         let c = |typed: &str, all: &[&str]| {
-            closest(typed, &all.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+            closest(
+                typed,
+                &all.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+            )
         };
         assert_eq!(c("clr", &["clear"]), Some("clear".into()));
-        assert_eq!(c("stts", &["status", "jobs", "logs"]), Some("status".into()));
+        assert_eq!(
+            c("stts", &["status", "jobs", "logs"]),
+            Some("status".into())
+        );
         assert_eq!(c("clera", &["clear"]), Some("clear".into()));
         // Two candidates hold the letters: no guess; too short: no guess.
         assert_eq!(c("st", &["status", "stop"]), None);

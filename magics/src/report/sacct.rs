@@ -21,25 +21,7 @@ pub const SACCT_USAGE_FORMAT: &str =
 /// `env SLURM_TIME_FORMAT=%s sacct -n -P -o … -j IDS`: every array of the
 /// report in one call, steps included (for MaxRSS).
 pub fn sacct_usage_argv(ids: &[SlurmJobId]) -> Vec<String> {
-    let mut a: Vec<String> = [
-        "env",
-        "SLURM_TIME_FORMAT=%s",
-        "sacct",
-        "-n",
-        "-P",
-        "-o",
-        SACCT_USAGE_FORMAT,
-        "-j",
-    ]
-    .map(String::from)
-    .to_vec();
-    a.push(
-        ids.iter()
-            .map(SlurmJobId::as_str)
-            .collect::<Vec<_>>()
-            .join(","),
-    );
-    a
+    crate::executor::slurm::queue::sacct_epoch_argv(false, SACCT_USAGE_FORMAT, ids)
 }
 
 /// One array element's accounting, as sacct reported it.

@@ -27,20 +27,25 @@ pub fn squeue_argv(ids: &[SlurmJobId]) -> Vec<String> {
 /// parsable, times as Unix seconds (sacct(1), ENVIRONMENT VARIABLES), so
 /// the cluster's time zone does not matter.
 pub fn sacct_argv(ids: &[SlurmJobId]) -> Vec<String> {
-    let mut a: Vec<String> = [
-        "env",
-        "SLURM_TIME_FORMAT=%s",
-        "sacct",
-        "-n",
-        "-P",
-        "-X",
-        "-o",
-        SACCT_FORMAT,
-        "-j",
-    ]
-    .map(String::from)
-    .to_vec();
-    a.push(joined(ids));
+    sacct_epoch_argv(true, SACCT_FORMAT, ids)
+}
+
+/// `env SLURM_TIME_FORMAT=%s sacct -n -P [-X] -o FORMAT -j IDS`: sacct's
+/// parsable lines without a header, times as Unix seconds; with
+/// `allocations_only`, no job steps (`-X`).
+pub fn sacct_epoch_argv(allocations_only: bool, format: &str, ids: &[SlurmJobId]) -> Vec<String> {
+    let mut a: Vec<String> = ["env", "SLURM_TIME_FORMAT=%s", "sacct", "-n", "-P"]
+        .map(String::from)
+        .to_vec();
+    if allocations_only {
+        a.push("-X".into());
+    }
+    a.extend([
+        "-o".to_string(),
+        format.to_string(),
+        "-j".to_string(),
+        joined(ids),
+    ]);
     a
 }
 
