@@ -241,8 +241,10 @@ fn html_form(m: &SweepSpec, rows: &[Row], view: Shown<'_>) -> String {
         digits,
     } = view;
     let obj = m.objective.is_some();
-    let mut html =
-        String::from("<table class=\"sluice-sweep\" style=\"white-space:nowrap\"><thead><tr>");
+    // A table wider than the output area scrolls inside it, not past it.
+    let mut html = String::from(
+        "<div style=\"overflow-x:auto;max-width:100%\"><table class=\"sluice-sweep\" style=\"white-space:nowrap\"><thead><tr>",
+    );
     for h in head {
         // Statuses read left to right: their header starts where they do.
         if h == ERROR_COLUMN && columns == [ERROR_COLUMN] {
@@ -296,7 +298,7 @@ fn html_form(m: &SweepSpec, rows: &[Row], view: Shown<'_>) -> String {
         }
         html.push_str("</tr>");
     }
-    html.push_str("</tbody></table>");
+    html.push_str("</tbody></table></div>");
     if let Some(n) = view.fold_note {
         let _ = write!(
             html,

@@ -228,7 +228,7 @@ fn html(jobs: &[JobTimeline], f: &Figures, svg: &str) -> String {
     }
     let _ = write!(
         h,
-        "</tr></table><p>{}</p><div>{svg}</div><table style=\"white-space:nowrap\"><tr>",
+        "</tr></table><p>{}</p><div>{svg}</div><div style=\"overflow-x:auto;max-width:100%\"><table style=\"white-space:nowrap\"><tr>",
         esc(&critical_line(f))
     );
     for c in HEADERS {
@@ -242,7 +242,7 @@ fn html(jobs: &[JobTimeline], f: &Figures, svg: &str) -> String {
         }
         h.push_str("</tr>");
     }
-    h.push_str("</table>");
+    h.push_str("</table></div>");
     let advice: Vec<String> = f
         .jobs
         .iter()
