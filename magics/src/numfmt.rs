@@ -69,9 +69,64 @@ pub fn distinguishing_digits(values: impl Iterator<Item = f64>, min: usize) -> u
         .unwrap_or(17)
 }
 
+/// Significant digits value by value, from `min` up to 17: each finite
+/// value gets the fewest at which it reads apart from its nearest
+/// different values (the others of a near-tie too), so one near-tie does
+/// not print a whole column in full. Sorted by value, for
+/// [`ValueDigits::of`].
+#[derive(Debug, Clone, Default)]
+pub struct ValueDigits {
+    sorted: Vec<(f64, usize)>,
+    min: usize,
+}
+
+impl ValueDigits {
+    /// The digits each of `values` needs.
+    pub fn new(values: impl Iterator<Item = f64>, min: usize) -> ValueDigits {
+        let mut distinct: Vec<f64> = values.filter(|v| v.is_finite()).collect();
+        distinct.sort_by(f64::total_cmp);
+        distinct.dedup();
+        let min = min.clamp(1, 17);
+        let apart = |a: f64, b: f64| (min..=17).find(|&d| sig(a, d) != sig(b, d)).unwrap_or(17);
+        let sorted = distinct
+            .iter()
+            .enumerate()
+            .map(|(i, &v)| {
+                let before = i.checked_sub(1).map_or(min, |j| apart(distinct[j], v));
+                let after = distinct.get(i + 1).map_or(min, |&w| apart(v, w));
+                (v, before.max(after))
+            })
+            .collect();
+        ValueDigits { sorted, min }
+    }
+
+    /// The digits `v` needs (`min` for a value not among them).
+    pub fn of(&self, v: f64) -> usize {
+        self.sorted
+            .binary_search_by(|(x, _)| x.total_cmp(&v))
+            .map_or(self.min, |i| self.sorted[i].1)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_near_tie_gets_its_digits_and_the_others_keep_theirs() {
+        let values = [
+            38.072_035_063_204_55,
+            38.072_035_063_204_56,
+            12.5,
+            7.125_678_9,
+        ];
+        let d = ValueDigits::new(values.iter().copied(), 4);
+        assert_eq!(sig(values[0], d.of(values[0])), "38.07203506320455");
+        assert_eq!(sig(values[1], d.of(values[1])), "38.07203506320456");
+        assert_eq!(sig(12.5, d.of(12.5)), "12.5");
+        assert_eq!(sig(7.125_678_9, d.of(7.125_678_9)), "7.126");
+        assert_eq!(d.of(f64::NAN), 4);
+    }
 
     #[test]
     fn significant_digits_without_noise() {

@@ -403,11 +403,14 @@ def test_plots_tell_close_values_apart_and_fit_long_labels(nb):
     assert long in titles and "<b>html</b> & stuff" in titles, titles
     assert "value (max) vs a_very_long_parameter_name_for_the_learning_rate" in titles, titles
     assert any(t.startswith("a ") and "…" in t and len(t) < 20 for t in svg_texts(svg)), svg_texts(svg)
-    # An infinite best objective is named under the plot.
+    # An infinite objective is named under the plot, and is never the best
+    # (a run that diverged): the ★, NAME_best and the progress agree.
     c = ok(kc, "%%sweep x in [0.5, 0.7, 1.0] -> infs --maximize value\n"
                "if x > 0.9 { f64::INFINITY } else { x }")
     texts = svg_texts(outputs(c, "image/svg+xml")[0])
-    assert any("not finite" in t for t in texts) and any("2 (inf, best)" in t for t in texts), texts
+    assert any("not finite" in t for t in texts) and any("2 (inf)" in t for t in texts), texts
+    assert table_of(c).splitlines()[1].split()[:3] == ["*", "1", "0.7"], table_of(c)
+    assert value(kc, "infs_best") == "((0.7,), 0.7)"
 
 
 def test_a_new_kernel_reads_enum_fields_by_the_definitions_the_sweep_was_built_with(nb):

@@ -18,14 +18,15 @@ const CELL_CHARS: usize = 40;
 
 /// Significant digits per column of floats: [`DIGITS`], or as many more as
 /// it takes for different values to read differently (`1.0001` and
-/// `1.0002`, not `1` twice): at most 17 for a parameter (it names the
-/// configuration), at most `DIGITS + 2` for the objective (ranked anyway).
+/// `1.0002`, not `1` twice): a parameter's for the whole column, the
+/// objective's value by value (a near-tie gets its digits, the other rows
+/// keep four).
 #[derive(Debug, Clone)]
 pub(super) struct Digits {
     /// Per parameter.
     pub params: Vec<usize>,
-    /// The objective's.
-    pub objective: usize,
+    /// The objective's, value by value.
+    pub objective: crate::numfmt::ValueDigits,
 }
 
 impl Digits {
@@ -39,11 +40,12 @@ impl Digits {
                 )
             })
             .collect();
-        // The rank already orders near-ties: the objective gets at most
-        // two digits more, so one near-tie does not print a column in full.
         Digits {
             params,
-            objective: distinguishing(rows.iter().filter_map(|r| r.objective)).min(DIGITS + 2),
+            objective: crate::numfmt::ValueDigits::new(
+                rows.iter().filter_map(|r| r.objective),
+                DIGITS,
+            ),
         }
     }
 }
@@ -56,7 +58,7 @@ fn distinguishing(values: impl Iterator<Item = f64>) -> usize {
 
 /// The objective's cell: a whole number as the task wrote it (a `u64`
 /// stays exact), a float to `digits` significant digits.
-fn objective_text(m: &SweepSpec, r: &Row, digits: usize) -> String {
+fn objective_text(m: &SweepSpec, r: &Row, digits: &crate::numfmt::ValueDigits) -> String {
     let written = r.result.as_ref().and_then(|v| {
         let f = objective_field(m)?;
         v.get(f).or((f == "value").then_some(v))
@@ -68,7 +70,10 @@ fn objective_text(m: &SweepSpec, r: &Row, digits: usize) -> String {
     };
     match written {
         Some(v @ serde_json::Value::Number(n)) if !n.is_f64() => v.to_string(),
-        _ => exact().unwrap_or_else(|| r.objective.map_or_else(String::new, |v| sig(v, digits))),
+        _ => exact().unwrap_or_else(|| {
+            r.objective
+                .map_or_else(String::new, |v| sig(v, digits.of(v)))
+        }),
     }
 }
 
@@ -246,7 +251,7 @@ pub(super) fn row_cells(
 ) -> Vec<String> {
     let mut cells = Vec::new();
     if m.objective.is_some() {
-        cells.push(objective_text(m, r, digits.objective));
+        cells.push(objective_text(m, r, &digits.objective));
     }
     // Where JSON lost the words (`None`, an enum variant, NaN), the
     // result's RON text has them.

@@ -85,7 +85,7 @@ impl SweepProgress {
                 let objective = exact.clone().unwrap_or_else(|| {
                     sig(
                         *v,
-                        crate::numfmt::distinguishing_digits(self.seen.iter().copied(), 4).min(6),
+                        crate::numfmt::ValueDigits::new(self.seen.iter().copied(), 4).of(*v),
                     )
                 });
                 let params: Vec<String> = self.configs[i]
