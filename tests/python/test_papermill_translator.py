@@ -60,7 +60,7 @@ def test_help_notebook_lists_the_parameters_with_their_types(tmp_path):
     import sys
     from pathlib import Path
     nb = {
-        "cells": [{"cell_type": "code", "metadata": {"tags": ["parameters"]}, "execution_count": None,
+        "cells": [{"cell_type": "code", "id": "parameters", "metadata": {"tags": ["parameters"]}, "execution_count": None,
                    "outputs": [], "source": "let lr: f64 = 0.1; // learning rate\nlet mut sizes: Vec<i64> = vec![\n    32, 64,\n];\nlet name = String::from(\"a;b\");\n"}],
         "metadata": {"kernelspec": {"name": "sluice", "language": "rust", "display_name": "Rust (sluice)"},
                      "language_info": {"name": "rust"}},
