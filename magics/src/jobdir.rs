@@ -7,6 +7,7 @@
 //! input                    `items`, or `upstream:../<id>` (element-wise)
 //! count, chunk, retries    items, items per array element, `--retries N`
 //! resources.json           what each element asked for (a retry asks the same)
+//! upstream                 a run job's inputs: `NAME ../<id>` a line
 //! item_places              the notebook's items in the task's main.rs: `FIRST LINES CELL LINE` a line
 //! environment.json         the session's environment at submission (--export)
 //! captures/<name>.json     notebook variables the body uses
@@ -208,6 +209,20 @@ impl JobDir {
     /// The IO error of the write.
     pub fn write_retries(&self, retries: u32) -> std::io::Result<()> {
         std::fs::write(self.root.join("retries"), retries.to_string())
+    }
+
+    /// Writes `upstream`: a line `NAME DIR` per job a run body reads
+    /// (`DIR` relative to this one, `../<id>`), read by the task runtime's
+    /// `load_input`.
+    ///
+    /// # Errors
+    /// The IO error of the write.
+    pub fn write_upstream(&self, inputs: &[(String, String)]) -> std::io::Result<()> {
+        let text: String = inputs
+            .iter()
+            .map(|(name, dir)| format!("{name} {dir}\n"))
+            .collect();
+        std::fs::write(self.root.join("upstream"), text)
     }
 
     /// Writes `item_places`: where the notebook's items are in the task's

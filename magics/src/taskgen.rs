@@ -173,9 +173,11 @@ fn wrapping(kind: &TaskKind, body: &str) -> (String, String) {
                 "fn main() {{ sluice_runtime::from_cell(SLUICE_CELL_BODY);\n    sluice_runtime::run_single(||{ret} {{{}\n",
                 capture_lets(captures)
             );
-            for (name, ty, dir) in inputs {
+            // By name: the job directories are in the job's `upstream`
+            // file, so the binary (its hash) does not depend on them.
+            for (name, ty, _) in inputs {
                 pre.push_str(&format!(
-                    "        let {name}: Vec<{ty}> = sluice_runtime::load_results({dir:?});\n"
+                    "        let {name}: Vec<{ty}> = sluice_runtime::load_input({name:?});\n"
                 ));
             }
             // One line: the body starts on the next.
@@ -311,7 +313,18 @@ mod tests {
         assert_eq!(lines[t.body_line - 1], "parts.iter().sum::<i64>()");
         assert!(
             t.main_rs
-                .contains("let parts: Vec<i64> = sluice_runtime::load_results(\"/j/1\");")
+                .contains("let parts: Vec<i64> = sluice_runtime::load_input(\"parts\");")
+        );
+        // The upstream job's directory is not in the task: the same cell
+        // reading another job of the same name builds the same binary.
+        let other = TaskKind::Run {
+            inputs: vec![("parts".into(), "i64".into(), "/j/2".into())],
+            captures: vec![("scale".into(), "f64".into())],
+            result_type: Some("i64".into()),
+        };
+        assert_eq!(
+            generate(&other, "parts.iter().sum::<i64>()", &[], &[]).hash,
+            t.hash
         );
         assert!(
             t.main_rs

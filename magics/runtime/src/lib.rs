@@ -489,6 +489,21 @@ where
     }
 }
 
+/// Loads all results of the upstream job a run body names `name`, index
+/// order: its directory is the line `NAME DIR` of the job directory's
+/// `upstream` file (written at submit), so the task binary names no job
+/// directory and a cached one serves every run of the cell.
+pub fn load_input<R: DeserializeOwned>(name: &str) -> Vec<R> {
+    let file = job_dir().join("upstream");
+    let text = std::fs::read_to_string(&file)
+        .unwrap_or_else(|e| panic!("sluice: cannot read {}: {e}", file.display()));
+    let dir = text
+        .lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+        .unwrap_or_else(|| panic!("sluice: {} names no job `{name}`", file.display()));
+    load_results(dir)
+}
+
 /// Loads all results of an upstream job (fan-in), index order.
 pub fn load_results<R: DeserializeOwned>(upstream_dir: &str) -> Vec<R> {
     let dir = &resolve(&job_dir(), upstream_dir);

@@ -6,7 +6,7 @@ use super::Magics;
 use super::captures;
 use crate::body::names_used;
 use crate::domain::{DependencyKind, JobKind, TaskPlan};
-use crate::error::MagicError;
+use crate::error::{MagicError, io};
 use crate::grammar::RunMagic;
 use crate::pipeline::{Prepared, build, plan};
 use crate::session::{Display, Session};
@@ -59,6 +59,10 @@ impl Magics {
         }
         deps.extend(plan::dependencies(&mut self.ws, &r.options)?);
         let loaded: Vec<String> = inputs.iter().map(|(n, _, _)| n.clone()).collect();
+        let upstream: Vec<(String, String)> = inputs
+            .iter()
+            .map(|(n, _, dir)| (n.clone(), dir.clone()))
+            .collect();
         let captured = captures::captures_of(body, &loaded, session)?;
         let kind = TaskKind::Run {
             inputs,
@@ -79,6 +83,8 @@ impl Magics {
         let super::captures::NewJob {
             id, dir, resources, ..
         } = self.new_job(backend, &r.options, &captured, None, session)?;
+        dir.write_upstream(&upstream)
+            .map_err(io("writing the run job's upstream file"))?;
         Ok(Prepared {
             id,
             plan: TaskPlan {
