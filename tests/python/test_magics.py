@@ -51,9 +51,12 @@ def test_map_over_a_range_binds_a_vec_with_live_progress(nb):
     _, kc, _ = nb
     c = cell(kc, "%%slurm map 0..10 -> squares\nfn square(x: i64) -> i64 { x * x }")
     assert c.status == "ok", c.error()
-    ids = [m["content"].get("transient", {}).get("display_id") for m in c.of_type("display_data")]
-    progress_id = next(i for i in ids if i)
-    updates = c.of_type("update_display_data")
+    # The progress display (the build status, when the task is built, is
+    # another display updated in place).
+    progress_id = next(m["content"]["transient"]["display_id"] for m in c.of_type("display_data")
+                       if "(job " in m["content"]["data"].get("text/plain", ""))
+    updates = [u for u in c.of_type("update_display_data")
+               if "(job " in u["content"]["data"].get("text/plain", "")]
     assert updates and all(u["content"]["transient"]["display_id"] == progress_id for u in updates)
     assert "10/10" in updates[-1]["content"]["data"]["text/plain"]
     assert "bound `squares: Vec<i64>`" in texts(c)
