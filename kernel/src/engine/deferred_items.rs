@@ -47,8 +47,7 @@ pub(super) struct Shape {
 /// evcxr splits a cell), and where the cell's first byte is in the parsed
 /// text. None when the code does not parse.
 pub(super) fn top_level(code: &str) -> Option<(ast::StmtList, TextSize)> {
-    const PRELUDE: &str = "fn f(){";
-    let parsed = SourceFile::parse(&format!("{PRELUDE}{code}\n}}"), Edition::Edition2024);
+    let (parsed, prelude) = parse_as_body(code);
     if !parsed.errors().is_empty() {
         return None;
     }
@@ -60,7 +59,15 @@ pub(super) fn top_level(code: &str) -> Option<(ast::StmtList, TextSize)> {
         .and_then(ast::Fn::cast)
         .and_then(|f| f.body())
         .and_then(|b| b.stmt_list())?;
-    Some((stmts, TextSize::of(PRELUDE)))
+    Some((stmts, prelude))
+}
+
+/// The cell parsed as a function's body, errors and all, and where the
+/// cell's first byte is in the parsed text.
+pub(super) fn parse_as_body(code: &str) -> (ra_ap_syntax::Parse<SourceFile>, TextSize) {
+    const PRELUDE: &str = "fn f(){";
+    let parsed = SourceFile::parse(&format!("{PRELUDE}{code}\n}}"), Edition::Edition2024);
+    (parsed, TextSize::of(PRELUDE))
 }
 
 /// The 1-based line and character column of byte `offset` in `code`.

@@ -9,7 +9,7 @@
 //! Parsing is `deferred_items::top_level`'s (rust-analyzer's parser), read
 //! only where its first error is at the end of the cell.
 
-use ra_ap_syntax::{Edition, SourceFile, TextSize};
+use ra_ap_syntax::TextSize;
 use sluice_magics::diagnostic::{CellSpan, Diagnostic, Label};
 
 /// What the parser's error says was expected, in rustc's words (its token
@@ -41,9 +41,8 @@ pub(super) fn check(code: &str) -> Option<Diagnostic> {
     {
         return None;
     }
-    const PRELUDE: &str = "fn f(){";
-    let parsed = SourceFile::parse(&format!("{PRELUDE}{code}\n}}"), Edition::Edition2024);
-    let end = TextSize::of(PRELUDE) + TextSize::of(code.trim_end());
+    let (parsed, prelude) = super::deferred_items::parse_as_body(code);
+    let end = prelude + TextSize::of(code.trim_end());
     let mut errors: Vec<_> = parsed.errors().to_vec();
     errors.sort_by_key(|e| e.range().start());
     let first = errors.first()?;

@@ -1,3 +1,6 @@
+//! Tests of reading results as `{:?}` prints them: JSON and RON input,
+//! enums, options, maps, aliases, self-containing types and the fallbacks.
+
 use super::*;
 
 const ITEMS: &str = r#"
