@@ -123,11 +123,24 @@ def usable(spec_root, name, log=None):
         km.shutdown_kernel(now=False)
 
 
+FLOOR_NOTEBOOK = "one_cell.ipynb"
+
+
+def one_cell_notebook(code):
+    """An nbformat 4.5 notebook of one code cell."""
+    return {"cells": [{"cell_type": "code", "id": "only", "metadata": {}, "execution_count": None,
+                       "outputs": [], "source": code}],
+            "metadata": {"kernelspec": {"name": "rust", "display_name": "Rust", "language": "rust"}},
+            "nbformat": 4, "nbformat_minor": 5}
+
+
 def run_all(spec_root, name, notebook, workdir):
-    """Seconds for nbconvert --execute of `notebook` in `workdir`."""
+    """Seconds for nbconvert --execute of `notebook` (one of notebooks/, or
+    already in `workdir`) in `workdir`."""
     env = dict(os.environ, JUPYTER_PATH=str(spec_root))
     src = workdir / notebook
-    shutil.copy(REPO / "notebooks" / notebook, src)
+    if (REPO / "notebooks" / notebook).exists():
+        shutil.copy(REPO / "notebooks" / notebook, src)
     t0 = time.perf_counter()
     p = subprocess.run(
         [str(REPO / ".venv/bin/jupyter"), "nbconvert", "--to", "notebook", "--execute",
@@ -239,12 +252,15 @@ def main():
     args = ap.parse_args()
     runs = max(args.runs, 1)
     work = Path(tempfile.mkdtemp(prefix="sluice-runall-"))
-    log_env = {"SLUICE_LOG": "warn,sluice=info,sluice::phase=debug"}
+    # Standbys the run leaves behind (one per binary and kernelspec) leave soon.
+    log_env = {"SLUICE_LOG": "warn,sluice=info,sluice::phase=debug", "SLUICE_STANDBY_IDLE": "120"}
     kernels = {"sluice": kernelspec_root("sluice-bench", sluice_argv(args.kernel), log_env),
                "sluice-fresh": kernelspec_root("sluice-fresh", sluice_argv(args.kernel),
                                                dict(log_env, SLUICE_STANDBY="0"))}
     names = {"sluice": "sluice-bench", "sluice-fresh": "sluice-fresh"}
     standby = {"sluice": args.kernel}
+    if args.baseline_kernel:
+        standby["baseline"] = args.baseline_kernel
     if args.baseline_kernel:
         kernels["baseline"] = kernelspec_root("sluice-baseline", sluice_argv(args.baseline_kernel), log_env)
         names["baseline"] = "sluice-baseline"
@@ -268,19 +284,26 @@ def main():
         extra = f"   {v / med['evcxr_jupyter']:.2f}x evcxr_jupyter" if "evcxr_jupyter" in med and k != "evcxr_jupyter" else ""
         print(f"  {k:<14} {v:7.2f} s  (runs: {', '.join(f'{t:.2f}' for t in times[k])}){extra}")
 
-    for nb, target in ({} if args.skip_runall else NOTEBOOKS).items():
-        if nb == next(iter(NOTEBOOKS)):
-            print(f"\n# run all: nbconvert --execute (median of {runs}, after one untimed run)")
-        for k in (x for x in kernels if x != "evcxr_jupyter"):
-            ts = []
+    if not args.skip_runall:
+        print(f"\n# run all: nbconvert --execute (median of {runs}, after one untimed run; "
+              "the kernels take turns)")
+        floor_nb = work / FLOOR_NOTEBOOK
+        floor_nb.write_text(json.dumps(one_cell_notebook("1 + 1")))
+        for nb, target in [(FLOOR_NOTEBOOK, None), *NOTEBOOKS.items()]:
+            ts = {k: [] for k in kernels if k != "evcxr_jupyter"}
             for r in range(runs + 1):
-                if r and k in standby and not wait_for_standby(standby[k]):
-                    print(f"  ({k}: no standby came; this run starts afresh)")
-                ts.append(run_all(kernels[k], names[k], nb, work))
-            ts = ts[1:]
-            m = statistics.median(ts)
-            print(f"  {nb:<24} {k:<9} {m:7.2f} s  target {target:.0f} s: {m / target:.2f}x  "
-                  f"(runs: {', '.join(f'{t:.2f}' for t in ts)})")
+                for k in ts:
+                    if r and k in standby and not wait_for_standby(standby[k]):
+                        print(f"  ({k}: no standby came; this run starts afresh)")
+                    dt = run_all(kernels[k], names[k], nb, work)
+                    if r:
+                        ts[k].append(dt)
+            for k, v in ts.items():
+                m = statistics.median(v)
+                against = (f"target {target:.0f} s: {m / target:.2f}x" if target
+                           else "nbconvert's floor: start, one cell, shut down")
+                print(f"  {nb:<24} {k:<12} {m:7.2f} s  {against}  "
+                      f"(runs: {', '.join(f'{t:.2f}' for t in v)})")
 
     print(f"\n# magic cell with a cached task binary (%%slurm map 0..4, median of {runs})")
     for k in (x for x in kernels if x not in ("evcxr_jupyter", "sluice-fresh")):

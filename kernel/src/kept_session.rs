@@ -22,6 +22,12 @@
 //!   up: a slot without it (a kernel died mid-build, a half-copied
 //!   directory) is emptied first; one whose warm-up still fails is emptied
 //!   and warmed up again from nothing ([`Claim::reset`]).
+//! - `<root>/<toolchain>/.cargo/config.toml` ([`DEPENDENCY_PROFILE`]):
+//!   cargo reads the configuration of every directory above the one it
+//!   builds in, so this file gives the session's dependencies (`:dep`)
+//!   opt-level 2 while the cells keep the opt-level evcxr's `:opt` sets
+//!   (0 by default, see `engine::execute`). Changing `:opt` then rebuilds
+//!   only the cell, never the dependencies.
 
 use std::fs::File;
 use std::io::Write as _;
@@ -32,6 +38,16 @@ use std::path::{Path, PathBuf};
 pub const SLOTS: usize = 8;
 /// Written in a slot once a warm-up succeeded there.
 const MARKER: &str = "sluice-ready";
+/// The cargo configuration above the slots: every package that is not the
+/// session crate itself (Cargo's `profile.<name>.package."*"` override,
+/// which configuration files may set and which wins over the manifest's
+/// `[profile.dev]` that evcxr writes) is built at opt-level 2.
+pub const DEPENDENCY_PROFILE: &str = "\
+# Written by sluice (kept_session.rs): the notebook's dependencies are built
+# optimized whatever opt-level the cells are built at (evcxr's `:opt`).
+[profile.dev.package.\"*\"]
+opt-level = 2
+";
 
 /// A slot this kernel holds (the lock is released when it is dropped,
 /// or when the process ends).
@@ -176,6 +192,7 @@ pub fn toolchain_key() -> std::io::Result<String> {
 pub fn claim(root: &Path, key: &str) -> std::io::Result<Option<Claim>> {
     let base = root.join(key);
     std::fs::create_dir_all(&base)?;
+    write_dependency_profile(&base)?;
     let mut claimed = None;
     for n in 0..SLOTS {
         if let Some(lock) = try_lock(&base.join(format!("slot-{n}.lock")))? {
@@ -199,6 +216,21 @@ pub fn claim(root: &Path, key: &str) -> std::io::Result<Option<Claim>> {
     std::fs::create_dir_all(&claim.dir)?;
     prune_other_toolchains(root, key);
     Ok(Some(claim))
+}
+
+/// Writes [`DEPENDENCY_PROFILE`] as `base/.cargo/config.toml` unless it is
+/// there already (a new file renamed into place, so a kernel starting at
+/// the same time reads either the old file or the whole new one).
+fn write_dependency_profile(base: &Path) -> std::io::Result<()> {
+    let dir = base.join(".cargo");
+    let path = dir.join("config.toml");
+    if std::fs::read_to_string(&path).is_ok_and(|s| s == DEPENDENCY_PROFILE) {
+        return Ok(());
+    }
+    std::fs::create_dir_all(&dir)?;
+    let tmp = dir.join(format!("config.toml.{}", std::process::id()));
+    std::fs::write(&tmp, DEPENDENCY_PROFILE)?;
+    std::fs::rename(&tmp, &path)
 }
 
 /// An exclusive, non-blocking `flock` on `path` (created if missing); None
@@ -272,6 +304,31 @@ mod tests {
         drop(a);
         let c = claim(tmp.path(), "k").expect("claim").expect("slot");
         assert_eq!(c.dir(), a_dir);
+    }
+
+    #[test]
+    fn the_dependency_profile_is_written_above_the_slots_and_mended() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let config = tmp.path().join("k/.cargo/config.toml");
+        let a = claim(tmp.path(), "k").expect("claim").expect("slot");
+        assert!(a.dir().starts_with(tmp.path().join("k")));
+        assert_eq!(
+            std::fs::read_to_string(&config).expect("config"),
+            DEPENDENCY_PROFILE
+        );
+        drop(a);
+        std::fs::write(&config, "[profile.dev]\nopt-level = 1\n").expect("write");
+        let _b = claim(tmp.path(), "k").expect("claim").expect("slot");
+        assert_eq!(
+            std::fs::read_to_string(&config).expect("config"),
+            DEPENDENCY_PROFILE
+        );
+        let left: Vec<_> = std::fs::read_dir(config.parent().expect("dir"))
+            .expect("read_dir")
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        assert_eq!(left, [std::ffi::OsString::from("config.toml")]);
     }
 
     #[test]

@@ -57,6 +57,10 @@ def run_cell(kc, code, timeout=120, **kwargs):
                     reply = msg
             except queue.Empty:
                 pass
+            if reply and idle:
+                # The idle status came first: waiting for one more iopub
+                # message here would add its whole timeout to the cell.
+                break
         try:
             msg = kc.get_iopub_msg(timeout=0.05 if reply is None else min(left, 5))
         except queue.Empty:

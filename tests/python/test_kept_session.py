@@ -2,7 +2,8 @@
 in a private SLUICE_SESSION_DIR: two kernels at once get two slots and both
 work; a slot left without its ready marker, or whose build state is
 corrupted, is emptied and rebuilt; a toolchain change gets its own
-directory and the old one is deleted."""
+directory and the old one is deleted; cells build at opt-level 0 and the
+dependencies at 2 (the cargo configuration above the slots)."""
 
 import os
 import stat
@@ -12,7 +13,7 @@ from pathlib import Path
 
 from jupyter_client.manager import start_new_kernel
 
-from conftest import STARTUP_TIMEOUT, result, stop
+from conftest import STARTUP_TIMEOUT, ok, result, stop
 
 TMPDIR_OF_SESSION = 'std::env::var("EVCXR_TMPDIR").unwrap_or_default()'
 
@@ -101,3 +102,54 @@ def test_a_toolchain_change_gets_its_own_directory_and_the_old_one_goes():
         assert not old_key.exists(), "the other toolchain's kept sessions were not deleted"
     finally:
         stop(km, kc)
+
+
+def probe_crate():
+    """A path dependency whose constant is the opt-level cargo built it at
+    (build scripts get the package's OPT_LEVEL)."""
+    d = Path(tempfile.mkdtemp(prefix="optprobe-"))
+    (d / "src").mkdir()
+    (d / "Cargo.toml").write_text(
+        '[package]\nname = "optprobe"\nversion = "0.1.0"\nedition = "2021"\nbuild = "build.rs"\n')
+    (d / "build.rs").write_text(
+        'fn main() { println!("cargo:rustc-env=PROBE_OPT_LEVEL={}", '
+        'std::env::var("OPT_LEVEL").unwrap()); }\n')
+    (d / "src" / "lib.rs").write_text('pub const OPT_LEVEL: &str = env!("PROBE_OPT_LEVEL");\n')
+    return d
+
+
+def cell_opt_level(slot):
+    """The opt-level evcxr wrote for the session crate (its [profile.dev])."""
+    text = (slot / "Cargo.toml").read_text()
+    profile = text.split("[profile.dev]", 1)[1]
+    return next(line.split("=", 1)[1].strip() for line in profile.splitlines()
+                if line.startswith("opt-level"))
+
+
+def test_cells_build_at_opt_level_0_and_dependencies_at_2():
+    root = Path(tempfile.mkdtemp(prefix="sluice-kept-"))
+    probe = probe_crate()
+    km, kc = start(root)
+    try:
+        slot = slot_of(kc)
+        assert cell_opt_level(slot) == "0"
+        ok(kc, f':dep optprobe = {{ path = "{probe}" }}')
+        assert result(kc, "optprobe::OPT_LEVEL") == "2"
+        rlibs = {p: p.stat().st_mtime_ns for p in slot.glob("target/*/debug/deps/liboptprobe-*.rlib")}
+        assert rlibs, "the dependency's build was not found"
+        # `:opt 2` builds the cells at 2; the dependency is not rebuilt.
+        ok(kc, ":opt 2")
+        assert result(kc, "format!(\"dependency {}\", optprobe::OPT_LEVEL)") == "dependency 2"
+        assert cell_opt_level(slot) == "2"
+        assert {p: p.stat().st_mtime_ns for p in slot.glob("target/*/debug/deps/liboptprobe-*.rlib")} == rlibs
+    finally:
+        stop(km, kc)
+    # SLUICE_CELL_OPT chooses the cells' level; a value cargo would not
+    # take unquoted falls back to 0 and cells still build.
+    for value, level in (("3", "3"), ("s", "0")):
+        km, kc = start(root, SLUICE_CELL_OPT=value)
+        try:
+            assert result(kc, "40 + 2") == "42"
+            assert cell_opt_level(slot_of(kc)) == level, value
+        finally:
+            stop(km, kc)

@@ -58,6 +58,10 @@ pub(super) struct Worker {
     sources: std::collections::VecDeque<(u64, String)>,
 }
 
+/// How long a kernel must go without a request before it starts the next
+/// standby (see `standby`'s rules).
+const STANDBY_AFTER_IDLE: std::time::Duration = std::time::Duration::from_secs(1);
+
 impl Worker {
     pub(super) fn new(outlets: Outlets, interrupter: Interrupter) -> Self {
         Worker {
@@ -78,17 +82,31 @@ impl Worker {
     pub(super) fn run(mut self, rx: Receiver<Request>, ready: super::Ready) {
         self.warm_up();
         ready.set(self.ctx.is_ok());
-        if !crate::standby::is_standby() {
-            // The next launch (the next notebook of a CI run, a restart)
-            // finds a warm standby even if this kernel is never idle.
-            crate::standby::start_next();
-        }
+        // The next launch (a restart, the next notebook of a CI run) finds
+        // a warm standby: it is started once this kernel has had no request
+        // for STANDBY_AFTER_IDLE, so its warm-up never takes the CPU from
+        // this kernel's cells (a Run All sends them back to back), or at
+        // shutdown (server.rs).
+        let mut standby_due = !crate::standby::is_standby();
         loop {
-            let Ok(req) = rx.recv() else { break };
+            let req = if standby_due {
+                match rx.recv_timeout(STANDBY_AFTER_IDLE) {
+                    Ok(req) => req,
+                    Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                        crate::standby::start_next();
+                        standby_due = false;
+                        continue;
+                    }
+                    Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+                }
+            } else {
+                let Ok(req) = rx.recv() else { break };
+                req
+            };
             match req {
                 Request::Adopted => {
                     self.magics = Magics::default();
-                    crate::standby::start_next();
+                    standby_due = true;
                 }
                 Request::Execute(msg, req) => {
                     let queued = self.execute(&msg, &req, &rx);
@@ -159,12 +177,13 @@ impl Worker {
                 // Neither serde_json nor evcxr's compile cache is set up
                 // here: both slow every cell, so they join at the first
                 // `:dep` (see magics' serde_dep.rs and compile_cache.rs).
-                // SLUICE_CELL_OPT sets the cells' opt-level (evcxr's default
-                // is 2; 0 compiles cells fastest, the code they run is slower).
-                if let Ok(opt) = std::env::var("SLUICE_CELL_OPT")
-                    && let Err(e) = ctx.execute(&format!(":opt {opt}"))
-                {
-                    tracing::warn!("SLUICE_CELL_OPT={opt}: {e}");
+                // The cells' opt-level: 0 unless SLUICE_CELL_OPT says
+                // (evcxr's default is 2, which doubles the build of most
+                // cells); a kept session builds the dependencies at 2
+                // whatever this is (kept_session::DEPENDENCY_PROFILE).
+                let opt = cell_opt_level();
+                if let Err(e) = ctx.execute(&format!(":opt {opt}")) {
+                    tracing::warn!("opt-level {opt}: {e}");
                 }
                 let context_ready = started.elapsed();
                 self.display.install(&mut ctx, &session_api::module());
@@ -425,6 +444,21 @@ fn warm_type_inference(ctx: &mut CommandContext) {
 
 /// evcxr's context; in a kept session whose state does not build (stale or
 /// corrupted), the slot is emptied and the context made again from nothing.
+/// The opt-level cells are built at: `SLUICE_CELL_OPT` when it is one
+/// Cargo accepts as a bare TOML value (0 to 3; evcxr writes it unquoted
+/// into the session's manifest, so `s` and `z` would break every build),
+/// else 0.
+fn cell_opt_level() -> String {
+    match std::env::var("SLUICE_CELL_OPT") {
+        Ok(v) if matches!(v.trim(), "0" | "1" | "2" | "3") => v.trim().to_string(),
+        Ok(v) => {
+            tracing::warn!("SLUICE_CELL_OPT={v:?} is not 0, 1, 2 or 3: cells are built at 0");
+            "0".into()
+        }
+        Err(_) => "0".into(),
+    }
+}
+
 fn new_context(
     kept: Option<&crate::kept_session::Claim>,
 ) -> Result<(CommandContext, evcxr::EvalContextOutputs), evcxr::Error> {
