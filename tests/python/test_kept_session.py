@@ -13,7 +13,7 @@ from pathlib import Path
 
 from jupyter_client.manager import start_new_kernel
 
-from conftest import STARTUP_TIMEOUT, ok, result, stop
+from conftest import STARTUP_TIMEOUT, ok, result, run_cell, stop
 
 TMPDIR_OF_SESSION = 'std::env::var("EVCXR_TMPDIR").unwrap_or_default()'
 
@@ -142,6 +142,14 @@ def test_cells_build_at_opt_level_0_and_dependencies_at_2():
         assert result(kc, "format!(\"dependency {}\", optprobe::OPT_LEVEL)") == "dependency 2"
         assert cell_opt_level(slot) == "2"
         assert {p: p.stat().st_mtime_ns for p in slot.glob("target/*/debug/deps/liboptprobe-*.rlib")} == rlibs
+        # A level Cargo does not have is refused on its cell, and the cells
+        # after it still build; `s` and `z` reach the manifest quoted.
+        c = run_cell(kc, ":opt fast")
+        assert c.status == "error" and "0, 1, 2, 3, s or z" in c.error()["evalue"], c.error()
+        assert result(kc, "6 * 7") == "42"
+        ok(kc, ":opt s")
+        assert result(kc, "6 * 8") == "48"
+        assert cell_opt_level(slot) == '"s"'
     finally:
         stop(km, kc)
     # SLUICE_CELL_OPT chooses the cells' level; a value cargo would not

@@ -5,8 +5,8 @@ SLUICE_SESSION_DIR, with SLUICE_STANDBY=1 (the suite turns it off elsewhere).
 
 What is checked is what a person would notice: the adopted kernel works in
 the new launch's directory with its JPY_SESSION_NAME, keeps variables and
-runs magics; Jupyter's kill of the launcher ends the kernel and its
-session; a launch whose environment differs is refused and starts afresh;
+runs magics; no standby warms up while cells keep coming; Jupyter's kill
+of the launcher ends the kernel and its session; a launch whose environment differs is refused and starts afresh;
 two launches at once both work; an unused standby leaves by itself."""
 
 import fcntl
@@ -150,7 +150,8 @@ def test_a_new_launch_becomes_the_standby_in_its_own_directory(root):
         # Job directories land under the new directory.
         assert any(here.rglob("*")), list(here.iterdir())
         # The next launch will find a standby already: the adopted kernel
-        # started one, without waiting to idle or shut down.
+        # started one once it had a second without requests, without
+        # waiting to shut down.
         wait_until(lambda: [p for p in waiting_standbys(root) if p != standby], limit=120,
                    what="the next standby while the adopted kernel runs")
     finally:
@@ -218,6 +219,24 @@ def test_two_launches_at_once_both_work(root):
     finally:
         stop(*a)
         stop(*b)
+
+
+def test_no_standby_warms_up_while_cells_keep_coming(root):
+    # A Run All sends cells back to back: a standby warming up then would
+    # take a core from them. It comes once the kernel has been idle.
+    other = new_root("sluice-standby-busy-")
+    km, kc = start(other, other, "r.ipynb", other / "r.log")
+    try:
+        started = time.monotonic()
+        n = 0
+        while time.monotonic() - started < 6 or n < 5:
+            assert result(kc, f"{n} + 1") == str(n + 1)
+            n += 1
+            assert waiting_standbys(other, warm_only=False) == [], f"a standby started after cell {n}"
+        wait_until(lambda: waiting_standbys(other, warm_only=False), limit=30,
+                   what="a standby once the kernel idles")
+    finally:
+        stop(km, kc)
 
 
 def test_an_unused_standby_leaves_and_shutdown_makes_another(root):

@@ -186,6 +186,10 @@ impl Worker {
             Ok(ctx) => ctx,
             Err(reason) => return Err(Outcome::Err(simple_error("EngineUnavailable", reason))),
         };
+        let block_code = match crate::engine::opt_command::checked(&block.code) {
+            Ok(code) => code.into_owned(),
+            Err(why) => return Err(Outcome::Err(simple_error("OptLevel", &why))),
+        };
         let streams = self.streams.clone();
         if let Some(s) = &streams {
             s.set_parent(Some(msg.clone()));
@@ -215,8 +219,8 @@ impl Worker {
             .then(|| self.magics.serde_json_dep_for(&req.code))
             .flatten();
         let code = match &serde {
-            Some(dep) => with_commands(&block.code, dep),
-            None => block.code.clone(),
+            Some(dep) => with_commands(&block_code, dep),
+            None => block_code,
         };
         let code = code.as_str();
         self.cache.before(ctx, code);
