@@ -152,9 +152,9 @@ def test_cells_build_at_opt_level_0_and_dependencies_at_2():
         assert cell_opt_level(slot) == '"s"'
     finally:
         stop(km, kc)
-    # SLUICE_CELL_OPT chooses the cells' level; a value cargo would not
-    # take unquoted falls back to 0 and cells still build.
-    for value, level in (("3", "3"), ("s", "0")):
+    # SLUICE_CELL_OPT chooses the cells' level, checked as `:opt` is (`s`
+    # quoted); a level Cargo does not have falls back to 0 and cells build.
+    for value, level in (("3", "3"), ("s", '"s"'), ("fast", "0")):
         km, kc = start(root, SLUICE_CELL_OPT=value)
         try:
             assert result(kc, "40 + 2") == "42"

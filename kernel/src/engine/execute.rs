@@ -181,9 +181,9 @@ impl Worker {
                 // (evcxr's default is 2, which doubles the build of most
                 // cells); a kept session builds the dependencies at 2
                 // whatever this is (kept_session::DEPENDENCY_PROFILE).
-                let opt = cell_opt_level();
-                if let Err(e) = ctx.execute(&format!(":opt {opt}")) {
-                    tracing::warn!("opt-level {opt}: {e}");
+                let opt = cell_opt_command();
+                if let Err(e) = ctx.execute(&opt) {
+                    tracing::warn!("{opt}: {e}");
                 }
                 let context_ready = started.elapsed();
                 self.display.install(&mut ctx, &session_api::module());
@@ -442,23 +442,23 @@ fn warm_type_inference(ctx: &mut CommandContext) {
     );
 }
 
-/// evcxr's context; in a kept session whose state does not build (stale or
-/// corrupted), the slot is emptied and the context made again from nothing.
-/// The opt-level cells are built at: `SLUICE_CELL_OPT` when it is one
-/// Cargo accepts as a bare TOML value (0 to 3; evcxr writes it unquoted
-/// into the session's manifest, so `s` and `z` would break every build),
-/// else 0.
-fn cell_opt_level() -> String {
-    match std::env::var("SLUICE_CELL_OPT") {
-        Ok(v) if matches!(v.trim(), "0" | "1" | "2" | "3") => v.trim().to_string(),
-        Ok(v) => {
-            tracing::warn!("SLUICE_CELL_OPT={v:?} is not 0, 1, 2 or 3: cells are built at 0");
-            "0".into()
+/// The `:opt` command a kernel starts with: `SLUICE_CELL_OPT` when it is one
+/// of Cargo's levels (checked and quoted as a cell's `:opt` is), else 0.
+fn cell_opt_command() -> String {
+    let Ok(v) = std::env::var("SLUICE_CELL_OPT") else {
+        return ":opt 0".into();
+    };
+    match crate::engine::opt_command::checked(&format!(":opt {}", v.trim())) {
+        Ok(command) => command.into_owned(),
+        Err(why) => {
+            tracing::warn!("SLUICE_CELL_OPT: {why}; cells are built at 0");
+            ":opt 0".into()
         }
-        Err(_) => "0".into(),
     }
 }
 
+/// evcxr's context; in a kept session whose state does not build (stale or
+/// corrupted), the slot is emptied and the context made again from nothing.
 fn new_context(
     kept: Option<&crate::kept_session::Claim>,
 ) -> Result<(CommandContext, evcxr::EvalContextOutputs), evcxr::Error> {

@@ -5,7 +5,8 @@
 //! strings `"s"` and `"z"` (Cargo book, "Profiles"), so `:opt s` gave a
 //! manifest cargo cannot parse, and every later cell failed to build until
 //! `:opt 0`. Here `s` and `z` are quoted for evcxr, and any other level is
-//! refused on the cell that asked for it.
+//! refused on the cell that asked for it. `SLUICE_CELL_OPT`, the level a
+//! kernel starts with, goes through the same check (`execute.rs`).
 
 /// The cell with its `:opt` lines made safe for evcxr, or what is wrong
 /// with one of them (the whole cell then does not run).
