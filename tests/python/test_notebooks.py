@@ -62,7 +62,9 @@ def check_map_reduce(cells):
     assert text_of(top["outputs"][0]) == '[("the", 16), ("dog", 7), ("fox", 7)]'
     racy = next(c for c in cells if "".join(c["source"]).startswith("let words: usize"))
     counted, shared = map(int, re.findall(r"\d+", text_of(racy["outputs"][0])))
-    assert counted == 71 and shared < counted
+    # Lost updates make the total too low; two writes landing at once can
+    # mix their digits and make it too high (CI saw 82 for 71). Never right.
+    assert counted == 71 and shared != counted
     check_report(cells, "partial_counts → word_counts")
 
 
