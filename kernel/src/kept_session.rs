@@ -26,7 +26,7 @@
 //!   cargo reads the configuration of every directory above the one it
 //!   builds in, so this file gives the session's dependencies (`:dep`)
 //!   opt-level 2 while the cells keep the opt-level evcxr's `:opt` sets
-//!   (0 by default, see `engine::execute::cell_opt_command`). Changing `:opt` then rebuilds
+//!   (0 by default, see `evcxr_config.rs`). Changing `:opt` then rebuilds
 //!   only the cell, never the dependencies.
 
 use std::fs::File;

@@ -8,6 +8,7 @@
 mod completion;
 mod display;
 mod engine;
+mod evcxr_config;
 mod history;
 mod install;
 mod iopub;
@@ -117,15 +118,18 @@ fn main() -> anyhow::Result<()> {
 /// What every kernel process does before its engine starts (the caller
 /// has no other thread yet).
 fn prepare_kernel_process() {
-    if let Some(dir) = kept_session::claim_for_this_kernel() {
+    let kept = kept_session::claim_for_this_kernel();
+    if let Some(dir) = &kept {
         // SAFETY: no other thread exists yet (the scan below, the tokio
         // runtime and the engine start later), so nothing reads the
         // environment while it changes; evcxr reads this when the engine
         // starts.
-        unsafe { std::env::set_var("EVCXR_TMPDIR", &dir) };
+        unsafe { std::env::set_var("EVCXR_TMPDIR", dir) };
         // SAFETY: as above.
-        unsafe { runtime::environment::choose_for_this_kernel(&dir) };
+        unsafe { runtime::environment::choose_for_this_kernel(dir) };
     }
+    // SAFETY: as above.
+    unsafe { evcxr_config::prepare_for_this_kernel(kept.as_deref()) };
     runtime::control::ignore_in_children();
     std_private::warm();
 }

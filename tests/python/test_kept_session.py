@@ -3,12 +3,14 @@ in a private SLUICE_SESSION_DIR: two kernels at once get two slots and both
 work; a slot left without its ready marker, or whose build state is
 corrupted, is emptied and rebuilt; a toolchain change gets its own
 directory and the old one is deleted; cells build at opt-level 0 and the
-dependencies at 2 (the cargo configuration above the slots)."""
+dependencies at 2 (the cargo configuration above the slots); opt_level in
+the user's evcxr.toml is the level evcxr starts at (evcxr_config.rs)."""
 
 import os
 import stat
 import subprocess
 import tempfile
+import tomllib
 from pathlib import Path
 
 from jupyter_client.manager import start_new_kernel
@@ -153,11 +155,36 @@ def test_cells_build_at_opt_level_0_and_dependencies_at_2():
     finally:
         stop(km, kc)
     # SLUICE_CELL_OPT chooses the cells' level, checked as `:opt` is (`s`
-    # quoted); a level Cargo does not have falls back to 0 and cells build.
-    for value, level in (("3", "3"), ("s", '"s"'), ("fast", "0")):
+    # quoted); a level Cargo does not have, or an empty value (which evcxr
+    # took as `:opt` alone, a toggle to 2), falls back to 0 and cells build.
+    for value, level in (("3", "3"), ("s", '"s"'), ("fast", "0"), ("", "0")):
         km, kc = start(root, SLUICE_CELL_OPT=value)
         try:
             assert result(kc, "40 + 2") == "42"
             assert cell_opt_level(slot_of(kc)) == level, value
+        finally:
+            stop(km, kc)
+
+
+def test_the_users_evcxr_settings_choose_the_level_evcxr_starts_at():
+    """opt_level in the user's evcxr.toml is the cells' level (SLUICE_CELL_OPT
+    unset), given to evcxr before its first build through the slot's copy of
+    the settings; the user's other files stay readable by `:load_config`."""
+    root = Path(tempfile.mkdtemp(prefix="sluice-kept-"))
+    user = Path(tempfile.mkdtemp(prefix="evcxr-config-"))
+    (user / "init.evcxr").write_text("let from_init = 40 + 2;\n")
+    for value, level in (("1", "1"), ("s", '"s"'), ("fast", "0")):
+        (user / "evcxr.toml").write_text(f'[evcxr]\nopt_level = "{value}"\n')
+        km, kc = start(root, EVCXR_CONFIG_DIR=str(user))
+        try:
+            slot = slot_of(kc)
+            assert result(kc, "6 * 7") == "42"
+            assert cell_opt_level(slot) == level, value
+            overlay = Path(result(kc, 'std::env::var("EVCXR_CONFIG_DIR").unwrap()').strip('"'))
+            assert overlay == slot / "evcxr-config"
+            assert tomllib.loads((overlay / "evcxr.toml").read_text())["evcxr"]["opt_level"] == level
+            if value == "1":
+                ok(kc, ":load_config")
+                assert result(kc, "from_init") == "42"
         finally:
             stop(km, kc)

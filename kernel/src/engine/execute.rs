@@ -177,12 +177,15 @@ impl Worker {
                 // Neither serde_json nor evcxr's compile cache is set up
                 // here: both slow every cell, so they join at the first
                 // `:dep` (see magics' serde_dep.rs and compile_cache.rs).
-                // The cells' opt-level: 0 unless SLUICE_CELL_OPT says
-                // (evcxr's default is 2, which doubles the build of most
-                // cells); a kept session builds the dependencies at 2
-                // whatever this is (kept_session::DEPENDENCY_PROFILE).
-                let opt = cell_opt_command();
-                if let Err(e) = ctx.execute(&opt) {
+                // The cells' opt-level: 0 unless SLUICE_CELL_OPT or the
+                // user's evcxr.toml says (evcxr's default is 2, which
+                // doubles the build of most cells). evcxr usually starts
+                // there already (evcxr_config.rs); a kept session builds
+                // the dependencies at 2 whatever this is
+                // (kept_session::DEPENDENCY_PROFILE).
+                if let Some(opt) = crate::evcxr_config::opt_after_start()
+                    && let Err(e) = ctx.execute(&opt)
+                {
                     tracing::warn!("{opt}: {e}");
                 }
                 let context_ready = started.elapsed();
@@ -440,21 +443,6 @@ fn warm_type_inference(ctx: &mut CommandContext) {
         "warm-up: type inference {:.1} ms",
         started.elapsed().as_secs_f64() * 1e3
     );
-}
-
-/// The `:opt` command a kernel starts with: `SLUICE_CELL_OPT` when it is one
-/// of Cargo's levels (checked and quoted as a cell's `:opt` is), else 0.
-fn cell_opt_command() -> String {
-    let Ok(v) = std::env::var("SLUICE_CELL_OPT") else {
-        return ":opt 0".into();
-    };
-    match crate::engine::opt_command::checked(&format!(":opt {}", v.trim())) {
-        Ok(command) => command.into_owned(),
-        Err(why) => {
-            tracing::warn!("SLUICE_CELL_OPT: {why}; cells are built at 0");
-            ":opt 0".into()
-        }
-    }
 }
 
 /// evcxr's context; in a kept session whose state does not build (stale or

@@ -22,7 +22,7 @@ mod input;
 mod interrupt;
 mod introspect;
 mod magic_bridge;
-mod opt_command;
+pub(crate) mod opt_command;
 mod pager;
 mod panic_location;
 mod session_api;

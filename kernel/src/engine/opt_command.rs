@@ -5,8 +5,9 @@
 //! strings `"s"` and `"z"` (Cargo book, "Profiles"), so `:opt s` gave a
 //! manifest cargo cannot parse, and every later cell failed to build until
 //! `:opt 0`. Here `s` and `z` are quoted for evcxr, and any other level is
-//! refused on the cell that asked for it. `SLUICE_CELL_OPT`, the level a
-//! kernel starts with, goes through the same check (`execute.rs`).
+//! refused on the cell that asked for it. The level a kernel starts with
+//! (`SLUICE_CELL_OPT`, or `opt_level` in the user's `evcxr.toml`) goes
+//! through the same check ([`level`], used by `evcxr_config.rs`).
 
 /// The cell with its `:opt` lines made safe for evcxr, or what is wrong
 /// with one of them (the whole cell then does not run).
@@ -28,10 +29,16 @@ pub fn checked(cell: &str) -> Result<std::borrow::Cow<'_, str>, String> {
             [one] => Some(one.trim_matches('"')),
             _ => return Err(refusal(&args.join(" "))),
         };
+        let end = if line.ends_with('\n') { "\n" } else { "" };
         match level {
+            // evcxr's toggle; with a blank after it evcxr read an empty
+            // level ("cannot be an empty string"), so it is written bare.
+            None if line.strip_suffix('\n').unwrap_or(line) != ":opt" => {
+                lines.push(std::borrow::Cow::Owned(format!(":opt{end}")));
+                changed = true;
+            }
             None | Some("0" | "1" | "2" | "3") => lines.push(std::borrow::Cow::Borrowed(line)),
             Some(s @ ("s" | "z")) => {
-                let end = if line.ends_with('\n') { "\n" } else { "" };
                 lines.push(std::borrow::Cow::Owned(format!(":opt \"{s}\"{end}")));
                 changed = true;
             }
@@ -42,6 +49,19 @@ pub fn checked(cell: &str) -> Result<std::borrow::Cow<'_, str>, String> {
         Ok(std::borrow::Cow::Owned(lines.concat()))
     } else {
         Ok(std::borrow::Cow::Borrowed(cell))
+    }
+}
+
+/// One opt-level as evcxr must be given it: `0` to `3` as they are, `s`
+/// and `z` quoted (`"s"`), surrounding quotes and blanks ignored.
+///
+/// # Errors
+/// Anything else, with Cargo's list of levels.
+pub fn level(value: &str) -> Result<String, String> {
+    match value.trim().trim_matches('"') {
+        l @ ("0" | "1" | "2" | "3") => Ok(l.to_owned()),
+        s @ ("s" | "z") => Ok(format!("\"{s}\"")),
+        other => Err(refusal(other)),
     }
 }
 
@@ -69,6 +89,8 @@ mod tests {
             assert_eq!(checked(ok).as_deref(), Ok(ok), "{ok}");
         }
         assert_eq!(checked(":opt s").as_deref(), Ok(":opt \"s\""));
+        assert_eq!(checked(":opt ").as_deref(), Ok(":opt"));
+        assert_eq!(checked("  :opt \t\n1").as_deref(), Ok(":opt\n1"));
         assert_eq!(
             checked(":opt z\nlet a = 1;\n").as_deref(),
             Ok(":opt \"z\"\nlet a = 1;\n")
@@ -89,5 +111,18 @@ mod tests {
         }
         // A line that only starts like the command is not it.
         assert!(checked(":optimize").is_ok());
+    }
+
+    #[test]
+    fn one_level_as_evcxr_takes_it() {
+        use super::level;
+        assert_eq!(level("0").as_deref(), Ok("0"));
+        assert_eq!(level(" 3 ").as_deref(), Ok("3"));
+        assert_eq!(level("\"2\"").as_deref(), Ok("2"));
+        assert_eq!(level("s").as_deref(), Ok("\"s\""));
+        assert_eq!(level("\"z\"").as_deref(), Ok("\"z\""));
+        for bad in ["", "4", "fast", "-1", "2 3"] {
+            assert!(level(bad).expect_err(bad).contains("0, 1, 2, 3, s or z"));
+        }
     }
 }
