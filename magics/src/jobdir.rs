@@ -160,6 +160,13 @@ impl JobDir {
         serde_json::from_str(&text).ok()
     }
 
+    /// `cache.keys`: each item's result-cache key, one per line, when the
+    /// job was submitted with the cache on (its results are kept when it
+    /// is bound, also later by `%slurm wait`).
+    pub fn cache_keys(&self) -> PathBuf {
+        self.root.join("cache.keys")
+    }
+
     /// `resources.json`.
     pub fn resources_file(&self) -> PathBuf {
         self.root.join("resources.json")

@@ -165,3 +165,48 @@ def test_a_job_after_an_unfinished_one_does_not_use_the_cache(cache_kernel):
     c = ok(kc, "%%slurm map slowup -> down --cache\n|x: i64| x + 1")
     assert "has not finished" in texts(c), texts(c)
     assert value(kc, "down") == "[1, 2]"
+
+
+def test_sluice_cache_hits_across_separate_nbconvert_runs(tmp_path):
+    """SLUICE_CACHE=1 for a CI run: two `jupyter nbconvert --execute` of one
+    notebook are two kernels with other parent processes (JPY_PARENT_PID)
+    and maybe other kept slots (EVCXR_TMPDIR), all in the tasks'
+    environment; none of that may change the key (version 1 kept them, and
+    no second run ever hit)."""
+    import json
+    import os
+    import subprocess
+    from test_notebooks import JUPYTER
+    log = tmp_path / "ran.log"
+    nb = {"cells": [{"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [],
+                     "source": [line] if isinstance(line, str) else line, "id": f"c{i}"}
+                    for i, line in enumerate(["let k: i64 = 3;", logging_map(log, name="tripled", flags="")])],
+          "metadata": {"kernelspec": {"name": "sluice", "display_name": "Rust (sluice)", "language": "rust"}},
+          "nbformat": 4, "nbformat_minor": 5}
+    (tmp_path / "cached.ipynb").write_text(json.dumps(nb))
+    outputs = []
+    for run in range(2):
+        out = tmp_path / f"run{run}.ipynb"
+        subprocess.run([str(JUPYTER), "nbconvert", "--to", "notebook", "--execute", "cached.ipynb",
+                        "--output", str(out)], check=True, cwd=tmp_path,
+                       env=dict(os.environ, SLUICE_CACHE="1", SLUICE_WORKDIR=str(tmp_path)))
+        magic = json.loads(out.read_text())["cells"][1]
+        outputs.append("".join("".join(o.get("text", "")) + "".join(o.get("data", {}).get("text/plain", ""))
+                               for o in magic["outputs"]))
+    assert ran(log) == ["0", "1", "2", "3"], f"the second run submitted items: {ran(log)}\n{outputs[1]}"
+    assert "4 of 4 results from the cache" in outputs[1], outputs[1]
+
+
+def test_a_job_bound_by_slurm_wait_keeps_its_results(cache_kernel):
+    """`--no-wait` (or an interrupt) leaves the binding to `%slurm wait`:
+    the results are kept then, and an unchanged re-run submits nothing."""
+    _, kc, workdir = cache_kernel
+    log = workdir / "later.log"
+    ok(kc, "let k: i64 = 7;")
+    ok(kc, logging_map(log, name="later", flags="--cache --no-wait"))
+    ok(kc, "%slurm wait later")
+    assert ran(log) == ["0", "1", "2", "3"]
+    c = ok(kc, logging_map(log, name="later", flags="--cache"))
+    assert ran(log) == ["0", "1", "2", "3"], "the re-run submitted items"
+    assert "4 of 4 results from the cache" in texts(c), texts(c)
+    assert value(kc, "later") == "[0, 7, 14, 21]"

@@ -1,8 +1,8 @@
 //! The result cache's key: what makes a finished item's result reusable.
 //!
 //! The key of item `i` of a job is BLAKE3 over length-prefixed parts, in
-//! this order (version 1):
-//! 1. `sluice result cache v1`;
+//! this order (version 2):
+//! 1. `sluice result cache v2`;
 //! 2. the task's content hash — taskgen's BLAKE3 of the generated crate
 //!    (the body, the notebook items it uses, the runtime's source, the
 //!    dependency lines), which names the binary `bin/<hash>`: the same on
@@ -14,7 +14,10 @@
 //!    and its JSON (`captures/<name>.json`);
 //! 5. every job the job depends on, by id order: the text of each of its
 //!    `results/<j>.json`, in item order;
-//! 6. with `--export` resolving variables, `environment.json`.
+//! 6. with `--export` resolving variables, `environment.json` without the
+//!    variables that differ from one kernel to the next
+//!    ([`varies_per_kernel`]): with them, no two `nbconvert` runs shared a
+//!    key (version 1 kept them).
 //!
 //! Not part of it: resources (`--time`, `--mem`, `--chdir`, the backend),
 //! which decide whether an item succeeds or where it runs but not what a
@@ -25,7 +28,7 @@
 use std::path::Path;
 
 /// Version tag of the key definition above.
-const VERSION: &str = "sluice result cache v1";
+const VERSION: &str = "sluice result cache v2";
 
 /// The inputs shared by every item of one job (parts 1, 2, 4, 5, 6).
 #[derive(Debug, Clone, Default)]
@@ -72,6 +75,34 @@ impl JobInputs {
             None => part(b""),
         }
         h.finalize().to_hex()[..32].to_string()
+    }
+}
+
+/// Whether an environment variable differs from one kernel to the next
+/// without changing what a task computes, and so stays out of the key:
+/// those Jupyter sets per kernel (`JPY_PARENT_PID`, `JPY_SESSION_NAME`, any
+/// `JPY_*`; `KERNEL_ID`), the shell's bookkeeping (`PWD`, `OLDPWD`,
+/// `SHLVL`, `_`), and the directories evcxr's session gets from the kept
+/// slot a kernel happened to claim (`EVCXR_TMPDIR`, `EVCXR_CONFIG_DIR`).
+pub fn varies_per_kernel(name: &str) -> bool {
+    name.starts_with("JPY_")
+        || matches!(
+            name,
+            "KERNEL_ID" | "PWD" | "OLDPWD" | "SHLVL" | "_" | "EVCXR_TMPDIR" | "EVCXR_CONFIG_DIR"
+        )
+}
+
+/// `environment.json` (a JSON list of `[name, value]`) as part 6 hashes
+/// it: without the variables that [`varies_per_kernel`]; text that is not
+/// such a list is hashed as it is.
+pub fn environment_part(text: &str) -> String {
+    match serde_json::from_str::<Vec<(String, String)>>(text) {
+        Ok(vars) => {
+            let kept: Vec<&(String, String)> =
+                vars.iter().filter(|(k, _)| !varies_per_kernel(k)).collect();
+            serde_json::to_string(&kept).unwrap_or_else(|_| text.to_owned())
+        }
+        Err(_) => text.to_owned(),
     }
 }
 
@@ -126,5 +157,36 @@ mod tests {
     #[test]
     fn task_hash_is_the_binary_name() {
         assert_eq!(task_hash(Path::new("/b/bin/0123abcd")), "0123abcd");
+    }
+
+    #[test]
+    fn per_kernel_variables_stay_out_of_the_key() {
+        let env = |pid: &str, slot: &str, user: &str| {
+            let vars = [
+                ("HOME", "/root"),
+                ("JPY_PARENT_PID", pid),
+                ("EVCXR_TMPDIR", slot),
+                ("EVCXR_CONFIG_DIR", slot),
+                ("SHLVL", pid),
+                ("LR_SCALE", user),
+            ];
+            let mut inputs = inputs();
+            inputs.environment = Some(environment_part(&serde_json::to_string(&vars).unwrap()));
+            inputs.key("1")
+        };
+        // Two nbconvert runs: another parent process, another kept slot.
+        assert_eq!(
+            env("30513", "/s/slot-1", "2"),
+            env("32204", "/s/slot-7", "2")
+        );
+        // A variable of the user's still counts.
+        assert_ne!(
+            env("30513", "/s/slot-1", "2"),
+            env("30513", "/s/slot-1", "3")
+        );
+        assert!(varies_per_kernel("JPY_SESSION_NAME") && varies_per_kernel("KERNEL_ID"));
+        assert!(!varies_per_kernel("PATH") && !varies_per_kernel("SLUICE_CACHE"));
+        // Not a list of pairs: hashed as it is.
+        assert_eq!(environment_part("{}"), "{}");
     }
 }

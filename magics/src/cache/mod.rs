@@ -140,6 +140,30 @@ impl ResultCache {
         Ok(out)
     }
 
+    /// Writes the job's keys (`cache.keys`), so that its results are kept
+    /// whenever it is bound: by its cell, or after an interrupt or
+    /// `--no-wait` by `%slurm wait`, `load` or `retry` ([`Self::record_saved`]).
+    ///
+    /// # Errors
+    /// The file cannot be written.
+    pub fn save_keys(dir: &JobDir, keys: &[String]) -> std::io::Result<()> {
+        let mut text = keys.join("\n");
+        text.push('\n');
+        std::fs::write(dir.cache_keys(), text)
+    }
+
+    /// [`Self::record`] with the keys [`Self::save_keys`] wrote; 0 for a
+    /// job submitted without the cache.
+    pub fn record_saved(&self, dir: &JobDir) -> usize {
+        match std::fs::read_to_string(dir.cache_keys()) {
+            Ok(text) => {
+                let keys: Vec<String> = text.lines().map(str::to_owned).collect();
+                self.record(dir, &keys)
+            }
+            Err(_) => 0,
+        }
+    }
+
     /// Keeps the result of every item of `dir` that ended well (exit 0, no
     /// state an executor imposed, a results file); returns how many.
     pub fn record(&self, dir: &JobDir, keys: &[String]) -> usize {
@@ -219,7 +243,9 @@ pub fn job_inputs(
         task: key::task_hash(binary),
         captures,
         upstream,
-        environment: std::fs::read_to_string(dir.environment_file()).ok(),
+        environment: std::fs::read_to_string(dir.environment_file())
+            .ok()
+            .map(|text| key::environment_part(&text)),
     }))
 }
 

@@ -257,6 +257,11 @@ impl Magics {
     ) -> Result<(), MagicError> {
         let shadowed = shadow_note(&p.plan.name, session, &self.ws);
         let cached = self.restore_from_cache(&p, display)?;
+        if let Some(c) = &cached
+            && let Err(e) = ResultCache::save_keys(&p.dir, &c.keys)
+        {
+            tracing::warn!("cannot write the job's cache keys: {e}");
+        }
         let run = match &cached {
             Some(c) => c.run.clone(),
             None => (0..p.plan.elements()).collect(),

@@ -33,6 +33,9 @@ impl Magics {
         display: &mut dyn Display,
     ) -> Result<(), MagicError> {
         let msg = self.finish(&j, states, session, display)?;
+        // A job its cell did not see to the end (interrupted, `--no-wait`)
+        // keeps its results now, if it was submitted with the cache on.
+        crate::cache::ResultCache::new(&self.ws.sluice_dir()).record_saved(&j.dir);
         self.ws.jobs.insert(j.name.clone(), j);
         display.show(&render::message(&format!("{prefix}{msg}")), None);
         Ok(())
