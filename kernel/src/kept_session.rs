@@ -96,14 +96,25 @@ impl Claim {
     }
 }
 
+/// Who claims a slot: a kernel may ask waiting standbys to make room; a
+/// standby takes only a free slot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// `sluice kernel`, started by Jupyter.
+    Kernel,
+    /// `sluice standby`, waiting for the next launch.
+    Standby,
+}
+
 /// The slot this kernel holds, if any (set once, at start-up).
 static CLAIMED: std::sync::OnceLock<Claim> = std::sync::OnceLock::new();
 
 /// Claims a slot for this kernel when keeping is [`enabled`] and returns
 /// its directory (for `EVCXR_TMPDIR`); None (evcxr's own temporary
-/// directory) when keeping is off, every slot is taken, or the cache
+/// directory) when keeping is off, every slot is taken (a kernel first asks waiting
+/// standbys to make room, a standby does not), or the cache
 /// cannot be used — said in the log, never an error for the user.
-pub fn claim_for_this_kernel() -> Option<PathBuf> {
+pub fn claim_for_this_kernel(role: Role) -> Option<PathBuf> {
     if !enabled() {
         return None;
     }
@@ -112,7 +123,11 @@ pub fn claim_for_this_kernel() -> Option<PathBuf> {
     let key = toolchain_key()
         .inspect_err(|e| tracing::warn!("not keeping the session (no toolchain key): {e}"))
         .ok()?;
-    let claim = claim(&root, &key)
+    let claimed = match role {
+        Role::Kernel => claim_for_kernel(&root, &key),
+        Role::Standby => claim(&root, &key),
+    };
+    let claim = claimed
         .inspect_err(|e| tracing::warn!("not keeping the session ({}): {e}", root.display()))
         .ok()??;
     let dir = claim.dir().to_path_buf();
@@ -206,6 +221,35 @@ pub fn claim(root: &Path, key: &str) -> std::io::Result<Option<Claim>> {
     let Some(claim) = claimed else {
         return Ok(None);
     };
+    prepare_claimed(root, key, claim).map(Some)
+}
+
+/// [`claim`] for a kernel: when every slot is taken, waiting standbys that
+/// hold one are asked to leave (`standby/eviction.rs`) and the first slot
+/// freed is taken.
+///
+/// # Errors
+/// As [`claim`].
+pub fn claim_for_kernel(root: &Path, key: &str) -> std::io::Result<Option<Claim>> {
+    if let Some(c) = claim(root, key)? {
+        return Ok(Some(c));
+    }
+    let base = root.join(key);
+    match crate::standby::eviction::make_room_for_kernel(root, &base, SLOTS)? {
+        Some((n, lock)) => {
+            let claim = Claim {
+                dir: base.join(format!("slot-{n}")),
+                _lock: lock,
+            };
+            prepare_claimed(root, key, claim).map(Some)
+        }
+        None => Ok(None),
+    }
+}
+
+/// A slot just locked: emptied unless its last warm-up finished, created,
+/// and other toolchains' unheld directories pruned.
+fn prepare_claimed(root: &Path, key: &str, claim: Claim) -> std::io::Result<Claim> {
     if claim.dir.exists() && !claim.is_warm() {
         tracing::info!(
             "kept session {} was not left ready: starting it afresh",
@@ -215,7 +259,7 @@ pub fn claim(root: &Path, key: &str) -> std::io::Result<Option<Claim>> {
     }
     std::fs::create_dir_all(&claim.dir)?;
     prune_other_toolchains(root, key);
-    Ok(Some(claim))
+    Ok(claim)
 }
 
 /// Writes [`DEPENDENCY_PROFILE`] as `base/.cargo/config.toml` unless it is

@@ -86,7 +86,7 @@ fn main() -> anyhow::Result<()> {
             if let Some(launch) = launch {
                 standby::remember_launch(launch);
             }
-            prepare_kernel_process();
+            prepare_kernel_process(kept_session::Role::Kernel);
             let pre = server::Prestart::start().context("starting the engine thread")?;
             serve(&path, pre)
         }
@@ -99,7 +99,7 @@ fn main() -> anyhow::Result<()> {
                     return Ok(());
                 }
             };
-            prepare_kernel_process();
+            prepare_kernel_process(kept_session::Role::Standby);
             match standby::waiting::wait(waiting) {
                 Ok(adopted) => {
                     let served = serve(&adopted.connection_file, adopted.prestart);
@@ -117,8 +117,8 @@ fn main() -> anyhow::Result<()> {
 
 /// What every kernel process does before its engine starts (the caller
 /// has no other thread yet).
-fn prepare_kernel_process() {
-    let kept = kept_session::claim_for_this_kernel();
+fn prepare_kernel_process(role: kept_session::Role) {
+    let kept = kept_session::claim_for_this_kernel(role);
     if let Some(dir) = &kept {
         // SAFETY: no other thread exists yet (the scan below, the tokio
         // runtime and the engine start later), so nothing reads the

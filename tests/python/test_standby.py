@@ -7,7 +7,8 @@ What is checked is what a person would notice: the adopted kernel works in
 the new launch's directory with its JPY_SESSION_NAME, keeps variables and
 runs magics; no standby warms up while cells keep coming; Jupyter's kill
 of the launcher ends the kernel and its session; a launch whose environment differs is refused and starts afresh;
-two launches at once both work; an unused standby leaves by itself."""
+two launches at once both work; an unused standby leaves by itself; a kernel
+that finds every kept slot taken gets a waiting standby's; at most three wait."""
 
 import fcntl
 import os
@@ -312,3 +313,60 @@ def test_a_toolchain_change_while_it_waits_is_refused(root):
         wait_until(lambda: not alive(pid), limit=30, what="the stale standby to leave")
     finally:
         stop(km, kc)
+
+
+def test_a_kernel_takes_the_slot_of_a_waiting_standby_when_none_is_free(root):
+    """Standbys never starve kernels of kept slots: with every slot held
+    (here seven by this test and one by a waiting standby), a kernel of
+    another environment asks the standby to leave and gets its slot (warm:
+    no rebuild); and at most three standbys wait at once, the longest-waiting
+    leaving first. (The `root` fixture only for its teardown, which ends
+    the standbys of every root.)"""
+    root = new_root("sluice-evict-")
+    first = ensure_standby(root)
+    slot_of = 'std::env::var("EVCXR_TMPDIR").unwrap()'
+    held = []
+    try:
+        base = next((root / "sessions").glob("*/slot-0.lock")).parent
+        standby_slot = next(n for n in range(8)
+                            if (base / f"slot-{n}.lock").read_text().strip() == str(first))
+        for n in range(8):
+            if n == standby_slot:
+                continue
+            f = open(base / f"slot-{n}.lock", "a")
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                held.append(f)
+            except BlockingIOError:
+                f.close()
+        assert len(held) == 7, "a slot was held by something else"
+        km, kc = start(root, root, "other.ipynb", root / "other.log", SLUICE_TEST_ENV="other")
+        try:
+            assert result(kc, slot_of) == str(base / f"slot-{standby_slot}")
+            assert result(kc, "6 * 7") == "42"
+            wait_until(lambda: not alive(first), what="the standby to leave")
+        finally:
+            stop(km, kc)
+    finally:
+        for f in held:
+            f.close()
+    # Four environments' standbys: the first to wait leaves when the fourth
+    # is ready.
+    def standby_of(tag):
+        for pid in waiting_standbys(root):
+            try:
+                env = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+            except FileNotFoundError:
+                continue
+            if f"SLUICE_TEST_ENV={tag}".encode() in env:
+                return pid
+        return None
+
+    pids = []
+    for n in range(4):
+        km, kc = start(root, root, f"e{n}.ipynb", root / f"e{n}.log", SLUICE_TEST_ENV=f"cap{n}")
+        assert result(kc, "1 + 1") == "2"
+        stop(km, kc)
+        pids.append(wait_until(lambda: standby_of(f"cap{n}"), what=f"standby {n}"))
+    wait_until(lambda: not alive(pids[0]), what="the longest-waiting standby to leave")
+    assert sorted(waiting_standbys(root)) == sorted(pids[1:])

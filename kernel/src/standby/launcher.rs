@@ -28,6 +28,7 @@ pub fn offer(launch: &Launch, connection_file: &Path) -> Option<UnixStream> {
     let req = Request {
         launch: launch.clone(),
         connection_file,
+        leave: false,
     };
     let started = std::time::Instant::now();
     let sent = stream

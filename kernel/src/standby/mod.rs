@@ -34,6 +34,9 @@
 //! - **When one is made.** A kernel starts the next standby once it has
 //!   warmed up and has had no request for a second, and again when it
 //!   shuts down if none waits then: never while its own cells need the CPU.
+//! - **Kernels come first.** A kernel that finds every kept slot taken
+//!   asks waiting standbys to leave and takes the slot one frees; at most
+//!   three standbys wait at once (`eviction.rs`).
 //! - **How long it waits.** `SLUICE_STANDBY_IDLE` seconds (default 900),
 //!   then it exits. `SLUICE_STANDBY=0` turns the mechanism off: no standby
 //!   is made or used.
@@ -41,6 +44,7 @@
 //! Files live beside the kept sessions (`kept_session::root`).
 
 pub mod adoption;
+pub mod eviction;
 mod fd_pass;
 pub mod launcher;
 mod request;

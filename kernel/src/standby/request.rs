@@ -16,13 +16,18 @@ use super::{Launch, fd_pass};
 /// A request is at most this long (an environment of a few hundred kB).
 const MAX_LEN: usize = 4 << 20;
 
-/// A launcher offers its kernel connection to the standby.
+/// A launcher offers its kernel connection to the standby (or, with
+/// `leave`, a kernel or a newer standby asks it to go: `eviction.rs`).
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub struct Request {
     /// The launcher's environment and directory.
     pub launch: Launch,
     /// Jupyter's connection file (absolute).
     pub connection_file: PathBuf,
+    /// Not a launch: the standby is asked to leave; the other fields are
+    /// empty then.
+    #[serde(default)]
+    pub leave: bool,
 }
 
 /// The standby's answer.
@@ -122,6 +127,7 @@ mod tests {
                 cwd: "/tmp".into(),
             },
             connection_file: "/tmp/k.json".into(),
+            leave: false,
         };
         let writer = std::thread::spawn(move || {
             let out = std::io::stdout();

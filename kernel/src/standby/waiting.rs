@@ -25,6 +25,10 @@ pub enum StandbyError {
     /// Another standby waits for this binary.
     #[error("another standby waits")]
     Taken,
+    /// A kernel needed its kept slot, or newer standbys wait
+    /// (`eviction.rs`).
+    #[error("asked to leave")]
+    Asked,
     /// Nobody came within `SLUICE_STANDBY_IDLE`.
     #[error("no launcher came within {0:?}")]
     Idle(Duration),
@@ -133,6 +137,11 @@ pub fn wait(mut waiting: Waiting) -> Result<Adopted, StandbyError> {
                 continue;
             }
         };
+        if req.leave {
+            let _ = request::answer(&mut stream, &Reply::Refused("leaving".into()));
+            prestart.engine().interrupter().retire();
+            return Err(StandbyError::Asked);
+        }
         match check(&waiting, &req) {
             Ok(()) => {
                 adopt(&mut waiting, &req, fds, &mut stream)?;
@@ -172,6 +181,9 @@ pub fn prepare() -> Result<Waiting, StandbyError> {
         super::prune_adoption_files(dir);
     }
     let lock = crate::kept_session::try_lock(&place.lock)?.ok_or(StandbyError::Taken)?;
+    if let Some(root) = place.lock.parent() {
+        super::eviction::cap_waiting(root, &place.lock);
+    }
     let toolchain =
         crate::kept_session::toolchain_key().map_err(|e| StandbyError::Place(e.to_string()))?;
     let adoption_file = place
