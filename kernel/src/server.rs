@@ -227,6 +227,7 @@ fn handle_shell(shell: &Shell, msg: JupyterMessage) {
     match &msg.content {
         JupyterMessageContent::ExecuteRequest(req) => {
             let req = req.clone();
+            shell.engine.interrupter().queued();
             if !shell.engine.submit(Request::Execute(msg, req)) {
                 tracing::error!("engine thread is gone");
             }

@@ -152,3 +152,27 @@ def test_interrupt_keeps_the_variables_and_items(kernel):
     after = run_cell(kc, "double(21) + counter as i32")
     assert after.status == "ok", after.error()
     assert after.of_type("execute_result")[0]["content"]["data"]["text/plain"] == "52"
+
+
+def test_an_interrupt_while_the_kernel_warms_up_stops_the_waiting_cell(tmp_path):
+    """A cell sent right after the kernel starts waits for evcxr's warm-up;
+    an interrupt then stops it before it runs (it had run to the end), and
+    the next cell works."""
+    from jupyter_client.manager import start_new_kernel
+    from conftest import STARTUP_TIMEOUT
+    marker = tmp_path / "ran"
+    km, kc = start_new_kernel(kernel_name="sluice", startup_timeout=STARTUP_TIMEOUT)
+    try:
+        code = (f'std::fs::write(r#"{marker}"#, "x").unwrap();\n'
+                "std::thread::sleep(std::time::Duration::from_secs(8));")
+        cell = run_interrupted(km, kc, code, after=0.5)
+        assert cell.status == "error", "the cell ran"
+        err = cell.error()
+        assert err["ename"] == "Interrupted" and "before it started" in err["evalue"], err
+        assert not marker.exists(), "the interrupted cell ran"
+        after = run_cell(kc, "6 * 7")
+        assert after.status == "ok", after.error()
+        assert after.of_type("execute_result")[0]["content"]["data"]["text/plain"] == "42"
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=False)

@@ -252,6 +252,10 @@ impl Worker {
         }
         self.magics.before_cell(&req.code);
         let outcome = match pager::request(&req.code) {
+            _ if self.interrupter.take_before_start() => Outcome::Err(errors::simple_error(
+                "Interrupted",
+                "the cell was interrupted before it started (it waited for the kernel to be ready): nothing of it ran",
+            )),
             Some(name) => {
                 let reply = self.inspect(&pager::inspect_request(name));
                 Outcome::Page(name.to_string(), reply.found.then_some(reply.data))
@@ -398,6 +402,7 @@ impl Worker {
         for req in queued {
             match req {
                 Request::Execute(msg, _) => {
+                    self.interrupter.take_before_start();
                     self.outlets.iopub.busy(&msg);
                     let reply = ExecuteReply {
                         status: ReplyStatus::Aborted,

@@ -8,11 +8,13 @@
 //! value from before the cell. An interrupt that finds no cell running yet
 //! (evcxr is still analysing or compiling) stops the cell before it
 //! starts: its builds are stopped, also one that starts after the
-//! interrupt; when the kernel's cell ends, a pending interrupt is forgotten. Magic cells only
+//! interrupt; when the kernel's cell ends, a pending interrupt is forgotten.
+//! An interrupt while the cell still waits in the engine's queue (behind
+//! the warm-up) stops it before it starts: nothing of it runs. Magic cells only
 //! get the flag (they stop waiting; the job keeps running).
 
 use std::process::Child;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -36,6 +38,12 @@ struct State {
     requested: AtomicBool,
     /// True while a magic cell runs: an interrupt only sets the flag.
     magic: AtomicBool,
+    /// Execute requests handed to the engine and not yet started (they
+    /// wait behind the warm-up or another cell).
+    queued: AtomicUsize,
+    /// An interrupt came while no cell ran but one was queued: the next
+    /// cell to start is stopped before it runs.
+    before_start: AtomicBool,
 }
 
 /// Shared between the engine thread and the control channel.
@@ -65,6 +73,22 @@ impl Interrupter {
         self.state.busy.store(busy, Ordering::SeqCst);
     }
 
+    /// An execute request was handed to the engine (the server calls this
+    /// before submitting it).
+    pub fn queued(&self) {
+        self.state.queued.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// The engine took an execute request off its queue: true when an
+    /// interrupt came for it before it started (then it must not run).
+    pub fn take_before_start(&self) -> bool {
+        let _ = self
+            .state
+            .queued
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
+        self.state.before_start.swap(false, Ordering::SeqCst)
+    }
+
     /// Marks a magic cell (interrupts then only set the flag).
     pub fn set_magic(&self, magic: bool) {
         self.state.magic.store(magic, Ordering::SeqCst);
@@ -82,6 +106,12 @@ impl Interrupter {
             return false;
         };
         if !self.state.busy.load(Ordering::SeqCst) {
+            // A cell the user sees running may still wait in the queue
+            // (behind the warm-up): it is stopped before it starts.
+            if self.state.queued.load(Ordering::SeqCst) > 0 {
+                self.state.before_start.store(true, Ordering::SeqCst);
+                return true;
+            }
             return false;
         }
         self.state.requested.store(true, Ordering::SeqCst);
