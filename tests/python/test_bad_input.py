@@ -176,3 +176,17 @@ def test_an_interrupt_while_the_kernel_warms_up_stops_the_waiting_cell(tmp_path)
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=False)
+
+
+def test_a_dep_of_a_crate_that_does_not_exist_says_so_without_cargos_progress(kernel):
+    """evcxr issue-style input: `:dep` of a crate crates.io does not have.
+    The error is cargo's, without its `Updating … index` line dressed as an
+    error, and the kernel goes on."""
+    _, kc = kernel
+    c = run_cell(kc, ':dep this_crate_does_not_exist_sluice = "1"', timeout=300)
+    assert c.status == "error"
+    err = c.error()
+    assert err["evalue"].startswith("no matching package named `this_crate_does_not_exist_sluice` found"), err
+    assert "Updating" not in "\n".join(err["traceback"]), err["traceback"]
+    after = run_cell(kc, "6 * 7")
+    assert after.status == "ok", after.error()

@@ -210,3 +210,24 @@ def test_a_job_bound_by_slurm_wait_keeps_its_results(cache_kernel):
     assert ran(log) == ["0", "1", "2", "3"], "the re-run submitted items"
     assert "4 of 4 results from the cache" in texts(c), texts(c)
     assert value(kc, "later") == "[0, 7, 14, 21]"
+
+
+def test_a_sluice_cache_value_that_is_neither_on_nor_off_is_said(tmp_path):
+    """`SLUICE_CACHE=2` is not silently off: `%slurm config` names it, a
+    job is refused with the reason, and `%slurm config --cache off` settles
+    it."""
+    import os
+    from jupyter_client.manager import start_new_kernel
+    from conftest import STARTUP_TIMEOUT, stop
+    km, kc = start_new_kernel(kernel_name="sluice", startup_timeout=STARTUP_TIMEOUT, cwd=str(tmp_path),
+                              env=dict(os.environ, SLUICE_CACHE="2"))
+    try:
+        shown = texts(ok(kc, "%slurm config"))
+        assert "not used: SLUICE_CACHE: `2` is neither on nor off" in shown, shown
+        c = cell(kc, "%%slurm map 0..2 -> refused\n|x: i64| x")
+        assert c.status == "error" and "SLUICE_CACHE" in c.error()["evalue"], c.error()
+        assert "not used" not in texts(ok(kc, "%slurm config --cache off"))
+        ok(kc, "%%slurm map 0..2 -> fine\n|x: i64| x + 1")
+        assert value(kc, "fine") == "[1, 2]"
+    finally:
+        stop(km, kc)

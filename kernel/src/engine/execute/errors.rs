@@ -342,12 +342,43 @@ fn to_diagnostic(e: &evcxr::CompilationError, code: &str, others: &OtherCells<'_
     Diagnostic {
         level: e.level().to_string(),
         code: e.code().map(str::to_string),
-        message: without_evcxr_paths(&e.message()),
+        message: without_evcxr_paths(&without_cargo_progress(&e.message())),
         labels,
         notes: notes.iter().map(|n| without_evcxr_paths(n)).collect(),
         helps: children.helps,
         located,
     }
+}
+
+/// A `:dep` error is cargo's output as it came: its progress lines
+/// (`    Updating crates.io index`) go, and so does the `error: ` cargo put
+/// before its message (the rendering adds its own).
+fn without_cargo_progress(text: &str) -> String {
+    const PROGRESS: [&str; 8] = [
+        "Updating",
+        "Downloading",
+        "Downloaded",
+        "Locking",
+        "Adding",
+        "Blocking",
+        "Fetching",
+        "Unpacking",
+    ];
+    let kept: Vec<&str> = text
+        .lines()
+        .filter(|l| {
+            let word = l.trim_start().split(' ').next().unwrap_or_default();
+            !(l.starts_with("  ") && PROGRESS.contains(&word))
+        })
+        .collect();
+    if kept.len() == text.lines().count() {
+        return text.to_string();
+    }
+    let joined = kept.join("\n");
+    joined
+        .strip_prefix("error: ")
+        .map(str::to_string)
+        .unwrap_or(joined)
 }
 
 /// `text` without the paths of the functions evcxr wraps a cell in
@@ -411,5 +442,19 @@ mod tests {
             without_evcxr_paths("expected `;`, found `evcxr_variable_store`"),
             "expected `;`"
         );
+    }
+
+    #[test]
+    fn a_dep_error_loses_cargos_progress_lines() {
+        use super::without_cargo_progress;
+        assert_eq!(
+            without_cargo_progress(
+                "    Updating crates.io index\nerror: no matching package named `nope` found\nlocation searched: crates.io index"
+            ),
+            "no matching package named `nope` found\nlocation searched: crates.io index"
+        );
+        // rustc's messages are left as they are.
+        let rustc = "mismatched types\n  expected `u8`";
+        assert_eq!(without_cargo_progress(rustc), rustc);
     }
 }

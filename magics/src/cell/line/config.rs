@@ -38,6 +38,15 @@ impl Magics {
         }
         if let Some(on) = c.cache {
             cfg.cache = on;
+            // An explicit choice replaces an unusable SLUICE_CACHE.
+            if self
+                .ws
+                .config_problem
+                .as_ref()
+                .is_some_and(|p| p.variable == "SLUICE_CACHE")
+            {
+                self.ws.config_problem = None;
+            }
         }
         if let Some(b) = c.backend {
             cfg.backend = b;
@@ -55,6 +64,11 @@ impl Magics {
             self.ws.disconnect();
         }
         let mut text = self.ws.config.describe(&self.ws.sluice_dir());
+        if let Some(problem) = &self.ws.config_problem {
+            text.push_str(&format!(
+                "\nnot used: {problem} (jobs are refused until `%slurm config` sets it)"
+            ));
+        }
         if self.ws.config.backend == Backend::Slurm {
             // Connect now: a wrong host or key is said here, not at the
             // first job. The old settings stay if it fails.
