@@ -5,12 +5,14 @@
 //! `toml_parse.rs`): `./evcxr.toml` if there is one, else
 //! `$EVCXR_CONFIG_DIR/evcxr.toml`, else `evcxr/evcxr.toml` in the user's
 //! configuration directory. It builds a first cell at that file's
-//! `opt_level`, 2 when none is set. sluice's cells build at 0, and a
-//! `:opt 0` run after the context was made changed the manifest right
-//! after that first build: a second build of the session crate, and
-//! rust-analyzer reading the standard library again. That was 1.2 s of
-//! every kernel's start (measured on a fresh kernel: evcxr ready in
-//! 6.3–6.6 s with the `:opt`, 4.5–5.4 s starting at 0).
+//! `opt_level`, 2 when none is set. sluice's cells build at 0; a `:opt 0`
+//! run after the context was made changed the manifest right after that
+//! first build, so the kept slot held the session crate built at both
+//! levels and rust-analyzer loaded the workspace twice. (On a quiet
+//! machine that cost no measurable time: cargo found the other level's
+//! build in the slot. The overlay is here for the level itself: the
+//! user's `opt_level` was overridden, and an empty `SLUICE_CELL_OPT` gave
+//! evcxr's toggle to 2.)
 //!
 //! So a kernel with a kept session (`kept_session.rs`) points
 //! `EVCXR_CONFIG_DIR` at `<slot>/evcxr-config`, which holds the user's
