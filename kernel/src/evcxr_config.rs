@@ -5,14 +5,14 @@
 //! `toml_parse.rs`): `./evcxr.toml` if there is one, else
 //! `$EVCXR_CONFIG_DIR/evcxr.toml`, else `evcxr/evcxr.toml` in the user's
 //! configuration directory. It builds a first cell at that file's
-//! `opt_level`, 2 when none is set. sluice's cells build at 0; a `:opt 0`
-//! run after the context was made changed the manifest right after that
-//! first build, so the kept slot held the session crate built at both
-//! levels and rust-analyzer loaded the workspace twice. (On a quiet
-//! machine that cost no measurable time: cargo found the other level's
-//! build in the slot. The overlay is here for the level itself: the
-//! user's `opt_level` was overridden, and an empty `SLUICE_CELL_OPT` gave
-//! evcxr's toggle to 2.)
+//! `opt_level`, 2 when none is set. sluice's cells build at 0, and a
+//! `:opt 0` run after the context was made changed the manifest right
+//! after that first build: the display module's build then took 0.94–1.11 s
+//! instead of 0.18–0.23 s, and a fresh kernel was ready in 4.0–4.4 s
+//! instead of 3.2–3.3 s (measured side by side, warm slots). Worse, a
+//! user's `opt_level = "s"` (or a level Cargo does not have) reached
+//! evcxr's own first build as written, unquoted in the manifest, and the
+//! kernel did not start at all ("Failed to load the project").
 //!
 //! So a kernel with a kept session (`kept_session.rs`) points
 //! `EVCXR_CONFIG_DIR` at `<slot>/evcxr-config`, which holds the user's
@@ -24,7 +24,9 @@
 //! else 0. A level Cargo does not have means 0, with a warning in the log.
 //! When evcxr cannot start from the overlay (no kept slot, or an
 //! `evcxr.toml` in the working directory, which evcxr reads first), the
-//! kernel runs `:opt LEVEL` after the context is made, as before.
+//! kernel runs `:opt LEVEL` after the context is made, as before; there a
+//! user's `opt_level = "s"` still stops evcxr's start, as it does in
+//! evcxr_jupyter.
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
