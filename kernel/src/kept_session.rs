@@ -210,9 +210,9 @@ pub fn claim(root: &Path, key: &str) -> std::io::Result<Option<Claim>> {
     write_dependency_profile(&base)?;
     let mut claimed = None;
     for n in 0..SLOTS {
-        if let Some(lock) = try_lock(&base.join(format!("slot-{n}.lock")))? {
+        if let Some(lock) = try_lock(&slot_lock(&base, n))? {
             claimed = Some(Claim {
-                dir: base.join(format!("slot-{n}")),
+                dir: slot_dir(&base, n),
                 _lock: lock,
             });
             break;
@@ -234,17 +234,59 @@ pub fn claim_for_kernel(root: &Path, key: &str) -> std::io::Result<Option<Claim>
     if let Some(c) = claim(root, key)? {
         return Ok(Some(c));
     }
+    use crate::standby::eviction;
     let base = root.join(key);
-    match crate::standby::eviction::make_room_for_kernel(root, &base, SLOTS)? {
-        Some((n, lock)) => {
-            let claim = Claim {
-                dir: base.join(format!("slot-{n}")),
-                _lock: lock,
-            };
-            prepare_claimed(root, key, claim).map(Some)
+    // A slot's lock file names its holder's pid (`try_lock`).
+    let holder = |n: usize| -> Option<u32> {
+        std::fs::read_to_string(slot_lock(&base, n))
+            .ok()?
+            .trim()
+            .parse()
+            .ok()
+    };
+    let standbys = eviction::ready_standbys(root, None);
+    tracing::debug!(
+        "every kept slot is taken; waiting standbys: {:?}",
+        standbys.iter().map(|s| s.pid).collect::<Vec<_>>()
+    );
+    for standby in standbys {
+        let Some(n) = (0..SLOTS).find(|&n| holder(n) == Some(standby.pid)) else {
+            continue;
+        };
+        if !eviction::ask_to_leave(&standby) {
+            tracing::debug!("standby {} did not answer", standby.pid);
+            continue;
         }
-        None => Ok(None),
+        let deadline = std::time::Instant::now() + SLOT_WAIT;
+        while std::time::Instant::now() < deadline {
+            if let Some(lock) = try_lock(&slot_lock(&base, n))? {
+                tracing::info!(
+                    "standby {} left; its kept slot {n} is this kernel's",
+                    standby.pid
+                );
+                let claim = Claim {
+                    dir: slot_dir(&base, n),
+                    _lock: lock,
+                };
+                return prepare_claimed(root, key, claim).map(Some);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(25));
+        }
     }
+    Ok(None)
+}
+
+/// How long a kernel waits for a slot a standby was asked to free.
+const SLOT_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// `base/slot-N`: a kept session crate.
+fn slot_dir(base: &Path, n: usize) -> PathBuf {
+    base.join(format!("slot-{n}"))
+}
+
+/// `base/slot-N.lock`: held by the process using `slot-N`, and naming it.
+fn slot_lock(base: &Path, n: usize) -> PathBuf {
+    base.join(format!("slot-{n}.lock"))
 }
 
 /// A slot just locked: emptied unless its last warm-up finished, created,
@@ -315,7 +357,7 @@ fn prune_other_toolchains(root: &Path, key: &str) {
         }
         // Hold every slot lock of that toolchain while deleting it.
         let mut held = Vec::new();
-        let all_free = (0..SLOTS).all(|n| match try_lock(&path.join(format!("slot-{n}.lock"))) {
+        let all_free = (0..SLOTS).all(|n| match try_lock(&slot_lock(&path, n)) {
             Ok(Some(lock)) => {
                 held.push(lock);
                 true

@@ -8,7 +8,8 @@
 //! every dependency. Two rules keep that from happening:
 //! - **A kernel comes first.** A kernel that finds every slot taken asks
 //!   the waiting standbys that hold one in its directory to leave, and
-//!   takes the first slot one frees ([`make_room_for_kernel`]).
+//!   takes the first slot one frees (`kept_session::claim_for_kernel`,
+//!   with [`ready_standbys`] and [`ask_to_leave`]).
 //! - **At most [`MAX_WAITING`] wait at once.** A new standby asks the ones
 //!   that have waited longest to leave ([`cap_waiting`]).
 //!
@@ -19,7 +20,7 @@
 
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use super::Launch;
 use super::request::{self, Request};
@@ -27,16 +28,14 @@ use super::request::{self, Request};
 /// How many standbys may wait at once (one per environment).
 pub const MAX_WAITING: usize = 3;
 
-/// How long a kernel waits for a slot a standby was asked to free.
-const SLOT_WAIT: Duration = Duration::from_secs(3);
-
 /// How long a standby has to read a request to leave.
 const ASK_LIMIT: Duration = Duration::from_secs(2);
 
 /// A standby that says it is ready, from its lock file.
 #[derive(Debug, Clone)]
-struct Ready {
-    pid: u32,
+pub struct Ready {
+    /// Its process (also what its kept slot's lock file names).
+    pub pid: u32,
     socket: PathBuf,
     /// When it became ready (the lock file's modification time).
     since: SystemTime,
@@ -44,7 +43,7 @@ struct Ready {
 
 /// The ready standbys waiting in `root`, longest-waiting first; `except`
 /// (a standby's own lock) is left out.
-fn ready_standbys(root: &Path, except: Option<&Path>) -> Vec<Ready> {
+pub fn ready_standbys(root: &Path, except: Option<&Path>) -> Vec<Ready> {
     let Ok(entries) = std::fs::read_dir(root) else {
         return Vec::new();
     };
@@ -60,10 +59,8 @@ fn ready_standbys(root: &Path, except: Option<&Path>) -> Vec<Ready> {
         })
         .filter(|lock| held(lock))
         .filter_map(|lock| {
-            let text = std::fs::read_to_string(&lock).ok()?;
-            let mut lines = text.lines();
-            let pid: u32 = lines.next()?.trim().parse().ok()?;
-            if lines.nth(1) != Some("ready") || !alive(pid) {
+            let pid = super::waiting::ready_pid(&lock)?;
+            if !alive(pid) {
                 return None;
             }
             let since = std::fs::metadata(&lock).and_then(|m| m.modified()).ok()?;
@@ -98,9 +95,10 @@ fn alive(pid: u32) -> bool {
     unsafe { libc::kill(pid, 0) == 0 }
 }
 
-/// Asks the standby on `socket` to leave; true when it answered.
-fn ask_to_leave(socket: &Path) -> bool {
-    let Ok(mut stream) = UnixStream::connect(socket) else {
+/// Asks `standby` to leave; true when it answered (it then exits, and its
+/// locks go with it).
+pub fn ask_to_leave(standby: &Ready) -> bool {
+    let Ok(mut stream) = UnixStream::connect(&standby.socket) else {
         return false;
     };
     let req = Request {
@@ -130,55 +128,10 @@ pub fn cap_waiting(root: &Path, own_lock: &Path) {
     let others = ready_standbys(root, Some(own_lock));
     let extra = (others.len() + 1).saturating_sub(MAX_WAITING);
     for r in others.iter().take(extra) {
-        let left = ask_to_leave(&r.socket);
+        let left = ask_to_leave(r);
         tracing::debug!(
             "asked standby {} to leave (at most {MAX_WAITING} wait): {left}",
             r.pid
         );
     }
-}
-
-/// Called by a kernel that found every slot in `base` taken: asks the
-/// ready standbys holding one (a slot's lock file names its holder's pid)
-/// to leave, longest-waiting first, until one slot is free; returns that
-/// slot's lock, or None.
-pub fn make_room_for_kernel(
-    root: &Path,
-    base: &Path,
-    slots: usize,
-) -> std::io::Result<Option<(usize, std::fs::File)>> {
-    let holder = |n: usize| -> Option<u32> {
-        std::fs::read_to_string(base.join(format!("slot-{n}.lock")))
-            .ok()?
-            .trim()
-            .parse()
-            .ok()
-    };
-    let standbys = ready_standbys(root, None);
-    tracing::debug!(
-        "every kept slot is taken; waiting standbys: {:?}",
-        standbys.iter().map(|s| s.pid).collect::<Vec<_>>()
-    );
-    for standby in standbys {
-        let Some(n) = (0..slots).find(|&n| holder(n) == Some(standby.pid)) else {
-            continue;
-        };
-        if !ask_to_leave(&standby.socket) {
-            tracing::debug!("standby {} did not answer", standby.pid);
-            continue;
-        }
-        let lock = base.join(format!("slot-{n}.lock"));
-        let deadline = Instant::now() + SLOT_WAIT;
-        while Instant::now() < deadline {
-            if let Some(f) = crate::kept_session::try_lock(&lock)? {
-                tracing::info!(
-                    "standby {} left; its kept slot {n} is this kernel's",
-                    standby.pid
-                );
-                return Ok(Some((n, f)));
-            }
-            std::thread::sleep(Duration::from_millis(25));
-        }
-    }
-    Ok(None)
 }

@@ -80,6 +80,15 @@ impl Waiting {
     }
 }
 
+/// The pid in a standby's lock file when that standby says it is ready
+/// (what [`Waiting::mark_ready`] writes).
+pub(super) fn ready_pid(lock: &std::path::Path) -> Option<u32> {
+    let text = std::fs::read_to_string(lock).ok()?;
+    let mut lines = text.lines();
+    let pid = lines.next()?.trim().parse().ok()?;
+    (lines.nth(1) == Some("ready")).then_some(pid)
+}
+
 impl Drop for Waiting {
     fn drop(&mut self) {
         // Before the lock goes: the next standby makes its own socket (and
