@@ -42,6 +42,12 @@ impl CompileCache {
         self.dependencies
     }
 
+    /// evcxr's `:clear` dropped the session's dependencies (the cache's
+    /// setting is evcxr configuration, which `:clear` keeps).
+    pub(super) fn cleared(&mut self) {
+        self.dependencies = false;
+    }
+
     /// Turns the cache on if `code` adds a dependency and it is not on yet.
     pub(super) fn before(&mut self, ctx: &mut CommandContext, code: &str) {
         if adds_dependency(code) || code.contains("extern crate") {

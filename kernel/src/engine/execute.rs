@@ -56,6 +56,11 @@ pub(super) struct Worker {
     /// Recent generated library sources by evcxr build number, to place
     /// panics in code built for earlier cells.
     sources: std::collections::VecDeque<(u64, String)>,
+    /// The `:dep` lines this kernel added as a standby, until its first
+    /// cell says whether the notebook asked for them (`standby::first_deps`).
+    primed: Option<crate::standby::first_deps::Primed>,
+    /// Whether an execute request came yet.
+    first_cell_seen: bool,
 }
 
 /// How long a kernel must go without a request before it starts the next
@@ -76,6 +81,8 @@ impl Worker {
             items: DeferredItems::from_env(),
             executed: Vec::new(),
             sources: std::collections::VecDeque::new(),
+            primed: None,
+            first_cell_seen: false,
         }
     }
 
@@ -192,7 +199,12 @@ impl Worker {
                 self.display.install(&mut ctx, &session_api::module());
                 // Free in a standby (nobody waits); a fresh kernel's first
                 // cell would wait for it, so there the first `let` pays.
+                // The `:dep` lines notebooks started with come first, so
+                // rust-analyzer loads the workspace once, with them.
                 if crate::standby::is_standby() {
+                    if let Some(k) = kept {
+                        self.prime(&mut ctx, k);
+                    }
                     warm_type_inference(&mut ctx);
                 }
                 tracing::debug!(
@@ -249,6 +261,10 @@ impl Worker {
         }
         if crate::streams::take_session_died() {
             self.magics.session_lost();
+        }
+        if !self.first_cell_seen {
+            self.first_cell_seen = true;
+            self.first_cell(&req.code);
         }
         self.magics.before_cell(&req.code);
         let outcome = match pager::request(&req.code) {
@@ -448,6 +464,86 @@ fn warm_type_inference(ctx: &mut CommandContext) {
         "warm-up: type inference {:.1} ms",
         started.elapsed().as_secs_f64() * 1e3
     );
+}
+
+impl Worker {
+    /// A standby adds the `:dep` lines the last notebooks started with
+    /// (`standby::first_deps`), with the magics' serde_json as the user's
+    /// first `:dep` cell gets it; a failure leaves the session as it was.
+    fn prime(&mut self, ctx: &mut CommandContext, kept: &crate::kept_session::Claim) {
+        use crate::standby::first_deps;
+        let Some(primed) =
+            first_deps::history_file(kept.dir()).and_then(|f| first_deps::expected(&f))
+        else {
+            return;
+        };
+        let started = std::time::Instant::now();
+        let mut code = primed.code();
+        if let Some(serde) = self.magics.serde_json_dep_for(&code) {
+            code = run::with_commands(&code, &serde);
+        }
+        self.cache.before(ctx, &code);
+        match ctx.execute(&code) {
+            Ok(_) => self.primed = Some(primed),
+            Err(e) => {
+                tracing::warn!("the standby could not add {:?}: {e}", primed.lines);
+                self.primed = Some(primed);
+                self.unprime_in(ctx);
+            }
+        }
+        tracing::debug!(
+            target: "sluice::phase",
+            "warm-up: first cell's :dep lines {:.1} ms ({})",
+            started.elapsed().as_secs_f64() * 1e3,
+            if self.primed.is_some() { "added" } else { "failed" }
+        );
+    }
+
+    /// The kernel's first cell: recorded for later standbys, and checked
+    /// against what this one added as a standby (a notebook that did not
+    /// ask for those crates gets a session without them).
+    fn first_cell(&mut self, code: &str) {
+        use crate::standby::first_deps;
+        if let Some(file) =
+            crate::kept_session::current().and_then(|k| first_deps::history_file(k.dir()))
+        {
+            first_deps::record(&file, code);
+        }
+        let Some(primed) = &self.primed else { return };
+        let hit = primed.asked_for_by(code);
+        tracing::info!(
+            "the standby added {:?}; the first cell {}",
+            primed.lines,
+            if hit {
+                "asks for them"
+            } else {
+                "does not ask for them: removing them (:clear)"
+            }
+        );
+        if hit {
+            self.primed = None;
+        } else if let Ok(mut ctx) = std::mem::replace(&mut self.ctx, Err(String::new())) {
+            self.unprime_in(&mut ctx);
+            self.ctx = Ok(ctx);
+        }
+    }
+
+    /// Drops what `prime` added: evcxr's `:clear` empties the dependencies
+    /// (and restarts the session process, retired first), then the session
+    /// items are defined again.
+    fn unprime_in(&mut self, ctx: &mut CommandContext) {
+        self.primed = None;
+        self.interrupter.retire();
+        if let Err(e) = ctx.execute(":clear") {
+            tracing::warn!("cannot remove the standby's dependencies (:clear): {e}");
+        }
+        self.display
+            .after_command(ctx, ":clear", &session_api::module());
+        self.cache.cleared();
+        if let Some(s) = &self.streams {
+            s.flush();
+        }
+    }
 }
 
 /// evcxr's context; in a kept session whose state does not build (stale or

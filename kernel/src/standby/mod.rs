@@ -46,6 +46,7 @@
 pub mod adoption;
 pub mod eviction;
 mod fd_pass;
+pub mod first_deps;
 pub mod launcher;
 mod request;
 pub mod waiting;

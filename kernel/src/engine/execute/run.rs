@@ -505,7 +505,7 @@ impl Worker {
 /// `code` with the command lines `commands` (`:dep …`) added after its
 /// leading commands: evcxr reads commands only before the cell's Rust code,
 /// so a `:dep` cell that goes on with code keeps them in front of it.
-fn with_commands(code: &str, commands: &str) -> String {
+pub(super) fn with_commands(code: &str, commands: &str) -> String {
     let lines: Vec<&str> = code.lines().collect();
     let first = lines
         .iter()

@@ -1,0 +1,182 @@
+//! The `:dep` lines notebooks start with, added by a standby ahead of time.
+//!
+//! A notebook's first cell is usually its `:dep` cell, and it is the most
+//! expensive one of a Run All: evcxr checks each new crate (`cargo
+//! metadata`), builds the session crate against it, and the next cell with a
+//! `let` waits while rust-analyzer reloads the workspace and computes again
+//! what it knew of `core`, `std` and every crate (its `FileChange` sets every
+//! file's source root again). Measured on 2 cores, `:dep serde` with derive:
+//! 1.8 s for the cell and 2.4 s in the first `let` after it.
+//!
+//! A standby (`waiting.rs`) can do all of it before the launch, for the
+//! `:dep` lines it expects:
+//! - **What it expects.** Every kernel records the `:dep` lines its first
+//!   cell starts with (none, if it starts otherwise) in
+//!   `<root>/<toolchain key>/first-deps`, which keeps the last two. A
+//!   standby adds lines only when both are the same and every line names a
+//!   registry crate (a version, features, `default-features`, `package`): a
+//!   path would be read from the standby's directory, not the notebook's.
+//! - **A hit.** The adopted kernel's first cell names every crate the
+//!   standby added (its own specification wins: evcxr takes an identical
+//!   `:dep` as done, and rebuilds for another one).
+//! - **A miss.** Anything else — a first cell that does not name them all —
+//!   and the kernel runs evcxr's `:clear` before the cell, which drops the
+//!   dependencies, so the notebook never sees a crate it did not ask for.
+//!   The miss costs about what the hit saves, which is why a standby waits
+//!   for two launches in a row that agree.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+/// How many first cells the history keeps.
+const KEPT: usize = 2;
+
+/// The file's name in the toolchain's directory.
+const FILE: &str = "first-deps";
+
+/// Keys of a dependency's inline table that do not depend on where the
+/// kernel runs (Cargo's `[dependencies]` keys for a registry crate).
+const REGISTRY_KEYS: [&str; 5] = [
+    "version",
+    "features",
+    "default-features",
+    "default_features",
+    "package",
+];
+
+/// The `:dep` lines a standby added, and the crate names they declare.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Primed {
+    /// The lines, as the notebook wrote them (trimmed).
+    pub lines: Vec<String>,
+    names: BTreeSet<String>,
+}
+
+impl Primed {
+    /// The lines as one cell.
+    pub fn code(&self) -> String {
+        self.lines.join("\n")
+    }
+
+    /// True when `first_cell` declares every crate the standby added
+    /// (with any specification: evcxr replaces a crate's entry).
+    pub fn asked_for_by(&self, first_cell: &str) -> bool {
+        let declared: BTreeSet<String> = dep_lines(first_cell)
+            .iter()
+            .filter_map(|l| crate_name(l))
+            .collect();
+        self.names.is_subset(&declared)
+    }
+}
+
+/// The history's file, beside the toolchain's kept slots.
+pub fn history_file(slot: &Path) -> Option<PathBuf> {
+    slot.parent().map(|toolchain| toolchain.join(FILE))
+}
+
+/// Records the `:dep` lines `first_cell` starts with (an empty entry when
+/// it starts otherwise). Failures are logged: this is a guess for the next
+/// standby, never the user's concern.
+pub fn record(file: &Path, first_cell: &str) {
+    let mut history = read(file);
+    history.push(dep_lines(first_cell));
+    let drop = history.len().saturating_sub(KEPT);
+    history.drain(..drop);
+    let text = match serde_json::to_string(&history) {
+        Ok(t) => t,
+        Err(e) => {
+            tracing::debug!("cannot write the first cells' :dep lines: {e}");
+            return;
+        }
+    };
+    // Two kernels may record at once: each replaces the file whole.
+    let written = file
+        .parent()
+        .ok_or_else(|| std::io::Error::other("no directory"))
+        .and_then(tempfile::NamedTempFile::new_in)
+        .and_then(|mut tmp| {
+            std::io::Write::write_all(&mut tmp, text.as_bytes())?;
+            tmp.persist(file).map_err(|e| e.error)?;
+            Ok(())
+        });
+    if let Err(e) = written {
+        tracing::debug!("cannot write {}: {e}", file.display());
+    }
+}
+
+/// What a standby should add: the lines the last two first cells agree
+/// on, when there are some and every one names a registry crate.
+pub fn expected(file: &Path) -> Option<Primed> {
+    let history = read(file);
+    let [a, b] = history.as_slice() else {
+        return None;
+    };
+    if a != b || a.is_empty() {
+        return None;
+    }
+    let names: Option<BTreeSet<String>> = a
+        .iter()
+        .map(|l| registry_dep(l).then(|| crate_name(l)).flatten())
+        .collect();
+    Some(Primed {
+        lines: a.clone(),
+        names: names?,
+    })
+}
+
+fn read(file: &Path) -> Vec<Vec<String>> {
+    std::fs::read_to_string(file)
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default()
+}
+
+/// The `:dep` lines at the start of a cell (blank lines skipped), trimmed.
+pub fn dep_lines(cell: &str) -> Vec<String> {
+    cell.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .take_while(|l| l.starts_with(":dep ") || l.starts_with(":dep\t"))
+        .map(str::to_string)
+        .collect()
+}
+
+/// The crate a `:dep` line declares, split as evcxr splits it (the name
+/// runs to the first `=` or blank); None for a local path (`./x`, `/x`).
+fn crate_name(line: &str) -> Option<String> {
+    let args = line.strip_prefix(":dep")?.trim();
+    let name = args.split(['=', ' ', '\t']).next()?;
+    if name.is_empty() || name.starts_with('.') || name.starts_with('/') {
+        return None;
+    }
+    Some(name.to_string())
+}
+
+/// True when the line's crate comes from the registry whatever the
+/// working directory: no specification (`"*"`), a version string, or an
+/// inline table of [`REGISTRY_KEYS`] only.
+fn registry_dep(line: &str) -> bool {
+    let Some(name) = crate_name(line) else {
+        return false;
+    };
+    let valid_name = name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    let args = line.strip_prefix(":dep").unwrap_or_default().trim();
+    let spec = args[name.len()..].trim_start();
+    let Some(spec) = spec.strip_prefix('=') else {
+        return valid_name && spec.is_empty();
+    };
+    let Ok(table) = format!("d = {spec}").parse::<toml::Table>() else {
+        return false;
+    };
+    valid_name
+        && match table.get("d") {
+            Some(toml::Value::String(_)) => true,
+            Some(toml::Value::Table(t)) => t.keys().all(|k| REGISTRY_KEYS.contains(&k.as_str())),
+            _ => false,
+        }
+}
+
+#[cfg(test)]
+mod tests;
