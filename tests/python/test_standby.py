@@ -370,3 +370,70 @@ def test_a_kernel_takes_the_slot_of_a_waiting_standby_when_none_is_free(root):
         pids.append(wait_until(lambda: standby_of(f"cap{n}"), what=f"standby {n}"))
     wait_until(lambda: not alive(pids[0]), what="the longest-waiting standby to leave")
     assert sorted(waiting_standbys(root)) == sorted(pids[1:])
+
+
+def test_a_standby_adds_the_dep_lines_notebooks_start_with(root):
+    """After two notebooks in a row started with the same `:dep` cell, the
+    next standby adds those crates ahead of the launch
+    (standby/first_deps.rs): a notebook starting with that cell has them at
+    once, and one starting otherwise never sees them. (Its own root: the
+    history of first cells lives beside the kept slots.)"""
+    root = new_root("sluice-firstdeps-")
+    dep = ':dep itoa = "1"'
+    use_itoa = "itoa::Buffer::new().format(1234).len()"
+    for n in range(2):
+        km, kc = start(root, root, f"d{n}.ipynb", root / f"d{n}.log")
+        try:
+            c = run_cell(kc, dep, timeout=600)
+            assert c.status == "ok", c.error()
+            assert result(kc, use_itoa) == "4"
+        finally:
+            stop(km, kc)
+    wait_until(lambda: waiting_standby(root), limit=300, what="a standby with itoa")
+
+    # A hit: the first cell asks for the crate the standby added.
+    here = root / "hit"
+    here.mkdir()
+    log = root / "hit.log"
+    km, kc = start(root, here, "hit.ipynb", log)
+    try:
+        c = run_cell(kc, dep, timeout=600)
+        assert c.status == "ok", c.error()
+        assert result(kc, use_itoa) == "4"
+        assert result(kc, CWD_AND_NAME) == f"{here}|hit.ipynb"
+        c = run_cell(kc, "%%slurm map 0..3 -> sq\n|x: i64| -> i64 { x * x }", timeout=600)
+        assert c.status == "ok", c.error()
+        assert result(kc, "sq.iter().sum::<i64>()") == "5"
+        text = log.read_text()
+        assert "adopted" in text and "the first cell asks for them" in text, text
+    finally:
+        stop(km, kc)
+    wait_until(lambda: waiting_standby(root), limit=300, what="the next standby with itoa")
+
+    # A miss: the notebook never asked for itoa, so it does not have it.
+    here = root / "miss"
+    here.mkdir()
+    log = root / "miss.log"
+    km, kc = start(root, here, "miss.ipynb", log)
+    try:
+        # A magic first: it binds its result through the session the
+        # :clear made.
+        c = run_cell(kc, "%%slurm map 0..4 -> cubes\n|x: i64| -> i64 { x * x * x }", timeout=600)
+        assert c.status == "ok", c.error()
+        assert result(kc, "let x = 20; x + 1") == "21"
+        assert result(kc, "cubes.iter().sum::<i64>()") == "36"
+        c = run_cell(kc, use_itoa)
+        assert c.status == "error" and "itoa" in c.error()["evalue"], c.error()
+        assert result(kc, "x * 2") == "40"
+        assert result(kc, CWD_AND_NAME) == f"{here}|miss.ipynb"
+        # What the session items give still works after the :clear.
+        c = run_cell(kc, 'sluice::display("text/plain", "shown")')
+        assert c.status == "ok", c.error()
+        assert c.of_type("display_data"), c.outputs
+        c = run_cell(kc, dep, timeout=600)
+        assert c.status == "ok", c.error()
+        assert result(kc, use_itoa) == "4"
+        text = log.read_text()
+        assert "does not ask for them" in text, text
+    finally:
+        stop(km, kc)
