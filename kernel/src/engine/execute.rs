@@ -262,7 +262,8 @@ impl Worker {
         if crate::streams::take_session_died() {
             self.magics.session_lost();
         }
-        if !self.first_cell_seen {
+        let first = !self.first_cell_seen;
+        if first {
             self.first_cell_seen = true;
             self.first_cell(&req.code);
         }
@@ -285,6 +286,9 @@ impl Worker {
             req.code.lines().next().unwrap_or_default()
         );
         let (status, error, plain, payload) = self.publish(msg, req, count, outcome);
+        if first {
+            Self::record_first_cell(&req.code, status == ReplyStatus::Ok);
+        }
         // Only what was sent before the client could see this error is
         // aborted: a request sent after the reply runs normally.
         let queued: Vec<Request> = if status == ReplyStatus::Error && req.stop_on_error {
@@ -477,6 +481,13 @@ impl Worker {
         else {
             return;
         };
+        if !primed.built_in(kept.dir()) {
+            tracing::debug!(
+                "{:?} were not built in this slot yet: not added",
+                primed.lines
+            );
+            return;
+        }
         let started = std::time::Instant::now();
         let mut code = primed.code();
         if let Some(serde) = self.magics.serde_json_dep_for(&code) {
@@ -499,16 +510,10 @@ impl Worker {
         );
     }
 
-    /// The kernel's first cell: recorded for later standbys, and checked
-    /// against what this one added as a standby (a notebook that did not
-    /// ask for those crates gets a session without them).
+    /// The kernel's first cell, before it runs: checked against what this
+    /// kernel added as a standby (a notebook that did not ask for those
+    /// crates gets a session without them).
     fn first_cell(&mut self, code: &str) {
-        use crate::standby::first_deps;
-        if let Some(file) =
-            crate::kept_session::current().and_then(|k| first_deps::history_file(k.dir()))
-        {
-            first_deps::record(&file, code);
-        }
         let Some(primed) = &self.primed else { return };
         let hit = primed.asked_for_by(code);
         tracing::info!(
@@ -525,6 +530,18 @@ impl Worker {
         } else if let Ok(mut ctx) = std::mem::replace(&mut self.ctx, Err(String::new())) {
             self.unprime_in(&mut ctx);
             self.ctx = Ok(ctx);
+        }
+    }
+
+    /// The kernel's first cell, after it ran: recorded for later standbys
+    /// (`:dep` lines only from a cell that succeeded: a standby must not
+    /// retry a crate that does not build).
+    fn record_first_cell(code: &str, ok: bool) {
+        use crate::standby::first_deps;
+        if let Some(file) =
+            crate::kept_session::current().and_then(|k| first_deps::history_file(k.dir()))
+        {
+            first_deps::record(&file, if ok { code } else { "" });
         }
     }
 

@@ -11,11 +11,13 @@
 //! A standby (`waiting.rs`) can do all of it before the launch, for the
 //! `:dep` lines it expects:
 //! - **What it expects.** Every kernel records the `:dep` lines its first
-//!   cell starts with (none, if it starts otherwise) in
+//!   cell starts with (none, if it starts otherwise or fails) in
 //!   `<root>/<toolchain key>/first-deps`, which keeps the last two. A
 //!   standby adds lines only when both are the same and every line names a
 //!   registry crate (a version, features, `default-features`, `package`): a
 //!   path would be read from the standby's directory, not the notebook's.
+//!   And only crates its kept slot built before: a standby that had to build
+//!   one would keep the next launch waiting for it.
 //! - **A hit.** The adopted kernel's first cell names every crate the
 //!   standby added (its own specification wins: evcxr takes an identical
 //!   `:dep` as done, and rebuilds for another one).
@@ -50,12 +52,35 @@ pub struct Primed {
     /// The lines, as the notebook wrote them (trimmed).
     pub lines: Vec<String>,
     names: BTreeSet<String>,
+    /// Their libraries' names (the package's, `-` as `_`).
+    libs: BTreeSet<String>,
 }
 
 impl Primed {
     /// The lines as one cell.
     pub fn code(&self) -> String {
         self.lines.join("\n")
+    }
+
+    /// True when every crate was built in the kept slot `slot` before
+    /// (`target/<triple>/debug/deps/lib<name>-*.rlib`): adding one that was
+    /// not would build it while the next launch waits for the standby.
+    pub fn built_in(&self, slot: &Path) -> bool {
+        let Ok(triples) = std::fs::read_dir(slot.join("target")) else {
+            return false;
+        };
+        let libs: BTreeSet<String> = triples
+            .flatten()
+            .filter_map(|t| std::fs::read_dir(t.path().join("debug").join("deps")).ok())
+            .flatten()
+            .flatten()
+            .filter_map(|f| f.file_name().into_string().ok())
+            .filter_map(|f| {
+                let stem = f.strip_prefix("lib")?.strip_suffix(".rlib")?;
+                Some(stem.rsplit_once('-')?.0.to_string())
+            })
+            .collect();
+        self.libs.is_subset(&libs)
     }
 
     /// True when `first_cell` declares every crate the standby added
@@ -75,7 +100,7 @@ pub fn history_file(slot: &Path) -> Option<PathBuf> {
 }
 
 /// Records the `:dep` lines `first_cell` starts with (an empty entry when
-/// it starts otherwise). Failures are logged: this is a guess for the next
+/// it starts otherwise; the caller passes "" for a cell that failed). Failures are logged: this is a guess for the next
 /// standby, never the user's concern.
 pub fn record(file: &Path, first_cell: &str) {
     let mut history = read(file);
@@ -114,13 +139,12 @@ pub fn expected(file: &Path) -> Option<Primed> {
     if a != b || a.is_empty() {
         return None;
     }
-    let names: Option<BTreeSet<String>> = a
-        .iter()
-        .map(|l| registry_dep(l).then(|| crate_name(l)).flatten())
-        .collect();
+    let specs: Option<Vec<(String, String)>> = a.iter().map(|l| registry_dep(l)).collect();
+    let specs = specs?;
     Some(Primed {
         lines: a.clone(),
-        names: names?,
+        names: specs.iter().map(|(name, _)| name.clone()).collect(),
+        libs: specs.into_iter().map(|(_, lib)| lib).collect(),
     })
 }
 
@@ -152,30 +176,38 @@ fn crate_name(line: &str) -> Option<String> {
     Some(name.to_string())
 }
 
-/// True when the line's crate comes from the registry whatever the
-/// working directory: no specification (`"*"`), a version string, or an
-/// inline table of [`REGISTRY_KEYS`] only.
-fn registry_dep(line: &str) -> bool {
-    let Some(name) = crate_name(line) else {
-        return false;
+/// The crate a line declares and its library's name, when it comes from
+/// the registry whatever the working directory: no specification (`"*"`),
+/// a version string, or an inline table of [`REGISTRY_KEYS`] only.
+fn registry_dep(line: &str) -> Option<(String, String)> {
+    let name = crate_name(line)?;
+    let valid = |n: &str| {
+        !n.is_empty()
+            && n.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
     };
-    let valid_name = name
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if !valid(&name) {
+        return None;
+    }
+    let lib = |package: &str| package.replace('-', "_");
     let args = line.strip_prefix(":dep").unwrap_or_default().trim();
     let spec = args[name.len()..].trim_start();
     let Some(spec) = spec.strip_prefix('=') else {
-        return valid_name && spec.is_empty();
+        return spec.is_empty().then(|| (name.clone(), lib(&name)));
     };
-    let Ok(table) = format!("d = {spec}").parse::<toml::Table>() else {
-        return false;
-    };
-    valid_name
-        && match table.get("d") {
-            Some(toml::Value::String(_)) => true,
-            Some(toml::Value::Table(t)) => t.keys().all(|k| REGISTRY_KEYS.contains(&k.as_str())),
-            _ => false,
+    let table = format!("d = {spec}").parse::<toml::Table>().ok()?;
+    match table.get("d")? {
+        toml::Value::String(_) => Some((name.clone(), lib(&name))),
+        toml::Value::Table(t) if t.keys().all(|k| REGISTRY_KEYS.contains(&k.as_str())) => {
+            let package = match t.get("package") {
+                Some(toml::Value::String(p)) if valid(p) => p.as_str(),
+                Some(_) => return None,
+                None => name.as_str(),
+            };
+            Some((name.clone(), lib(package)))
         }
+        _ => None,
+    }
 }
 
 #[cfg(test)]

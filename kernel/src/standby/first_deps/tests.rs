@@ -96,3 +96,23 @@ fn an_unreadable_history_expects_nothing_and_is_replaced() {
     record(&file, SERDE);
     assert!(expected(&file).is_some());
 }
+
+#[test]
+fn only_crates_the_slot_built_before_are_added() {
+    let dir = tempfile::tempdir().unwrap();
+    let cell = ":dep itoa = \"1\"\n:dep serde-json-x = { package = \"my-pkg\", version = \"1\" }";
+    let file = history(dir.path(), &[cell, cell]);
+    let primed = expected(&file).unwrap();
+    let slot = dir.path().join("slot-0");
+    assert!(!primed.built_in(&slot), "no target directory");
+    let deps = slot.join("target/x86_64-unknown-linux-gnu/debug/deps");
+    std::fs::create_dir_all(&deps).unwrap();
+    std::fs::write(deps.join("libitoa-0123abcd.rlib"), "").unwrap();
+    std::fs::write(deps.join("libitoa-0123abcd.rmeta"), "").unwrap();
+    assert!(!primed.built_in(&slot), "my-pkg missing");
+    // A renamed dependency's library is its package's name, `-` as `_`.
+    std::fs::write(deps.join("libserde_json_x-77.rlib"), "").unwrap();
+    assert!(!primed.built_in(&slot));
+    std::fs::write(deps.join("libmy_pkg-99aa.rlib"), "").unwrap();
+    assert!(primed.built_in(&slot));
+}
