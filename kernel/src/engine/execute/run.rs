@@ -376,6 +376,10 @@ impl Worker {
         if req.code.trim_start().starts_with(':') {
             self.display
                 .after_command(ctx, &req.code, &session_api::module());
+            // evcxr's `:clear` drops the dependencies too.
+            if req.code.lines().any(|l| l.trim() == ":clear") {
+                self.cache.cleared();
+            }
         }
         // The user's first `:dep` cell built serde_json with it
         // (`run_block`); evcxr already dropped what it drops.
