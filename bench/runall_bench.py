@@ -12,7 +12,10 @@ figure first), medians of --runs runs, a baseline in the same run:
   run all     `jupyter nbconvert --execute` of notebooks/parameter_sweep.ipynb
               and notebooks/fan_out_fan_in.ipynb, against the issue's
               targets (8 s, 6 s) — or, with --baseline-kernel, against
-              another sluice build in the same run;
+              another sluice build in the same run; both notebooks start
+              with the same `:dep` cell, so from the second run on the
+              standby has usually added it already (standby/first_deps.rs;
+              each line says in how many runs it had);
   magic       a `%%slurm map` cell whose binary is cached, minus the time
               its elements took (submit to last state, from the kernel's
               phase log): with its captured variable unchanged (its value
@@ -150,7 +153,14 @@ def run_all(spec_root, name, notebook, workdir):
     dt = time.perf_counter() - t0
     if p.returncode != 0:
         raise RuntimeError(f"nbconvert {notebook} failed:\n{p.stderr[-3000:]}")
+    # The kernel's log (SLUICE_LOG=info) says when the standby it was made
+    # from had added the notebook's first `:dep` cell (standby/first_deps.rs).
+    PREPARED.append("the first cell asks for them" in p.stderr)
     return dt
+
+
+# Per run_all call: whether the standby had prepared the first `:dep` cell.
+PREPARED = []
 
 
 def cells_of(notebook):
@@ -291,6 +301,7 @@ def main():
         floor_nb.write_text(json.dumps(one_cell_notebook("1 + 1")))
         for nb, target in [(FLOOR_NOTEBOOK, None), *NOTEBOOKS.items()]:
             ts = {k: [] for k in kernels if k != "evcxr_jupyter"}
+            prepared = {k: 0 for k in ts}
             for r in range(runs + 1):
                 for k in ts:
                     if r and k in standby and not wait_for_standby(standby[k]):
@@ -298,12 +309,14 @@ def main():
                     dt = run_all(kernels[k], names[k], nb, work)
                     if r:
                         ts[k].append(dt)
+                        prepared[k] += PREPARED[-1]
             for k, v in ts.items():
                 m = statistics.median(v)
                 against = (f"target {target:.0f} s: {m / target:.2f}x" if target
                            else "nbconvert's floor: start, one cell, shut down")
                 print(f"  {nb:<24} {k:<12} {m:7.2f} s  {against}  "
-                      f"(runs: {', '.join(f'{t:.2f}' for t in v)})")
+                      f"(runs: {', '.join(f'{t:.2f}' for t in v)}; "
+                      f"first :dep cell prepared by the standby in {prepared[k]})")
 
     print(f"\n# magic cell with a cached task binary (%%slurm map 0..4, median of {runs})")
     for k in (x for x in kernels if x not in ("evcxr_jupyter", "sluice-fresh")):
