@@ -495,7 +495,10 @@ impl Worker {
         }
         self.cache.before(ctx, &code);
         match ctx.execute(&code) {
-            Ok(_) => self.primed = Some(primed),
+            Ok(_) => {
+                crate::standby::first_deps::set_added(&primed.lines);
+                self.primed = Some(primed);
+            }
             Err(e) => {
                 tracing::warn!("the standby could not add {:?}: {e}", primed.lines);
                 self.primed = Some(primed);

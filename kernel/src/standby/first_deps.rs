@@ -30,6 +30,22 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
+/// The lines this process added as a standby, for its lock file (see
+/// `waiting.rs`).
+static ADDED: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+/// Says which `:dep` lines this standby added (none: `&[]`).
+pub fn set_added(lines: &[String]) {
+    if let Ok(mut added) = ADDED.lock() {
+        *added = lines.to_vec();
+    }
+}
+
+/// The `:dep` lines this standby added.
+pub fn added() -> Vec<String> {
+    ADDED.lock().map(|a| a.clone()).unwrap_or_default()
+}
+
 /// How many first cells the history keeps.
 const KEPT: usize = 2;
 

@@ -67,11 +67,15 @@ impl Waiting {
     }
 
     /// The lock file says who waits, and that it is warm:
-    /// `<pid>\n<binary>\nready\n` (for people, benchmarks and tests).
+    /// `<pid>\n<binary>\nready\n`, then `added <line>\n` for each `:dep`
+    /// line it added (`first_deps.rs`), for people, benchmarks and tests.
     fn mark_ready(&mut self) {
         use std::io::{Seek as _, Write as _};
         let exe = std::env::current_exe().unwrap_or_default();
-        let text = format!("{}\n{}\nready\n", std::process::id(), exe.display());
+        let mut text = format!("{}\n{}\nready\n", std::process::id(), exe.display());
+        for line in super::first_deps::added() {
+            text.push_str(&format!("added {line}\n"));
+        }
         let _ = self
             .lock
             .set_len(0)
