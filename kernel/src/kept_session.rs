@@ -125,7 +125,18 @@ pub fn claim_for_this_kernel(role: Role) -> Option<PathBuf> {
         .ok()?;
     let claimed = match role {
         Role::Kernel => claim_for_kernel(&root, &key),
-        Role::Standby => claim(&root, &key),
+        // The crates the standby will add were built in some slots, not in
+        // others (`standby/first_deps.rs`): it takes one of those if free.
+        Role::Standby => {
+            let base = root.join(&key);
+            let expected =
+                crate::standby::first_deps::expected(&base.join(crate::standby::first_deps::FILE));
+            claim_preferring(&root, &key, |slot| {
+                expected
+                    .as_ref()
+                    .is_some_and(|e| slot.join(MARKER).exists() && e.built_in(slot))
+            })
+        }
     };
     let claim = claimed
         .inspect_err(|e| tracing::warn!("not keeping the session ({}): {e}", root.display()))
@@ -205,11 +216,27 @@ pub fn toolchain_key() -> std::io::Result<String> {
 /// # Errors
 /// The directories cannot be made or locked.
 pub fn claim(root: &Path, key: &str) -> std::io::Result<Option<Claim>> {
+    claim_preferring(root, key, |_| false)
+}
+
+/// [`claim`], taking a free slot whose directory `preferred` accepts
+/// before the first free one.
+///
+/// # Errors
+/// As [`claim`].
+pub fn claim_preferring(
+    root: &Path,
+    key: &str,
+    preferred: impl Fn(&Path) -> bool,
+) -> std::io::Result<Option<Claim>> {
     let base = root.join(key);
     std::fs::create_dir_all(&base)?;
     write_dependency_profile(&base)?;
     let mut claimed = None;
-    for n in 0..SLOTS {
+    let order = (0..SLOTS)
+        .filter(|&n| preferred(&slot_dir(&base, n)))
+        .chain(0..SLOTS);
+    for n in order {
         if let Some(lock) = try_lock(&slot_lock(&base, n))? {
             claimed = Some(Claim {
                 dir: slot_dir(&base, n),
@@ -415,6 +442,21 @@ mod tests {
             .map(|e| e.file_name())
             .collect();
         assert_eq!(left, [std::ffi::OsString::from("config.toml")]);
+    }
+
+    #[test]
+    fn a_preferred_free_slot_is_taken_before_the_first_free_one() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let wants_2 = |dir: &Path| dir.ends_with("slot-2");
+        let a = claim_preferring(tmp.path(), "k", wants_2)
+            .expect("claim")
+            .expect("slot");
+        assert!(a.dir().ends_with("slot-2"));
+        // Taken: the first free one comes next.
+        let b = claim_preferring(tmp.path(), "k", wants_2)
+            .expect("claim")
+            .expect("slot");
+        assert!(b.dir().ends_with("slot-0"));
     }
 
     #[test]

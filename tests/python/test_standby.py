@@ -397,8 +397,8 @@ def test_a_standby_adds_the_dep_lines_notebooks_start_with(root):
     next standby adds those crates ahead of the launch
     (standby/first_deps.rs; its lock file lists them): a notebook starting
     with that cell has them at once, and one starting otherwise never sees
-    them. (Its own root: the history of first cells lives beside the kept
-    slots.)"""
+    them, nor one whose first cell fails. (Its own root: the history of
+    first cells lives beside the kept slots.)"""
     root = new_root("sluice-firstdeps-")
     dep = ':dep itoa = "1"'
     use_itoa = "itoa::Buffer::new().format(1234).len()"
@@ -468,3 +468,20 @@ def test_a_standby_adds_the_dep_lines_notebooks_start_with(root):
         assert "does not ask for them" in text, text
     finally:
         stop(km, kc)
+
+    # A hit whose cell evcxr does not keep (a build error after the
+    # `:dep`): a fresh kernel would not have itoa, so neither does this one.
+    until_prepared()
+    log = root / "failed.log"
+    km, kc = start(root, root, "failed.ipynb", log)
+    try:
+        c = run_cell(kc, dep + '\nlet bad: u8 = "oops";', timeout=600)
+        assert c.status == "error", c.outputs
+        c = run_cell(kc, use_itoa)
+        assert c.status == "error" and "itoa" in c.error()["evalue"], c.error()
+        assert result(kc, "6 * 7") == "42"
+        text = log.read_text()
+        assert "the first cell asks for them" in text and "was not kept" in text, text
+    finally:
+        stop(km, kc)
+

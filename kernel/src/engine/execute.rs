@@ -59,8 +59,11 @@ pub(super) struct Worker {
     /// The `:dep` lines this kernel added as a standby, until its first
     /// cell says whether the notebook asked for them (`standby::first_deps`).
     primed: Option<crate::standby::first_deps::Primed>,
-    /// Whether an execute request came yet.
+    /// Whether an execute request with code came yet.
     first_cell_seen: bool,
+    /// Whether evcxr kept the running cell (its build and run returned
+    /// without an error, so evcxr committed its state, `:dep`s included).
+    evcxr_kept: bool,
 }
 
 /// How long a kernel must go without a request before it starts the next
@@ -83,6 +86,7 @@ impl Worker {
             sources: std::collections::VecDeque::new(),
             primed: None,
             first_cell_seen: false,
+            evcxr_kept: false,
         }
     }
 
@@ -262,7 +266,8 @@ impl Worker {
         if crate::streams::take_session_died() {
             self.magics.session_lost();
         }
-        let first = !self.first_cell_seen;
+        let first = !self.first_cell_seen && !req.code.trim().is_empty();
+        self.evcxr_kept = false;
         if first {
             self.first_cell_seen = true;
             self.first_cell(&req.code);
@@ -288,6 +293,7 @@ impl Worker {
         let (status, error, plain, payload) = self.publish(msg, req, count, outcome);
         if first {
             Self::record_first_cell(&req.code, status == ReplyStatus::Ok);
+            self.after_first_cell();
         }
         // Only what was sent before the client could see this error is
         // aborted: a request sent after the reply runs normally.
@@ -528,9 +534,22 @@ impl Worker {
                 "does not ask for them: removing them (:clear)"
             }
         );
-        if hit {
+        if !hit && let Ok(mut ctx) = std::mem::replace(&mut self.ctx, Err(String::new())) {
+            self.unprime_in(&mut ctx);
+            self.ctx = Ok(ctx);
+        }
+    }
+
+    /// After a first cell that asked for the crates the standby added: if
+    /// evcxr did not keep it (a build error, a failed `:dep`, an
+    /// interrupt), a fresh kernel would not have them either.
+    fn after_first_cell(&mut self) {
+        if self.primed.is_none() || self.evcxr_kept {
             self.primed = None;
-        } else if let Ok(mut ctx) = std::mem::replace(&mut self.ctx, Err(String::new())) {
+            return;
+        }
+        tracing::info!("the first cell was not kept: removing the standby's crates (:clear)");
+        if let Ok(mut ctx) = std::mem::replace(&mut self.ctx, Err(String::new())) {
             self.unprime_in(&mut ctx);
             self.ctx = Ok(ctx);
         }

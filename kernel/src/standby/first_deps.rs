@@ -17,10 +17,15 @@
 //!   registry crate (a version, features, `default-features`, `package`): a
 //!   path would be read from the standby's directory, not the notebook's.
 //!   And only crates its kept slot built before: a standby that had to build
-//!   one would keep the next launch waiting for it.
+//!   one would keep the next launch waiting for it (a standby takes a free
+//!   slot that built them when there is one, `kept_session.rs`).
 //! - **A hit.** The adopted kernel's first cell names every crate the
 //!   standby added (its own specification wins: evcxr takes an identical
-//!   `:dep` as done, and rebuilds for another one).
+//!   `:dep` as done, and rebuilds for another one). If evcxr does not keep
+//!   that cell (it fails to build, a `:dep` fails, it is interrupted), the
+//!   crates are removed after it, as a fresh kernel would not have them.
+//! - **The first cell** is the first execute request with code in it (an
+//!   empty one is not a notebook's first cell).
 //! - **A miss.** Anything else — a first cell that does not name them all —
 //!   and the kernel runs evcxr's `:clear` before the cell, which drops the
 //!   dependencies, so the notebook never sees a crate it did not ask for.
@@ -50,7 +55,12 @@ pub fn added() -> Vec<String> {
 const KEPT: usize = 2;
 
 /// The file's name in the toolchain's directory.
-const FILE: &str = "first-deps";
+pub const FILE: &str = "first-deps";
+
+/// The most `:dep` lines an entry keeps, and the largest history read (a
+/// guess for the next standby needs no more).
+const MAX_LINES: usize = 64;
+const MAX_FILE: u64 = 64 * 1024;
 
 /// Keys of a dependency's inline table that do not depend on where the
 /// kernel runs (Cargo's `[dependencies]` keys for a registry crate).
@@ -165,20 +175,37 @@ pub fn expected(file: &Path) -> Option<Primed> {
 }
 
 fn read(file: &Path) -> Vec<Vec<String>> {
+    if std::fs::metadata(file).map_or(true, |m| m.len() > MAX_FILE) {
+        return Vec::new();
+    }
     std::fs::read_to_string(file)
         .ok()
-        .and_then(|t| serde_json::from_str(&t).ok())
+        .and_then(|t| serde_json::from_str::<Vec<Vec<String>>>(&t).ok())
         .unwrap_or_default()
+        .into_iter()
+        .map(|e| if e.len() > MAX_LINES { Vec::new() } else { e })
+        .collect()
 }
 
-/// The `:dep` lines at the start of a cell (blank lines skipped), trimmed.
+/// The `:dep` lines at the start of a cell (blank lines skipped),
+/// trimmed, each once; none past [`MAX_LINES`] (such a cell is not
+/// prepared for).
 pub fn dep_lines(cell: &str) -> Vec<String> {
-    cell.lines()
+    let mut lines: Vec<String> = Vec::new();
+    for line in cell
+        .lines()
         .map(str::trim)
         .filter(|l| !l.is_empty())
         .take_while(|l| l.starts_with(":dep ") || l.starts_with(":dep\t"))
-        .map(str::to_string)
-        .collect()
+    {
+        if lines.len() == MAX_LINES {
+            return Vec::new();
+        }
+        if !lines.iter().any(|l| l == line) {
+            lines.push(line.to_string());
+        }
+    }
+    lines
 }
 
 /// The crate a `:dep` line declares, split as evcxr splits it (the name

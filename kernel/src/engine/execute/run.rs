@@ -240,6 +240,7 @@ impl Worker {
         {
             result = Err(evcxr::Error::CompilationErrors(found));
         }
+        self.evcxr_kept = result.is_ok();
         let evcxr_done = started.elapsed();
         self.interrupter.set_busy(false);
         let report = streams

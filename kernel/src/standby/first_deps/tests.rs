@@ -116,3 +116,31 @@ fn only_crates_the_slot_built_before_are_added() {
     std::fs::write(deps.join("libmy_pkg-99aa.rlib"), "").unwrap();
     assert!(primed.built_in(&slot));
 }
+
+#[test]
+fn repeated_lines_count_once_and_huge_cells_or_files_are_not_prepared_for() {
+    let one = ":dep itoa = \"1\"";
+    assert_eq!(
+        dep_lines(&format!("{one}\n{one}\n  {one}  ")),
+        vec![one.to_string()]
+    );
+    let many: String = (0..=MAX_LINES)
+        .map(|n| format!(":dep c{n} = \"1\"\n"))
+        .collect();
+    assert!(dep_lines(&many).is_empty());
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join(FILE);
+    let entry = format!("[\"{}\"]", one.replace('"', "\\\""));
+    let big = format!("[{entry},{entry}{}]", " ".repeat(MAX_FILE as usize));
+    std::fs::write(&file, big).unwrap();
+    assert_eq!(expected(&file), None);
+    let long: Vec<String> = (0..=MAX_LINES)
+        .map(|n| format!(":dep c{n} = \"1\""))
+        .collect();
+    std::fs::write(
+        &file,
+        serde_json::to_string(&vec![long.clone(), long]).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(expected(&file), None);
+}
