@@ -84,7 +84,9 @@ def session_root():
 
 def wait_for_standby(binary, limit=300):
     """Waits (untimed) until a warm standby of `binary` waits: its lock is
-    held and reads `<pid>\n<binary>\nready\n`. False after `limit` s."""
+    held and reads `<pid>\n<binary>\nready\n`, without an `adding` line
+    (it is done adding the notebooks' first `:dep` lines). False after
+    `limit` s."""
     import fcntl
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
@@ -99,7 +101,9 @@ def wait_for_standby(binary, limit=300):
                         lines = f.read().split("\n")
             except FileNotFoundError:
                 continue
-            if len(lines) > 2 and lines[1] == str(binary) and lines[2] == "ready":
+            # `adding` while it adds the notebooks' first `:dep` lines.
+            if len(lines) > 2 and lines[1] == str(binary) and lines[2] == "ready" \
+                    and "adding" not in lines:
                 return True
         time.sleep(0.2)
     return False

@@ -389,7 +389,14 @@ def waiting_standby_of(lock):
             return None
         except BlockingIOError:
             lines = f.read().split("\n")
-    return int(lines[0]) if lock.with_suffix(".sock").exists() and "ready" in lines else None
+    # `adding` while it still adds the notebooks' first `:dep` lines.
+    ready = "ready" in lines and "adding" not in lines
+    return int(lines[0]) if lock.with_suffix(".sock").exists() and ready else None
+
+
+def settled_standby(root):
+    """A waiting standby done adding `:dep` lines (whether it added any)."""
+    return next(filter(None, map(waiting_standby_of, (root / "sessions").glob("standby-*.lock"))), None)
 
 
 def test_a_standby_adds_the_dep_lines_notebooks_start_with(root):
@@ -418,7 +425,7 @@ def test_a_standby_adds_the_dep_lines_notebooks_start_with(root):
                 assert result(kc, use_itoa) == "4"
             finally:
                 stop(km, kc)
-            wait_until(lambda: waiting_standby(root), limit=300, what="a standby")
+            wait_until(lambda: settled_standby(root), limit=300, what="a standby")
         raise AssertionError("no standby added itoa after five notebooks started with it")
 
     # A hit: the first cell asks for the crate the standby added.

@@ -92,7 +92,15 @@ impl Worker {
 
     pub(super) fn run(mut self, rx: Receiver<Request>, ready: super::Ready) {
         self.warm_up();
+        // A standby says it is adding `:dep` lines from the moment it is
+        // ready (its lock file), until it is done.
+        let standby = crate::standby::is_standby();
+        crate::standby::first_deps::set_adding(standby);
         ready.set(self.ctx.is_ok());
+        if standby {
+            self.prime_while_waiting();
+            crate::standby::first_deps::set_adding(false);
+        }
         // The next launch (a restart, the next notebook of a CI run) finds
         // a warm standby: it is started once this kernel has had no request
         // for STANDBY_AFTER_IDLE, so its warm-up never takes the CPU from
@@ -203,12 +211,7 @@ impl Worker {
                 self.display.install(&mut ctx, &session_api::module());
                 // Free in a standby (nobody waits); a fresh kernel's first
                 // cell would wait for it, so there the first `let` pays.
-                // The `:dep` lines notebooks started with come first, so
-                // rust-analyzer loads the workspace once, with them.
                 if crate::standby::is_standby() {
-                    if let Some(k) = kept {
-                        self.prime(&mut ctx, k);
-                    }
                     warm_type_inference(&mut ctx);
                 }
                 tracing::debug!(
@@ -477,6 +480,23 @@ fn warm_type_inference(ctx: &mut CommandContext) {
 }
 
 impl Worker {
+    /// A ready standby adds the `:dep` lines notebooks started with; a
+    /// launch may take it meanwhile (its requests wait in the queue). When
+    /// none did, rust-analyzer loads the new workspace too.
+    fn prime_while_waiting(&mut self) {
+        let Some(kept) = crate::kept_session::current() else {
+            return;
+        };
+        let Ok(mut ctx) = std::mem::replace(&mut self.ctx, Err(String::new())) else {
+            return;
+        };
+        self.prime(&mut ctx, kept);
+        if self.primed.is_some() && !crate::standby::is_adopted() {
+            warm_type_inference(&mut ctx);
+        }
+        self.ctx = Ok(ctx);
+    }
+
     /// A standby adds the `:dep` lines the last notebooks started with
     /// (`standby::first_deps`), with the magics' serde_json as the user's
     /// first `:dep` cell gets it; a failure leaves the session as it was.

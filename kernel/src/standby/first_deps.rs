@@ -9,7 +9,10 @@
 //! 1.8 s for the cell and 2.4 s in the first `let` after it.
 //!
 //! A standby (`waiting.rs`) can do all of it before the launch, for the
-//! `:dep` lines it expects:
+//! `:dep` lines it expects, once it is ready for a launch (its warm-up
+//! done): a launch that comes meanwhile is taken at once and its first cell
+//! waits for the rest, so a launch right after a shutdown (`nbconvert` runs
+//! back to back) never waits longer than without it:
 //! - **What it expects.** Every kernel records the `:dep` lines its first
 //!   cell starts with (none, if it starts otherwise or fails) in
 //!   `<root>/<toolchain key>/first-deps`, which keeps the last two. A
@@ -35,20 +38,45 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-/// The lines this process added as a standby, for its lock file (see
-/// `waiting.rs`).
-static ADDED: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+/// The lines this process added as a standby, and whether its lock file
+/// still has to say so (see `waiting.rs`).
+static ADDED: std::sync::Mutex<(Vec<String>, bool)> = std::sync::Mutex::new((Vec::new(), false));
+
+/// Whether this standby is adding lines now (set by the engine).
+static ADDING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 /// Says which `:dep` lines this standby added (none: `&[]`).
 pub fn set_added(lines: &[String]) {
     if let Ok(mut added) = ADDED.lock() {
-        *added = lines.to_vec();
+        *added = (lines.to_vec(), true);
     }
 }
 
 /// The `:dep` lines this standby added.
 pub fn added() -> Vec<String> {
-    ADDED.lock().map(|a| a.clone()).unwrap_or_default()
+    ADDED.lock().map(|a| a.0.clone()).unwrap_or_default()
+}
+
+/// True once after [`set_added`]: the lock file must be written again.
+pub fn take_added_changed() -> bool {
+    ADDED
+        .lock()
+        .map(|mut a| std::mem::replace(&mut a.1, false))
+        .unwrap_or(false)
+}
+
+/// The engine is adding lines (`true`) or done (`false`, and the lock
+/// file must be written again).
+pub fn set_adding(now: bool) {
+    ADDING.store(now, std::sync::atomic::Ordering::SeqCst);
+    if !now && let Ok(mut added) = ADDED.lock() {
+        added.1 = true;
+    }
+}
+
+/// Whether the engine is adding lines now.
+pub fn adding() -> bool {
+    ADDING.load(std::sync::atomic::Ordering::SeqCst)
 }
 
 /// How many first cells the history keeps.

@@ -209,6 +209,14 @@ pub fn prune_adoption_files(root: &std::path::Path) {
 /// Set in a `sluice standby` process before its engine starts.
 static IS_STANDBY: AtomicBool = AtomicBool::new(false);
 
+/// Set when this standby took a launch.
+static ADOPTED: AtomicBool = AtomicBool::new(false);
+
+/// Whether this process was a standby that a launch took.
+pub fn is_adopted() -> bool {
+    ADOPTED.load(Ordering::SeqCst)
+}
+
 /// Whether this process was started as a standby (its warm-up may do more:
 /// nobody waits for it).
 pub fn is_standby() -> bool {

@@ -12,6 +12,9 @@ use crate::server::Prestart;
 
 /// How often a waiting standby checks that launchers can still reach it.
 const REACH_CHECK: Duration = Duration::from_secs(10);
+/// How often the lock file is brought up to date while the engine adds
+/// the first cell's `:dep` lines (`first_deps.rs`).
+const ADDING_CHECK: Duration = Duration::from_millis(200);
 
 /// How long a connected launcher has to send its request.
 const REQUEST_LIMIT: Duration = Duration::from_secs(5);
@@ -67,20 +70,24 @@ impl Waiting {
     }
 
     /// The lock file says who waits, and that it is warm:
-    /// `<pid>\n<binary>\nready\n`, then `added <line>\n` for each `:dep`
-    /// line it added (`first_deps.rs`), for people, benchmarks and tests.
-    fn mark_ready(&mut self) {
+    /// `<pid>\n<binary>\nready\n`, then `adding\n` while it adds the `:dep`
+    /// lines notebooks start with and `added <line>\n` for each one it
+    /// added (`first_deps.rs`), for people, benchmarks and tests.
+    fn mark_ready(&self) {
         use std::io::{Seek as _, Write as _};
         let exe = std::env::current_exe().unwrap_or_default();
         let mut text = format!("{}\n{}\nready\n", std::process::id(), exe.display());
+        if super::first_deps::adding() {
+            text.push_str("adding\n");
+        }
         for line in super::first_deps::added() {
             text.push_str(&format!("added {line}\n"));
         }
-        let _ = self
-            .lock
+        let mut lock = &self.lock;
+        let _ = lock
             .set_len(0)
-            .and_then(|()| self.lock.rewind())
-            .and_then(|()| self.lock.write_all(text.as_bytes()));
+            .and_then(|()| lock.rewind())
+            .and_then(|()| lock.write_all(text.as_bytes()));
     }
 }
 
@@ -158,6 +165,7 @@ pub fn wait(mut waiting: Waiting) -> Result<Adopted, StandbyError> {
         match check(&waiting, &req) {
             Ok(()) => {
                 adopt(&mut waiting, &req, fds, &mut stream)?;
+                super::ADOPTED.store(true, std::sync::atomic::Ordering::SeqCst);
                 prestart.engine().submit(crate::engine::Request::Adopted);
                 lifeline(stream, &prestart);
                 let adoption_file = waiting.adoption_file.clone();
@@ -233,9 +241,19 @@ pub fn prepare() -> Result<Waiting, StandbyError> {
 fn accept_until(waiting: &Waiting, deadline: Instant) -> std::io::Result<Option<UnixStream>> {
     let listener = &waiting.listener;
     loop {
+        if super::first_deps::take_added_changed() {
+            waiting.mark_ready();
+        }
+        // While the engine adds `:dep` lines, the lock file is written
+        // again soon after it is done.
+        let check = if super::first_deps::adding() {
+            ADDING_CHECK
+        } else {
+            REACH_CHECK
+        };
         let left = deadline
             .saturating_duration_since(Instant::now())
-            .min(REACH_CHECK);
+            .min(check);
         if left.is_zero() {
             return Ok(None);
         }
