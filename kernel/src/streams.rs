@@ -112,7 +112,8 @@ pub fn take_session_died() -> bool {
 enum Control {
     SetParent(Option<Box<JupyterMessage>>),
     SetChild(ChildHandle),
-    Flush(std::sync::mpsc::Sender<CellReport>),
+    /// With `true`, the runtime ran a cell: its ending record is waited for.
+    Flush(std::sync::mpsc::Sender<CellReport>, bool),
     Publish(std::sync::mpsc::Sender<()>),
 }
 
@@ -148,8 +149,23 @@ impl Streams {
     /// Publishes everything the runtime has reported so far and returns what
     /// the engine needs to end the cell.
     pub fn flush_cell(&self) -> CellReport {
+        self.flush_cell_that(false)
+    }
+
+    /// [`Streams::flush_cell`] after the runtime ran a cell (evcxr's
+    /// `Execution` phase): everything up to the cell's ending record
+    /// (`Finished`, `Restored`, `Lost`) is published, waited for up to the
+    /// flush limit. An empty pipe alone does not say the cell's last text
+    /// arrived: evcxr's reader thread may hold lines it has read and not
+    /// yet handed over (seen under load: a cell's last `println!` shown
+    /// after its reply, which nbclient drops).
+    pub fn flush_ran_cell(&self) -> CellReport {
+        self.flush_cell_that(true)
+    }
+
+    fn flush_cell_that(&self, ran: bool) -> CellReport {
         let (tx, rx) = std::sync::mpsc::channel();
-        if self.control.send(Control::Flush(tx)).is_err() {
+        if self.control.send(Control::Flush(tx, ran)).is_err() {
             return CellReport::default();
         }
         rx.recv().unwrap_or_default()
@@ -190,6 +206,8 @@ struct Forwarder {
     shown: HashSet<String>,
     /// Text not yet published and its stream.
     batch: Option<(Stream, String)>,
+    /// The running cell's ending record came (reset at each flush).
+    ended: bool,
 }
 
 impl Forwarder {
@@ -206,6 +224,7 @@ impl Forwarder {
             probe: None,
             shown: HashSet::new(),
             batch: None,
+            ended: false,
         }
     }
 
@@ -244,11 +263,15 @@ impl Forwarder {
                         self.child = Some(c);
                         self.probe = None;
                     }
-                    Ok(Control::Flush(reply)) => {
+                    Ok(Control::Flush(reply, ran)) => {
                         while let Ok(line) = stdout.try_recv() {
                             self.text(Stream::Stdout, format!("{line}\n"));
                         }
                         self.drain_stderr(&stderr);
+                        if ran {
+                            self.until_ended(&stderr);
+                        }
+                        self.ended = false;
                         let _ = reply.send(self.cell_report());
                     }
                     Ok(Control::Publish(reply)) => {
@@ -333,12 +356,23 @@ impl Forwarder {
                     self.iopub.send(ClearOutput { wait }.as_child_of(parent));
                 }
             }
-            Event::Finished { snapshot } => match snapshot {
-                Ok(micros) => tracing::debug!("snapshot taken in {:.3} ms", micros as f64 / 1e3),
-                Err(why) => tracing::debug!("no snapshot: {why:?}"),
-            },
-            Event::Restored { cause, ran } => self.ending = Some(Ending::Restored { cause, ran }),
-            Event::Lost { cause, why } => self.ending = Some(Ending::Lost { cause, why }),
+            Event::Finished { snapshot } => {
+                self.ended = true;
+                match snapshot {
+                    Ok(micros) => {
+                        tracing::debug!("snapshot taken in {:.3} ms", micros as f64 / 1e3)
+                    }
+                    Err(why) => tracing::debug!("no snapshot: {why:?}"),
+                }
+            }
+            Event::Restored { cause, ran } => {
+                self.ended = true;
+                self.ending = Some(Ending::Restored { cause, ran });
+            }
+            Event::Lost { cause, why } => {
+                self.ended = true;
+                self.ending = Some(Ending::Lost { cause, why });
+            }
             Event::Died { cause } => {
                 tracing::warn!("the session process ended between cells: {cause}");
                 // What it published and what the magics kept of its
@@ -451,6 +485,22 @@ impl Forwarder {
     }
 
     /// Handles stderr records until everything the runtime wrote is out.
+    /// After [`Forwarder::drain_stderr`]: records until the cell's ending
+    /// one, within [`FLUSH_LIMIT`].
+    fn until_ended(&mut self, stderr: &Receiver<String>) {
+        let started = std::time::Instant::now();
+        while !self.ended {
+            let Some(left) = FLUSH_LIMIT.checked_sub(started.elapsed()) else {
+                tracing::debug!("the cell's ending record did not come in time");
+                return;
+            };
+            match stderr.recv_timeout(left) {
+                Ok(line) => self.record(Record::decode(&line)),
+                Err(_) => return,
+            }
+        }
+    }
+
     fn drain_stderr(&mut self, stderr: &Receiver<String>) {
         let started = std::time::Instant::now();
         loop {

@@ -19,7 +19,7 @@ use super::errors::{compile_error_in, panic_error, simple_error, starts_with_dep
 use super::waiting::primary_line;
 use super::{Outcome, Worker};
 use super::{restart, type_imports};
-use crate::streams::{CellReport, Ending, PanicReport, Streams};
+use crate::streams::{CellReport, Ending, PanicReport};
 
 /// How many earlier cells are kept to place panics in their items.
 const KEPT_CELLS: usize = 500;
@@ -243,9 +243,20 @@ impl Worker {
         self.evcxr_kept = result.is_ok();
         let evcxr_done = started.elapsed();
         self.interrupter.set_busy(false);
+        // The runtime ran the cell (evcxr's `Execution` phase): its ending
+        // record says all its text is in.
+        let ran = result
+            .as_ref()
+            .is_ok_and(|o| o.phases.iter().any(|p| p.name == "Execution"));
         let report = streams
             .as_ref()
-            .map(Streams::flush_cell)
+            .map(|s| {
+                if ran {
+                    s.flush_ran_cell()
+                } else {
+                    s.flush_cell()
+                }
+            })
             .unwrap_or_default();
         tracing::debug!(
             "cell: evcxr {:.1} ms ({}), stream flush {:.1} ms",
