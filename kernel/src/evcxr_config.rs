@@ -28,6 +28,7 @@
 //! user's `opt_level = "s"` still stops evcxr's start, as it does in
 //! evcxr_jupyter.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
@@ -160,6 +161,70 @@ fn user_level(table: Option<&toml::Table>) -> Option<String> {
         .get("opt_level")?
         .as_str()
         .map(str::to_owned)
+}
+
+/// Which settings evcxr starts from when its context is made in `cwd`
+/// with the environment `env`, as a BLAKE3 hex digest of the file's place
+/// and bytes: `cwd/evcxr.toml` when it exists (evcxr reads it before any
+/// configuration directory, `toml_parse.rs`), else `evcxr.toml` in the
+/// configuration directory `env` names, else none. Two launches whose
+/// evcxr would start with other settings (another file, an edited file)
+/// get other digests, so a standby made with one never serves the other
+/// (`standby::Place`).
+pub fn settings_identity(cwd: &Path, env: &BTreeMap<String, String>) -> String {
+    let mut h = blake3::Hasher::new();
+    let in_cwd = cwd.join(FILE_NAME);
+    let file = if in_cwd.exists() {
+        h.update(b"cwd\0");
+        Some(in_cwd)
+    } else {
+        h.update(b"config\0");
+        config_dir_in(env).map(|d| d.join(FILE_NAME))
+    };
+    match file {
+        Some(path) => {
+            h.update(path.as_os_str().as_encoded_bytes());
+            h.update(b"\0");
+            match std::fs::read(&path) {
+                Ok(bytes) => {
+                    h.update(b"read\0");
+                    h.update(&bytes);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    h.update(b"absent");
+                }
+                Err(e) => {
+                    h.update(b"unreadable\0");
+                    h.update(e.to_string().as_bytes());
+                }
+            }
+        }
+        None => {
+            h.update(b"no directory");
+        }
+    }
+    h.finalize().to_hex().to_string()
+}
+
+/// evcxr's configuration directory for the environment `env` (not this
+/// process's, whose `EVCXR_CONFIG_DIR` may point at the overlay):
+/// `EVCXR_CONFIG_DIR`, else `$XDG_CONFIG_HOME/evcxr` when absolute, else
+/// `$HOME/.config/evcxr`, as `dirs::config_dir` finds it on Linux.
+fn config_dir_in(env: &BTreeMap<String, String>) -> Option<PathBuf> {
+    if let Some(d) = env.get("EVCXR_CONFIG_DIR") {
+        return Some(PathBuf::from(d));
+    }
+    let base = env
+        .get("XDG_CONFIG_HOME")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .or_else(|| {
+            env.get("HOME")
+                .filter(|h| !h.is_empty())
+                .map(|h| Path::new(h).join(".config"))
+        })
+        .or_else(dirs::config_dir)?;
+    Some(base.join("evcxr"))
 }
 
 /// evcxr's configuration directory: `EVCXR_CONFIG_DIR`, else `evcxr` in

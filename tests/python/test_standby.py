@@ -6,7 +6,8 @@ SLUICE_SESSION_DIR, with SLUICE_STANDBY=1 (the suite turns it off elsewhere).
 What is checked is what a person would notice: the adopted kernel works in
 the new launch's directory with its JPY_SESSION_NAME, keeps variables and
 runs magics; no standby warms up while cells keep coming; Jupyter's kill
-of the launcher ends the kernel and its session; a launch whose environment differs is refused and starts afresh;
+of the launcher ends the kernel and its session; a launch whose environment
+or evcxr settings (evcxr.toml) differ is refused and starts afresh;
 two launches at once both work; an unused standby leaves by itself; a kernel
 that finds every kept slot taken gets a waiting standby's; at most three wait."""
 
@@ -202,6 +203,53 @@ def test_a_launch_with_another_environment_gets_its_own_standby(root):
         assert alive(standby)
     finally:
         stop(km, kc)
+
+
+def opt_toggled(kc):
+    """What evcxr's `:opt` (no level) says: it toggles 2 to 0 and anything
+    else to 2, so "Optimization: 0" means the kernel's cells were at 2."""
+    c = run_cell(kc, ":opt", timeout=300)
+    assert c.status == "ok", c.error()
+    texts = [m["content"]["data"]["text/plain"] for m in c.of_type("execute_result")]
+    return (c.stream() + "".join(texts)).strip()
+
+
+def test_a_launch_with_other_evcxr_settings_gets_its_own_standby():
+    # evcxr reads ./evcxr.toml, else its configuration directory's, when
+    # its context is made: a standby warmed up with other settings must
+    # not serve a launch whose fresh kernel would start from these.
+    other = new_root("sluice-standby-settings-")
+    config = other / "config"
+    config.mkdir()
+    plain = other / "plain"
+    plain.mkdir()
+    tuned = other / "tuned"
+    tuned.mkdir()
+    (tuned / "evcxr.toml").write_text('[evcxr]\nopt_level = "2"\n')
+
+    def launch(cwd, tag):
+        log = other / f"{tag}.log"
+        km, kc = start(other, cwd, f"{tag}.ipynb", log, EVCXR_CONFIG_DIR=str(config))
+        try:
+            said = opt_toggled(kc)
+        finally:
+            stop(km, kc)
+        return said, "a standby kernel took this connection" in log.read_text()
+
+    assert launch(plain, "p1") == ("Optimization: 2", False)
+    first = wait_until(lambda: waiting_standby(other), what="a standby after shutdown")
+    # The standby (made in `plain`, without settings) does not serve
+    # `tuned`, whose evcxr.toml sets opt_level 2.
+    assert launch(tuned, "t1") == ("Optimization: 0", False)
+    wait_until(lambda: len(waiting_standbys(other)) == 2, what="a standby for the tuned directory")
+    assert alive(first)
+    # ... which the next launch there takes, with the same settings.
+    assert launch(tuned, "t2") == ("Optimization: 0", True)
+    # Settings edited while a standby waits: it no longer matches a
+    # launch, so it leaves, and the launch starts from the new settings.
+    (config / "evcxr.toml").write_text('[evcxr]\nopt_level = "2"\n')
+    wait_until(lambda: not alive(first), limit=60, what="the stale standby to leave")
+    assert launch(plain, "p2") == ("Optimization: 0", False)
 
 
 def test_two_launches_at_once_both_work(root):

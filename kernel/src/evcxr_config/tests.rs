@@ -120,3 +120,65 @@ fn without_the_overlay_opt_runs_unless_evcxr_took_the_level_as_written() {
         }
     );
 }
+
+#[test]
+fn settings_identity_follows_the_file_evcxr_reads() {
+    use super::settings_identity;
+    use std::collections::BTreeMap;
+    let cwd = tempfile::tempdir().unwrap();
+    let config = tempfile::tempdir().unwrap();
+    let env: BTreeMap<String, String> = [(
+        "EVCXR_CONFIG_DIR".to_owned(),
+        config.path().display().to_string(),
+    )]
+    .into();
+    let none = settings_identity(cwd.path(), &env);
+    // The configuration directory's file, then an edit of it.
+    std::fs::write(config.path().join("evcxr.toml"), "[evcxr]\n").unwrap();
+    let configured = settings_identity(cwd.path(), &env);
+    assert_ne!(configured, none);
+    std::fs::write(
+        config.path().join("evcxr.toml"),
+        "[evcxr]\nopt_level = \"2\"\n",
+    )
+    .unwrap();
+    let edited = settings_identity(cwd.path(), &env);
+    assert_ne!(edited, configured);
+    // ./evcxr.toml comes first, even with the same bytes, and its
+    // directory counts (a relative `tmpdir` resolves there).
+    std::fs::write(
+        cwd.path().join("evcxr.toml"),
+        "[evcxr]\nopt_level = \"2\"\n",
+    )
+    .unwrap();
+    let local = settings_identity(cwd.path(), &env);
+    assert_ne!(local, edited);
+    assert_eq!(local, settings_identity(cwd.path(), &BTreeMap::new()));
+    let elsewhere = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        cwd.path().join("evcxr.toml"),
+        elsewhere.path().join("evcxr.toml"),
+    )
+    .unwrap();
+    assert_ne!(local, settings_identity(elsewhere.path(), &env));
+    // Without EVCXR_CONFIG_DIR: $XDG_CONFIG_HOME/evcxr, else
+    // $HOME/.config/evcxr.
+    let xdg = tempfile::tempdir().unwrap();
+    std::fs::create_dir(xdg.path().join("evcxr")).unwrap();
+    let plain = tempfile::tempdir().unwrap();
+    let by_xdg: BTreeMap<String, String> = [(
+        "XDG_CONFIG_HOME".to_owned(),
+        xdg.path().display().to_string(),
+    )]
+    .into();
+    let before = settings_identity(plain.path(), &by_xdg);
+    std::fs::write(xdg.path().join("evcxr/evcxr.toml"), "[evcxr]\n").unwrap();
+    assert_ne!(before, settings_identity(plain.path(), &by_xdg));
+    let home = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(home.path().join(".config/evcxr")).unwrap();
+    let by_home: BTreeMap<String, String> =
+        [("HOME".to_owned(), home.path().display().to_string())].into();
+    let before = settings_identity(plain.path(), &by_home);
+    std::fs::write(home.path().join(".config/evcxr/evcxr.toml"), "[evcxr]\n").unwrap();
+    assert_ne!(before, settings_identity(plain.path(), &by_home));
+}

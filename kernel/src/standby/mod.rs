@@ -141,10 +141,13 @@ pub struct Place {
 }
 
 impl Place {
-    /// The place for the running binary and `launch`'s environment: a
-    /// standby made with another environment waits elsewhere, so each
-    /// environment gets its own. None when the binary or the root cannot
-    /// be found.
+    /// The place for the running binary, `launch`'s environment and the
+    /// evcxr settings a kernel launched there starts from
+    /// ([`crate::evcxr_config::settings_identity`]: `./evcxr.toml`, or the
+    /// configuration directory's, and their contents): a standby made with
+    /// another environment or other settings waits elsewhere, so each gets
+    /// its own, and one whose settings file changed is out of reach and
+    /// leaves. None when the binary or the root cannot be found.
     pub fn for_launch(launch: &Launch) -> Option<Place> {
         let root = crate::kept_session::root()?;
         let exe = std::env::current_exe().ok()?;
@@ -159,6 +162,7 @@ impl Place {
         h.update(&meta.len().to_le_bytes());
         h.update(&modified.as_nanos().to_le_bytes());
         h.update(launch.fingerprint().as_bytes());
+        h.update(crate::evcxr_config::settings_identity(&launch.cwd, &launch.env).as_bytes());
         let key = &h.finalize().to_hex()[..16];
         Some(Place {
             socket: root.join(format!("standby-{key}.sock")),
@@ -253,6 +257,18 @@ pub fn ensure_at_shutdown() {
     spawn();
 }
 
+/// Where a standby for `launch` runs: the launch's directory when it has
+/// an `evcxr.toml` (evcxr reads `./evcxr.toml` when its context is made,
+/// so the standby starts from the same settings as a kernel launched
+/// there), else `/`, which holds no directory a user may want to remove.
+fn standby_dir(launch: &Launch) -> &std::path::Path {
+    if launch.cwd.join("evcxr.toml").exists() {
+        &launch.cwd
+    } else {
+        std::path::Path::new("/")
+    }
+}
+
 fn spawn() {
     let Some(launch) = LAUNCH.get() else { return };
     if !enabled() {
@@ -266,7 +282,7 @@ fn spawn() {
     cmd.arg("standby")
         .env_clear()
         .envs(&launch.env)
-        .current_dir("/")
+        .current_dir(standby_dir(launch))
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null());
