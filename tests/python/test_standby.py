@@ -6,8 +6,9 @@ SLUICE_SESSION_DIR, with SLUICE_STANDBY=1 (the suite turns it off elsewhere).
 What is checked is what a person would notice: the adopted kernel works in
 the new launch's directory with its JPY_SESSION_NAME, keeps variables and
 runs magics; no standby warms up while cells keep coming; Jupyter's kill
-of the launcher ends the kernel and its session; a launch whose environment
-or evcxr settings (evcxr.toml) differ is refused and starts afresh;
+of the launcher ends the kernel and its session; a launch whose environment,
+umask, resource limits or evcxr settings (evcxr.toml) differ is refused and
+starts afresh;
 two launches at once both work; an unused standby leaves by itself; a kernel
 that finds every kept slot taken gets a waiting standby's; at most three wait."""
 
@@ -250,6 +251,55 @@ def test_a_launch_with_other_evcxr_settings_gets_its_own_standby():
     (config / "evcxr.toml").write_text('[evcxr]\nopt_level = "2"\n')
     wait_until(lambda: not alive(first), limit=60, what="the stale standby to leave")
     assert launch(plain, "p2") == ("Optimization: 0", False)
+
+
+MASK_AND_NOFILE = (
+    'use std::os::unix::fs::PermissionsExt; std::fs::write("mask-probe", "x").unwrap(); '
+    'let mode = std::fs::metadata("mask-probe").unwrap().permissions().mode() & 0o777; '
+    'std::fs::remove_file("mask-probe").unwrap(); '
+    'let limits = std::fs::read_to_string("/proc/self/limits").unwrap(); '
+    'let nofile = limits.lines().find(|l| l.starts_with("Max open files")).unwrap()'
+    '.split_whitespace().nth(3).unwrap().to_string(); format!("{mode:o} {nofile}")')
+
+
+def test_a_launch_with_another_umask_or_limit_gets_its_own_standby():
+    # `umask 002` for a group's project directory, or `ulimit -n`/`-v`
+    # before starting Jupyter: what the notebook writes and may use must
+    # be what the user set, not what the standby's maker had.
+    import resource
+    other = new_root("sluice-standby-limits-")
+    km, kc = start(other, other, "plain.ipynb", other / "plain.log")
+    try:
+        plain = result(kc, MASK_AND_NOFILE)
+    finally:
+        stop(km, kc)
+    first = wait_until(lambda: waiting_standby(other), what="a standby after shutdown")
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    lowered = min(soft, 4096) - 7
+    old_mask = os.umask(0o077)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (lowered, hard))
+    try:
+        def launch(tag):
+            log = other / f"{tag}.log"
+            km, kc = start(other, other, f"{tag}.ipynb", log)
+            try:
+                return result(kc, MASK_AND_NOFILE), log.read_text()
+            finally:
+                stop(km, kc)
+
+        said, log = launch("tight1")
+        assert said == f"600 {lowered}", (said, plain)
+        assert "a standby kernel took this connection" not in log, log
+        assert alive(first)
+        wait_until(lambda: len(waiting_standbys(other)) == 2, what="a standby with the new limits")
+        # Its standby has the launch's mask and limits, and serves the next.
+        said, log = launch("tight2")
+        assert said == f"600 {lowered}"
+        assert "a standby kernel took this connection" in log, log
+    finally:
+        os.umask(old_mask)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    assert plain.split()[0] == f"{0o666 & ~old_mask:o}", plain
 
 
 def test_two_launches_at_once_both_work(root):

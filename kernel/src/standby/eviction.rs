@@ -105,6 +105,7 @@ pub fn ask_to_leave(standby: &Ready) -> bool {
         launch: Launch {
             env: Default::default(),
             cwd: PathBuf::from("/"),
+            inherited: Default::default(),
         },
         connection_file: PathBuf::new(),
         leave: true,

@@ -9,17 +9,20 @@
 //! as Jupyter's handle on it (`waiting.rs`).
 //!
 //! # The rules
-//! - **Same binary, same toolchain, same environment.** The socket's name
-//!   holds the binary's identity (path, size, modification time); the
-//!   standby checks `rustc -vV` again when it is asked; and every
+//! - **Same binary, same toolchain, same environment, same settings.** The
+//!   socket's name holds the binary's identity (path, size, modification
+//!   time); the standby checks `rustc -vV` again when it is asked; every
 //!   environment variable must be equal but the ones Jupyter sets per
 //!   kernel ([`is_per_kernel`]: `JPY_*`, `KERNEL_ID`, `PWD`, `OLDPWD`,
-//!   `SHLVL`, `_`). Those, and the working directory, are the launcher's
-//!   afterwards, in the kernel and in the session's process (`adoption.rs`).
-//!   Anything else differing is a refusal and the launcher starts the kernel
-//!   itself, as without a standby.
-//! - **One standby per binary and environment.** The key in its files'
-//!   names covers both, so a launch only ever meets a standby made for
+//!   `SHLVL`, `_`), and so must the umask and resource limits
+//!   (`inherited.rs`) and the `evcxr.toml` evcxr reads
+//!   (`evcxr_config::settings_identity`). The per-kernel variables, and
+//!   the working directory, are the launcher's afterwards, in the kernel
+//!   and in the session's process (`adoption.rs`). Anything else
+//!   differing is a refusal and the launcher starts the kernel itself, as
+//!   without a standby.
+//! - **One standby per binary, environment and settings.** The key in its
+//!   files' names covers them all, so a launch only ever meets a standby made for
 //!   its own environment (papermill's launches differ from nbconvert's).
 //!   It holds an exclusive `flock` on `standby-<key>.lock` while it waits;
 //!   a second one exits at once. A standby that can no longer be reached
@@ -47,6 +50,7 @@ pub mod adoption;
 pub mod eviction;
 mod fd_pass;
 pub mod first_deps;
+pub mod inherited;
 pub mod launcher;
 mod request;
 pub mod waiting;
@@ -91,6 +95,9 @@ pub struct Launch {
     pub env: BTreeMap<String, String>,
     /// The working directory.
     pub cwd: PathBuf,
+    /// The mask and resource limits (`inherited.rs`).
+    #[serde(default)]
+    pub inherited: inherited::Inherited,
 }
 
 impl Launch {
@@ -102,11 +109,15 @@ impl Launch {
             env.insert(k.into_string().ok()?, v.into_string().ok()?);
         }
         let cwd = std::env::current_dir().ok()?;
-        Some(Launch { env, cwd })
+        Some(Launch {
+            env,
+            cwd,
+            inherited: inherited::Inherited::capture(),
+        })
     }
 
     /// BLAKE3 over every variable that must be equal (all but
-    /// [`is_per_kernel`]), as hex.
+    /// [`is_per_kernel`]), the mask and the resource limits, as hex.
     pub fn fingerprint(&self) -> String {
         let mut h = blake3::Hasher::new();
         for (k, v) in self.env.iter().filter(|(k, _)| !is_per_kernel(k)) {
@@ -115,6 +126,8 @@ impl Launch {
             h.update(v.as_bytes());
             h.update(b"\0");
         }
+        h.update(b"\0inherited\0");
+        h.update(&self.inherited.fingerprint_bytes());
         h.finalize().to_hex().to_string()
     }
 
@@ -287,12 +300,16 @@ fn spawn() {
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null());
     // Its own session: Jupyter's signals to this kernel's process group
-    // must not reach it.
+    // must not reach it. The launch's mask and limits, whatever this
+    // kernel changed since.
     // SAFETY: setsid is async-signal-safe and has no preconditions.
     unsafe {
         use std::os::unix::process::CommandExt as _;
-        cmd.pre_exec(|| {
+        let inherited = launch.inherited.clone();
+        cmd.pre_exec(move || {
             libc::setsid();
+            // Between fork and exec, as apply_in_child requires.
+            inherited.apply_in_child();
             Ok(())
         });
     }

@@ -125,6 +125,7 @@ mod tests {
             launch: Launch {
                 env,
                 cwd: "/tmp".into(),
+                inherited: super::super::inherited::Inherited::capture(),
             },
             connection_file: "/tmp/k.json".into(),
             leave: false,

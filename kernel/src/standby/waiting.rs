@@ -334,6 +334,7 @@ fn check(waiting: &Waiting, req: &Request) -> Result<(), String> {
                     .filter(|k| !super::is_per_kernel(k) && !req.launch.env.contains_key(*k))
                     .map(String::as_str),
             )
+            .chain(req.launch.inherited.differences(&waiting.launch.inherited))
             .take(5)
             .collect();
         return Err(format!("environment differs: {}", differ.join(", ")));
