@@ -1,13 +1,15 @@
 //! What a process inherits from its launcher besides the environment: the
-//! file-mode creation mask (`umask(2)`) and the resource limits
-//! (`getrlimit(2)`: open files, stack, address space, …).
+//! file-mode creation mask (`umask(2)`), the resource limits
+//! (`getrlimit(2)`: open files, stack, address space, …), the nice value
+//! (`getpriority(2)`) and the CPUs it may run on (`sched_getaffinity(2)`).
 //!
 //! A kernel Jupyter starts gets the server's; a standby got the ones of
-//! the kernel that started it. A launch whose mask or limits differ (say
-//! `umask 002` for a group's project directory, or `ulimit -v` to cap a
-//! notebook's memory) must not be served by a standby with others, or the
-//! files the notebook writes and the memory it may use would not be what
-//! the user set. So both are part of a launch's fingerprint
+//! the kernel that started it. A launch whose values differ (say `umask
+//! 002` for a group's project directory, `ulimit -v` to cap a notebook's
+//! memory, `nice` or `taskset` to keep it off other work) must not be
+//! served by a standby with others, or the files the notebook writes and
+//! the memory and CPUs it may use would not be what the user set. So all
+//! are part of a launch's fingerprint
 //! (`Launch::fingerprint`), and a standby is started with its launch's
 //! values (`apply_in_child`).
 
@@ -53,6 +55,10 @@ pub struct Inherited {
     pub umask: u32,
     /// Every limit `RESOURCES` names that `getrlimit` could read.
     pub limits: Vec<Limit>,
+    /// The nice value (-20 to 19).
+    pub nice: i32,
+    /// The CPUs it may run on, by number (empty when unknown).
+    pub cpus: Vec<usize>,
 }
 
 impl Inherited {
@@ -82,15 +88,25 @@ impl Inherited {
                 })
             })
             .collect();
+        // SAFETY: getpriority has no preconditions; -1 is also a value,
+        // which errno would tell apart (an error is not possible for
+        // this process).
+        let nice = unsafe { libc::getpriority(libc::PRIO_PROCESS, 0) };
         Inherited {
             umask: umask as u32,
             limits,
+            nice,
+            cpus: affinity(),
         }
     }
 
     /// The bytes a fingerprint covers.
     pub fn fingerprint_bytes(&self) -> Vec<u8> {
-        let mut out = format!("umask={:o}\0", self.umask).into_bytes();
+        let mut out = format!(
+            "umask={:o}\0nice={}\0cpus={:?}\0",
+            self.umask, self.nice, self.cpus
+        )
+        .into_bytes();
         for l in &self.limits {
             let name = RESOURCES
                 .iter()
@@ -108,6 +124,12 @@ impl Inherited {
         if self.umask != other.umask {
             out.push("umask");
         }
+        if self.nice != other.nice {
+            out.push("nice");
+        }
+        if self.cpus != other.cpus {
+            out.push("CPU affinity");
+        }
         for &(name, resource) in &RESOURCES {
             let find = |i: &Inherited| i.limits.iter().find(|l| l.resource == resource).copied();
             if find(self) != find(other) {
@@ -117,9 +139,9 @@ impl Inherited {
         out
     }
 
-    /// Sets this mask and these limits in a child between `fork` and
-    /// `exec` (a standby started for this launch). Limits that cannot be
-    /// set (a hard limit above the parent's) stay as inherited, and the
+    /// Sets these values in a child between `fork` and `exec` (a standby
+    /// started for this launch). What cannot be set (a hard limit above
+    /// the parent's, a lower nice value) stays as inherited, and the
     /// standby's fingerprint then says so.
     ///
     /// # Safety
@@ -136,7 +158,30 @@ impl Inherited {
                 };
                 libc::setrlimit(l.resource as libc::__rlimit_resource_t, &r);
             }
+            libc::setpriority(libc::PRIO_PROCESS, 0, self.nice);
+            if !self.cpus.is_empty() {
+                let mut set: libc::cpu_set_t = std::mem::zeroed();
+                for &cpu in &self.cpus {
+                    libc::CPU_SET(cpu, &mut set);
+                }
+                libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
+            }
         }
+    }
+}
+
+/// The CPUs this process may run on (empty when they cannot be read).
+fn affinity() -> Vec<usize> {
+    // SAFETY: a zeroed cpu_set_t is a valid empty set, and the call
+    // writes at most its size.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        if libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) != 0 {
+            return Vec::new();
+        }
+        (0..libc::CPU_SETSIZE as usize)
+            .filter(|&cpu| libc::CPU_ISSET(cpu, &set))
+            .collect()
     }
 }
 
@@ -162,7 +207,12 @@ mod tests {
         {
             l.soft = l.soft.saturating_sub(1);
         }
-        assert_eq!(here.differences(&other), vec!["umask", "nofile"]);
+        other.nice += 1;
+        other.cpus.pop();
+        assert_eq!(
+            here.differences(&other),
+            vec!["umask", "nice", "CPU affinity", "nofile"]
+        );
         assert_ne!(here.fingerprint_bytes(), other.fingerprint_bytes());
     }
 }
