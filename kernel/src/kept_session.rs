@@ -265,8 +265,7 @@ pub fn claim_for_kernel(root: &Path, key: &str) -> std::io::Result<Option<Claim>
     let base = root.join(key);
     // A slot's lock file names its holder's pid (`try_lock`).
     let holder = |n: usize| -> Option<u32> {
-        std::fs::read_to_string(slot_lock(&base, n))
-            .ok()?
+        crate::state_file::read_text_at_most(&slot_lock(&base, n), 64)?
             .trim()
             .parse()
             .ok()
@@ -337,7 +336,9 @@ fn prepare_claimed(root: &Path, key: &str, claim: Claim) -> std::io::Result<Clai
 fn write_dependency_profile(base: &Path) -> std::io::Result<()> {
     let dir = base.join(".cargo");
     let path = dir.join("config.toml");
-    if std::fs::read_to_string(&path).is_ok_and(|s| s == DEPENDENCY_PROFILE) {
+    if crate::state_file::read_text_at_most(&path, DEPENDENCY_PROFILE.len() as u64)
+        .is_some_and(|s| s == DEPENDENCY_PROFILE)
+    {
         return Ok(());
     }
     std::fs::create_dir_all(&dir)?;

@@ -19,6 +19,7 @@ mod pipe_probe;
 mod runtime;
 mod server;
 mod standby;
+mod state_file;
 mod std_private;
 mod streams;
 mod wire;

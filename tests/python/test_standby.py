@@ -606,3 +606,30 @@ def test_a_standby_adds_the_dep_lines_notebooks_start_with(root):
     finally:
         stop(km, kc)
 
+
+
+def test_a_fifo_in_the_kept_state_never_hangs_a_kernel():
+    # Reading a FIFO blocks until someone writes it: the first-deps
+    # history and the slots' lock files are read without blocking, and
+    # anything but a regular file counts as no file.
+    other = new_root("sluice-standby-fifo-")
+    km, kc = start(other, other, "f1.ipynb", other / "f1.log", SLUICE_STANDBY="0")
+    try:
+        c = run_cell(kc, ':dep itoa = "1"', timeout=600)
+        assert c.status == "ok", c.error()
+    finally:
+        stop(km, kc)
+    (toolchain,) = [d for d in (other / "sessions").iterdir() if d.is_dir()]
+    history = toolchain / "first-deps"
+    history.unlink()
+    os.mkfifo(history)
+    for lock in toolchain.glob("slot-*.lock"):
+        lock.unlink()
+        os.mkfifo(lock)
+    km, kc = start(other, other, "f2.ipynb", other / "f2.log")
+    try:
+        c = run_cell(kc, ':dep itoa = "1"', timeout=600)
+        assert c.status == "ok", c.error()
+        assert result(kc, "itoa::Buffer::new().format(42).to_string()") == "42"
+    finally:
+        stop(km, kc)

@@ -97,6 +97,10 @@ pub fn is_pending() -> bool {
     PENDING.lock().map(|p| p.is_some()).unwrap_or(false)
 }
 
+/// More than an adoption file ever holds (a directory and Jupyter's
+/// per-kernel variables).
+const ADOPTION_LIMIT: u64 = 16 << 20;
+
 /// Applies the adoption file if it is there and this process has not yet
 /// applied it. Call on the session's main thread before a cell.
 pub fn apply_pending() {
@@ -104,7 +108,7 @@ pub fn apply_pending() {
         return;
     };
     let Some(path) = pending.clone() else { return };
-    let Ok(text) = std::fs::read(&path) else {
+    let Some(text) = crate::state_file::read_at_most(&path, ADOPTION_LIMIT) else {
         return;
     };
     *pending = None;

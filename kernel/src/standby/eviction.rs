@@ -79,7 +79,7 @@ pub fn ready_standbys(root: &Path, except: Option<&Path>) -> Vec<Ready> {
 /// one let go of it, though its pid and "ready" stay in the file).
 fn held(lock: &Path) -> bool {
     use std::os::fd::AsRawFd as _;
-    let Ok(f) = std::fs::File::open(lock) else {
+    let Some(f) = crate::state_file::open_regular(lock) else {
         return false;
     };
     // SAFETY: flock on a descriptor this function owns; a shared lock that

@@ -203,12 +203,8 @@ pub fn expected(file: &Path) -> Option<Primed> {
 }
 
 fn read(file: &Path) -> Vec<Vec<String>> {
-    if std::fs::metadata(file).map_or(true, |m| m.len() > MAX_FILE) {
-        return Vec::new();
-    }
-    std::fs::read_to_string(file)
-        .ok()
-        .and_then(|t| serde_json::from_str::<Vec<Vec<String>>>(&t).ok())
+    crate::state_file::read_at_most(file, MAX_FILE)
+        .and_then(|t| serde_json::from_slice::<Vec<Vec<String>>>(&t).ok())
         .unwrap_or_default()
         .into_iter()
         .map(|e| if e.len() > MAX_LINES { Vec::new() } else { e })

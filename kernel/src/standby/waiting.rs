@@ -91,10 +91,13 @@ impl Waiting {
     }
 }
 
+/// More than a lock file ever holds (a pid, a path, the lines added).
+const LOCK_TEXT_LIMIT: u64 = 1 << 20;
+
 /// The pid in a standby's lock file when that standby says it is ready
 /// (what [`Waiting::mark_ready`] writes).
 pub(super) fn ready_pid(lock: &std::path::Path) -> Option<u32> {
-    let text = std::fs::read_to_string(lock).ok()?;
+    let text = crate::state_file::read_text_at_most(lock, LOCK_TEXT_LIMIT)?;
     let mut lines = text.lines();
     let pid = lines.next()?.trim().parse().ok()?;
     (lines.nth(1) == Some("ready")).then_some(pid)
