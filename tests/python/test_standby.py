@@ -633,3 +633,29 @@ def test_a_fifo_in_the_kept_state_never_hangs_a_kernel():
         assert result(kc, "itoa::Buffer::new().format(42).to_string()") == "42"
     finally:
         stop(km, kc)
+
+
+def test_damaged_build_products_in_a_kept_slot_are_rebuilt():
+    # A crash or a full disk mid-build can leave a dependency's .rlib
+    # truncated; cargo goes by modification times and never rebuilds it,
+    # so every later kernel's `:dep` failed (rustc E0786) until someone
+    # deleted the directory.
+    other = new_root("sluice-standby-damaged-")
+    km, kc = start(other, other, "d1.ipynb", other / "d1.log", SLUICE_STANDBY="0")
+    try:
+        c = run_cell(kc, ':dep itoa = "1"', timeout=900)
+        assert c.status == "ok", c.error()
+    finally:
+        stop(km, kc)
+    rlibs = list((other / "sessions").glob("*/slot-*/target/**/*.rlib"))
+    assert rlibs
+    for f in rlibs:
+        f.write_bytes(b"")
+    km, kc = start(other, other, "d2.ipynb", other / "d2.log", SLUICE_STANDBY="0")
+    try:
+        c = run_cell(kc, ':dep itoa = "1"', timeout=900)
+        assert c.status == "ok", c.error()
+        assert "build products did not load" in c.stream("stderr"), c.stream("stderr")
+        assert result(kc, "itoa::Buffer::new().format(42).to_string()") == "42"
+    finally:
+        stop(km, kc)

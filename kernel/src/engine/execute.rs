@@ -21,6 +21,7 @@ use crate::streams::Streams;
 use sluice_magics::cell::Magics;
 
 mod aborted;
+mod damaged_build;
 mod errors;
 mod first_deps;
 mod restart;

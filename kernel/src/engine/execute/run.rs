@@ -236,6 +236,30 @@ impl Worker {
             result = ctx.execute_with_callbacks(code, &mut callbacks);
         }
         if let Err(evcxr::Error::CompilationErrors(errors)) = &result
+            && super::damaged_build::says_damaged(errors)
+            && let Some(kept) = crate::kept_session::current()
+        {
+            let said = match super::damaged_build::remove_products(kept.dir()) {
+                Ok(dir) => format!(
+                    "sluice: the kept session's build products did not load (rustc: {}); \
+                     deleted {} and building again, dependencies included\n",
+                    errors
+                        .iter()
+                        .find(|e| super::damaged_build::says_damaged(std::slice::from_ref(e)))
+                        .map(|e| e.message())
+                        .unwrap_or_default(),
+                    dir.display()
+                ),
+                Err(e) => format!("sluice: cannot delete the kept session's build products: {e}\n"),
+            };
+            tracing::warn!("{}", said.trim_end());
+            self.outlets
+                .iopub
+                .send(StreamContent::stderr(&said).as_child_of(msg));
+            self.cache.before(ctx, code);
+            result = ctx.execute_with_callbacks(code, &mut callbacks);
+        }
+        if let Err(evcxr::Error::CompilationErrors(errors)) = &result
             && let Some(found) = unreplaced(ctx, code, errors)
         {
             result = Err(evcxr::Error::CompilationErrors(found));
