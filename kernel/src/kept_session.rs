@@ -109,6 +109,64 @@ pub enum Role {
 /// The slot this kernel holds, if any (set once, at start-up).
 static CLAIMED: std::sync::OnceLock<Claim> = std::sync::OnceLock::new();
 
+/// A standby started by a kernel that is shutting down: that kernel's
+/// slot (`sluice standby --slot DIR`), which it frees in a moment.
+static HANDED_OVER: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+
+/// How long a standby waits for the slot a shutting-down kernel hands it.
+const HAND_OVER_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// This standby was started by a kernel shutting down in `slot`: it waits
+/// for that slot when the crates notebooks start with were built there.
+pub fn handed_over(slot: PathBuf) {
+    let _ = HANDED_OVER.set(slot);
+}
+
+/// Whether the kept slot `slot` is trusted and has built the crates the
+/// latest notebook's first cell declared (`standby::first_deps::likely`);
+/// false when no notebook declared any.
+pub fn has_likely_crates(slot: &Path) -> bool {
+    let Some(toolchain) = slot.parent() else {
+        return false;
+    };
+    crate::standby::first_deps::likely(&toolchain.join(crate::standby::first_deps::FILE))
+        .is_some_and(|l| slot.join(MARKER).exists() && l.built_in(slot))
+}
+
+/// The slot of this toolchain whose lock file names `pid` (a standby's).
+pub fn slot_of(pid: u32) -> Option<PathBuf> {
+    let base = root()?.join(toolchain_key().ok()?);
+    (0..SLOTS)
+        .find(|&n| {
+            crate::state_file::read_text_at_most(&slot_lock(&base, n), 64)
+                .is_some_and(|t| t.trim().parse::<u32>().ok() == Some(pid))
+        })
+        .map(|n| slot_dir(&base, n))
+}
+
+/// Waits up to [`HAND_OVER_WAIT`] for the slot `dir` of `base` to be
+/// free and claims it.
+fn claim_handed_over(root: &Path, key: &str, dir: &Path) -> std::io::Result<Option<Claim>> {
+    let base = root.join(key);
+    let Some(n) = (0..SLOTS).find(|&n| slot_dir(&base, n) == dir) else {
+        return Ok(None);
+    };
+    let deadline = std::time::Instant::now() + HAND_OVER_WAIT;
+    loop {
+        if let Some(lock) = try_lock(&slot_lock(&base, n))? {
+            let claim = Claim {
+                dir: dir.to_path_buf(),
+                _lock: lock,
+            };
+            return prepare_claimed(root, key, claim).map(Some);
+        }
+        if std::time::Instant::now() >= deadline {
+            return Ok(None);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    }
+}
+
 /// Claims a slot for this kernel when keeping is [`enabled`] and returns
 /// its directory (for `EVCXR_TMPDIR`); None (evcxr's own temporary
 /// directory) when keeping is off, every slot is taken (a kernel first asks waiting
@@ -125,18 +183,17 @@ pub fn claim_for_this_kernel(role: Role) -> Option<PathBuf> {
         .ok()?;
     let claimed = match role {
         Role::Kernel => claim_for_kernel(&root, &key),
-        // The crates the standby will add were built in some slots, not in
-        // others (`standby/first_deps.rs`): it takes one of those if free.
-        Role::Standby => {
-            let base = root.join(&key);
-            let expected =
-                crate::standby::first_deps::expected(&base.join(crate::standby::first_deps::FILE));
-            claim_preferring(&root, &key, |slot| {
-                expected
-                    .as_ref()
-                    .is_some_and(|e| slot.join(MARKER).exists() && e.built_in(slot))
-            })
-        }
+        // The crates notebooks start with were built in some slots, not in
+        // others (`standby/first_deps.rs`): a standby takes one of those,
+        // waiting for the one a kernel shutting down hands it, so that the
+        // next launch's `:dep` cell finds them built.
+        Role::Standby => match HANDED_OVER.get().filter(|s| has_likely_crates(s)) {
+            Some(slot) => match claim_handed_over(&root, &key, slot) {
+                Ok(Some(c)) => Ok(Some(c)),
+                _ => claim_preferring(&root, &key, has_likely_crates),
+            },
+            None => claim_preferring(&root, &key, has_likely_crates),
+        },
     };
     let claim = claimed
         .inspect_err(|e| tracing::warn!("not keeping the session ({}): {e}", root.display()))

@@ -54,7 +54,13 @@ enum Command {
     /// Warm up a kernel and wait for the next launch (started by kernels;
     /// see `SLUICE_STANDBY` in the README).
     #[command(hide = true)]
-    Standby,
+    Standby {
+        /// The kept slot of the kernel starting it at its shutdown, which
+        /// the standby waits for (a few seconds) when the crates notebooks
+        /// start with were built there.
+        #[arg(long)]
+        slot: Option<PathBuf>,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -91,8 +97,11 @@ fn main() -> anyhow::Result<()> {
             let pre = server::Prestart::start().context("starting the engine thread")?;
             serve(&path, pre)
         }
-        Some(Command::Standby) => {
+        Some(Command::Standby { slot }) => {
             init_tracing();
+            if let Some(slot) = slot {
+                kept_session::handed_over(slot);
+            }
             let waiting = match standby::waiting::prepare() {
                 Ok(w) => w,
                 Err(e) => {

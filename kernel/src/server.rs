@@ -180,7 +180,8 @@ pub async fn serve(connection_file: &Path, pre: Prestart) -> anyhow::Result<()> 
     .await;
     // The next kernel's standby starts now if none waits (a notebook run
     // by nbconvert never leaves its kernel idle; the idle one may have left).
-    crate::standby::ensure_at_shutdown();
+    // (It may wait a moment for a standby it sends away: off the runtime.)
+    let _ = tokio::task::spawn_blocking(crate::standby::ensure_at_shutdown).await;
     // Let the shutdown reply and the last status leave before the process ends.
     tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     Ok(())

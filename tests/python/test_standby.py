@@ -659,3 +659,41 @@ def test_damaged_build_products_in_a_kept_slot_are_rebuilt():
         assert result(kc, "itoa::Buffer::new().format(42).to_string()") == "42"
     finally:
         stop(km, kc)
+
+
+def slot_of(root, pid):
+    """The kept slot whose lock file names `pid`."""
+    for lock in (root / "sessions").glob("*/slot-*.lock"):
+        if lock.read_text().strip() == str(pid):
+            return lock.with_suffix("")
+    return None
+
+
+def test_the_next_standby_gets_the_slot_that_built_the_notebooks_crates():
+    # A kernel starts a standby once idle, while it holds its own slot:
+    # that standby gets another slot, where the notebook's crates were
+    # never built, and the next launch's `:dep` cell built them all again
+    # (30 s instead of 5). At shutdown the kernel hands its slot over.
+    other = new_root("sluice-standby-handover-")
+    km, kc = start(other, other, "h1.ipynb", other / "h1.log")
+    try:
+        c = run_cell(kc, ':dep itoa = "1"', timeout=900)
+        assert c.status == "ok", c.error()
+        early = wait_until(lambda: waiting_standby(other), limit=180,
+                           what="the standby a kernel starts once idle")
+        assert not list(slot_of(other, early).glob("target/**/deps/libitoa-*.rlib"))
+    finally:
+        stop(km, kc)
+    wait_until(lambda: not alive(early), limit=30, what="the standby without itoa to leave")
+    pid = wait_until(lambda: waiting_standby(other), limit=180, what="the standby after shutdown")
+    slot = slot_of(other, pid)
+    assert list(slot.glob("target/**/deps/libitoa-*.rlib")), slot
+    log = other / "h2.log"
+    km, kc = start(other, other, "h2.ipynb", log)
+    try:
+        assert "a standby kernel took this connection" in log.read_text()
+        c = run_cell(kc, ':dep itoa = "1"\nitoa::Buffer::new().format(7).to_string()', timeout=900)
+        assert c.status == "ok", c.error()
+        assert "Compiling itoa" not in c.stream("stderr")
+    finally:
+        stop(km, kc)

@@ -57,7 +57,7 @@ pub fn ready_standbys(root: &Path, except: Option<&Path>) -> Vec<Ready> {
                     .and_then(|n| n.to_str())
                     .is_some_and(|n| n.starts_with("standby-"))
         })
-        .filter(|lock| held(lock))
+        .filter(|lock| is_held(lock))
         .filter_map(|lock| {
             let pid = super::waiting::ready_pid(&lock)?;
             if !alive(pid) {
@@ -77,7 +77,7 @@ pub fn ready_standbys(root: &Path, except: Option<&Path>) -> Vec<Ready> {
 
 /// Whether a process holds `lock` (a waiting standby's `flock`; an adopted
 /// one let go of it, though its pid and "ready" stay in the file).
-fn held(lock: &Path) -> bool {
+pub fn is_held(lock: &Path) -> bool {
     use std::os::fd::AsRawFd as _;
     let Some(f) = crate::state_file::open_regular(lock) else {
         return false;
@@ -93,6 +93,13 @@ fn alive(pid: u32) -> bool {
     };
     // SAFETY: signal 0 only checks that the process exists.
     unsafe { libc::kill(pid, 0) == 0 }
+}
+
+impl Ready {
+    /// The socket it waits on.
+    pub fn socket(&self) -> &Path {
+        &self.socket
+    }
 }
 
 /// Asks `standby` to leave; true when it answered (it then exits, and its

@@ -183,6 +183,27 @@ pub fn record(file: &Path, first_cell: &str) {
     }
 }
 
+/// The registry crates the latest first cell that had `:dep` lines
+/// declared (lines that are not registry crates left out): where the next
+/// notebook's `:dep` cell is most likely to find its crates built. Only a
+/// hint for choosing a kept slot; what a standby adds is [`expected`].
+pub fn likely(file: &Path) -> Option<Primed> {
+    let history = read(file);
+    let latest = history.iter().rev().find(|e| !e.is_empty())?;
+    let (lines, specs): (Vec<String>, Vec<(String, String)>) = latest
+        .iter()
+        .filter_map(|l| Some((l.clone(), registry_dep(l)?)))
+        .unzip();
+    if specs.is_empty() {
+        return None;
+    }
+    Some(Primed {
+        lines,
+        names: specs.iter().map(|(name, _)| name.clone()).collect(),
+        libs: specs.into_iter().map(|(_, lib)| lib).collect(),
+    })
+}
+
 /// What a standby should add: the lines the last two first cells agree
 /// on, when there are some and every one names a registry crate.
 pub fn expected(file: &Path) -> Option<Primed> {

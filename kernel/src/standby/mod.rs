@@ -259,16 +259,66 @@ pub fn start_next() {
     if LAUNCH.get().is_none() || NEXT_STARTED.swap(true, Ordering::SeqCst) {
         return;
     }
-    spawn();
+    spawn(None);
 }
 
 /// At shutdown: a standby for the next launch, also when the one this
 /// kernel started has been adopted or has left (`SLUICE_STANDBY_IDLE`)
 /// since. One that finds another waiting exits at once.
+///
+/// When this kernel's slot has built the crates notebooks start with
+/// (`kept_session::has_likely_crates`), the new standby is handed that
+/// slot (it waits for this kernel to free it), and a standby waiting in a
+/// slot without them is asked to leave first: the one a kernel starts
+/// while it runs cannot have its slot, and the next launch would build
+/// every crate again there.
 pub fn ensure_at_shutdown() {
     NEXT_STARTED.store(true, Ordering::SeqCst);
-    spawn();
+    let own = crate::kept_session::current()
+        .map(|c| c.dir().to_path_buf())
+        .filter(|d| crate::kept_session::has_likely_crates(d));
+    if own.is_some() {
+        send_away_standby_without_crates();
+    }
+    spawn(own.as_deref());
 }
+
+/// Asks the standby waiting for this kernel's launches to leave when its
+/// slot has not built the crates notebooks start with, and waits (at most
+/// [`MAKE_ROOM_WAIT`]) for it to be gone.
+fn send_away_standby_without_crates() {
+    let Some(place) = LAUNCH.get().and_then(Place::for_launch) else {
+        return;
+    };
+    let Some(root) = place.lock.parent() else {
+        return;
+    };
+    let Some(waiting) = eviction::ready_standbys(root, None)
+        .into_iter()
+        .find(|r| r.socket() == place.socket.as_path())
+    else {
+        return;
+    };
+    if crate::kept_session::slot_of(waiting.pid)
+        .is_some_and(|s| crate::kept_session::has_likely_crates(&s))
+    {
+        return;
+    }
+    if !eviction::ask_to_leave(&waiting) {
+        return;
+    }
+    tracing::debug!(
+        "standby {} holds a slot without the notebooks' crates: asked it to leave",
+        waiting.pid
+    );
+    let deadline = std::time::Instant::now() + MAKE_ROOM_WAIT;
+    while eviction::is_held(&place.lock) && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    }
+}
+
+/// How long a kernel shutting down waits for a standby it sent away.
+const MAKE_ROOM_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Where a standby for `launch` runs: the launch's directory when it has
 /// an `evcxr.toml` (evcxr reads `./evcxr.toml` when its context is made,
@@ -282,7 +332,9 @@ fn standby_dir(launch: &Launch) -> &std::path::Path {
     }
 }
 
-fn spawn() {
+/// Starts `sluice standby` for this kernel's launch; `slot` is this
+/// kernel's slot, handed over at shutdown.
+fn spawn(slot: Option<&std::path::Path>) {
     let Some(launch) = LAUNCH.get() else { return };
     if !enabled() {
         return;
@@ -292,8 +344,11 @@ fn spawn() {
         return;
     };
     let mut cmd = std::process::Command::new(exe);
-    cmd.arg("standby")
-        .env_clear()
+    cmd.arg("standby");
+    if let Some(slot) = slot {
+        cmd.arg("--slot").arg(slot);
+    }
+    cmd.env_clear()
         .envs(&launch.env)
         .current_dir(standby_dir(launch))
         .stdin(std::process::Stdio::null())
