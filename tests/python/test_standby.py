@@ -607,18 +607,22 @@ def test_a_standby_adds_the_dep_lines_notebooks_start_with(root):
         stop(km, kc)
 
 
+def built_itoa(root):
+    """A kernel of `root`, with standbys off, builds itoa in a kept slot."""
+    km, kc = start(root, root, "itoa.ipynb", root / "itoa.log", SLUICE_STANDBY="0")
+    try:
+        c = run_cell(kc, ':dep itoa = "1"', timeout=900)
+        assert c.status == "ok", c.error()
+    finally:
+        stop(km, kc)
+
 
 def test_a_fifo_in_the_kept_state_never_hangs_a_kernel():
     # Reading a FIFO blocks until someone writes it: the first-deps
     # history and the slots' lock files are read without blocking, and
     # anything but a regular file counts as no file.
     other = new_root("sluice-standby-fifo-")
-    km, kc = start(other, other, "f1.ipynb", other / "f1.log", SLUICE_STANDBY="0")
-    try:
-        c = run_cell(kc, ':dep itoa = "1"', timeout=600)
-        assert c.status == "ok", c.error()
-    finally:
-        stop(km, kc)
+    built_itoa(other)
     (toolchain,) = [d for d in (other / "sessions").iterdir() if d.is_dir()]
     history = toolchain / "first-deps"
     history.unlink()
@@ -641,12 +645,7 @@ def test_damaged_build_products_in_a_kept_slot_are_rebuilt():
     # so every later kernel's `:dep` failed (rustc E0786) until someone
     # deleted the directory.
     other = new_root("sluice-standby-damaged-")
-    km, kc = start(other, other, "d1.ipynb", other / "d1.log", SLUICE_STANDBY="0")
-    try:
-        c = run_cell(kc, ':dep itoa = "1"', timeout=900)
-        assert c.status == "ok", c.error()
-    finally:
-        stop(km, kc)
+    built_itoa(other)
     rlibs = list((other / "sessions").glob("*/slot-*/target/**/*.rlib"))
     assert rlibs
     for f in rlibs:
