@@ -35,7 +35,7 @@ use std::sync::OnceLock;
 use crate::engine::opt_command;
 
 /// Where the overlay lives inside a kept slot.
-const DIR_NAME: &str = "evcxr-config";
+pub const DIR_NAME: &str = "evcxr-config";
 /// evcxr's settings file.
 const FILE_NAME: &str = "evcxr.toml";
 /// The other files evcxr reads from its configuration directory.
@@ -179,7 +179,8 @@ pub fn settings_identity(cwd: &Path, env: &BTreeMap<String, String>) -> String {
         Some(in_cwd)
     } else {
         h.update(b"config\0");
-        config_dir_in(env).map(|d| d.join(FILE_NAME))
+        // A relative directory is evcxr's process's: the launch's.
+        config_dir_in(env).map(|d| cwd.join(d).join(FILE_NAME))
     };
     match file {
         Some(path) => {
@@ -204,6 +205,13 @@ pub fn settings_identity(cwd: &Path, env: &BTreeMap<String, String>) -> String {
         }
     }
     h.finalize().to_hex().to_string()
+}
+
+/// Whether `env` names a relative `EVCXR_CONFIG_DIR`, which evcxr
+/// resolves against its process's working directory.
+pub fn config_dir_is_relative(env: &BTreeMap<String, String>) -> bool {
+    env.get("EVCXR_CONFIG_DIR")
+        .is_some_and(|d| Path::new(d).is_relative())
 }
 
 /// evcxr's configuration directory for the environment `env` (not this

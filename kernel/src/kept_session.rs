@@ -68,6 +68,12 @@ impl Claim {
         self.dir.join(MARKER).exists()
     }
 
+    /// Whether the slot is warm and holds no odd file where evcxr writes
+    /// ([`odd_file`]).
+    pub fn is_sound(&self) -> bool {
+        self.is_warm() && odd_file(&self.dir).is_none()
+    }
+
     /// The warm-up is starting: until [`Claim::ready`], the slot is not
     /// trusted by a later kernel.
     pub fn warming(&self) {
@@ -372,13 +378,50 @@ fn slot_lock(base: &Path, n: usize) -> PathBuf {
     base.join(format!("slot-{n}.lock"))
 }
 
-/// A slot just locked: emptied unless its last warm-up finished, created,
-/// and other toolchains' unheld directories pruned.
+/// A file in the slot `dir` where evcxr and cargo write (the slot's own
+/// entries and `src/`, not `target/` or the settings overlay, which holds
+/// links) that is not a regular file or a directory: a FIFO there blocks
+/// evcxr's write of the session crate for good, and a link writes
+/// elsewhere.
+pub fn odd_file(dir: &Path) -> Option<PathBuf> {
+    let entries = |d: &Path| {
+        std::fs::read_dir(d)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path())
+            .collect::<Vec<_>>()
+    };
+    let skip = |p: &Path| {
+        p.file_name()
+            .is_some_and(|n| n == "target" || n == crate::evcxr_config::DIR_NAME)
+    };
+    entries(dir)
+        .into_iter()
+        .filter(|p| !skip(p))
+        .chain(entries(&dir.join("src")))
+        .find(|p| {
+            std::fs::symlink_metadata(p)
+                .map(|m| !(m.file_type().is_file() || m.file_type().is_dir()))
+                .unwrap_or(false)
+        })
+}
+
+/// A slot just locked: emptied unless its last warm-up finished or when
+/// it holds an odd file ([`odd_file`]), created, and other toolchains'
+/// unheld directories pruned.
 fn prepare_claimed(root: &Path, key: &str, claim: Claim) -> std::io::Result<Claim> {
     if claim.dir.exists() && !claim.is_warm() {
         tracing::info!(
             "kept session {} was not left ready: starting it afresh",
             claim.dir.display()
+        );
+        claim.reset()?;
+    } else if let Some(odd) = odd_file(&claim.dir) {
+        tracing::warn!(
+            "kept session {} holds {}, neither a file nor a directory: starting it afresh",
+            claim.dir.display(),
+            odd.display()
         );
         claim.reset()?;
     }

@@ -630,6 +630,11 @@ def test_a_fifo_in_the_kept_state_never_hangs_a_kernel():
     for lock in toolchain.glob("slot-*.lock"):
         lock.unlink()
         os.mkfifo(lock)
+    # Where evcxr writes the session crate: a slot holding a FIFO is
+    # emptied and built again.
+    for lib in toolchain.glob("slot-*/src/lib.rs"):
+        lib.unlink()
+        os.mkfifo(lib)
     km, kc = start(other, other, "f2.ipynb", other / "f2.log")
     try:
         c = run_cell(kc, ':dep itoa = "1"', timeout=600)
@@ -696,3 +701,34 @@ def test_the_next_standby_gets_the_slot_that_built_the_notebooks_crates():
         assert "Compiling itoa" not in c.stream("stderr")
     finally:
         stop(km, kc)
+
+
+def test_a_standby_whose_slot_was_deleted_leaves():
+    # The slot deleted (a cleanup of /var/tmp) under a standby that had
+    # added the notebook's crates: the adopted kernel's second cell failed
+    # with "Failed to write .../src/lib.rs". The standby refuses instead,
+    # and the launch starts afresh.
+    other = new_root("sluice-standby-slotgone-")
+    dep = ':dep itoa = "1"'
+    built_itoa(other)
+    built_itoa(other)
+    km, kc = start(other, other, "s1.ipynb", other / "s1.log")
+    try:
+        c = run_cell(kc, dep, timeout=900)
+        assert c.status == "ok", c.error()
+    finally:
+        stop(km, kc)
+    pid = wait_until(lambda: prepared_standby(other, dep), limit=300, what="a standby that added itoa")
+    import shutil
+    shutil.rmtree(slot_of(other, pid))
+    log = other / "s2.log"
+    km, kc = start(other, other, "s2.ipynb", log)
+    try:
+        c = run_cell(kc, dep, timeout=900)
+        assert c.status == "ok", c.error()
+        assert result(kc, "let n = 5; itoa::Buffer::new().format(n * 9).to_string()") == "45"
+        assert result(kc, "n + 1") == "6"
+        assert "a standby kernel took this connection" not in log.read_text()
+    finally:
+        stop(km, kc)
+    wait_until(lambda: not alive(pid), limit=30, what="the standby without a slot to leave")

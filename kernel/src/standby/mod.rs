@@ -321,11 +321,14 @@ fn send_away_standby_without_crates() {
 const MAKE_ROOM_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Where a standby for `launch` runs: the launch's directory when it has
-/// an `evcxr.toml` (evcxr reads `./evcxr.toml` when its context is made,
+/// an `evcxr.toml` or `EVCXR_CONFIG_DIR` is relative (evcxr reads
+/// `./evcxr.toml`, and a relative directory, from its working directory,
 /// so the standby starts from the same settings as a kernel launched
 /// there), else `/`, which holds no directory a user may want to remove.
 fn standby_dir(launch: &Launch) -> &std::path::Path {
-    if launch.cwd.join("evcxr.toml").exists() {
+    if launch.cwd.join("evcxr.toml").exists()
+        || crate::evcxr_config::config_dir_is_relative(&launch.env)
+    {
         &launch.cwd
     } else {
         std::path::Path::new("/")

@@ -67,6 +67,7 @@ impl Waiting {
         bound.is_some()
             && bound == self.socket_id
             && Place::for_launch(&self.launch).is_some_and(|p| p.socket == self.place.socket)
+            && slot_intact()
     }
 
     /// The lock file says who waits, and that it is warm:
@@ -181,7 +182,7 @@ pub fn wait(mut waiting: Waiting) -> Result<Adopted, StandbyError> {
             }
             Err(why) => {
                 let _ = request::answer(&mut stream, &Reply::Refused(why.clone()));
-                if why.starts_with("toolchain") {
+                if why.starts_with("toolchain") || why == SLOT_GONE {
                     prestart.engine().interrupter().retire();
                     return Err(StandbyError::Place(why));
                 }
@@ -261,7 +262,9 @@ fn accept_until(waiting: &Waiting, deadline: Instant) -> std::io::Result<Option<
             return Ok(None);
         }
         if !waiting.reachable() {
-            tracing::debug!("standby unreachable (socket or binary replaced); leaving");
+            tracing::debug!(
+                "standby unreachable (socket or binary replaced, or kept slot gone); leaving"
+            );
             return Ok(None);
         }
         let mut pfd = libc::pollfd {
@@ -319,9 +322,24 @@ fn read_request(stream: &mut UnixStream) -> std::io::Result<(Request, Vec<OwnedF
     Ok(got)
 }
 
+/// Whether the kept slot this standby warmed up in is still sound (its
+/// ready marker, no FIFO or link where evcxr writes): a slot deleted,
+/// emptied or tampered with since would fail or hang the first cell that
+/// writes the session crate.
+fn slot_intact() -> bool {
+    crate::kept_session::current().is_none_or(crate::kept_session::Claim::is_sound)
+}
+
+/// Why a standby refuses a launch and leaves (it can serve no other).
+const SLOT_GONE: &str =
+    "its kept slot was deleted, emptied or given an odd file since it warmed up";
+
 /// Whether this standby may serve `req`: the same environment (but the
-/// per-kernel variables) and the same toolchain.
+/// per-kernel variables), the same toolchain, and its kept slot intact.
 fn check(waiting: &Waiting, req: &Request) -> Result<(), String> {
+    if !slot_intact() {
+        return Err(SLOT_GONE.into());
+    }
     if req.launch.fingerprint() != waiting.launch.fingerprint() {
         let differ: Vec<&str> = req
             .launch
