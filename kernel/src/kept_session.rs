@@ -122,10 +122,15 @@ static HANDED_OVER: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
 /// How long a standby waits for the slot a shutting-down kernel hands it.
 const HAND_OVER_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
-/// This standby was started by a kernel shutting down in `slot`: it waits
-/// for that slot when the crates notebooks start with were built there.
+/// This standby was started by a kernel shutting down in `slot`, which
+/// built the crates its notebook started with: it waits for that slot.
 pub fn handed_over(slot: PathBuf) {
     let _ = HANDED_OVER.set(slot);
+}
+
+/// Whether this standby was handed a slot ([`handed_over`]).
+pub fn is_handed_over() -> bool {
+    HANDED_OVER.get().is_some()
 }
 
 /// Whether the kept slot `slot` is trusted and has built the crates the
@@ -193,7 +198,7 @@ pub fn claim_for_this_kernel(role: Role) -> Option<PathBuf> {
         // others (`standby/first_deps.rs`): a standby takes one of those,
         // waiting for the one a kernel shutting down hands it, so that the
         // next launch's `:dep` cell finds them built.
-        Role::Standby => match HANDED_OVER.get().filter(|s| has_likely_crates(s)) {
+        Role::Standby => match HANDED_OVER.get() {
             Some(slot) => match claim_handed_over(&root, &key, slot) {
                 Ok(Some(c)) => Ok(Some(c)),
                 _ => claim_preferring(&root, &key, has_likely_crates),

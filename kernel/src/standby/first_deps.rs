@@ -153,10 +153,40 @@ pub fn history_file(slot: &Path) -> Option<PathBuf> {
     slot.parent().map(|toolchain| toolchain.join(FILE))
 }
 
+/// The registry crates this kernel's own first cell declared (set by
+/// [`record`]).
+static OWN: std::sync::OnceLock<Option<Primed>> = std::sync::OnceLock::new();
+
+/// The registry crates this kernel's first cell declared, once it ran and
+/// evcxr kept it; None otherwise. What a kernel shutting down hands its
+/// slot over for (`standby::ensure_at_shutdown`): the same notebook run
+/// again needs them.
+pub fn declared_here() -> Option<&'static Primed> {
+    OWN.get()?.as_ref()
+}
+
+/// The lines of `lines` that name registry crates, as a [`Primed`]; None
+/// when there is none.
+fn registry_part(lines: &[String]) -> Option<Primed> {
+    let (lines, specs): (Vec<String>, Vec<(String, String)>) = lines
+        .iter()
+        .filter_map(|l| Some((l.clone(), registry_dep(l)?)))
+        .unzip();
+    if specs.is_empty() {
+        return None;
+    }
+    Some(Primed {
+        lines,
+        names: specs.iter().map(|(name, _)| name.clone()).collect(),
+        libs: specs.into_iter().map(|(_, lib)| lib).collect(),
+    })
+}
+
 /// Records the `:dep` lines `first_cell` starts with (an empty entry when
 /// it starts otherwise; the caller passes "" for a cell that failed). Failures are logged: this is a guess for the next
 /// standby, never the user's concern.
 pub fn record(file: &Path, first_cell: &str) {
+    let _ = OWN.set(registry_part(&dep_lines(first_cell)));
     let mut history = read(file);
     history.push(dep_lines(first_cell));
     let drop = history.len().saturating_sub(KEPT);
@@ -189,19 +219,7 @@ pub fn record(file: &Path, first_cell: &str) {
 /// hint for choosing a kept slot; what a standby adds is [`expected`].
 pub fn likely(file: &Path) -> Option<Primed> {
     let history = read(file);
-    let latest = history.iter().rev().find(|e| !e.is_empty())?;
-    let (lines, specs): (Vec<String>, Vec<(String, String)>) = latest
-        .iter()
-        .filter_map(|l| Some((l.clone(), registry_dep(l)?)))
-        .unzip();
-    if specs.is_empty() {
-        return None;
-    }
-    Some(Primed {
-        lines,
-        names: specs.iter().map(|(name, _)| name.clone()).collect(),
-        libs: specs.into_iter().map(|(_, lib)| lib).collect(),
-    })
+    registry_part(history.iter().rev().find(|e| !e.is_empty())?)
 }
 
 /// What a standby should add: the lines the last two first cells agree

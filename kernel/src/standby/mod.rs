@@ -266,59 +266,49 @@ pub fn start_next() {
 /// kernel started has been adopted or has left (`SLUICE_STANDBY_IDLE`)
 /// since. One that finds another waiting exits at once.
 ///
-/// When this kernel's slot has built the crates notebooks start with
-/// (`kept_session::has_likely_crates`), the new standby is handed that
-/// slot (it waits for this kernel to free it), and a standby waiting in a
-/// slot without them is asked to leave first: the one a kernel starts
-/// while it runs cannot have its slot, and the next launch would build
-/// every crate again there.
+/// When this kernel's notebook started with `:dep` crates built in its
+/// slot (`first_deps::declared_here`), and the standby waiting for its
+/// launches holds a slot without them (the one a kernel starts while it
+/// runs cannot have its slot), that standby is asked to leave, and the
+/// new one is handed this slot (it waits for the waiting one to go and
+/// for this kernel to free the slot): the same notebook run again would
+/// build every crate again otherwise. Shutting down never waits for it.
 pub fn ensure_at_shutdown() {
     NEXT_STARTED.store(true, Ordering::SeqCst);
-    let own = crate::kept_session::current()
-        .map(|c| c.dir().to_path_buf())
-        .filter(|d| crate::kept_session::has_likely_crates(d));
-    if own.is_some() {
-        send_away_standby_without_crates();
-    }
-    spawn(own.as_deref());
+    let handed = first_deps::declared_here().and_then(|crates| {
+        let own = crate::kept_session::current()?.dir();
+        crates.built_in(own).then_some(())?;
+        send_away_standby_without(crates).then(|| own.to_path_buf())
+    });
+    spawn(handed.as_deref());
 }
 
 /// Asks the standby waiting for this kernel's launches to leave when its
-/// slot has not built the crates notebooks start with, and waits (at most
-/// [`MAKE_ROOM_WAIT`]) for it to be gone.
-fn send_away_standby_without_crates() {
+/// slot has not built `crates`; true when none waits or it was asked.
+fn send_away_standby_without(crates: &first_deps::Primed) -> bool {
     let Some(place) = LAUNCH.get().and_then(Place::for_launch) else {
-        return;
+        return false;
     };
     let Some(root) = place.lock.parent() else {
-        return;
+        return false;
     };
     let Some(waiting) = eviction::ready_standbys(root, None)
         .into_iter()
         .find(|r| r.socket() == place.socket.as_path())
     else {
-        return;
+        // None waits, or one still warms up (it keeps its place).
+        return !eviction::is_held(&place.lock);
     };
-    if crate::kept_session::slot_of(waiting.pid)
-        .is_some_and(|s| crate::kept_session::has_likely_crates(&s))
-    {
-        return;
+    if crate::kept_session::slot_of(waiting.pid).is_some_and(|s| crates.built_in(&s)) {
+        return false;
     }
-    if !eviction::ask_to_leave(&waiting) {
-        return;
-    }
+    let asked = eviction::ask_to_leave(&waiting);
     tracing::debug!(
-        "standby {} holds a slot without the notebooks' crates: asked it to leave",
+        "standby {} holds a slot without this notebook's crates: asked it to leave ({asked})",
         waiting.pid
     );
-    let deadline = std::time::Instant::now() + MAKE_ROOM_WAIT;
-    while eviction::is_held(&place.lock) && std::time::Instant::now() < deadline {
-        std::thread::sleep(std::time::Duration::from_millis(25));
-    }
+    asked
 }
-
-/// How long a kernel shutting down waits for a standby it sent away.
-const MAKE_ROOM_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Where a standby for `launch` runs: the launch's directory when it has
 /// an `evcxr.toml` or `EVCXR_CONFIG_DIR` is relative (evcxr reads

@@ -12,6 +12,8 @@ use crate::server::Prestart;
 
 /// How often a waiting standby checks that launchers can still reach it.
 const REACH_CHECK: Duration = Duration::from_secs(10);
+/// How long a standby handed a slot waits for the one it replaces to go.
+const PLACE_WAIT: Duration = Duration::from_secs(3);
 /// How often the lock file is brought up to date while the engine adds
 /// the first cell's `:dep` lines (`first_deps.rs`).
 const ADDING_CHECK: Duration = Duration::from_millis(200);
@@ -205,7 +207,24 @@ pub fn prepare() -> Result<Waiting, StandbyError> {
         std::fs::create_dir_all(dir)?;
         super::prune_adoption_files(dir);
     }
-    let lock = crate::kept_session::try_lock(&place.lock)?.ok_or(StandbyError::Taken)?;
+    let lock = match crate::kept_session::try_lock(&place.lock)? {
+        Some(lock) => lock,
+        // Handed a slot by a kernel shutting down, which asked the standby
+        // waiting here to leave: that one goes in a moment.
+        None if crate::kept_session::is_handed_over() => {
+            let deadline = Instant::now() + PLACE_WAIT;
+            loop {
+                std::thread::sleep(Duration::from_millis(25));
+                if let Some(lock) = crate::kept_session::try_lock(&place.lock)? {
+                    break lock;
+                }
+                if Instant::now() >= deadline {
+                    return Err(StandbyError::Taken);
+                }
+            }
+        }
+        None => return Err(StandbyError::Taken),
+    };
     if let Some(root) = place.lock.parent() {
         super::eviction::cap_waiting(root, &place.lock);
     }
