@@ -148,10 +148,7 @@ pub fn has_likely_crates(slot: &Path) -> bool {
 pub fn slot_of(pid: u32) -> Option<PathBuf> {
     let base = root()?.join(toolchain_key().ok()?);
     (0..SLOTS)
-        .find(|&n| {
-            crate::state_file::read_text_at_most(&slot_lock(&base, n), 64)
-                .is_some_and(|t| t.trim().parse::<u32>().ok() == Some(pid))
-        })
+        .find(|&n| holder(&base, n) == Some(pid))
         .map(|n| slot_dir(&base, n))
 }
 
@@ -159,23 +156,51 @@ pub fn slot_of(pid: u32) -> Option<PathBuf> {
 /// free and claims it.
 fn claim_handed_over(root: &Path, key: &str, dir: &Path) -> std::io::Result<Option<Claim>> {
     let base = root.join(key);
-    let Some(n) = (0..SLOTS).find(|&n| slot_dir(&base, n) == dir) else {
+    match (0..SLOTS).find(|&n| slot_dir(&base, n) == dir) {
+        Some(n) => claim_slot_within(root, key, n, HAND_OVER_WAIT),
+        None => Ok(None),
+    }
+}
+
+/// Claims slot `n` once its holder lets go, waiting at most `wait`.
+fn claim_slot_within(
+    root: &Path,
+    key: &str,
+    n: usize,
+    wait: std::time::Duration,
+) -> std::io::Result<Option<Claim>> {
+    let base = root.join(key);
+    let Some(lock) = lock_within(&slot_lock(&base, n), wait)? else {
         return Ok(None);
     };
-    let deadline = std::time::Instant::now() + HAND_OVER_WAIT;
+    let claim = Claim {
+        dir: slot_dir(&base, n),
+        _lock: lock,
+    };
+    prepare_claimed(root, key, claim).map(Some)
+}
+
+/// [`try_lock`] again every 25 ms until it succeeds or `wait` is over
+/// (a holder that was asked to leave, or is ending).
+pub(crate) fn lock_within(path: &Path, wait: std::time::Duration) -> std::io::Result<Option<File>> {
+    let deadline = std::time::Instant::now() + wait;
     loop {
-        if let Some(lock) = try_lock(&slot_lock(&base, n))? {
-            let claim = Claim {
-                dir: dir.to_path_buf(),
-                _lock: lock,
-            };
-            return prepare_claimed(root, key, claim).map(Some);
+        if let Some(lock) = try_lock(path)? {
+            return Ok(Some(lock));
         }
         if std::time::Instant::now() >= deadline {
             return Ok(None);
         }
         std::thread::sleep(std::time::Duration::from_millis(25));
     }
+}
+
+/// The pid slot `n`'s lock file names (its holder's, see [`try_lock`]).
+fn holder(base: &Path, n: usize) -> Option<u32> {
+    crate::state_file::read_text_at_most(&slot_lock(base, n), 64)?
+        .trim()
+        .parse()
+        .ok()
 }
 
 /// Claims a slot for this kernel when keeping is [`enabled`] and returns
@@ -331,40 +356,25 @@ pub fn claim_for_kernel(root: &Path, key: &str) -> std::io::Result<Option<Claim>
     }
     use crate::standby::eviction;
     let base = root.join(key);
-    // A slot's lock file names its holder's pid (`try_lock`).
-    let holder = |n: usize| -> Option<u32> {
-        crate::state_file::read_text_at_most(&slot_lock(&base, n), 64)?
-            .trim()
-            .parse()
-            .ok()
-    };
     let standbys = eviction::ready_standbys(root, None);
     tracing::debug!(
         "every kept slot is taken; waiting standbys: {:?}",
         standbys.iter().map(|s| s.pid).collect::<Vec<_>>()
     );
     for standby in standbys {
-        let Some(n) = (0..SLOTS).find(|&n| holder(n) == Some(standby.pid)) else {
+        let Some(n) = (0..SLOTS).find(|&n| holder(&base, n) == Some(standby.pid)) else {
             continue;
         };
         if !eviction::ask_to_leave(&standby) {
             tracing::debug!("standby {} did not answer", standby.pid);
             continue;
         }
-        let deadline = std::time::Instant::now() + SLOT_WAIT;
-        while std::time::Instant::now() < deadline {
-            if let Some(lock) = try_lock(&slot_lock(&base, n))? {
-                tracing::info!(
-                    "standby {} left; its kept slot {n} is this kernel's",
-                    standby.pid
-                );
-                let claim = Claim {
-                    dir: slot_dir(&base, n),
-                    _lock: lock,
-                };
-                return prepare_claimed(root, key, claim).map(Some);
-            }
-            std::thread::sleep(std::time::Duration::from_millis(25));
+        if let Some(claim) = claim_slot_within(root, key, n, SLOT_WAIT)? {
+            tracing::info!(
+                "standby {} left; its kept slot {n} is this kernel's",
+                standby.pid
+            );
+            return Ok(Some(claim));
         }
     }
     Ok(None)

@@ -14,8 +14,8 @@
 //!   time); the standby checks `rustc -vV` again when it is asked; every
 //!   environment variable must be equal but the ones Jupyter sets per
 //!   kernel ([`is_per_kernel`]: `JPY_*`, `KERNEL_ID`, `PWD`, `OLDPWD`,
-//!   `SHLVL`, `_`), and so must the umask and resource limits
-//!   (`inherited.rs`) and the `evcxr.toml` evcxr reads
+//!   `SHLVL`, `_`), and so must the umask, resource limits, nice value
+//!   and CPU affinity (`inherited.rs`) and the `evcxr.toml` evcxr reads
 //!   (`evcxr_config::settings_identity`). The per-kernel variables, and
 //!   the working directory, are the launcher's afterwards, in the kernel
 //!   and in the session's process (`adoption.rs`). Anything else
@@ -95,7 +95,8 @@ pub struct Launch {
     pub env: BTreeMap<String, String>,
     /// The working directory.
     pub cwd: PathBuf,
-    /// The mask and resource limits (`inherited.rs`).
+    /// The umask, resource limits, nice value and CPU affinity
+    /// (`inherited.rs`).
     #[serde(default)]
     pub inherited: inherited::Inherited,
 }

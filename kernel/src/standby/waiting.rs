@@ -212,16 +212,7 @@ pub fn prepare() -> Result<Waiting, StandbyError> {
         // Handed a slot by a kernel shutting down, which asked the standby
         // waiting here to leave: that one goes in a moment.
         None if crate::kept_session::is_handed_over() => {
-            let deadline = Instant::now() + PLACE_WAIT;
-            loop {
-                std::thread::sleep(Duration::from_millis(25));
-                if let Some(lock) = crate::kept_session::try_lock(&place.lock)? {
-                    break lock;
-                }
-                if Instant::now() >= deadline {
-                    return Err(StandbyError::Taken);
-                }
-            }
+            crate::kept_session::lock_within(&place.lock, PLACE_WAIT)?.ok_or(StandbyError::Taken)?
         }
         None => return Err(StandbyError::Taken),
     };
